@@ -19,9 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     from p4mobility.mh.cli import add_mh_commands
     from p4mobility.pmip.demo import add_demo_command
+    from p4mobility.runtime.show_cli import add_show_commands
 
     add_mh_commands(sub)
     add_demo_command(sub)
+    add_show_commands(sub)
     return parser
 
 

@@ -1,0 +1,96 @@
+"""The control socket answers good and bad requests, and `p4mob show` renders answers."""
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from p4mobility.runtime.control import MAX_LINE, ControlError, request, serve_control
+
+
+@pytest.fixture
+def node(tmp_path):
+    """A real control server on a Unix socket, run by an asyncio loop in a thread."""
+    path = str(tmp_path / "node.sock")
+    loop = asyncio.new_event_loop()
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        if req["cmd"] == "show" and req.get("what") == "bindings":
+            return {"ok": True, "columns": ["mn_id", "hnp", "proxy_coa"],
+                    "rows": [["mn1@example", "2001:db8:1::/64", "2001:db8:ff::1"]]}
+        if req["cmd"] == "show":
+            return {"ok": True, "columns": ["name"], "rows": []}
+        return {"ok": False, "error": f"unknown command {req['cmd']!r}"}
+
+    started = threading.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(serve_control(path, handler))
+        started.set()
+        loop.run_forever()
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    started.wait(10)
+    yield path, calls
+    loop.call_soon_threadsafe(loop.stop)
+    t.join(10)
+
+
+def _raw(path, data: bytes) -> dict:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(path)
+        s.sendall(data)
+        return json.loads(s.makefile("rb").readline())
+
+
+def test_request_roundtrip(node):
+    path, calls = node
+    answer = request(path, {"cmd": "show", "what": "bindings"})
+    assert answer["rows"][0][0] == "mn1@example"
+    assert calls == [{"cmd": "show", "what": "bindings"}]
+
+
+def test_garbage_gets_an_error_and_server_lives(node):
+    path, calls = node
+    assert _raw(path, b"not json\n") == {"ok": False, "error": "request is not JSON"}
+    assert _raw(path, b'["cmd"]\n')["ok"] is False
+    assert _raw(path, b"x" * (MAX_LINE + 10) + b"\n")["ok"] is False
+    assert request(path, {"cmd": "nope"}) == {"ok": False, "error": "unknown command 'nope'"}
+    assert calls == [{"cmd": "nope"}]
+
+
+def test_no_node_is_a_clear_error(tmp_path):
+    with pytest.raises(ControlError, match="no node is listening"):
+        request(str(tmp_path / "absent.sock"), {"cmd": "show"})
+
+
+def _p4mob(*args):
+    return subprocess.run([sys.executable, "-m", "p4mobility.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_cli_show_table_and_json(node):
+    path, _ = node
+    out = _p4mob("show", "bindings", "--socket", path)
+    assert out.returncode == 0, out.stderr
+    header, rule, row = out.stdout.splitlines()
+    assert header.split() == ["mn_id", "hnp", "proxy_coa"]
+    assert row.split() == ["mn1@example", "2001:db8:1::/64", "2001:db8:ff::1"]
+    out = _p4mob("show", "peers", "--socket", path, "--json")
+    assert json.loads(out.stdout)["rows"] == []
+    assert "(none)" in _p4mob("show", "peers", "--socket", path).stdout
+
+
+def test_cli_show_without_node_exits_2(tmp_path):
+    out = _p4mob("show", "bindings", "--socket", str(tmp_path / "x.sock"))
+    assert out.returncode == 2
+    assert "no node is listening" in out.stderr and "Traceback" not in out.stderr
