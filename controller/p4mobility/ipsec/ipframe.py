@@ -1,0 +1,202 @@
+"""IP header walking and ESP placement (RFC 4303 §3.1, RFC 8200 §4, RFC 6275 §6.3/§6.4).
+
+Rule: IPv6 extension headers hop-by-hop, routing, fragment and destination
+options are walked (length-checked before every read); ESP and AH are not
+skipped. In transport mode ESP goes after that chain, so a Home Address
+option and a type 2 routing header stay outside ESP (RFC 4303 §3.1.1); in
+tunnel mode the whole packet is wrapped. A Home Address option gives the
+source and a type 2 routing header the destination used for SA/SPD selection
+(RFC 3776 §4.3). IPv4 headers are checked and their checksum recomputed.
+"""
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from .errors import MalformedPacket
+
+
+class Proto(IntEnum):
+    """IP protocol / IPv6 next-header numbers (IANA)."""
+
+    HOPOPTS = 0
+    ICMP = 1
+    IPIP = 4
+    TCP = 6
+    UDP = 17
+    IPV6 = 41
+    ROUTING = 43
+    FRAGMENT = 44
+    ESP = 50
+    AH = 51
+    ICMPV6 = 58
+    NONE = 59
+    DSTOPTS = 60
+    MH = 135
+
+
+OPT_HOME_ADDRESS = 201  # RFC 6275 §6.3
+ROUTING_TYPE_2 = 2  # RFC 6275 §6.4
+_EXT = (Proto.HOPOPTS, Proto.ROUTING, Proto.FRAGMENT, Proto.DSTOPTS)
+_HOP_LIMIT = 64
+
+
+@dataclass(slots=True)
+class IpView:
+    """What the walk found; offsets index into the original packet."""
+
+    version: int
+    src: bytes  # as selected: HoA from a Home Address option if present
+    dst: bytes  # as selected: HoA from a type 2 routing header if present
+    proto: int  # next header after the walked chain (ESP, MH, TCP, ...)
+    start: int  # offset of that next header's data (ESP header in inbound)
+    nh_offset: int  # offset of the byte announcing ``proto``
+    fragment: bool  # a fragment header / IPv4 MF or offset was seen
+    first_fragment: bool = True
+
+
+def walk(packet: bytes) -> IpView:
+    """Parse an IPv4 or IPv6 packet's headers up to the upper layer or ESP."""
+    if not packet:
+        raise MalformedPacket("empty packet")
+    version = packet[0] >> 4
+    if version == 6:
+        return _walk6(packet)
+    if version == 4:
+        return _walk4(packet)
+    raise MalformedPacket(f"IP version {version}")
+
+
+def _walk4(p: bytes) -> IpView:
+    if len(p) < 20:
+        raise MalformedPacket("IPv4 header truncated")
+    ihl = (p[0] & 0x0F) * 4
+    total = int.from_bytes(p[2:4], "big")
+    if ihl < 20 or total < ihl or len(p) < total:
+        raise MalformedPacket("IPv4 header/total length inconsistent")
+    frag = int.from_bytes(p[6:8], "big")
+    fragment = bool(frag & 0x3FFF)  # MF or offset
+    return IpView(4, p[12:16], p[16:20], p[9], ihl, 9, fragment, (frag & 0x1FFF) == 0)
+
+
+def _walk6(p: bytes) -> IpView:
+    if len(p) < 40:
+        raise MalformedPacket("IPv6 header truncated")
+    if len(p) < 40 + int.from_bytes(p[4:6], "big"):
+        raise MalformedPacket("IPv6 payload length exceeds the packet")
+    src, dst = p[8:24], p[24:40]
+    nh, nh_offset, off = p[6], 6, 40
+    fragment, first = False, True
+    while nh in _EXT:
+        if len(p) < off + 8:
+            raise MalformedPacket("extension header truncated")
+        if nh == Proto.FRAGMENT:
+            fragment = True
+            first = (int.from_bytes(p[off + 2:off + 4], "big") >> 3) == 0
+            size = 8
+        else:
+            size = (p[off + 1] + 1) * 8
+            if len(p) < off + size:
+                raise MalformedPacket("extension header length exceeds the packet")
+        if nh == Proto.DSTOPTS:
+            hoa = _home_address_option(p, off + 2, off + size)
+            if hoa is not None:
+                src = hoa
+        elif nh == Proto.ROUTING and p[off + 2] == ROUTING_TYPE_2:
+            if size != 24 or p[off + 3] > 1:
+                raise MalformedPacket("type 2 routing header malformed (RFC 6275 §6.4)")
+            dst = p[off + 8:off + 24]
+        nh_offset, nh = off, p[off]
+        off += size
+        if fragment and not first:
+            break  # upper-layer header is not in this fragment
+    return IpView(6, src, dst, nh, off, nh_offset, fragment, first)
+
+
+def _home_address_option(p: bytes, i: int, end: int) -> bytes | None:
+    while i < end:
+        kind = p[i]
+        if kind == 0:  # Pad1
+            i += 1
+            continue
+        if i + 2 > end or i + 2 + p[i + 1] > end:
+            raise MalformedPacket("destination option overruns its header")
+        if kind == OPT_HOME_ADDRESS:
+            if p[i + 1] != 16:
+                raise MalformedPacket("Home Address option length != 16")
+            return p[i + 2:i + 18]
+        i += 2 + p[i + 1]
+    return None
+
+
+def upper_layer_ports(packet: bytes, view: IpView) -> tuple[int | None, int | None]:
+    """The two 16-bit values after the walked chain (ports, ICMP type/code, MH)."""
+    if view.fragment and not view.first_fragment:
+        return None, None
+    s = view.start
+    if view.proto in (Proto.TCP, Proto.UDP) and len(packet) >= s + 4:
+        return int.from_bytes(packet[s:s + 2], "big"), int.from_bytes(packet[s + 2:s + 4], "big")
+    if view.proto in (Proto.ICMP, Proto.ICMPV6) and len(packet) >= s + 2:
+        return packet[s], packet[s + 1]
+    if view.proto == Proto.MH and len(packet) >= s + 3:
+        return packet[s + 2], None  # RFC 6275 §6.1.1: MH type at offset 2
+    return None, None
+
+
+def _set_lengths(header: bytearray, view_version: int, payload_len: int, nh_offset: int,
+                 next_header: int) -> None:
+    header[nh_offset] = next_header
+    if view_version == 6:
+        struct.pack_into("!H", header, 4, len(header) - 40 + payload_len)
+    else:
+        struct.pack_into("!H", header, 2, len(header) + payload_len)
+        struct.pack_into("!H", header, 10, 0)
+        struct.pack_into("!H", header, 10, ipv4_checksum(header))
+
+
+def ipv4_checksum(header: bytes | bytearray) -> int:
+    """RFC 791 header checksum (one's complement sum of 16-bit words)."""
+    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def transport_split(packet: bytes) -> tuple[IpView, bytes, bytes]:
+    """Outbound transport mode: (view, headers kept outside ESP, protected payload)."""
+    view = walk(packet)
+    if view.fragment:
+        raise MalformedPacket("outbound fragments are made after ESP (RFC 4303 §3.3.4)")
+    end = view_end(packet, view)
+    return view, packet[:view.start], packet[view.start:end]
+
+
+def view_end(packet: bytes, view: IpView) -> int:
+    """Offset just past the IP packet (ignores link-layer trailer bytes)."""
+    if view.version == 6:
+        return 40 + int.from_bytes(packet[4:6], "big")
+    return int.from_bytes(packet[2:4], "big")
+
+
+def transport_join(view: IpView, headers: bytes, esp_or_payload: bytes, next_header: int) -> bytes:
+    """Headers with ``next_header`` announced, lengths fixed, then the body."""
+    out = bytearray(headers)
+    _set_lengths(out, view.version, len(esp_or_payload), view.nh_offset, next_header)
+    return bytes(out) + esp_or_payload
+
+
+def tunnel_header(src: bytes, dst: bytes, payload_len: int) -> bytes:
+    """Outer IPv6 or IPv4 header for tunnel mode, next header ESP (RFC 4303 §3.1.2)."""
+    if len(src) == 16:
+        return struct.pack("!IHBB16s16s", 6 << 28, payload_len, Proto.ESP, _HOP_LIMIT, src, dst)
+    h = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, 0, 0x4000,
+                              _HOP_LIMIT, Proto.ESP, 0, src, dst))
+    struct.pack_into("!H", h, 10, ipv4_checksum(h))
+    return bytes(h)
+
+
+def addr_bytes(addr: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bytes:
+    """Packed address from text or an ipaddress object."""
+    return ipaddress.ip_address(addr).packed
