@@ -1,0 +1,379 @@
+"""PMIPv6 mobile access gateway core (RFC 5213 §6), sans-I/O.
+
+Rule: attach -> PBU (§6.9.1.5: A and P flags; MN-ID, HNP (ALL_ZERO unless
+the profile fixes prefixes), HI, ATT, MN-LL-ID if known, Link-local Address,
+Timestamp) -> retransmit on no answer, first after
+InitialBindackTimeoutFirstReg (INITIAL_BINDACK_TIMEOUT for re- and
+de-registrations), doubling up to MAX_BINDACK_TIMEOUT, at most
+``max_pbu_retransmissions`` times, never more than MAX_UPDATE_RATE PBUs per
+second per MN (§6.9.4) -> accepted PBA: program forwarding, then send the RA
+with the HNPs (never before, §6.9.1.2) and re-register (HI=5) at
+``refresh_fraction`` of the granted lifetime; detach -> remove forwarding and
+send a lifetime-0 PBU (§6.9.1.4). A PBA is taken only if its Sequence Number
+is the one last sent for that MN, its MN-ID matches, and its Timestamp echoes
+ours. Status 156 resynchronises our clock offset from the LMA's Timestamp and
+retries; 135 resynchronises the Sequence Number; any other rejection stops
+serving the MN (§6.9.1.2).
+"""
+from __future__ import annotations
+
+from ipaddress import IPv6Address, IPv6Network
+from typing import Any, Callable, Iterable, Mapping
+
+from p4mobility.mh import (
+    AccessTechnologyTypeOption,
+    BaStatus,
+    BindingAck,
+    BindingUpdate,
+    HandoffIndicator,
+    HandoffIndicatorOption,
+    HomeNetworkPrefix,
+    LinkLocalAddress,
+    MnIdentifier,
+    MnLinkLayerIdentifier,
+    Timestamp,
+    seconds_to_lifetime,
+)
+
+from .actions import (
+    LogEvent,
+    MagBindingInstalled,
+    MagBindingRemoved,
+    RaPrefix,
+    SendMh,
+    SendRouterAdvertisement,
+    TunnelPeerAdded,
+    TunnelPeerRemoved,
+)
+from .bce import IdAllocator
+from .bul import BulEntry, BulEvent, BulState, BulView, bul_next
+from .config import ALL_ZERO, MagConfig
+from .events import MnAttached, MnDetached, PbaReceived, RouterSolicitationReceived
+from .policy import MagMnProfile
+from .timers import DeadlineHeap
+
+RETRANSMIT, REFRESH, EXPIRE, SEND = "retransmit", "refresh", "expire", "send"
+RA_MAX_ROUTER_LIFETIME = 9000  # RFC 4861 §4.2
+
+
+class MobileAccessGateway:
+    def __init__(self, config: MagConfig,
+                 profiles: Iterable[MagMnProfile] | Mapping[bytes, MagMnProfile] = ()) -> None:
+        self.config = config
+        if isinstance(profiles, Mapping):
+            profiles = profiles.values()
+        self.profiles: dict[bytes, MagMnProfile] = {p.mn_id: p for p in profiles}
+        self.clock_offset = 0.0  # added to now for Timestamps (resync on 156)
+        self._bul: dict[int, BulEntry] = {}
+        self._by_seq: dict[int, int] = {}  # last sent Sequence Number -> access port
+        self._seq = 0
+        self._timers = DeadlineHeap()
+        self._peers: dict[IPv6Address, list[int]] = {}  # LMAA -> [peer id, refcount]
+        self._peer_ids = IdAllocator(1 << 16)
+        self._handlers: dict[type, Callable[[Any, float], list]] = {
+            MnAttached: self._on_attach, MnDetached: self._on_detach,
+            PbaReceived: self._on_pba, RouterSolicitationReceived: self._on_rs,
+        }
+        self._status_handlers: dict[int, Callable[[BulEntry, BindingAck, float], list]] = {
+            BaStatus.TIMESTAMP_MISMATCH: self._pba_timestamp_mismatch,
+            BaStatus.SEQUENCE_NUMBER_OUT_OF_WINDOW: self._pba_sequence_out_of_window,
+        }
+        self._timer_handlers: dict[str, Callable[[BulEntry, float], list]] = {
+            RETRANSMIT: self._on_retransmit, REFRESH: self._on_refresh_due,
+            EXPIRE: self._on_expire, SEND: self._on_deferred_send,
+        }
+
+    # --- public interface ------------------------------------------------------
+
+    def handle(self, event: Any, now: float) -> list:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            return [LogEvent("warning", f"MAG ignores {type(event).__name__}")]
+        return handler(event, now)
+
+    def handle_timer(self, now: float) -> list:
+        actions: list = []
+        for kind, port in self._timers.pop_due(now):
+            entry = self._bul.get(port)
+            if entry is not None:
+                actions += self._timer_handlers[kind](entry, now)
+        return actions
+
+    def next_deadline(self) -> float | None:
+        return self._timers.peek()
+
+    def binding_update_list(self) -> list[BulView]:
+        return [BulView(e.access_port, e.mn_id, e.state.value, e.hnps, e.lma_address, e.mag_link_local,
+                        e.expires_at, e.last_sequence, e.retransmissions) for e in self._bul.values()]
+
+    # --- access-link events ------------------------------------------------------
+
+    def _on_attach(self, ev: MnAttached, now: float) -> list:
+        profile = self.profiles.get(ev.mn_id)
+        if profile is None:  # §6.2: no profile -> not served
+            return [LogEvent("warning", "MN has no policy profile: not served", {"mn_id": ev.mn_id})]
+        actions: list = []
+        old = self._bul.get(ev.access_port)
+        if old is not None:
+            if old.mn_id == ev.mn_id and old.state in (BulState.BOUND, BulState.REFRESHING):
+                return [self._ra(old, now)]  # already served: repeat the RA
+            actions += self._drop(old, "replaced")
+        entry = BulEntry(
+            access_port=ev.access_port, mn_id=ev.mn_id, mn_ll_id=ev.mn_ll_id,
+            att=profile.att if profile.att is not None else ev.att,
+            lma_address=profile.lma_address or self.config.lma_address,
+            requested_hnps=profile.hnps,
+            requested_lifetime=profile.lifetime or self.config.requested_lifetime,
+            handoff_indicator=ev.handoff_hint,
+        )
+        self._bul[ev.access_port] = entry
+        return actions + self._start_exchange(entry, now, self.config.initial_bindack_timeout_first_reg,
+                                              seconds_to_lifetime(entry.requested_lifetime))
+
+    def _on_detach(self, ev: MnDetached, now: float) -> list:
+        entry = self._bul.get(ev.access_port)
+        if entry is None or entry.mn_id != ev.mn_id:
+            return [LogEvent("info", "detach for an MN we do not serve", {"port": ev.access_port})]
+        nxt = bul_next(entry.state, BulEvent.DETACH)
+        if nxt is None:  # nothing registered yet: forget it
+            return self._drop(entry, "detached")
+        actions = self._uninstall(entry, "detached")  # §6.9.1.4: stop forwarding first
+        entry.state = nxt
+        entry.handoff_indicator = HandoffIndicator.HANDOFF_STATE_NOT_CHANGED
+        self._timers.cancel((REFRESH, entry.access_port))
+        self._timers.cancel((EXPIRE, entry.access_port))
+        return actions + self._start_exchange(entry, now, self.config.initial_bindack_timeout, 0)
+
+    def _on_rs(self, ev: RouterSolicitationReceived, now: float) -> list:
+        entry = self._bul.get(ev.access_port)
+        if entry is None or not entry.installed:  # never advertise before an accepted PBA
+            return []
+        return [self._ra(entry, now)]
+
+    # --- PBU sending (§6.9.1.5, §6.9.4) -----------------------------------------
+
+    def _start_exchange(self, entry: BulEntry, now: float, first_timeout: float, lifetime: int) -> list:
+        entry.retransmissions = 0
+        entry.timeout = first_timeout
+        entry.sending_lifetime = lifetime
+        return self._send(entry, now)
+
+    def _send(self, entry: BulEntry, now: float) -> list:
+        times = entry.send_times
+        while times and now - times[0] >= 1.0:
+            times.popleft()
+        if len(times) >= self.config.max_update_rate:  # §6.9.4: MAX_UPDATE_RATE per second
+            when = times[0] + 1.0
+            self._timers.cancel((RETRANSMIT, entry.access_port))
+            self._timers.set((SEND, entry.access_port), when)
+            return [LogEvent("info", "PBU rate limited", {"port": entry.access_port, "until": when})]
+        self._seq = (self._seq + 1) & 0xFFFF
+        if entry.last_sequence is not None:
+            self._by_seq.pop(entry.last_sequence, None)
+        self._by_seq[self._seq] = entry.access_port
+        entry.last_sequence = self._seq
+        times.append(now)
+        entry.last_sent_at = now
+        pbu = self._build_pbu(entry, now)
+        self._timers.set((RETRANSMIT, entry.access_port), now + entry.timeout)
+        return [SendMh(pbu, self.config.proxy_coa, entry.lma_address)]
+
+    def _build_pbu(self, entry: BulEntry, now: float) -> BindingUpdate:
+        cfg = self.config
+        opts: list = [MnIdentifier(entry.mn_id)]
+        prefixes = entry.hnps or entry.requested_hnps
+        if prefixes:
+            opts += [HomeNetworkPrefix(n.prefixlen, n.network_address) for n in prefixes]
+        else:
+            opts.append(HomeNetworkPrefix(0, ALL_ZERO))  # ask the LMA to assign
+        opts.append(HandoffIndicatorOption(entry.handoff_indicator))
+        opts.append(AccessTechnologyTypeOption(entry.att))
+        if entry.mn_ll_id:
+            opts.append(MnLinkLayerIdentifier(entry.mn_ll_id))
+        if cfg.fixed_mag_link_local_address_on_all_access_links == ALL_ZERO:
+            # §6.8: first attachment offers ours; a handoff asks for the stored one
+            if entry.mag_link_local is not None:
+                opts.append(LinkLocalAddress(entry.mag_link_local))
+            elif entry.handoff_indicator == HandoffIndicator.ATTACHMENT_OVER_NEW_INTERFACE:
+                opts.append(LinkLocalAddress(cfg.own_link_local))
+            else:
+                opts.append(LinkLocalAddress(ALL_ZERO))
+        if cfg.timestamp_based_approach_in_use:
+            ts = Timestamp.from_seconds(now + self.clock_offset)
+            entry.last_timestamp = ts.value
+            opts.append(ts)
+        return BindingUpdate(self._seq, entry.sending_lifetime, ack=True, proxy=True, options=tuple(opts))
+
+    # --- PBA processing (§6.9.1.2) -----------------------------------------------
+
+    def _on_pba(self, ev: PbaReceived, now: float) -> list:
+        msg = ev.message
+        port = self._by_seq.get(msg.sequence)
+        entry = self._bul.get(port) if port is not None else None
+        mn = msg.option(MnIdentifier)
+        ts = msg.option(Timestamp)
+        problem = None
+        if not msg.proxy:
+            problem = "P flag clear"
+        elif entry is None or entry.last_sequence != msg.sequence:
+            problem = "no PBU outstanding with this sequence number"
+        elif ev.src != entry.lma_address:
+            problem = f"from {ev.src}, not our LMA"
+        elif mn is None or (mn.identifier != entry.mn_id and msg.status != BaStatus.MISSING_MN_IDENTIFIER_OPTION):
+            problem = "MN-ID does not match"
+        elif (self.config.timestamp_based_approach_in_use and msg.status != BaStatus.TIMESTAMP_MISMATCH
+              and (ts is None or ts.value != entry.last_timestamp)):
+            problem = "Timestamp does not echo ours"
+        if problem is not None:
+            return [LogEvent("info", f"PBA ignored: {problem}", {"sequence": msg.sequence})]
+        assert entry is not None
+        del self._by_seq[msg.sequence]
+        self._timers.cancel((RETRANSMIT, entry.access_port))
+        handler = self._status_handlers.get(msg.status)
+        if handler is None:
+            handler = self._pba_accepted if msg.status < 128 else self._pba_rejected
+        return handler(entry, msg, now)
+
+    def _pba_accepted(self, entry: BulEntry, msg: BindingAck, now: float) -> list:
+        if entry.state is BulState.DEREGISTERING:
+            bul_next(entry.state, BulEvent.ACCEPTED)
+            return self._drop(entry, "deregistered")
+        hnps = []
+        for o in msg.options_of(HomeNetworkPrefix):
+            try:
+                net = IPv6Network((IPv6Address(o.prefix), o.prefix_length))
+            except ValueError:
+                continue
+            if net.network_address != ALL_ZERO:
+                hnps.append(net)
+        if not hnps or msg.lifetime == 0:
+            return self._pba_rejected(entry, msg, now, "accepted PBA without prefixes or lifetime")
+        entry.state = bul_next(entry.state, BulEvent.ACCEPTED)
+        lla = msg.option(LinkLocalAddress)
+        if lla is not None and IPv6Address(lla.address) != ALL_ZERO:
+            entry.mag_link_local = IPv6Address(lla.address)
+        elif entry.mag_link_local is None:
+            entry.mag_link_local = self.config.own_link_local
+        entry.granted_lifetime = float(msg.lifetime_seconds)
+        entry.bound_at, entry.expires_at = now, now + entry.granted_lifetime
+        self._timers.set((REFRESH, entry.access_port), now + entry.granted_lifetime * self.config.refresh_fraction)
+        self._timers.set((EXPIRE, entry.access_port), entry.expires_at)
+        actions: list = []
+        if entry.installed and tuple(hnps) != entry.hnps:
+            actions += self._uninstall(entry, "prefixes changed")
+        entry.hnps = tuple(hnps)
+        if not entry.installed:
+            actions += self._install(entry)
+        return actions + [self._ra(entry, now)]
+
+    def _pba_rejected(self, entry: BulEntry, msg: BindingAck, now: float, why: str = "") -> list:
+        try:
+            name = BaStatus(msg.status).name
+        except ValueError:
+            name = str(msg.status)
+        if entry.state is BulState.DEREGISTERING:  # e.g. 157 for a late de-registration
+            return [LogEvent("info", f"de-registration answered {name}")] + self._drop(entry, "deregistered")
+        actions: list = [LogEvent("error", f"registration rejected: {why or name}",
+                                  {"mn_id": entry.mn_id, "status": msg.status})]
+        if entry.installed:
+            actions.append(self._ra(entry, now, withdraw=True))
+        return actions + self._drop(entry, "rejected")
+
+    def _pba_timestamp_mismatch(self, entry: BulEntry, msg: BindingAck, now: float) -> list:
+        ts = msg.option(Timestamp)
+        if ts is None or entry.retransmissions >= self.config.max_pbu_retransmissions:
+            return self._pba_rejected(entry, msg, now)
+        self.clock_offset = ts.seconds - now  # §5.5: PBA carries the LMA's time
+        entry.retransmissions += 1
+        return [LogEvent("warning", f"clock resynchronised by {self.clock_offset:+.3f}s")] + self._send(entry, now)
+
+    def _pba_sequence_out_of_window(self, entry: BulEntry, msg: BindingAck, now: float) -> list:
+        if entry.retransmissions >= self.config.max_pbu_retransmissions:
+            return self._pba_rejected(entry, msg, now)
+        self._seq = msg.sequence  # RFC 6275 §11.7.3: continue after the LMA's value
+        entry.retransmissions += 1
+        return self._send(entry, now)
+
+    # --- timers ------------------------------------------------------------------
+
+    def _on_retransmit(self, entry: BulEntry, now: float) -> list:
+        if entry.retransmissions >= self.config.max_pbu_retransmissions:
+            nxt = bul_next(entry.state, BulEvent.GAVE_UP)
+            if entry.last_sequence is not None:
+                self._by_seq.pop(entry.last_sequence, None)
+            log = LogEvent("error", f"no PBA after {entry.retransmissions} retransmissions",
+                           {"mn_id": entry.mn_id, "state": entry.state.value})
+            if nxt is None:
+                return [log] + self._drop(entry, "no answer")
+            entry.state = nxt  # keep forwarding until EXPIRE
+            return [log]
+        entry.retransmissions += 1
+        entry.timeout = min(entry.timeout * 2, self.config.max_bindack_timeout)
+        return self._send(entry, now)
+
+    def _on_deferred_send(self, entry: BulEntry, now: float) -> list:
+        return self._send(entry, now)
+
+    def _on_refresh_due(self, entry: BulEntry, now: float) -> list:
+        entry.state = bul_next(entry.state, BulEvent.REFRESH_DUE)
+        entry.handoff_indicator = HandoffIndicator.HANDOFF_STATE_NOT_CHANGED  # §6.9.1.3: HI=5
+        return self._start_exchange(entry, now, self.config.initial_bindack_timeout,
+                                    seconds_to_lifetime(entry.requested_lifetime))
+
+    def _on_expire(self, entry: BulEntry, now: float) -> list:
+        log = LogEvent("warning", "binding lifetime expired", {"mn_id": entry.mn_id})
+        return [log, self._ra(entry, now, withdraw=True)] + self._drop(entry, "expired")
+
+    # --- data plane and RA ---------------------------------------------------------
+
+    def _install(self, entry: BulEntry) -> list:
+        actions: list = []
+        peer = self._peers.get(entry.lma_address)
+        if peer is None:
+            ident = self._peer_ids.allocate()
+            peer = self._peers[entry.lma_address] = [ident, 0]
+            actions.append(TunnelPeerAdded(ident, self.config.proxy_coa, entry.lma_address))
+        peer[1] += 1
+        entry.tunnel_peer_id = peer[0]
+        entry.installed = True
+        actions.append(MagBindingInstalled(
+            entry.access_port, entry.mn_id, entry.mn_ll_id, entry.hnps, entry.lma_address,
+            self.config.proxy_coa, entry.tunnel_peer_id, entry.mag_link_local or self.config.own_link_local,
+            entry.granted_lifetime, self.config.enable_mag_local_routing))
+        return actions
+
+    def _uninstall(self, entry: BulEntry, reason: str) -> list:
+        if not entry.installed:
+            return []
+        entry.installed = False
+        actions: list = [MagBindingRemoved(entry.access_port, entry.mn_id, entry.hnps, entry.lma_address,
+                                           entry.tunnel_peer_id, reason)]
+        peer = self._peers[entry.lma_address]
+        peer[1] -= 1
+        if peer[1] == 0:
+            del self._peers[entry.lma_address]
+            self._peer_ids.release(peer[0])
+            actions.append(TunnelPeerRemoved(peer[0], self.config.proxy_coa, entry.lma_address))
+        return actions
+
+    def _drop(self, entry: BulEntry, reason: str) -> list:
+        actions = self._uninstall(entry, reason)
+        for kind in (RETRANSMIT, REFRESH, EXPIRE, SEND):
+            self._timers.cancel((kind, entry.access_port))
+        if entry.last_sequence is not None and self._by_seq.get(entry.last_sequence) == entry.access_port:
+            del self._by_seq[entry.last_sequence]
+        if self._bul.get(entry.access_port) is entry:
+            del self._bul[entry.access_port]
+        return actions
+
+    def _ra(self, entry: BulEntry, now: float, withdraw: bool = False) -> SendRouterAdvertisement:
+        """§6.7: HNPs on-link; lifetimes never beyond the binding's remaining lifetime."""
+        remaining = 0 if withdraw or entry.expires_at is None else max(0, int(entry.expires_at - now))
+        router = min(self.config.router_lifetime, remaining, RA_MAX_ROUTER_LIFETIME)
+        lladdr = self.config.fixed_mag_link_layer_address_on_all_access_links or None
+        return SendRouterAdvertisement(
+            entry.access_port, entry.mn_id, entry.mag_link_local or self.config.own_link_local, router,
+            tuple(RaPrefix(n, remaining, remaining) for n in entry.hnps), lladdr)
+
+
+__all__ = ["MobileAccessGateway"]
