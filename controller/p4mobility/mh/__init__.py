@@ -48,3 +48,14 @@ from .messages import (
 )
 from .options import *  # noqa: F401,F403  (every option class)
 from .options import OPTION_CLASSES, MobilityOption, Pad1, PadN, UnknownOption
+from .exthdr import (
+    DestinationOptionsHeader,
+    HomeAddressOption,
+    Type2RoutingHeader,
+    UnknownDestinationOption,
+    decode_destination_options_header,
+    decode_type2_routing_header,
+    encode_destination_options_header,
+    encode_type2_routing_header,
+)
+from .jsonfmt import MhJsonError, message_from_json, message_to_json

@@ -187,7 +187,7 @@ def _prefix(v: Any, what: str) -> tuple[int, IPv6Address]:
     if not isinstance(v, str) or v.count("/") != 1:
         raise MhJsonError(f"{what}: expected 'address/length', got {v!r}")
     a, plen = v.split("/")
-    if not plen.isdigit():
+    if not (plen.isascii() and plen.isdigit()):
         raise MhJsonError(f"{what}: bad prefix length in {v!r}")
     return int(plen), _addr(a, what)
 
@@ -220,7 +220,7 @@ class _Fields:
 
 def option_from_json(d: Any) -> o.MobilityOption:
     name = d.get("type") if isinstance(d, dict) else None
-    cls = _OPT_BY_NAME.get(name)
+    cls = _OPT_BY_NAME.get(name) if isinstance(name, str) else None
     if cls is None:
         raise MhJsonError(f"unknown option type {name!r}; known: {sorted(_OPT_BY_NAME)}")
     f = _Fields(d, name)
@@ -286,7 +286,7 @@ def _seconds4(v: Any, what: str) -> int:
 def message_from_json(d: Any):
     """The message for a JSON object made by message_to_json (or by hand)."""
     name = d.get("type") if isinstance(d, dict) else None
-    cls = _MSG_BY_NAME.get(name)
+    cls = _MSG_BY_NAME.get(name) if isinstance(name, str) else None
     if cls is None:
         raise MhJsonError(f"unknown message type {name!r}; known: {sorted(_MSG_BY_NAME)}")
     f = _Fields(d, name)
