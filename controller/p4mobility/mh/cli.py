@@ -145,8 +145,7 @@ def _decode_pcap(path: str) -> int:
 
 def _encode(args: argparse.Namespace) -> int:
     src, dst = _address(args.src, "--src"), _address(args.dst, "--dst")
-    if src is None or dst is None:
-        print("p4mob: note: checksum computed with :: for the missing --src/--dst", file=sys.stderr)
+    note = src is None or dst is None
     src, dst = src or IPv6Address("::"), dst or IPv6Address("::")
     text = args.json if args.json is not None else sys.stdin.read()
     try:
@@ -161,9 +160,13 @@ def _encode(args: argparse.Namespace) -> int:
                     raise CliError(f"line {n}: not JSON: {exc}") from None
     if not docs:
         raise CliError("no JSON message given")
-    for doc in docs if not isinstance(docs[0], list) or len(docs) > 1 else docs[0]:
+    out = []
+    for doc in docs:
         try:
-            print(encode_mh(message_from_json(doc), src, dst).hex())
+            out.append(encode_mh(message_from_json(doc), src, dst).hex())
         except (MhJsonError, MhEncodeError) as exc:
             raise CliError(str(exc)) from None
+    print("\n".join(out))
+    if note:
+        print("p4mob: note: checksum computed with :: for the missing --src/--dst", file=sys.stderr)
     return 0
