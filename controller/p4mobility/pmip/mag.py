@@ -208,14 +208,19 @@ class MobileAccessGateway:
 
     def _on_pba(self, ev: PbaReceived, now: float) -> list:
         msg = ev.message
+        mn = msg.option(MnIdentifier)
         port = self._by_seq.get(msg.sequence)
         entry = self._bul.get(port) if port is not None else None
-        mn = msg.option(MnIdentifier)
+        if entry is None and msg.status == BaStatus.SEQUENCE_NUMBER_OUT_OF_WINDOW and mn is not None:
+            # RFC 6275 §6.1.8: a 135 carries the LMA's last accepted number, not ours
+            entry = next((e for e in self._bul.values() if e.mn_id == mn.identifier
+                          and e.last_sequence in self._by_seq and e.lma_address == ev.src), None)
         ts = msg.option(Timestamp)
         problem = None
         if not msg.proxy:
             problem = "P flag clear"
-        elif entry is None or entry.last_sequence != msg.sequence:
+        elif entry is None or (entry.last_sequence != msg.sequence
+                               and msg.status != BaStatus.SEQUENCE_NUMBER_OUT_OF_WINDOW):
             problem = "no PBU outstanding with this sequence number"
         elif ev.src != entry.lma_address:
             problem = f"from {ev.src}, not our LMA"
@@ -227,7 +232,7 @@ class MobileAccessGateway:
         if problem is not None:
             return [LogEvent("info", f"PBA ignored: {problem}", {"sequence": msg.sequence})]
         assert entry is not None
-        del self._by_seq[msg.sequence]
+        self._by_seq.pop(entry.last_sequence, None)
         self._timers.cancel((RETRANSMIT, entry.access_port))
         handler = self._status_handlers.get(msg.status)
         if handler is None:
