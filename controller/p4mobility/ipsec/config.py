@@ -194,6 +194,8 @@ def _selector(t: Any, where: str, allowed: set[str]) -> Selector:
                         icmp_type=opt_int("icmp-type", 255), icmp_code=opt_int("icmp-code", 255),
                         local_mh_type=opt_int("local-mh-type", 255),
                         remote_mh_type=opt_int("remote-mh-type", 255))
+    except IpsecConfigError:
+        raise
     except ValueError as exc:
         raise IpsecConfigError(where, str(exc)) from None
 
