@@ -29,6 +29,7 @@ from .errors import (
     MhUnknownTypeError,
 )
 from .messages import MESSAGE_CLASSES, Message
+from .options_base import v6_packed
 from .optlist import decode_options, encode_options
 
 _HDR = struct.Struct("!BBBBH")
@@ -54,7 +55,7 @@ def checksum(src: IPv6Address | str, dst: IPv6Address | str, mh: bytes) -> int:
 
     With the Checksum field zeroed this is the value to send; over a received
     message (field included) it is 0 when the checksum verifies."""
-    pseudo = IPv6Address(src).packed + IPv6Address(dst).packed + _PSEUDO_TAIL.pack(len(mh), IPPROTO_MH)
+    pseudo = v6_packed(src) + v6_packed(dst) + _PSEUDO_TAIL.pack(len(mh), IPPROTO_MH)
     s = _ones_sum(pseudo + bytes(mh))
     if _LITTLE:  # RFC 1071 §2(B): byte-order independence, swap at the end
         s = ((s & 0xFF) << 8) | (s >> 8)

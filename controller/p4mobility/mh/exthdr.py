@@ -16,6 +16,7 @@ from typing import ClassVar, Iterable
 
 from .constants import HOME_ADDRESS_OPTION_TYPE, TYPE2_ROUTING_TYPE
 from .errors import ExtHeaderDecodeError, MhEncodeError
+from .options_base import v6_packed
 from .optlist import padding
 
 _RH2 = struct.Struct("!BBBB4x16s")
@@ -30,7 +31,7 @@ class HomeAddressOption:
     address: IPv6Address
 
     def encode_data(self) -> bytes:
-        return IPv6Address(self.address).packed
+        return v6_packed(self.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ class Type2RoutingHeader:
     def encode(self) -> bytes:
         try:
             return _RH2.pack(self.next_header, 2, TYPE2_ROUTING_TYPE, self.segments_left,
-                             IPv6Address(self.address).packed)
+                             v6_packed(self.address))
         except (struct.error, ValueError) as exc:
             raise MhEncodeError(f"Type 2 Routing Header: {exc}") from None
 

@@ -17,7 +17,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar, TypeVar
 
 from .constants import MhType
-from .options_base import MobilityOption
+from .options_base import MobilityOption, v6_packed
 
 _O = TypeVar("_O", bound=MobilityOption)
 
@@ -246,7 +246,7 @@ class BindingError(_OptionsMixin):
     options: tuple[MobilityOption, ...] = ()
 
     def encode_fixed(self) -> bytes:
-        return _BE.pack(self.status, IPv6Address(self.home_address).packed)
+        return _BE.pack(self.status, v6_packed(self.home_address))
 
     @classmethod
     def decode_fixed(cls, data: bytes, options: tuple) -> "BindingError":

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from .constants import MnIdSubtype, MobOpt
 from .errors import MhOptionError
-from .options_base import MobilityOption, Pad1, PadN, UnknownOption, _need
+from .options_base import MobilityOption, Pad1, PadN, UnknownOption, _need, v6_packed
 from .options_v4 import (
     BindingIdentifier,
     GreKey,
@@ -64,7 +64,7 @@ class AlternateCareofAddress(MobilityOption):
     address: IPv6Address
 
     def encode_data(self) -> bytes:
-        return IPv6Address(self.address).packed
+        return v6_packed(self.address)
 
     @classmethod
     def decode_data(cls, data: bytes) -> "AlternateCareofAddress":
@@ -115,7 +115,7 @@ class _PrefixOption(MobilityOption):
     prefix: IPv6Address
 
     def encode_data(self) -> bytes:
-        return _HNP.pack(self.prefix_length, IPv6Address(self.prefix).packed)
+        return _HNP.pack(self.prefix_length, v6_packed(self.prefix))
 
     @classmethod
     def decode_data(cls, data: bytes):
@@ -214,7 +214,7 @@ class LinkLocalAddress(MobilityOption):
     address: IPv6Address
 
     def encode_data(self) -> bytes:
-        return IPv6Address(self.address).packed
+        return v6_packed(self.address)
 
     @classmethod
     def decode_data(cls, data: bytes) -> "LinkLocalAddress":

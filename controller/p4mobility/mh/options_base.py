@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar
 
 from .constants import MobOpt
@@ -17,6 +18,16 @@ from .errors import MhOptionError
 
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
+
+
+def v6_packed(a) -> bytes:
+    """16 bytes of an IPv6Address (or of anything IPv6Address() accepts)."""
+    return a.packed if type(a) is IPv6Address else IPv6Address(a).packed
+
+
+def v4_packed(a) -> bytes:
+    """4 bytes of an IPv4Address (or of anything IPv4Address() accepts)."""
+    return a.packed if type(a) is IPv4Address else IPv4Address(a).packed
 
 
 def _need(cls: type, data: bytes, *lengths: int) -> None:

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar
 
 from .constants import MobOpt
-from .options_base import _U16, _U32, MobilityOption, _need
+from .options_base import _U16, _U32, MobilityOption, _need, v4_packed
 
 _V4 = struct.Struct("!xx4s")  # Reserved(16), IPv4 address
 _V4PL = struct.Struct("!BB4s")
@@ -33,7 +33,7 @@ class Ipv4HomeAddress(MobilityOption):
     def encode_data(self) -> bytes:
         if not 0 <= self.prefix_length < 64:
             raise ValueError("prefix_length is a 6-bit field")
-        return _V4PL.pack(self.prefix_length << 2 | self.p << 1, 0, IPv4Address(self.address).packed)
+        return _V4PL.pack(self.prefix_length << 2 | self.p << 1, 0, v4_packed(self.address))
 
     @classmethod
     def decode_data(cls, data: bytes) -> "Ipv4HomeAddress":
@@ -54,7 +54,7 @@ class _StatusPrefixV4(MobilityOption):
     def encode_data(self) -> bytes:
         if not 0 <= self.prefix_length < 64:
             raise ValueError("prefix_length is a 6-bit field")
-        return _V4PL.pack(self.status, self.prefix_length << 2, IPv4Address(self.address).packed)
+        return _V4PL.pack(self.status, self.prefix_length << 2, v4_packed(self.address))
 
     @classmethod
     def decode_data(cls, data: bytes):
@@ -89,7 +89,7 @@ class Ipv4HomeAddressRequest(MobilityOption):
     def encode_data(self) -> bytes:
         if not 0 <= self.prefix_length < 64:
             raise ValueError("prefix_length is a 6-bit field")
-        return _V4PL.pack(self.prefix_length << 2, 0, IPv4Address(self.address).packed)
+        return _V4PL.pack(self.prefix_length << 2, 0, v4_packed(self.address))
 
     @classmethod
     def decode_data(cls, data: bytes) -> "Ipv4HomeAddressRequest":
@@ -123,7 +123,7 @@ class _V4AddressOption(MobilityOption):
     address: IPv4Address
 
     def encode_data(self) -> bytes:
-        return _V4.pack(IPv4Address(self.address).packed)
+        return _V4.pack(v4_packed(self.address))
 
     @classmethod
     def decode_data(cls, data: bytes):
