@@ -91,6 +91,8 @@ class Simulation:
         self.held: list[InFlight] = []
         self.hold: Callable[[InFlight, Any], bool] | None = None
         self.drop: Callable[[InFlight, Any], bool] | None = None
+        self.tamper: Callable[[InFlight, Any], Any] | None = None  # rewrite a message in flight
+        self.skew: dict[str, float] = {}  # per-node clock error (seconds)
         self._queue: list[InFlight] = []
 
     # --- driving -----------------------------------------------------------------
@@ -98,7 +100,7 @@ class Simulation:
     def feed(self, node: str, event: Any) -> list:
         """Give ``event`` to ``node`` now, then deliver everything it causes."""
         self._record(node, "-", "event", type(event).__name__, event)
-        out = self.nodes[node].handle(event, self.now)
+        out = self.nodes[node].handle(event, self._clock(node))
         self._take(node, out)
         self.run()
         return out
@@ -115,12 +117,13 @@ class Simulation:
     def advance(self, until: float) -> None:
         """Move the clock to ``until``, firing every timer due on the way in order."""
         while True:
-            due = [(d, n) for n, c in self.nodes.items() if (d := c.next_deadline()) is not None and d <= until]
+            due = [(d - self.skew.get(n, 0.0), n) for n, c in self.nodes.items()
+                   if (d := c.next_deadline()) is not None and d - self.skew.get(n, 0.0) <= until]
             if not due:
                 break
             when, node = min(due)
             self.now = max(self.now, when)
-            self._take(node, self.nodes[node].handle_timer(self.now))
+            self._take(node, self.nodes[node].handle_timer(self._clock(node)))
             self.run()
         self.now = max(self.now, until)
 
@@ -160,6 +163,12 @@ class Simulation:
 
     def _deliver(self, item: InFlight, force: bool = False) -> None:
         msg = decode_mh(item.wire, item.src, item.dst)  # real decode, checksum verified
+        if not force and self.tamper is not None:
+            changed = self.tamper(item, msg)
+            if changed is not None and changed != msg:
+                item.wire = encode_mh(changed, item.src, item.dst)
+                msg = decode_mh(item.wire, item.src, item.dst)
+                self._record(item.src_node, item.dst_node, "tampered", describe_mh(msg), msg)
         if not force and self.drop is not None and self.drop(item, msg):
             self._record(item.src_node, item.dst_node, "drop", describe_mh(msg), msg)
             return
@@ -174,7 +183,10 @@ class Simulation:
             return
         event_cls = PbuReceived if isinstance(msg, BindingUpdate) else PbaReceived
         event = event_cls(msg, IPv6Address(item.src), IPv6Address(item.dst))
-        self._take(item.dst_node, target.handle(event, self.now))
+        self._take(item.dst_node, target.handle(event, self._clock(item.dst_node)))
+
+    def _clock(self, node: str) -> float:
+        return self.now + self.skew.get(node, 0.0)
 
     def _record(self, node: str, peer: str, kind: str, text: str, obj: Any = None) -> None:
         self.timeline.append(Record(self.now - self.start, node, peer, kind, text, obj))
