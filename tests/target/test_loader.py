@@ -1,0 +1,85 @@
+"""Bad input at load time gives a PipelineLoadError naming what is wrong."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from finsy.proto import p4i
+from google.protobuf import text_format
+
+from p4mob_switch.errors import PipelineLoadError
+from p4mob_switch.p4info import P4InfoMap
+from p4mob_switch.program import Program
+
+from .tlib import FEATURES_JSON, FEATURES_P4INFO, require_features
+
+
+@pytest.fixture
+def doc() -> dict:
+    require_features()
+    return json.loads(FEATURES_JSON.read_text())
+
+
+def load(doc: dict) -> Program:
+    return Program(json.dumps(doc).encode())
+
+
+def first_table(doc: dict) -> dict:
+    return next(t for p in doc["pipelines"] for t in p["tables"] if t["key"])
+
+
+def test_features_program_loads(doc: dict) -> None:
+    prog = load(doc)
+    assert {"FeatIngress.l2", "FeatIngress.ipv4_lpm", "FeatIngress.acl"} <= set(prog.tables)
+
+
+@pytest.mark.parametrize("mutate, needle", [
+    (lambda d: d.__setitem__("__meta__", {"version": [1, 0]}), "__meta__.version"),
+    (lambda d: d.pop("headers"), "'headers'"),
+    (lambda d: d["header_types"][2]["fields"].append(["bad", -3]), "bad width"),
+    (lambda d: d["headers"][2].__setitem__("header_type", "ghost_t"), "ghost_t"),
+    (lambda d: d["actions"][-1]["primitives"].append({"op": "teleport", "parameters": []}), "teleport"),
+    (lambda d: first_table(d).__setitem__("actions", ["no_such_action"]), "no_such_action"),
+    (lambda d: first_table(d)["key"][0].__setitem__("target", ["nohdr", "x"]), "nohdr"),
+    (lambda d: d["parsers"][0].__setitem__("init_state", "nowhere"), "nowhere"),
+    (lambda d: d["parsers"][0]["parse_states"][0]["transitions"][0].__setitem__("next_state", "limbo"), "limbo"),
+    (lambda d: d["calculations"][0].__setitem__("algo", "md5"), "md5"),
+    (lambda d: d["deparsers"][0]["order"].append("phantom"), "phantom"),
+    (lambda d: d["pipelines"][0].__setitem__("init_table", "void"), "void"),
+])
+def test_malformed_json_names_the_fault(doc: dict, mutate, needle: str) -> None:
+    bad = copy.deepcopy(doc)
+    mutate(bad)
+    with pytest.raises(PipelineLoadError) as ei:
+        load(bad)
+    assert needle in str(ei.value)
+
+
+@pytest.mark.parametrize("blob", [b"", b"[]", b"{", b"\xff\xfe", b'{"headers": 3}'])
+def test_garbage_is_refused(blob: bytes) -> None:
+    with pytest.raises(PipelineLoadError):
+        Program(blob)
+
+
+def _info() -> "p4i.P4Info":
+    info = p4i.P4Info()
+    text_format.Parse(FEATURES_P4INFO.read_text(), info)
+    return info
+
+
+def test_p4info_mismatch_names_the_object(doc: dict) -> None:
+    prog = load(doc)
+    info = _info()
+    info.tables[0].preamble.name = "FeatIngress.nope"
+    with pytest.raises(PipelineLoadError, match="FeatIngress.nope"):
+        P4InfoMap(info, prog)
+    info = _info()
+    info.tables[0].match_fields[0].bitwidth += 1
+    with pytest.raises(PipelineLoadError, match="bits"):
+        P4InfoMap(info, prog)
+    info = _info()
+    info.actions[-1].preamble.name = "FeatIngress.ghost"
+    with pytest.raises(PipelineLoadError, match="ghost"):
+        P4InfoMap(info, prog)
