@@ -168,8 +168,12 @@ _BID = struct.Struct("!HBB")
 
 @dataclass(frozen=True, slots=True)
 class BindingIdentifier(MobilityOption):
-    """RFC 5648 §6.1: BID(16) | Status(8) | H(1) O(1) Reserved(6) | [CoA].
-    Length 4 (no CoA), 8 (IPv4 CoA) or 20 (IPv6 CoA); align 8n+2."""
+    """RFC 5648 §6.1: BID(16) | Status(8) | H(1) ... | [CoA].
+    Length 4 (no CoA), 8 (IPv4 CoA) or 20 (IPv6 CoA); align 8n+2.
+    ``o`` is bit 0x40 as the project API asks; Wireshark knows only H and
+    RFC 6089 reuses the 7 bits after H as BID-PRI, so leave it False unless
+    the peer is known to use it. A non-zero ``status`` in a BA overrides the
+    BA status for this BID only."""
 
     type_code: ClassVar[int] = MobOpt.BINDING_IDENTIFIER
     alignment: ClassVar[tuple[int, int]] = (8, 2)
