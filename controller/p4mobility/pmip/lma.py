@@ -101,11 +101,33 @@ def _seq_newer(new: int, last: int) -> bool:
     return 0 < ((new - last) & 0xFFFF) < 0x8000
 
 
+def _addr(value: Any) -> IPv6Address:
+    """IPv6Address without a round trip through str() when it already is one."""
+    return value if type(value) is IPv6Address else IPv6Address(value)
+
+
 def _prefix(opt: HomeNetworkPrefix) -> IPv6Network:
     try:
-        return IPv6Network((IPv6Address(opt.prefix), opt.prefix_length))
+        return IPv6Network((int(_addr(opt.prefix)), opt.prefix_length))
     except ValueError as exc:  # host bits set or length > 128
         raise E.NotAuthorizedForHnp(f"invalid prefix {opt.prefix}/{opt.prefix_length}") from exc
+
+
+_WANTED = (MnIdentifier, Timestamp, HandoffIndicatorOption, AccessTechnologyTypeOption,
+           MnLinkLayerIdentifier, LinkLocalAddress, AlternateCareofAddress)
+
+
+def _read_options(options: tuple) -> tuple[dict[type, Any], list[HomeNetworkPrefix]]:
+    """One pass: the first option of each wanted class, and every HNP option."""
+    first: dict[type, Any] = {}
+    hnps: list[HomeNetworkPrefix] = []
+    for opt in options:
+        cls = type(opt)
+        if cls is HomeNetworkPrefix:
+            hnps.append(opt)
+        elif cls not in first:
+            first[cls] = opt
+    return first, hnps
 
 
 class LocalMobilityAnchor:
@@ -179,7 +201,8 @@ class LocalMobilityAnchor:
 
     def _validate(self, ev: PbuReceived, now: float) -> _Pbu:
         msg, cfg = ev.message, self.config
-        mn = msg.option(MnIdentifier)
+        opts, hnp_opts = _read_options(msg.options)
+        mn = opts.get(MnIdentifier)
         if mn is None or not mn.identifier:
             raise E.MissingMnIdOption("no MN Identifier option")  # §5.3.1
         if not self.policy.mag_trusted(ev.src):
@@ -191,34 +214,33 @@ class LocalMobilityAnchor:
             raise E.MagNotAuthorized(f"{ev.src} may not register this MN")
         if not profile.proxy_registration_enabled:
             raise E.ProxyRegNotEnabled("network-based mobility not enabled for this MN")
-        ts = msg.option(Timestamp)
+        ts = opts.get(Timestamp)
         if cfg.timestamp_based_approach_in_use:  # §5.5
             if ts is None:
                 raise E.TimestampMismatch("no Timestamp option")
             if abs(ts.seconds - now) > cfg.timestamp_validity_window:
                 raise E.TimestampMismatch(f"timestamp off by {ts.seconds - now:+.3f}s")
-        hnp_opts = msg.options_of(HomeNetworkPrefix)
         if not hnp_opts:
             raise E.MissingHnpOption("no Home Network Prefix option")
-        hi = msg.option(HandoffIndicatorOption)
+        hi = opts.get(HandoffIndicatorOption)
         if hi is None:
             raise E.MissingHandoffIndicatorOption("no Handoff Indicator option")
-        att = msg.option(AccessTechnologyTypeOption)
+        att = opts.get(AccessTechnologyTypeOption)
         if att is None:
             raise E.MissingAccessTechTypeOption("no Access Technology Type option")
-        hnps = tuple(dict.fromkeys(_prefix(o) for o in hnp_opts if IPv6Address(o.prefix) != ALL_ZERO))
-        ll = msg.option(MnLinkLayerIdentifier)
-        lla = msg.option(LinkLocalAddress)
-        alt = msg.option(AlternateCareofAddress)
+        hnps = tuple(dict.fromkeys(_prefix(o) for o in hnp_opts if _addr(o.prefix) != ALL_ZERO))
+        ll = opts.get(MnLinkLayerIdentifier)
+        lla = opts.get(LinkLocalAddress)
+        alt = opts.get(AlternateCareofAddress)
         seconds = msg.lifetime_seconds
         if seconds:  # RFC 6275 §10.3.1: grant at most the configured maximum
             cap = min(cfg.max_binding_lifetime, profile.max_lifetime or cfg.max_binding_lifetime)
             granted = max(1, seconds_to_lifetime(min(seconds, cap)))
         else:
             granted = 0
-        return _Pbu(ev, mn.identifier, mn.subtype, profile, IPv6Address(alt.address) if alt else ev.src,
+        return _Pbu(ev, mn.identifier, mn.subtype, profile, _addr(alt.address) if alt else ev.src,
                     hnps, hi.value, att.value, ll.identifier if ll else None,
-                    IPv6Address(lla.address) if lla else None, ts.value if ts else None, granted)
+                    _addr(lla.address) if lla else None, ts.value if ts else None, granted)
 
     def _apply(self, pbu: _Pbu, now: float) -> list:
         kind, bce = lookup_bce(self.cache, mn_id=pbu.mn_id, hnps=pbu.hnps, att=pbu.att,

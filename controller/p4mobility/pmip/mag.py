@@ -246,8 +246,8 @@ class MobileAccessGateway:
         hnps = []
         for o in msg.options_of(HomeNetworkPrefix):
             try:
-                net = IPv6Network((IPv6Address(o.prefix), o.prefix_length))
-            except ValueError:
+                net = IPv6Network((int(o.prefix), o.prefix_length))
+            except (ValueError, TypeError):
                 continue
             if net.network_address != ALL_ZERO:
                 hnps.append(net)
@@ -255,8 +255,8 @@ class MobileAccessGateway:
             return self._pba_rejected(entry, msg, now, "accepted PBA without prefixes or lifetime")
         entry.state = bul_next(entry.state, BulEvent.ACCEPTED)
         lla = msg.option(LinkLocalAddress)
-        if lla is not None and IPv6Address(lla.address) != ALL_ZERO:
-            entry.mag_link_local = IPv6Address(lla.address)
+        if lla is not None and lla.address != ALL_ZERO:
+            entry.mag_link_local = lla.address
         elif entry.mag_link_local is None:
             entry.mag_link_local = self.config.own_link_local
         entry.granted_lifetime = float(msg.lifetime_seconds)

@@ -51,7 +51,7 @@ def make_pba(pbu: BindingUpdate, status: int, *, now: float, lifetime: int = 0,
             opts.append(opt)
     lla = pbu.option(LinkLocalAddress)
     if lla is not None:
-        if IPv6Address(lla.address) == ALL_ZERO and stored_link_local is not None:
+        if lla.address == ALL_ZERO and stored_link_local is not None:
             lla = LinkLocalAddress(stored_link_local)
         opts.append(lla)
     ts = pbu.option(Timestamp)
