@@ -17,6 +17,7 @@ from p4mobility.mh import (
     ICMP_PARAMETER_PROBLEM,
     SILENT_DISCARD,
     AccessTechnologyType,
+    AccessTechnologyTypeOption,
     AlternateCareofAddress,
     BaStatus,
     BeStatus,
@@ -97,7 +98,7 @@ def test_rfc6275_6_1_1_checksum_is_ones_complement_of_pseudo_header_sum():
 def test_rfc5213_8_1_pbu_layout_by_hand():
     msg = BindingUpdate(0x0102, 0x0304, ack=True, proxy=True, options=(
         MnIdentifier(b"ab"), HandoffIndicatorOption(HandoffIndicator.HANDOFF_STATE_UNKNOWN),
-        AccessTechnologyTypeOption_(AccessTechnologyType.VIRTUAL)))
+        AccessTechnologyTypeOption(AccessTechnologyType.VIRTUAL)))
     got = encode_mh(msg, MAG, LMA)
     expect = bytes.fromhex(
         "3b" "03" "05" "00" + got[4:6].hex()  # proto, hlen 3 (32 bytes), type 5, reserved, csum
@@ -109,12 +110,6 @@ def test_rfc5213_8_1_pbu_layout_by_hand():
     )
     assert got == expect
     assert decode_mh(got, MAG, LMA) == msg
-
-
-def AccessTechnologyTypeOption_(v):
-    from p4mobility.mh import AccessTechnologyTypeOption
-
-    return AccessTechnologyTypeOption(v)
 
 
 def test_rfc5213_8_3_hnp_is_aligned_8n_plus_4():

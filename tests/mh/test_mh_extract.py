@@ -66,6 +66,9 @@ def test_rfc5555_udp_4191_and_loopback_link():
     found = find_in_frame(ipv4("192.0.2.1", "203.0.113.1", 17, udp(40000, 4191, inner)), 228)
     assert found.encapsulation == "ipv6-in-udp4191" and str(found.outer_src) == "192.0.2.1"
     assert find_in_frame(struct.pack("<I", 30) + inner, 0).ip_src == HOA
+    # RFC 5844: PMIPv6 over an IPv4 transport network, UDP port 5436
+    pmip = find_in_frame(ipv4("192.0.2.1", "203.0.113.1", 17, udp(5436, 5436, inner)), 228)
+    assert pmip.encapsulation == "ipv6-in-udp5436" and decode_mh(pmip.mh, HOA, HA) == BU
 
 
 def _pcapng(bo: str, blocks: list[tuple[int, bytes]]) -> bytes:

@@ -50,7 +50,7 @@ pytestmark = [pytest.mark.tshark, pytest.mark.skipif(TSHARK is None, reason="tsh
 ALIGN = {
     "hnp": (8, 4),  # RFC 5213 §8.3
     "mnp": (8, 4),  # RFC 3963 §4.3
-    "lla": (8, 6),  # RFC 5213 §8.6
+    "lla": (8, 6),  # RFC 5213 §8.7
     "ts": (8, 2),  # RFC 5213 §8.8
     "acoa": (8, 6),  # RFC 6275 §6.2.5
     "bad_auth": (8, 2),  # RFC 6275 §6.2.7

@@ -7,6 +7,7 @@ MhDecodeError subclasses, whose class attributes carry the RFC 6275 §9.2 action
 from .codec import checksum, decode_mh, encode_mh
 from .constants import (
     DSMIPV6_UDP_PORT,
+    PMIPV6_IPV4_UDP_PORT,
     HOME_ADDRESS_OPTION_TYPE,
     IPPROTO_MH,
     IPPROTO_NONE,

@@ -18,6 +18,7 @@ IPPROTO_UDP = 17
 HOME_ADDRESS_OPTION_TYPE = 201  # RFC 6275 §6.3
 TYPE2_ROUTING_TYPE = 2  # RFC 6275 §6.4
 DSMIPV6_UDP_PORT = 4191  # RFC 5555 (IANA "dsmipv6")
+PMIPV6_IPV4_UDP_PORT = 5436  # RFC 5844: PMIPv6 signalling over IPv4 (spec §6, ✓1 WS)
 MH_MAX_LEN = (255 + 1) * 8  # Header Len is one octet of 8-octet units
 
 

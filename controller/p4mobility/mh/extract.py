@@ -4,7 +4,8 @@ Rule: walk link layer -> IPv4/IPv6 -> extension headers with every length
 checked, at most MAX_DEPTH headers/encapsulations. MH is found behind IPv6
 (Hop-by-Hop, Routing incl. Type 2, Destination Options incl. the Home Address
 option, AH), behind IPv6-in-IPv4 (protocol 41), IPv6-in-IPv6, and behind UDP
-port 4191 (RFC 5555 §4.1: IPv6 inside UDP/IPv4). The checksum addresses follow
+port 4191 (RFC 5555 §4.1: IPv6 inside UDP/IPv4) or 5436 (RFC 5844: PMIPv6
+signalling over an IPv4 transport network). The checksum addresses follow
 RFC 6275 §6.1.1: HoA from the HAO as source, HoA from the RH2 as destination.
 ESP and fragments end the walk (nothing readable behind them). Malformed
 headers raise PacketError.
@@ -15,7 +16,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from .constants import DSMIPV6_UDP_PORT, IPPROTO_MH
+from .constants import DSMIPV6_UDP_PORT, IPPROTO_MH, PMIPV6_IPV4_UDP_PORT
 from .errors import MhDecodeError
 from .exthdr import Type2RoutingHeader, decode_destination_options_header
 from .pcap import (
@@ -45,7 +46,7 @@ class FoundMh:
     ip_src: IPv6Address
     ip_dst: IPv6Address
     home_address: IPv6Address | None
-    encapsulation: str  # "ipv6", "ipv6-in-ipv4", "ipv6-in-udp4191", "ipv6-in-ipv6"
+    encapsulation: str  # "ipv6", "ipv6-in-ipv4", "ipv6-in-udp4191", "ipv6-in-udp5436", "ipv6-in-ipv6"
     outer_src: IPv4Address | IPv6Address | None = None
     outer_dst: IPv4Address | IPv6Address | None = None
 
@@ -119,12 +120,14 @@ def find_in_ipv4(data: bytes, depth: int = 0) -> FoundMh | None:
         if len(payload) < 8:
             raise PacketError("UDP header truncated")
         sport, dport, ulen = struct.unpack_from("!HHH", payload)
-        if DSMIPV6_UDP_PORT in (sport, dport):
+        port = DSMIPV6_UDP_PORT if DSMIPV6_UDP_PORT in (sport, dport) else (
+            PMIPV6_IPV4_UDP_PORT if PMIPV6_IPV4_UDP_PORT in (sport, dport) else None)
+        if port is not None:
             if ulen < 8 or ulen > len(payload):
                 raise PacketError(f"UDP length {ulen} with {len(payload)} bytes present")
             inner = payload[8:ulen]
             if inner and inner[0] >> 4 == 6:  # RFC 5555 §4.1: version nibble tells
-                return find_in_ipv6(inner, "ipv6-in-udp4191", src, dst, depth + 1)
+                return find_in_ipv6(inner, f"ipv6-in-udp{port}", src, dst, depth + 1)
     return None
 
 
