@@ -58,7 +58,7 @@ class MhUnknownTypeError(MhDecodeError):
     action = BINDING_ERROR
     be_status = 2
 
-    def __init__(self, message: str, mh_type: int) -> None:
+    def __init__(self, message: str, mh_type: int | None = None) -> None:
         super().__init__(message)
         self.mh_type = mh_type
 
