@@ -15,9 +15,10 @@ from typing import Callable, Iterator
 from finsy.proto import p4i, p4r
 
 from . import codec
-from .errors import (FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
+from .errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
                      PipelineLoadError, Unimplemented)
 from .p4info import P4InfoMap, PacketMeta
+from .reads import read_entity
 from .pipeline import Pipeline
 from .program import Program
 
@@ -290,7 +291,7 @@ class Device:
         if g.multicast_group_id == 0:
             raise InvalidArgument("multicast group id 0 is reserved")
         if utype == INSERT and g.multicast_group_id in groups:
-            raise codec_already(f"multicast group {g.multicast_group_id} exists")
+            raise AlreadyExists(f"multicast group {g.multicast_group_id} exists")
         if utype != INSERT and g.multicast_group_id not in groups:
             raise NotFound(f"no multicast group {g.multicast_group_id}")
         if utype == DELETE:
@@ -327,119 +328,7 @@ class Device:
 
     # -- reads ------------------------------------------------------------------
     def read(self, ent: "p4r.Entity") -> Iterator["p4r.Entity"]:
-        pm = self._pm()
-        which = ent.WhichOneof("entity")
-        if which == "table_entry":
-            yield from self._read_tables(pm, ent.table_entry)
-        elif which == "action_profile_member":
-            q = ent.action_profile_member
-            for pid, (_name, prof, _sel) in pm.profiles.items():
-                if q.action_profile_id not in (0, pid):
-                    continue
-                for mid, (act, data, _seq) in prof.members.items():
-                    if q.member_id and q.member_id != mid:
-                        continue
-                    out = p4r.Entity()
-                    m = out.action_profile_member
-                    m.action_profile_id, m.member_id = pid, mid
-                    m.action.CopyFrom(codec.encode_action(pm, act, data))
-                    yield out
-            if q.action_profile_id and q.action_profile_id not in pm.profiles:
-                raise InvalidArgument(f"unknown action profile id {q.action_profile_id}")
-        elif which == "action_profile_group":
-            q = ent.action_profile_group
-            if q.action_profile_id and q.action_profile_id not in pm.profiles:
-                raise InvalidArgument(f"unknown action profile id {q.action_profile_id}")
-            for pid, (_name, prof, _sel) in pm.profiles.items():
-                if q.action_profile_id not in (0, pid):
-                    continue
-                for gid, members in prof.groups.items():
-                    if q.group_id and q.group_id != gid:
-                        continue
-                    out = p4r.Entity()
-                    g = out.action_profile_group
-                    g.action_profile_id, g.group_id = pid, gid
-                    g.max_size = prof.group_max.get(gid, 0)
-                    for mid, weight in members.items():
-                        g.members.add(member_id=mid, weight=weight)
-                    yield out
-        elif which == "counter_entry":
-            q = ent.counter_entry
-            if q.counter_id and q.counter_id not in pm.counters:
-                raise InvalidArgument(f"unknown counter id {q.counter_id}")
-            for cid, ca in pm.counters.items():
-                if q.counter_id not in (0, cid):
-                    continue
-                if q.HasField("index") and not 0 <= q.index.index < ca.size:
-                    raise InvalidArgument(f"counter {ca.name!r}: index {q.index.index} out of range")
-                idxs = [q.index.index] if q.HasField("index") else range(ca.size)
-                for i in idxs:
-                    out = p4r.Entity()
-                    c = out.counter_entry
-                    c.counter_id = cid
-                    c.index.index = i
-                    c.data.packet_count, c.data.byte_count = ca.packets[i], ca.bytes[i]
-                    yield out
-        elif which == "direct_counter_entry":
-            q = ent.direct_counter_entry
-            for te in self._read_tables(pm, q.table_entry, force_counters=True):
-                out = p4r.Entity()
-                d = out.direct_counter_entry
-                d.data.CopyFrom(te.table_entry.counter_data)
-                te.table_entry.ClearField("counter_data")
-                d.table_entry.CopyFrom(te.table_entry)
-                yield out
-        elif which == "register_entry":
-            q = ent.register_entry
-            if q.register_id and q.register_id not in pm.registers:
-                raise InvalidArgument(f"unknown register id {q.register_id}")
-            for rid, reg in pm.registers.items():
-                if q.register_id not in (0, rid):
-                    continue
-                idxs = [q.index.index] if q.HasField("index") else range(len(reg))
-                for i in idxs:
-                    out = p4r.Entity()
-                    r = out.register_entry
-                    r.register_id = rid
-                    r.index.index = i
-                    r.data.bitstring = codec.encode_value(reg[i], reg.bitwidth)
-                    yield out
-        elif which == "packet_replication_engine_entry":
-            q = ent.packet_replication_engine_entry.multicast_group_entry
-            for gid, reps in self.pipeline.mcast_groups.items():
-                if q.multicast_group_id and q.multicast_group_id != gid:
-                    continue
-                out = p4r.Entity()
-                g = out.packet_replication_engine_entry.multicast_group_entry
-                g.multicast_group_id = gid
-                for port, rid in reps:
-                    g.replicas.add(egress_port=port, instance=rid)
-                yield out
-        else:
-            raise Unimplemented(f"reading {which or 'an empty entity'} is not supported")
-
-    def _read_tables(self, pm: P4InfoMap, q: "p4r.TableEntry", force_counters: bool = False):
-        if q.table_id and q.table_id not in pm.tables:
-            raise InvalidArgument(f"unknown table id {q.table_id}")
-        want_counters = force_counters or q.HasField("counter_data")
-        for tid, ti in pm.tables.items():
-            if q.table_id not in (0, tid):
-                continue
-            wc = want_counters and ti.table.with_counters
-            if q.is_default_action:
-                out = p4r.Entity()
-                out.table_entry.CopyFrom(codec.encode_default(pm, ti, wc))
-                yield out
-                continue
-            if q.table_id and q.match:
-                match, prio = codec.decode_match(ti, q)
-                entries = [ti.table.get(match, prio)]
-            else:
-                entries = sorted(ti.table.entries.values(), key=lambda e: e.seq)
-            for e in entries:
-                out = p4r.Entity()
-                out.table_entry.CopyFrom(codec.encode_entry(pm, ti, e, wc))
-                yield out
+        return read_entity(self, self._pm(), ent)
 
     # -- packets ----------------------------------------------------------------
     def receive(self, port: int, frame: bytes) -> None:
@@ -476,7 +365,3 @@ class Device:
                                                      f"packet_out metadata {m.metadata_id}")
         self.receive(self.cpu_port, pack_meta(pm.packet_out, vals) + bytes(pkt.payload))
 
-
-def codec_already(msg: str):
-    from .errors import AlreadyExists
-    return AlreadyExists(msg)
