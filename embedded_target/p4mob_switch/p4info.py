@@ -132,7 +132,7 @@ class P4InfoMap:
                 if kind is None:
                     raise PipelineLoadError(f"{w}: match field {mf.name!r} has unsupported match type")
                 jkind = "exact" if kf.match_type == "valid" else kf.match_type
-                if kind != jkind:
+                if kind != jkind and not (kind == "optional" and jkind == "ternary"):  # p4c: optional -> ternary
                     raise PipelineLoadError(f"{w}: match field {mf.name!r} is {kind}, JSON says {kf.match_type}")
                 if mf.bitwidth != kf.width:
                     raise PipelineLoadError(f"{w}: match field {mf.name!r} is {mf.bitwidth} bits, JSON says {kf.width}")

@@ -210,9 +210,9 @@ def _crc16_arc_bitwise(data: bytes) -> int:
 
 def test_action_selector_picks_member_by_crc16_of_selector_fields(rig: Rig) -> None:
     for mid, port in ((1, 2), (2, 3), (3, 4)):
-        rig.write(+fy.P4Member("ecmp_selector", member_id=mid, action=fy.P4TableAction("set_port", port=port)))
-    rig.write(+fy.P4MemberGroup("ecmp_selector", group_id=7, members=[fy.P4Member(1), fy.P4Member(2),
-                                                                         fy.P4Member(3)]))
+        rig.write(+fy.P4ActionProfileMember("ecmp_selector", member_id=mid, action=fy.P4TableAction("set_port", port=port)))
+    rig.write(+fy.P4ActionProfileGroup("ecmp_selector", group_id=7, members=[fy.P4Member(1, weight=1), fy.P4Member(2, weight=1),
+                                                                         fy.P4Member(3, weight=1)]))
     rig.write(+fy.P4TableEntry("ecmp", match=fy.P4TableMatch(dst="2001:db8:2::1"),
                                action=fy.P4IndirectAction(group_id=7)))
     seen = set()

@@ -212,7 +212,7 @@ def test_p4runtime_packet_io_and_wildcard_reads() -> None:
             async with fy.Switch("sw", srv.addr, options()) as sw:
                 await sw.write([+fy.P4TableEntry("l2", match=fy.P4TableMatch(dst="02:00:00:00:00:01"),
                                                  action=fy.P4TableAction("set_port_counted", port=2)),
-                                +fy.P4Member("ecmp_selector", member_id=1,
+                                +fy.P4ActionProfileMember("ecmp_selector", member_id=1,
                                              action=fy.P4TableAction("set_port", port=3))])
                 frame = bytes(Ether(dst="02:00:00:00:00:05") / IP(dst="1.2.3.4") / UDP() / b"abc")
                 await sw.write([fy.P4PacketOut(frame, egress_port=3)])
@@ -228,7 +228,7 @@ def test_p4runtime_packet_io_and_wildcard_reads() -> None:
                 assert pin.payload == bad and pin["ingress_port"] == 2
                 ents = [e async for e in sw.read(fy.P4TableEntry())]
                 assert {e.table_id for e in ents} >= {"l2", "tos_map"}
-                mems = [m async for m in sw.read(fy.P4Member("ecmp_selector"))]
+                mems = [m async for m in sw.read(fy.P4ActionProfileMember("ecmp_selector"))]
                 assert [(m.member_id, m.action.name) for m in mems] == [(1, "set_port")]
                 ctrs = [c async for c in sw.read(fy.P4CounterEntry("port_rx"))]
                 assert len(ctrs) == 8 and ctrs[2].data.packet_count == 1
