@@ -12,19 +12,18 @@ limit the SA refuses packets. Time comes in as ``now``; nothing reads a clock.
 from __future__ import annotations
 
 import ipaddress
-import os
 import struct
 from dataclasses import dataclass, field
 from math import inf
 
 from . import esp
-from .errors import IpsecConfigError, SaExpired, SequenceOverflow
+from .errors import IpsecConfigError, MalformedPacket, SaExpired, SequenceOverflow
 from .events import Event, RekeyHard, RekeySoft, SequenceOverflowEvent
 from .replay import MAX_WINDOW, ReplayWindow
 from .spd import Dir, Mode, Selector
 from .transforms import Algo, Transform, make_transform
 
-_IV64 = struct.Struct("!Q")
+_U32 = struct.Struct("!I")
 _NO_EVENTS: tuple[Event, ...] = ()
 
 
@@ -40,7 +39,7 @@ class Lifetime:
     time_hard: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class SaCounters:
     """Per-SA counters (payload bytes, as Linux xfrm counts them)."""
 
@@ -110,7 +109,9 @@ class Sa:
         self._seq_max = (1 << 64) - 1 if self.esn else (1 << 32) - 1
         self._src_b = ipaddress.ip_address(self.src).packed
         self._dst_b = ipaddress.ip_address(self.dst).packed
-        self._gcm = self.transform.iv_len == 8
+        framer = esp.framer_for(self.transform, self.spi, self.esn)
+        self._seal, self._open = framer.seal, framer.open
+        self._authentic = self.window.update
         self._events: list[Event] = []
         self._soft_done = False
         self._set_limits()
@@ -158,20 +159,14 @@ class Sa:
         self.expired = True
         self._soft_done = True
         self._events.append(RekeyHard(self.index, self.spi, self.reqid, reason))
-        self._pk_limit = self._by_limit = self._time_limit = inf
+        self._pk_limit = self._by_limit = inf
+        self._time_limit = -inf  # every packet now takes the slow path to SaExpired
 
     def _alive(self, now: float) -> None:
-        if now >= self._time_limit:
+        if not self.expired and now >= self._time_limit:
             self._cross_limits(now)
         if self.expired:
             raise SaExpired(f"SA 0x{self.spi:08x} passed its hard lifetime")
-
-    def _account(self, nbytes: int, now: float) -> None:
-        c = self.counters
-        c.packets += 1
-        c.bytes += nbytes
-        if c.packets >= self._pk_limit or c.bytes >= self._by_limit:
-            self._cross_limits(now)
 
     def drain(self) -> tuple[Event, ...]:
         """Events raised since the last call (aioquic-style ``next_event`` in bulk)."""
@@ -185,7 +180,8 @@ class Sa:
 
     def seal(self, payload: bytes, next_header: int, now: float, iv: bytes | None = None) -> bytes:
         """Outbound ESP for one payload (RFC 4303 §3.3). ``iv`` only for known-answer tests."""
-        self._alive(now)
+        if now >= self._time_limit:  # lifetime due or SA expired
+            self._alive(now)
         seq = self.oseq + 1
         if seq > self._seq_max:
             # RFC 4303 §3.3.3: never cycle; an auditable event, rekey needed
@@ -193,22 +189,31 @@ class Sa:
                 self._events.append(SequenceOverflowEvent(self.index, self.spi, self.reqid))
                 self._expire("sequence")
             raise SequenceOverflow(f"SA 0x{self.spi:08x} sequence space exhausted")
-        if iv is None:
-            iv = _IV64.pack(seq) if self._gcm else os.urandom(self.transform.iv_len)
-        packet = esp.seal(self.transform, self.spi, seq, self.esn, iv, payload, next_header)
+        packet = self._seal(seq, iv, payload, next_header)
         self.oseq = seq
-        self._account(len(payload), now)
+        c = self.counters
+        c.packets += 1
+        c.bytes += len(payload)
+        if c.packets >= self._pk_limit or c.bytes >= self._by_limit:
+            self._cross_limits(now)
         return packet
 
     def open(self, packet: bytes, now: float) -> tuple[bytes, int, int]:
         """Inbound ESP (RFC 4303 §3.4) -> (payload, next header, full sequence number)."""
-        self._alive(now)
-        _, seq_low = esp.parse_header(packet)
+        if now >= self._time_limit:  # lifetime due or SA expired
+            self._alive(now)
+        if len(packet) < 8:
+            raise MalformedPacket("ESP header truncated")
+        seq_low = _U32.unpack_from(packet, 4)[0]
         window = self.window
-        seq = window.infer(seq_low)
-        window.check(seq)  # §3.4.3: before any crypto
-        plaintext = self.transform.open(packet, esp.esn_high(seq, self.esn))
-        window.update(seq)  # §3.4.3: only after the ICV verified
-        payload, next_header = esp.strip_trailer(plaintext)
-        self._account(len(payload), now)
+        seq = window.infer(seq_low) if self.esn else seq_low
+        if seq <= window.top:  # ahead of the window always passes the check
+            window.check(seq)  # §3.4.3: before any crypto
+        # §3.4.3: the window moves (update) only once the ICV verified
+        payload, next_header = self._open(packet, seq, self._authentic)
+        c = self.counters
+        c.packets += 1
+        c.bytes += len(payload)
+        if c.packets >= self._pk_limit or c.bytes >= self._by_limit:
+            self._cross_limits(now)
         return payload, next_header, seq

@@ -70,12 +70,12 @@ class AesGcm(Transform):
         if len(keymat) - 4 not in _AES_KEY_LENGTHS:
             raise IpsecConfigError("aead", "rfc4106 keymat must be a 16/24/32-byte AES key + 4-byte salt")
         self._keymat = keymat
-        self._salt = keymat[-4:]
-        self._aead = AESGCM(keymat[:-4])
+        self.salt = keymat[-4:]
+        self.aead = AESGCM(keymat[:-4])
 
     def seal(self, header: bytes, esn_hi: bytes, iv: bytes, plaintext: bytes) -> bytes:
         aad = header[:4] + esn_hi + header[4:8] if esn_hi else header
-        return iv + self._aead.encrypt(self._salt + iv, plaintext, aad)
+        return iv + self.aead.encrypt(self.salt + iv, plaintext, aad)
 
     def open(self, packet: bytes, esn_hi: bytes) -> bytes:
         # packet = SPI|seq|IV|ct|tag; at least one ct block of pad-length+next-header
@@ -83,7 +83,7 @@ class AesGcm(Transform):
             raise MalformedPacket("ESP/GCM packet too short")
         aad = packet[:4] + esn_hi + packet[4:8] if esn_hi else packet[:8]
         try:
-            return self._aead.decrypt(self._salt + packet[8:16], packet[16:], aad)
+            return self.aead.decrypt(self.salt + packet[8:16], packet[16:], aad)
         except InvalidTag:
             raise IcvError("AES-GCM tag mismatch") from None
 
