@@ -7,10 +7,10 @@ from tests.pmip.pmip_helpers import make_lma, make_sim
 
 
 @pytest.fixture
-def lma() -> LocalMobilityAnchor:
+def lma():
     return make_lma()
 
 
 @pytest.fixture
-def sim() -> Simulation:
+def sim():
     return make_sim()

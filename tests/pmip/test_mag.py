@@ -169,7 +169,7 @@ def test_rfc5213_6_9_4_reregistration_uses_initial_bindack_timeout():
     answer(mag, bu, T0)
     refresh_at = T0 + 3600 * 0.8
     assert mag.next_deadline() == refresh_at
-    rbu = sent(mag.handle_timer(refresh_at))
+    assert sent(mag.handle_timer(refresh_at)).option(HandoffIndicatorOption).value == 5
     assert mag.next_deadline() == refresh_at + 1.0
 
 

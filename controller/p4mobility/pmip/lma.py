@@ -13,26 +13,14 @@ state. BCE state moves go through ``lma_state.next_state``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Callable
 
-from p4mobility.mh import (
-    AccessTechnologyTypeOption,
-    BaStatus,
-    HandoffIndicatorOption,
-    HomeNetworkPrefix,
-    LinkLocalAddress,
-    MhType,
-    MnIdentifier,
-    MnLinkLayerIdentifier,
-    Timestamp,
-    seconds_to_lifetime,
-)
-from p4mobility.mh.options import AlternateCareofAddress
+from p4mobility.mh import BaStatus, MhType
 
 from . import errors as E
+from . import lma_persist
 from .actions import (
     BindingCreated,
     BindingDeleted,
@@ -44,13 +32,15 @@ from .actions import (
     TunnelPeerAdded,
     TunnelPeerRemoved,
 )
-from .bce import BindingCache, BindingCacheEntry, TunnelPeer
+from .bce import BindingCache, BindingCacheEntry
 from .config import ALL_ZERO, LmaConfig
 from .events import PbuReceived
+from .lma_persist import BindingView, view
 from .lma_state import BceEvent, BceState, next_state
+from .lma_validate import PbuContext, validate_pbu
 from .lookup import Lookup, lookup_bce
 from .pba import make_pba
-from .policy import MnPolicy, PolicyStore
+from .policy import PolicyStore
 from .timers import DeadlineHeap
 
 
@@ -60,74 +50,9 @@ class Timer(Enum):
     NEW_BCE_ASSIGN = "new_bce_assign"  # MaxDelayBeforeNewBCEAssign
 
 
-@dataclass(frozen=True, slots=True)
-class _Pbu:
-    """A PBU that passed the §5.3.1 checks, with its options read once."""
-
-    event: PbuReceived
-    mn_id: bytes
-    mn_id_subtype: int
-    profile: MnPolicy
-    proxy_coa: IPv6Address
-    hnps: tuple[IPv6Network, ...]  # non-zero prefixes; empty = ALL_ZERO
-    hi: int
-    att: int
-    mn_ll_id: bytes | None
-    link_local: IPv6Address | None  # None: no option; ALL_ZERO: asks for the stored one
-    timestamp: int | None
-    granted: int  # lifetime units; 0 = de-registration
-
-
-@dataclass(frozen=True, slots=True)
-class BindingView:
-    """Read-only snapshot of one BCE (for ``p4mob show bindings``)."""
-
-    binding_id: int
-    mn_id: bytes
-    mn_ll_id: bytes | None
-    hnps: tuple[IPv6Network, ...]
-    proxy_coa: IPv6Address
-    tunnel_peer_id: int
-    att: int
-    handoff_indicator: int
-    state: str
-    lifetime: float
-    expires_at: float
-    delete_at: float | None
-
-
 def _seq_newer(new: int, last: int) -> bool:
     """RFC 6275 §9.5.1: modulo 2^16 'greater than'."""
     return 0 < ((new - last) & 0xFFFF) < 0x8000
-
-
-def _addr(value: Any) -> IPv6Address:
-    """IPv6Address without a round trip through str() when it already is one."""
-    return value if type(value) is IPv6Address else IPv6Address(value)
-
-
-def _prefix(opt: HomeNetworkPrefix) -> IPv6Network:
-    try:
-        return IPv6Network((int(_addr(opt.prefix)), opt.prefix_length))
-    except ValueError as exc:  # host bits set or length > 128
-        raise E.NotAuthorizedForHnp(f"invalid prefix {opt.prefix}/{opt.prefix_length}") from exc
-
-
-_WANTED = (MnIdentifier, Timestamp, HandoffIndicatorOption, AccessTechnologyTypeOption,
-           MnLinkLayerIdentifier, LinkLocalAddress, AlternateCareofAddress)
-
-
-def _read_options(options: tuple) -> tuple[dict[type, Any], list[HomeNetworkPrefix]]:
-    """One pass: the first option of each wanted class, and every HNP option."""
-    first: dict[type, Any] = {}
-    hnps: list[HomeNetworkPrefix] = []
-    for opt in options:
-        cls = type(opt)
-        if cls is HomeNetworkPrefix:
-            hnps.append(opt)
-        elif cls not in first:
-            first[cls] = opt
-    return first, hnps
 
 
 class LocalMobilityAnchor:
@@ -136,7 +61,7 @@ class LocalMobilityAnchor:
         self.policy = policy
         self.cache = BindingCache(config.max_bindings, config.max_tunnel_peers)
         self._timers = DeadlineHeap()
-        self._parked: dict[int, _Pbu] = {}  # old binding id -> PBU waiting (HI=4)
+        self._parked: dict[int, PbuContext] = {}  # old binding id -> PBU waiting (HI=4)
         self._mh_handlers: dict[int, Callable[[Any, float], list]] = {MhType.BU: self._on_binding_update}
         self._timer_handlers: dict[Timer, Callable[[int, float], list]] = {
             Timer.LIFETIME: self._on_lifetime_expired,
@@ -163,18 +88,18 @@ class LocalMobilityAnchor:
         return self._timers.peek()
 
     def bindings(self) -> list[BindingView]:
-        return [self._view(b) for b in self.cache]
+        return [view(b) for b in self.cache]
 
     def binding(self, binding_id: int) -> BindingView | None:
         bce = self.cache.by_id.get(binding_id)
-        return None if bce is None else self._view(bce)
+        return None if bce is None else view(bce)
 
     def bindings_for_mn(self, mn_id: bytes) -> list[BindingView]:
-        return [self._view(b) for b in self.cache.for_mn(mn_id)]
+        return [view(b) for b in self.cache.for_mn(mn_id)]
 
     def binding_for_prefix(self, prefix: IPv6Network) -> BindingView | None:
         bce = self.cache.for_prefix(IPv6Network(prefix))
-        return None if bce is None else self._view(bce)
+        return None if bce is None else view(bce)
 
     def tunnel_peers(self) -> dict[IPv6Address, tuple[int, int]]:
         """Proxy-CoA -> (tunnel peer id, number of bindings using it)."""
@@ -199,50 +124,10 @@ class LocalMobilityAnchor:
         except E.PbuIgnored as err:
             return [LogEvent("info", f"PBU {err.action}: {type(err).__name__} ({err})", {"src": str(ev.src)})]
 
-    def _validate(self, ev: PbuReceived, now: float) -> _Pbu:
-        msg, cfg = ev.message, self.config
-        opts, hnp_opts = _read_options(msg.options)
-        mn = opts.get(MnIdentifier)
-        if mn is None or not mn.identifier:
-            raise E.MissingMnIdOption("no MN Identifier option")  # §5.3.1
-        if not self.policy.mag_trusted(ev.src):
-            raise E.MagNotAuthorized(f"{ev.src} is not a trusted MAG")  # §4, §5.3.1
-        profile = self.policy.profile(mn.identifier)
-        if profile is None:
-            raise E.NotLmaForThisMobileNode("no policy profile for this MN")
-        if not self.policy.mag_allowed(profile, ev.src):
-            raise E.MagNotAuthorized(f"{ev.src} may not register this MN")
-        if not profile.proxy_registration_enabled:
-            raise E.ProxyRegNotEnabled("network-based mobility not enabled for this MN")
-        ts = opts.get(Timestamp)
-        if cfg.timestamp_based_approach_in_use:  # §5.5
-            if ts is None:
-                raise E.TimestampMismatch("no Timestamp option")
-            if abs(ts.seconds - now) > cfg.timestamp_validity_window:
-                raise E.TimestampMismatch(f"timestamp off by {ts.seconds - now:+.3f}s")
-        if not hnp_opts:
-            raise E.MissingHnpOption("no Home Network Prefix option")
-        hi = opts.get(HandoffIndicatorOption)
-        if hi is None:
-            raise E.MissingHandoffIndicatorOption("no Handoff Indicator option")
-        att = opts.get(AccessTechnologyTypeOption)
-        if att is None:
-            raise E.MissingAccessTechTypeOption("no Access Technology Type option")
-        hnps = tuple(dict.fromkeys(_prefix(o) for o in hnp_opts if _addr(o.prefix) != ALL_ZERO))
-        ll = opts.get(MnLinkLayerIdentifier)
-        lla = opts.get(LinkLocalAddress)
-        alt = opts.get(AlternateCareofAddress)
-        seconds = msg.lifetime_seconds
-        if seconds:  # RFC 6275 §10.3.1: grant at most the configured maximum
-            cap = min(cfg.max_binding_lifetime, profile.max_lifetime or cfg.max_binding_lifetime)
-            granted = max(1, seconds_to_lifetime(min(seconds, cap)))
-        else:
-            granted = 0
-        return _Pbu(ev, mn.identifier, mn.subtype, profile, _addr(alt.address) if alt else ev.src,
-                    hnps, hi.value, att.value, ll.identifier if ll else None,
-                    _addr(lla.address) if lla else None, ts.value if ts else None, granted)
+    def _validate(self, ev: PbuReceived, now: float) -> PbuContext:
+        return validate_pbu(ev, now, self.config, self.policy)
 
-    def _apply(self, pbu: _Pbu, now: float) -> list:
+    def _apply(self, pbu: PbuContext, now: float) -> list:
         kind, bce = lookup_bce(self.cache, mn_id=pbu.mn_id, hnps=pbu.hnps, att=pbu.att,
                                mn_ll_id=pbu.mn_ll_id, hi=pbu.hi, proxy_coa=pbu.proxy_coa,
                                create_new_on_unknown=self.config.create_new_bce_on_unknown_handoff)
@@ -269,7 +154,7 @@ class LocalMobilityAnchor:
             return self._refresh(bce, pbu, now)
         return self._handoff(bce, pbu, now)
 
-    def _register(self, pbu: _Pbu, now: float) -> list:
+    def _register(self, pbu: PbuContext, now: float) -> list:
         """§5.3.2: new mobility session."""
         if not self.cache.can_add_binding() or not self.cache.can_add_peer(pbu.proxy_coa):
             raise E.InsufficientResources("no binding or tunnel slot left")
@@ -293,7 +178,7 @@ class LocalMobilityAnchor:
                                       self.config.lma_address, peer.tunnel_peer_id, lifetime, bce.expires_at))
         return actions + [self._accept(bce, pbu, now)]
 
-    def _assign_prefixes(self, pbu: _Pbu) -> tuple[IPv6Network, ...]:
+    def _assign_prefixes(self, pbu: PbuContext) -> tuple[IPv6Network, ...]:
         profile = self.policy.profile(pbu.mn_id) or pbu.profile
         if pbu.hnps:  # §5.3.2: a named prefix must be authorized for this MN
             for net in pbu.hnps:
@@ -316,7 +201,7 @@ class LocalMobilityAnchor:
             got.append(net)
         return tuple(got)
 
-    def _refresh(self, bce: BindingCacheEntry, pbu: _Pbu, now: float) -> list:
+    def _refresh(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
         """§5.3.3: lifetime extension from the same MAG (revives a de-registering entry)."""
         was = bce.state
         bce.state = next_state(was, BceEvent.REFRESH)
@@ -326,7 +211,7 @@ class LocalMobilityAnchor:
                              reactivated=was is BceState.DEREGISTERING)
         return [act, self._accept(bce, pbu, now)]
 
-    def _handoff(self, bce: BindingCacheEntry, pbu: _Pbu, now: float) -> list:
+    def _handoff(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
         """§5.3.4: the session moved to another MAG: one tunnel peer rewrite."""
         if not self.cache.can_add_peer(pbu.proxy_coa):
             raise E.InsufficientResources("no tunnel slot left")
@@ -349,7 +234,7 @@ class LocalMobilityAnchor:
             actions.append(TunnelPeerRemoved(gone.tunnel_peer_id, lma, old_coa))
         return actions + [self._accept(bce, pbu, now)]
 
-    def _deregister(self, bce: BindingCacheEntry, pbu: _Pbu, now: float) -> list:
+    def _deregister(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
         """§5.3.5: accept, drop traffic, delete after MinDelayBeforeBCEDelete."""
         first = bce.state is not BceState.DEREGISTERING
         bce.state = next_state(bce.state, BceEvent.DEREGISTER)
@@ -369,7 +254,7 @@ class LocalMobilityAnchor:
             actions += self._apply_update(bce, parked, now)
         return actions
 
-    def _park(self, bce: BindingCacheEntry, pbu: _Pbu, now: float) -> list:
+    def _park(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
         """§5.4.1.2/§5.4.1.3, HI=4: wait MaxDelayBeforeNewBCEAssign for the old MAG."""
         bce.state = next_state(bce.state, BceEvent.HANDOFF_UNKNOWN)
         key = (Timer.NEW_BCE_ASSIGN, bce.binding_id)
@@ -379,16 +264,16 @@ class LocalMobilityAnchor:
         return [LogEvent("info", f"PBU parked: handoff state unknown, binding {bce.binding_id}",
                          {"until": self._timers.get(key)})]
 
-    def _apply_update(self, bce: BindingCacheEntry, pbu: _Pbu, now: float) -> list:
+    def _apply_update(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
         if pbu.proxy_coa == bce.proxy_coa:
             return self._refresh(bce, pbu, now)
         return self._handoff(bce, pbu, now)
 
-    def _drop_parked(self, bid: int) -> _Pbu | None:
+    def _drop_parked(self, bid: int) -> PbuContext | None:
         self._timers.cancel((Timer.NEW_BCE_ASSIGN, bid))
         return self._parked.pop(bid, None)
 
-    def _renew(self, bce: BindingCacheEntry, pbu: _Pbu, now: float) -> None:
+    def _renew(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> None:
         self._store_order(bce, pbu)
         bce.handoff_indicator = pbu.hi
         if bce.mag_link_local is None and pbu.link_local not in (None, ALL_ZERO):
@@ -401,12 +286,12 @@ class LocalMobilityAnchor:
         self._timers.set((Timer.LIFETIME, bce.binding_id), bce.expires_at)
 
     @staticmethod
-    def _store_order(bce: BindingCacheEntry, pbu: _Pbu) -> None:
+    def _store_order(bce: BindingCacheEntry, pbu: PbuContext) -> None:
         if pbu.timestamp is not None:
             bce.timestamp = max(pbu.timestamp, bce.timestamp or 0)
         bce.sequence = pbu.event.message.sequence
 
-    def _accept(self, bce: BindingCacheEntry, pbu: _Pbu, now: float) -> SendMh:
+    def _accept(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> SendMh:
         pba = make_pba(pbu.event.message, BaStatus.ACCEPTED, now=now, lifetime=pbu.granted,
                        hnps=bce.hnps, stored_link_local=bce.mag_link_local)
         return SendMh(pba, self.config.lma_address, pbu.event.src)
@@ -434,7 +319,7 @@ class LocalMobilityAnchor:
         bce.state = next_state(bce.state, BceEvent.NEW_BCE_ASSIGN_EXPIRED)
         return self._register_or_reject(parked, now)
 
-    def _register_or_reject(self, pbu: _Pbu, now: float) -> list:
+    def _register_or_reject(self, pbu: PbuContext, now: float) -> list:
         try:
             return self._register(pbu, now)
         except E.PbuRejected as err:
@@ -459,59 +344,22 @@ class LocalMobilityAnchor:
             actions.append(TunnelPeerRemoved(gone.tunnel_peer_id, self.config.lma_address, bce.proxy_coa))
         return actions
 
-    # --- views and persistence ----------------------------------------------------
-
-    @staticmethod
-    def _view(b: BindingCacheEntry) -> BindingView:
-        return BindingView(b.binding_id, b.mn_id, b.mn_ll_id, b.hnps, b.proxy_coa, b.tunnel_peer_id,
-                           b.att, b.handoff_indicator, b.state.value, b.lifetime, b.expires_at, b.delete_at)
+    # --- persistence (lma_persist.py) ----------------------------------------------
 
     def export_state(self) -> dict[str, Any]:
-        """Plain, JSON-able state: one dict per BCE keyed by binding id. Parked
-        PBUs are not kept: the n-MAG retransmits them (RFC 5213 §6.9.4)."""
-        return {"version": 1, "bindings": {str(b.binding_id): b.to_dict() for b in self.cache}}
+        """Plain, JSON-able state: one dict per BCE keyed by binding id."""
+        return lma_persist.export_state(self)
 
     @classmethod
     def from_state(cls, config: LmaConfig, policy: PolicyStore, state: dict[str, Any]) -> "LocalMobilityAnchor":
         """Rebuild a core from ``export_state()`` output (ids, peers, pools, timers)."""
-        if state.get("version") != 1:
-            raise ValueError(f"unsupported LMA state version {state.get('version')!r}")
         lma = cls(config, policy)
-        cache = lma.cache
-        entries = sorted((BindingCacheEntry.from_dict(d) for d in state["bindings"].values()),
-                         key=lambda b: b.binding_id)
-        for bce in entries:
-            if bce.state is BceState.HANDOFF_PENDING:
-                bce.state = BceState.ACTIVE
-            cache.binding_ids.reserve(bce.binding_id)
-            peer = cache.peers.get(bce.proxy_coa)
-            if peer is None:
-                cache.peer_ids.reserve(bce.tunnel_peer_id)
-                peer = cache.peers[bce.proxy_coa] = TunnelPeer(bce.tunnel_peer_id, bce.proxy_coa)
-            peer.refcount += 1
-            profile = policy.profile(bce.mn_id)
-            pool = policy.pools.get(profile.pool) if profile and profile.pool else None
-            if pool is not None:
-                for net in bce.hnps:
-                    pool.reserve(net)
-            cache.add(bce)
-            if bce.state is BceState.DEREGISTERING and bce.delete_at is not None:
-                lma._timers.set((Timer.DELETE, bce.binding_id), bce.delete_at)
-            else:
-                lma._timers.set((Timer.LIFETIME, bce.binding_id), bce.expires_at)
+        lma_persist.restore(lma, state)
         return lma
 
     def snapshot_actions(self) -> list:
         """Actions that rebuild the data plane from scratch (after a restore)."""
-        lma = self.config.lma_address
-        actions: list = [TunnelPeerAdded(p.tunnel_peer_id, lma, a) for a, p in self.cache.peers.items()]
-        for b in self.cache:
-            actions.append(BindingCreated(b.binding_id, b.mn_id, b.mn_ll_id, b.att, b.hnps, b.proxy_coa,
-                                          lma, b.tunnel_peer_id, b.lifetime, b.expires_at))
-            if b.state is BceState.DEREGISTERING:
-                actions.append(BindingDeregistered(b.binding_id, b.mn_id, b.hnps, b.proxy_coa,
-                                                   b.tunnel_peer_id, b.delete_at or b.expires_at))
-        return actions
+        return lma_persist.snapshot_actions(self)
 
 
 __all__ = ["LocalMobilityAnchor", "BindingView", "Timer"]
