@@ -57,8 +57,17 @@ def decode_action(pm: P4InfoMap, a: "p4r.Action", ti: TableInfo | None, default:
     if any(d is None for d in data):
         raise InvalidArgument(f"action {ai.name!r}: missing parameters "
                               f"{[pid for pid, (pos, _) in ai.params.items() if data[pos] is None]}")
-    act = ti.table.actions.get(ai.name, ai.action) if ti is not None else ai.action
-    return act, tuple(data)
+    return (table_action(ti, ai.name, ai.action) if ti is not None else ai.action), tuple(data)
+
+
+def table_action(ti: TableInfo, name: str, fallback: Action) -> Action:
+    """The table's own JSON action for a P4Info action (p4c may suffix duplicates)."""
+    acts = ti.table.actions
+    act = acts.get(name)
+    if act is None:
+        act = next((a for n, a in acts.items() if n.startswith(name + "_") and a.params == fallback.params),
+                   fallback)
+    return act
 
 
 def encode_action(pm: P4InfoMap, act: Action, data: tuple) -> "p4r.Action":

@@ -80,6 +80,7 @@ class P4InfoMap:
         self.vsets: dict[int, tuple[ParseValueSet, int]] = {}
         self.packet_in = PacketMeta()
         self.packet_out = PacketMeta()
+        self._ai_cache: dict[int, ActionInfo] = {}
         self._bind()
 
     def _bind(self) -> None:
@@ -158,10 +159,15 @@ class P4InfoMap:
                 self.packet_out = meta
 
     def action_info_for(self, act: Action) -> ActionInfo | None:
-        for ai in self.actions.values():
-            if ai.action is act:
-                return ai
-        for ai in self.actions.values():
-            if ai.name == act.name:
-                return ai
-        return None
+        """P4Info action of a JSON action (same object, same name, or p4c's `name_N` duplicate)."""
+        cache = self._ai_cache
+        hit = cache.get(id(act))
+        if hit is not None:
+            return hit
+        found = next((ai for ai in self.actions.values() if ai.action is act), None) or \
+            next((ai for ai in self.actions.values() if ai.name == act.name), None) or \
+            next((ai for ai in self.actions.values()
+                  if act.name.startswith(ai.name + "_") and act.name[len(ai.name) + 1:].isdigit()), None)
+        if found is not None:
+            cache[id(act)] = found
+        return found
