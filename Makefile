@@ -30,3 +30,15 @@ clean:
 	rm -rf $(VENV) lab-out bench/results
 
 # --- P4 program (owned by p4src/; see README "Rebuilding the P4 program") ---
+# p4c-bm2-ss from PATH, else /opt/p4/bin; warnings are errors; outputs and the
+# source hash are committed together (tests/test_p4_build.py checks freshness).
+P4C ?= $(shell command -v p4c-bm2-ss 2>/dev/null || { [ -x /opt/p4/bin/p4c-bm2-ss ] && echo /opt/p4/bin/p4c-bm2-ss; })
+P4_BUILD := p4src/build
+
+p4:
+	@[ -n "$(P4C)" ] || { echo "p4c-bm2-ss not found on PATH or in /opt/p4/bin (see README: The reference toolchain)" >&2; exit 1; }
+	@mkdir -p $(P4_BUILD)
+	$(P4C) --arch v1model --std p4-16 --Werror \
+	  --p4runtime-files $(P4_BUILD)/mobility.p4info.txtpb \
+	  -o $(P4_BUILD)/mobility.json p4src/mobility.p4
+	python3 p4src/hash_sources.py > $(P4_BUILD)/SOURCES.sha256

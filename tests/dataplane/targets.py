@@ -1,0 +1,121 @@
+"""The switch targets the data-plane tests run on, started with one argv shape.
+
+Rule: bmv2 (`simple_switch_grpc` from PATH or /opt/p4/bin) and the embedded
+target (`p4mob-switch` in the venv) take the same command line:
+  <binary> -i 1@<if> ... --device-id 1 --no-p4 -- --grpc-server-addr 127.0.0.1:<port> --cpu-port 255
+A target that is not installed yields a skip reason, never a failure.
+`P4MOB_TARGETS=bmv2,embedded` restricts the set.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ALL_TARGETS = ("bmv2", "embedded")
+CPU_PORT = 255
+
+
+def selected_targets() -> list[str]:
+    wanted = os.environ.get("P4MOB_TARGETS", "")
+    if not wanted.strip():
+        return list(ALL_TARGETS)
+    return [t.strip() for t in wanted.split(",") if t.strip() in ALL_TARGETS]
+
+
+def find_binary(target: str) -> tuple[str | None, str]:
+    """(path, reason): path is None when the target cannot run here."""
+    if target == "bmv2":
+        path = shutil.which("simple_switch_grpc")
+        if path is None and os.access("/opt/p4/bin/simple_switch_grpc", os.X_OK):
+            path = "/opt/p4/bin/simple_switch_grpc"
+        if path is None:
+            return None, "bmv2 simple_switch_grpc not found on PATH or in /opt/p4/bin"
+        return path, ""
+    if target == "embedded":
+        script = Path(sys.executable).with_name("p4mob-switch")
+        if not script.exists():
+            found = shutil.which("p4mob-switch")
+            if found is None:
+                return None, "embedded target: p4mob-switch console script not installed"
+            script = Path(found)
+        try:
+            cli = importlib.import_module("p4mob_switch.cli")
+        except Exception as exc:  # the other helper's package may be mid-way
+            return None, f"embedded target: p4mob_switch.cli not importable ({exc!r})"
+        if not callable(getattr(cli, "main", None)):
+            return None, "embedded target: p4mob_switch.cli has no main()"
+        return str(script), ""
+    return None, f"unknown target {target!r}"
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SwitchProcess:
+    target: str
+    proc: subprocess.Popen
+    grpc_addr: str
+    log_path: Path
+
+    @classmethod
+    def start(cls, target: str, binary: str, ports: dict[int, str],
+              timeout: float = 60.0) -> "SwitchProcess":
+        grpc_port = free_tcp_port()
+        argv = [binary]
+        for number, ifname in sorted(ports.items()):
+            argv += ["-i", f"{number}@{ifname}"]
+        argv += ["--device-id", "1", "--no-p4"]
+        argv += os.environ.get("P4MOB_SWITCH_EXTRA_ARGS", "").split()
+        argv += ["--", "--grpc-server-addr", f"127.0.0.1:{grpc_port}",
+                 "--cpu-port", str(CPU_PORT)]
+        log = tempfile.NamedTemporaryFile(prefix=f"p4mob-{target}-", suffix=".log",
+                                          delete=False)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        log.close()
+        sw = cls(target, proc, f"127.0.0.1:{grpc_port}", Path(log.name))
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{target} exited with {proc.returncode}: {sw.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", grpc_port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sw.stop()
+                    raise RuntimeError(f"{target} did not open gRPC: {sw.log_tail()}")
+                time.sleep(0.1)
+        return sw
+
+    def log_tail(self, n: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        try:
+            self.log_path.unlink()
+        except OSError:
+            pass
