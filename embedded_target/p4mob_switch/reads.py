@@ -95,6 +95,8 @@ def read_entity(dev, pm: P4InfoMap, ent: "p4r.Entity") -> Iterator["p4r.Entity"]
                 r.data.bitstring = codec.encode_value(reg[i], reg.bitwidth)
                 yield out
     elif which == "packet_replication_engine_entry":
+        if ent.packet_replication_engine_entry.WhichOneof("type") != "multicast_group_entry":
+            return  # no clone sessions: nothing to read
         q = ent.packet_replication_engine_entry.multicast_group_entry
         for gid, reps in dev.pipeline.mcast_groups.items():
             if q.multicast_group_id and q.multicast_group_id != gid:
