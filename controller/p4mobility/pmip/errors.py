@@ -128,12 +128,6 @@ class StaleDeregistration(PbuIgnored):
     """RFC 5213 §5.3.5: lifetime 0 from a MAG other than the BCE's Proxy-CoA -> ignore."""
 
 
-class HandoffPending(PbuIgnored):
-    """RFC 5213 §5.4.1.2/§5.4.1.3 (HI=4): PBU parked for MaxDelayBeforeNewBCEAssign."""
-
-    action = "deferred"
-
-
 class BceTransitionError(RuntimeError):
     """A (BceState, BceEvent) pair missing from BCE_TRANSITIONS: a core bug."""
 
