@@ -6,7 +6,8 @@ indexed by match kind: exact tables are one dict, LPM tables one dict per
 prefix length (longest first), ternary/range/optional tables a list sorted by
 priority (higher P4Runtime priority wins; ties by insertion) with a bounded
 lookup cache cleared on every change. Member selection in action selectors is
-`hash % members` over members in creation order, as bmv2 does.
+`hash % members` over members ordered by member handle, where a new member
+takes the smallest free handle, as bmv2 (RandAccessUIntSet) does.
 """
 
 from __future__ import annotations
@@ -48,10 +49,9 @@ class ActionProfile:
     name: str
     max_size: int
     selector: Callable | None  # calc(F, V, P) -> int
-    members: dict[int, tuple[Action, tuple, int]] = field(default_factory=dict)  # id -> (act, data, seq)
+    members: dict[int, tuple[Action, tuple, int]] = field(default_factory=dict)  # id -> (act, data, handle)
     groups: dict[int, dict[int, int]] = field(default_factory=dict)  # gid -> {member_id: weight}
     group_max: dict[int, int] = field(default_factory=dict)
-    _seq: int = 0
     _sel: dict[int, list[tuple[Action, tuple]]] = field(default_factory=dict)
 
     def add_member(self, mid: int, act: Action, data: tuple) -> None:
@@ -59,8 +59,11 @@ class ActionProfile:
             raise AlreadyExists(f"action profile {self.name}: member {mid} exists")
         if len(self.members) >= self.max_size:
             raise ResourceExhausted(f"action profile {self.name}: full ({self.max_size} members)")
-        self._seq += 1
-        self.members[mid] = (act, data, self._seq)
+        used = {m[2] for m in self.members.values()}
+        handle = 0  # bmv2 reuses the smallest free member handle
+        while handle in used:
+            handle += 1
+        self.members[mid] = (act, data, handle)
         self._sel.clear()
 
     def modify_member(self, mid: int, act: Action, data: tuple) -> None:
