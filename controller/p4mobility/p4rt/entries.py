@@ -1,0 +1,185 @@
+"""Core facts -> P4Runtime table entries (the only translation there is).
+
+Rule: pure functions. `lma_changes(action)` / `mag_changes(action, ...)` turn
+one core action (pmip/actions.py) into keyed changes `(key, entry | None)`
+where None deletes the entry at `key`; `*_base_entries` give the entries a
+node needs before any binding (local address, routes, punt rules). The key is
+(table, match) so apply.py can diff desired against installed state and a
+handover is one MODIFY of the binding's entry (its tunnel peer id). Entries
+use table/action/field names from p4rt/names.py, never ids.
+Binding ids: LMA uses the core's binding id; the MAG uses the access port
+(one MN per point-to-point access link, RFC 5213 §6.9.1.1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+from typing import Any, Iterable
+
+from finsy import P4TableAction, P4TableEntry
+
+from p4mobility.pmip.actions import (
+    BindingCreated,
+    BindingDeleted,
+    BindingDeregistered,
+    BindingMoved,
+    BindingUpdated,
+    MagBindingInstalled,
+    MagBindingRemoved,
+    TunnelPeerAdded,
+    TunnelPeerRemoved,
+)
+
+from .names import EncapKind
+
+Key = tuple[str, tuple[tuple[str, str], ...]]
+Change = tuple[Key, "P4TableEntry | None"]
+DROP_TUNNEL_PEER = 0  # no tunnel_peers entry: drop_unknown_tunnel_peer (RFC 5213 §5.3.5)
+ETHERTYPE_IPV6 = 0x86DD
+ICMPV6 = 58
+ND_PUNTS = (133, 135)  # Router / Neighbor Solicitation from an MN (RFC 5213 §6.7-§6.8)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Plain route: prefix -> port, rewriting MACs to ``src_mac``/``dst_mac``."""
+
+    prefix: IPv6Network
+    port: int
+    src_mac: str
+    dst_mac: str
+
+
+def mac_str(mac: bytes | str) -> str:
+    if isinstance(mac, str):
+        return mac.lower()
+    return ":".join(f"{b:02x}" for b in mac)
+
+
+def key_of(table: str, match: dict[str, Any]) -> Key:
+    return table, tuple(sorted((k, str(v)) for k, v in match.items()))
+
+
+def _entry(table: str, match: dict[str, Any], action: str, priority: int = 0, **params: Any) -> Change:
+    ent = P4TableEntry(table, match=match, action=P4TableAction(action, **params),
+                       priority=priority)
+    return key_of(table, match), ent
+
+
+def _delete(table: str, match: dict[str, Any]) -> Change:
+    return key_of(table, match), None
+
+
+# --- base entries -------------------------------------------------------------------
+
+def lma_base_entries(lma_address: IPv6Address, routes: Iterable[Route]) -> list[Change]:
+    out = [_entry("local_addresses", {"dst_addr": str(lma_address)}, "set_local")]
+    out += [_route(r) for r in routes]
+    return out
+
+
+def mag_base_entries(proxy_coa: IPv6Address, routes: Iterable[Route], access_ports: Iterable[int]) -> list[Change]:
+    out = [_entry("local_addresses", {"dst_addr": str(proxy_coa)}, "set_local")]
+    out += [_route(r) for r in routes]
+    for port in access_ports:  # RS and NS from MNs reach the controller
+        for icmp_type in ND_PUNTS:
+            out.append(_entry("punts", {"ingress_port": port, "ether_type": ETHERTYPE_IPV6,
+                                        "ip_proto": ICMPV6, "icmp_type": icmp_type},
+                              "punt_to_controller", priority=10))
+    return out
+
+
+def _route(r: Route) -> Change:
+    return _entry("routes", {"dst_addr": str(r.prefix)}, "set_next_hop",
+                  port=r.port, src_mac=mac_str(r.src_mac), dst_mac=mac_str(r.dst_mac))
+
+
+# --- tunnel peers (both roles) ------------------------------------------------------
+
+def _peer_added(a: TunnelPeerAdded, decap_action: str) -> list[Change]:
+    # RFC 5213 §5.6.1 / §6.10.4: one bidirectional IPv6-in-IPv6 tunnel per peer
+    return [
+        _entry("tunnel_peers", {"tunnel_peer_id": a.tunnel_peer_id}, "load_tunnel_peer_ipv6",
+               src_addr=str(a.local), dst_addr=str(a.remote)),
+        _entry("tunnel_terminations", _term_match(a.remote, a.local), decap_action),
+    ]
+
+
+def _peer_removed(a: TunnelPeerRemoved) -> list[Change]:
+    return [_delete("tunnel_peers", {"tunnel_peer_id": a.tunnel_peer_id}),
+            _delete("tunnel_terminations", _term_match(a.remote, a.local))]
+
+
+def _term_match(outer_src: IPv6Address, outer_dst: IPv6Address) -> dict[str, Any]:
+    return {"outer_src_addr": str(outer_src), "outer_dst_addr": str(outer_dst),
+            "encap_kind": int(EncapKind.IPV6_IN_IPV6)}
+
+
+# --- LMA ----------------------------------------------------------------------------
+
+def _binding(bid: int, hnp: IPv6Network, peer: int) -> Change:
+    return _entry("bindings", {"dst_addr": str(hnp)}, "set_binding", binding_id=bid, tunnel_peer_id=peer)
+
+
+def _uplink(bid: int, coa: IPv6Address, hnp: IPv6Network) -> Change:
+    # RFC 5213 §5.6.2: accept reverse-tunnelled packets only from the Proxy-CoA
+    return _entry("uplink_sources", {"coa": str(coa), "home_addr": str(hnp)}, "accept_uplink", binding_id=bid)
+
+
+def _no_uplink(coa: IPv6Address, hnp: IPv6Network) -> Change:
+    return _delete("uplink_sources", {"coa": str(coa), "home_addr": str(hnp)})
+
+
+def lma_changes(a: Any) -> list[Change]:
+    """Entries for one LMA core action; [] for actions that touch no table."""
+    if isinstance(a, TunnelPeerAdded):
+        return _peer_added(a, "decap_from_coa")
+    if isinstance(a, TunnelPeerRemoved):
+        return _peer_removed(a)
+    if isinstance(a, BindingCreated) or (isinstance(a, BindingUpdated) and a.reactivated):
+        out = [_binding(a.binding_id, n, a.tunnel_peer_id) for n in a.hnps]
+        return out + [_uplink(a.binding_id, a.proxy_coa, n) for n in a.hnps]
+    if isinstance(a, BindingMoved):  # §5.3.4: the binding's one entry names the new peer
+        out = [_binding(a.binding_id, n, a.tunnel_peer_id) for n in a.hnps]
+        out += [_no_uplink(a.old_proxy_coa, n) for n in a.hnps]
+        return out + [_uplink(a.binding_id, a.proxy_coa, n) for n in a.hnps]
+    if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, drop its traffic
+        out = [_binding(a.binding_id, n, DROP_TUNNEL_PEER) for n in a.hnps]
+        return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
+    if isinstance(a, BindingDeleted):
+        out = [_delete("bindings", {"dst_addr": str(n)}) for n in a.hnps]
+        return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
+    return []
+
+
+# --- MAG ----------------------------------------------------------------------------
+
+def mag_changes(a: Any, router_mac: str) -> list[Change]:
+    """Entries for one MAG core action. ``router_mac`` is the MAG's access-link
+    MAC (the same on every MAG, RFC 5213 §6.8); the MN's MAC is its MN-LL-ID."""
+    if isinstance(a, TunnelPeerAdded):
+        return _peer_added(a, "decap_from_lma")
+    if isinstance(a, TunnelPeerRemoved):
+        return _peer_removed(a)
+    if isinstance(a, MagBindingInstalled):
+        if not a.mn_ll_id or len(a.mn_ll_id) != 6:
+            raise ValueError("MagBindingInstalled needs the MN's MAC as MN-LL-ID")
+        out: list[Change] = []
+        for n in a.hnps:  # §6.10.5: uplink by access port + source prefix into the tunnel
+            out.append(_entry("mag_uplinks", {"ingress_port": a.access_port, "src_addr": str(n)},
+                              "tunnel_to_lma", binding_id=a.access_port, tunnel_peer_id=a.tunnel_peer_id))
+            out.append(_entry("mag_downlinks", {"dst_addr": str(n)}, "forward_to_mn",
+                              binding_id=a.access_port, port=a.access_port,
+                              src_mac=mac_str(router_mac), dst_mac=mac_str(a.mn_ll_id)))
+        return out
+    if isinstance(a, MagBindingRemoved):
+        out = []
+        for n in a.hnps:
+            out.append(_delete("mag_uplinks", {"ingress_port": a.access_port, "src_addr": str(n)}))
+            out.append(_delete("mag_downlinks", {"dst_addr": str(n)}))
+        return out
+    return []
+
+
+__all__ = ["Key", "Change", "Route", "DROP_TUNNEL_PEER", "key_of", "mac_str", "lma_base_entries",
+           "mag_base_entries", "lma_changes", "mag_changes"]

@@ -1,0 +1,86 @@
+"""Every P4 table, action, match field and enum value the controller writes.
+
+Rule: names come from p4src (p4info), never numeric ids; this module is the
+one place that spells them, so `check_names(p4info)` can prove they exist in
+the compiled program and a rename in p4src fails one test, not the lab.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class EncapKind(IntEnum):
+    """p4src/include/define.p4 `EncapKind` (tunnel_terminations.encap_kind)."""
+
+    IPV6_IN_IPV6 = 1
+
+
+class PuntReason(IntEnum):
+    """p4src/include/define.p4 `PuntReason` (packet_in.punt_reason)."""
+
+    MOBILITY_HEADER = 1
+    MOBILITY_HEADER_UDP = 2
+    MOBILITY_HEADER_DECRYPTED = 3
+    ESP_SIGNALING = 4
+    PUNT_RULE = 5
+
+
+# table -> (match fields, actions)
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "local_addresses": (("dst_addr",), ("set_local",)),
+    "routes": (("dst_addr",), ("set_next_hop",)),
+    "punts": (("ingress_port", "ether_type", "ip_proto", "icmp_type"), ("punt_to_controller",)),
+    "tunnel_peers": (("tunnel_peer_id",), ("load_tunnel_peer_ipv6",)),
+    "tunnel_terminations": (("outer_src_addr", "outer_dst_addr", "encap_kind"),
+                            ("decap_from_coa", "decap_from_lma")),
+    "bindings": (("dst_addr",), ("set_binding",)),
+    "uplink_sources": (("coa", "home_addr"), ("accept_uplink",)),
+    "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
+    "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
+}
+COUNTERS = ("drop_counter", "binding_uplink_counter", "binding_downlink_counter")
+PACKET_OUT = ("egress_port", "through_pipeline")
+PACKET_IN = ("ingress_port", "punt_reason")
+
+LMA_TABLES = ("local_addresses", "routes", "tunnel_peers", "tunnel_terminations", "bindings",
+              "uplink_sources")
+MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
+              "mag_uplinks", "mag_downlinks")
+
+
+def check_names(schema: Any) -> list[str]:
+    """Names used here that the P4Info (a finsy P4Schema) lacks; [] when all exist."""
+    missing: list[str] = []
+    for table, (fields, actions) in TABLES.items():
+        try:
+            t = schema.tables[table]
+        except (KeyError, ValueError):
+            missing.append(f"table {table}")
+            continue
+        for f in fields:
+            try:
+                t.match_fields[f]
+            except (KeyError, ValueError):
+                missing.append(f"{table}.{f}")
+        for a in actions:
+            try:
+                t.actions[a]
+            except (KeyError, ValueError):
+                missing.append(f"{table}/{a}")
+    for c in COUNTERS:
+        try:
+            schema.counters[c]
+        except (KeyError, ValueError):
+            missing.append(f"counter {c}")
+    for hdr, names in (("packet_out", PACKET_OUT), ("packet_in", PACKET_IN)):
+        try:
+            have = {m.name for m in schema.controller_packet_metadata[hdr].metadata}
+        except (KeyError, ValueError):
+            missing.append(f"controller header {hdr}")
+            continue
+        missing += [f"{hdr}.{n}" for n in names if n not in have]
+    return missing
+
+
+__all__ = ["EncapKind", "PuntReason", "TABLES", "COUNTERS", "LMA_TABLES", "MAG_TABLES", "check_names"]

@@ -1,0 +1,229 @@
+"""`p4mob mag run`: the MAG node (RFC 5213 §6) on a P4 switch.
+
+Rule: adapter only. A punted Router Solicitation from a configured MN MAC on
+an access port is the attach trigger (`MnAttached`, MN-LL-ID = the MAC, HI=4
+since the MAG cannot tell a handoff, §5.4.1.2 lets the LMA decide by MN-LL-ID);
+later RSs are `RouterSolicitationReceived`. Carrier loss on the access
+interface (polled from /sys/class/net/<if>/operstate) is `MnDetached`.
+Punted PBAs go to the core; its actions become entries
+(p4rt/entries.mag_changes), PBU packet-outs routed by the pipeline, and RAs
+sent straight out of the access port. Installed bindings are persisted so a
+restarted MAG reconciles its switch without touching forwarding.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from ipaddress import IPv6Address, IPv6Network
+from typing import Any
+
+from finsy import P4PacketOut
+
+from p4mobility.mh import BindingAck, HandoffIndicator
+from p4mobility.nd import NdDecodeError, NeighborSolicitation, RouterSolicitation, decode_frame
+from p4mobility.p4rt.entries import Change, mag_base_entries, mag_changes, mac_str
+from p4mobility.p4rt.names import MAG_TABLES, PuntReason
+from p4mobility.pmip.actions import (
+    MagBindingInstalled,
+    MagBindingRemoved,
+    SendMh,
+    SendRouterAdvertisement,
+    TunnelPeerAdded,
+    TunnelPeerRemoved,
+)
+from p4mobility.pmip.events import MnAttached, MnDetached, PbaReceived, RouterSolicitationReceived
+from p4mobility.pmip.mag import MobileAccessGateway
+from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
+from p4mobility.runtime.home_link import na_frame, ra_frame
+from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.node import NodeRuntime, mh_fields
+from p4mobility.runtime.nodeconfig import MagNodeConfig
+
+LINK_POLL = 0.01  # seconds between carrier checks of the access interfaces
+
+
+class MagNode(NodeRuntime):
+    role = "mag"
+    tables = MAG_TABLES
+
+    def __init__(self, cfg: MagNodeConfig, log: EventLog | None = None) -> None:
+        super().__init__(cfg.node, log)
+        self.cfg = cfg
+        self.core = MobileAccessGateway(cfg.mag, cfg.profiles)
+        self.ports = {p.port: p for p in cfg.access_ports}
+        self.port_mac: dict[int, bytes] = {}  # access port -> attached MN's MAC
+        self.router_mac = cfg.router_mac
+        self.router_ll = cfg.mag.own_link_local
+
+    # --- state ---------------------------------------------------------------
+    def restore(self) -> list[Change]:
+        changes = mag_base_entries(self.cfg.mag.proxy_coa, self.cfg.routes, self.ports)
+        if self.store is not None:
+            for doc in self.store.load("mag_peer").values():
+                changes += mag_changes(TunnelPeerAdded(doc["id"], IPv6Address(doc["local"]),
+                                                       IPv6Address(doc["remote"])), self.router_mac)
+            for doc in self.store.load("mag_binding").values():
+                a = _installed_from_doc(doc)
+                self.port_mac[a.access_port] = a.mn_ll_id or b""
+                changes += mag_changes(a, self.router_mac)
+        return changes
+
+    def persist(self, actions: list) -> None:
+        if self.store is None:
+            return
+        puts, deletes = [], []
+        for a in actions:
+            if isinstance(a, TunnelPeerAdded):
+                puts.append(("mag_peer", str(a.tunnel_peer_id), {"id": a.tunnel_peer_id, "local": str(a.local),
+                                                                   "remote": str(a.remote)}))
+            elif isinstance(a, TunnelPeerRemoved):
+                deletes.append(("mag_peer", str(a.tunnel_peer_id)))
+            elif isinstance(a, MagBindingInstalled):
+                puts.append(("mag_binding", str(a.access_port), _installed_to_doc(a)))
+            elif isinstance(a, MagBindingRemoved):
+                deletes.append(("mag_binding", str(a.access_port)))
+        if puts or deletes:
+            self.store.apply(puts, deletes)
+
+    # --- inputs ----------------------------------------------------------------
+    def on_item(self, item: tuple, now: float) -> list:
+        kind = item[0]
+        if kind == "link":
+            _, port, up = item
+            self.log.event("link_up" if up else "link_down", access_port=port)
+            if up:
+                return []
+            return [a for v in self.core.binding_update_list() if v.access_port == port
+                    for a in self.core.handle(MnDetached(v.mn_id, port), now)]
+        if kind != "packet":
+            return []
+        pkt = item[1]
+        try:
+            reason, port = pkt["punt_reason"], pkt["ingress_port"]
+        except KeyError:
+            return []
+        if reason == PuntReason.PUNT_RULE:
+            return self._on_nd(pkt.payload, port, now)
+        try:
+            msg, src, dst = parse_mh_frame(pkt.payload)
+        except FrameError as exc:  # RFC 6275 §9.2
+            self.metrics.mh_discarded.inc()
+            self.log.event("mh_discarded", error=str(exc))
+            return []
+        if not isinstance(msg, BindingAck):
+            self.log.event("mh_ignored", mh_type=int(msg.mh_type), src=src)
+            return []
+        self.metrics.pba_rx.labels(str(int(msg.status))).inc()
+        self.log.event("pba_rx", src=src, **mh_fields(msg))
+        return self.core.handle(PbaReceived(msg, src, dst), now)
+
+    def _on_nd(self, frame: bytes, port: int, now: float) -> list:
+        if port not in self.ports:
+            return []
+        try:
+            nd = decode_frame(frame)
+        except NdDecodeError as exc:  # RFC 4861: silently discard
+            self.log.event("nd_discarded", access_port=port, error=str(exc))
+            return []
+        if isinstance(nd, NeighborSolicitation):
+            reply = na_frame(nd, self.router_ll, self.router_mac)
+            if reply is not None:
+                self._send_direct(reply, port)
+            return []
+        assert isinstance(nd, RouterSolicitation)
+        mn_id = self.cfg.mn_macs.get(nd.src_mac)
+        self.log.event("rs_rx", access_port=port, mac=mac_str(nd.src_mac), mn_id=mn_id)
+        if mn_id is None:  # RFC 5213 §6.2: no policy profile, not served
+            return []
+        self.port_mac[port] = nd.src_mac
+        if any(v.access_port == port and v.mn_id == mn_id for v in self.core.binding_update_list()):
+            return self.core.handle(RouterSolicitationReceived(port, nd.src), now)
+        link_local = None if nd.src.is_unspecified else nd.src
+        return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=nd.src_mac,
+                                           link_local=link_local,
+                                           handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
+
+    def _send_direct(self, frame: bytes, port: int) -> None:
+        switch = self.switch
+        if switch is not None:
+            asyncio.get_running_loop().create_task(
+                switch.write([self.make_packet_out(frame, port, through_pipeline=False)]))
+
+    # --- core plumbing -----------------------------------------------------------
+    def core_timer(self, now: float) -> list:
+        return self.core.handle_timer(now)
+
+    def next_deadline(self) -> float | None:
+        return self.core.next_deadline()
+
+    def changes_for(self, action: Any) -> list[Change]:
+        return mag_changes(action, self.router_mac)
+
+    def packet_out(self, action: Any) -> P4PacketOut | None:
+        if isinstance(action, SendMh):
+            return self.make_packet_out(mh_frame(action.message, action.src, action.dst))
+        if isinstance(action, SendRouterAdvertisement):
+            self.log.event("ra_tx", access_port=action.access_port, mn_id=action.mn_id,
+                           router_lifetime=action.router_lifetime,
+                           prefixes=[str(p.prefix) for p in action.prefixes])
+            frame = ra_frame(action, self.router_mac, self.port_mac.get(action.access_port))
+            return self.make_packet_out(frame, action.access_port, through_pipeline=False)
+        return None
+
+    def extra_tasks(self) -> list:
+        watched = {p.port: p.ifname for p in self.cfg.access_ports if p.ifname}
+        return [self._watch_links(watched)] if watched else []
+
+    async def _watch_links(self, watched: dict[int, str]) -> None:
+        """RFC 5213 §6.9.1.4: carrier loss on the access link = the MN left."""
+        state = {port: _oper_up(ifname) for port, ifname in watched.items()}
+        while True:
+            await asyncio.sleep(LINK_POLL)
+            for port, ifname in watched.items():
+                up = _oper_up(ifname)
+                if up != state[port]:
+                    state[port] = up
+                    self.queue.put_nowait(("link", port, up))
+
+    def update_gauges(self) -> None:
+        self.metrics.bindings.set(len(self.core.binding_update_list()))
+
+    def show(self, what: str) -> dict:
+        now = time.time()
+        if what == "bindings":
+            rows = [[v.access_port, v.mn_id.decode("utf-8", "replace"), v.state, ",".join(map(str, v.hnps)),
+                     str(v.lma_address), v.last_sequence,
+                     None if v.expires_at is None else round(max(0.0, v.expires_at - now), 1)]
+                    for v in self.core.binding_update_list()]
+            return {"ok": True, "columns": ["port", "mn_id", "state", "hnp", "lma", "last_seq", "expires_in"],
+                    "rows": rows}
+        if what == "peers":
+            rows = sorted({(k[1][0][1], e.action.args.get("dst_addr")) for k, e in self.entries.desired.items()
+                           if k[0] == "tunnel_peers"})
+            return {"ok": True, "columns": ["peer", "lma"], "rows": [list(r) for r in rows]}
+        return {"ok": False, "error": f"unknown: {what}"}
+
+
+def _oper_up(ifname: str) -> bool:
+    try:
+        with open(f"/sys/class/net/{ifname}/operstate") as f:
+            return f.read().strip() == "up"
+    except OSError:
+        return False
+
+
+def _installed_to_doc(a: MagBindingInstalled) -> dict:
+    return {"access_port": a.access_port, "mn_id": a.mn_id.hex(), "mn_ll_id": (a.mn_ll_id or b"").hex(),
+            "hnps": [str(n) for n in a.hnps], "lma_address": str(a.lma_address), "proxy_coa": str(a.proxy_coa),
+            "tunnel_peer_id": a.tunnel_peer_id, "mag_link_local": str(a.mag_link_local),
+            "lifetime": a.lifetime, "local_routing": a.local_routing}
+
+
+def _installed_from_doc(d: dict) -> MagBindingInstalled:
+    return MagBindingInstalled(d["access_port"], bytes.fromhex(d["mn_id"]), bytes.fromhex(d["mn_ll_id"]) or None,
+                               tuple(IPv6Network(n) for n in d["hnps"]), IPv6Address(d["lma_address"]),
+                               IPv6Address(d["proxy_coa"]), d["tunnel_peer_id"], IPv6Address(d["mag_link_local"]),
+                               d["lifetime"], d["local_routing"])
+
+
+__all__ = ["MagNode"]

@@ -1,0 +1,36 @@
+"""Prometheus metrics of one node (prometheus_client, own registry).
+
+Rule: counters are bumped by the adapter as it sees messages and actions;
+switch counters are copied in by a periodic read; nothing here decides
+anything. `serve(port)` exposes them on HTTP when the node config asks.
+"""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+
+class NodeMetrics:
+    def __init__(self, role: str) -> None:
+        self.registry = r = CollectorRegistry()
+        self.role = role
+        self.bindings = Gauge("p4mob_bindings", "Bindings (LMA BCEs / MAG BUL entries)", registry=r)
+        self.tunnel_peers = Gauge("p4mob_tunnel_peers", "Tunnel peers in use", registry=r)
+        self.pbu_rx = Counter("p4mob_pbu_received", "PBUs received", registry=r)
+        self.pbu_tx = Counter("p4mob_pbu_sent", "PBUs sent", registry=r)
+        self.pba_rx = Counter("p4mob_pba_received", "PBAs received by status", ["status"], registry=r)
+        self.pba_tx = Counter("p4mob_pba_sent", "PBAs sent by status", ["status"], registry=r)
+        self.mh_discarded = Counter("p4mob_mh_discarded", "Punted MH frames discarded (RFC 6275 §9.2)",
+                                    registry=r)
+        self.entries = Gauge("p4mob_table_entries", "Desired table entries", registry=r)
+        self.writes = Counter("p4mob_p4rt_writes", "P4Runtime WriteRequests sent", registry=r)
+        self.updates = Counter("p4mob_p4rt_updates", "P4Runtime updates written", registry=r)
+        self.connected = Gauge("p4mob_switch_connected", "1 while the P4Runtime stream is up", registry=r)
+        self.reconciles = Counter("p4mob_reconciles", "Reconciliations after (re)connect", registry=r)
+        self.switch_drops = Gauge("p4mob_switch_drops", "Switch drop_counter by reason index",
+                                  ["reason"], registry=r)
+
+    def serve(self, port: int) -> None:
+        start_http_server(port, registry=self.registry)
+
+
+__all__ = ["NodeMetrics"]

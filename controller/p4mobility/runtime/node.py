@@ -1,0 +1,284 @@
+"""The asyncio adapter shared by the LMA and MAG nodes (thin, like aioquic's protocol).
+
+Rule: one worker task owns the core. It takes queued items (punted packets,
+link events), calls the core with `now = time.time()`, fires the core timer
+when `next_deadline()` is due, and applies the resulting actions in order:
+persist (SQLite WAL) -> table writes (one WriteRequest per batch, p4rt/apply)
+-> packet-outs (PBA/PBU/RA) -> logs and metrics. Queued items are handled in
+batches so a burst of PBUs costs one write. On every (re)connect finsy pushes
+the pipeline if the switch lacks it, and the node reconciles the owned tables
+(Read, diff, write the difference) before reading packets again. No protocol
+rule lives here; role specifics are the hooks subclasses fill in.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from typing import Any
+
+import finsy
+from finsy import P4CounterEntry, P4PacketOut
+
+from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
+from p4mobility.p4rt.apply import EntrySet, Writer, reconcile
+from p4mobility.p4rt.entries import Change
+from p4mobility.p4rt.names import check_names
+from p4mobility.pmip.actions import LogEvent, SendMh
+from p4mobility.runtime.control import serve_control
+from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.metrics import NodeMetrics
+from p4mobility.runtime.nodeconfig import NodeSettings
+from p4mobility.runtime.store import BindingStore
+
+MAX_BATCH = 1024
+DROP_REASON_COUNT = 16
+
+
+def mh_fields(msg: Any) -> dict[str, Any]:
+    mn = msg.option(MnIdentifier)
+    out: dict[str, Any] = {"seq": msg.sequence, "lifetime": msg.lifetime_seconds}
+    if mn is not None:
+        out["mn_id"] = mn.identifier
+    if isinstance(msg, BindingAck):
+        out["status"] = int(msg.status)
+    return out
+
+
+class NodeRuntime:
+    role = "node"
+    tables: tuple[str, ...] = ()
+
+    def __init__(self, settings: NodeSettings, log: EventLog | None = None) -> None:
+        self.settings = settings
+        self.log = log or EventLog(settings.name)
+        self.entries = EntrySet()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.switch: Any = None
+        self.writer: Writer | None = None
+        self.metrics = NodeMetrics(self.role)
+        self.store = BindingStore(settings.state_db) if settings.state_db else None
+        self._stop = asyncio.Event()
+        self._out_fields: tuple[str, ...] = ("egress_port", "through_pipeline")
+
+    # --- hooks -----------------------------------------------------------------
+    def restore(self) -> list[Change]:
+        """Desired entries at start (base + restored state)."""
+        raise NotImplementedError
+
+    def on_item(self, item: tuple, now: float) -> list:
+        raise NotImplementedError
+
+    def core_timer(self, now: float) -> list:
+        raise NotImplementedError
+
+    def next_deadline(self) -> float | None:
+        raise NotImplementedError
+
+    def changes_for(self, action: Any) -> list[Change]:
+        raise NotImplementedError
+
+    def persist(self, actions: list) -> None:
+        pass
+
+    def packet_out(self, action: Any) -> P4PacketOut | None:
+        return None
+
+    def show(self, what: str) -> dict:
+        return {"ok": False, "error": f"nothing to show for {what!r}"}
+
+    def make_packet_out(self, frame: bytes, egress_port: int = 0, through_pipeline: bool = True) -> P4PacketOut:
+        """PacketOut with every packet_out metadata field of the P4Info set (padding 0)."""
+        meta = dict.fromkeys(self._out_fields, 0)
+        meta.update(egress_port=egress_port, through_pipeline=int(through_pipeline))
+        return P4PacketOut(frame, **meta)
+
+    def extra_tasks(self) -> list:
+        return []
+
+    def update_gauges(self) -> None:
+        pass
+
+    # --- running ----------------------------------------------------------------
+    async def run(self) -> None:
+        self.entries.plan(self.restore())
+        self.metrics.entries.set(len(self.entries))
+        s = self.settings
+        if s.metrics_port is not None:
+            self.metrics.serve(s.metrics_port)
+        control = await serve_control(s.control_socket, self._control)
+        creds = None
+        if s.tls_ca or s.tls_cert:
+            creds = finsy.GRPCCredentialsTLS(cacert=s.tls_ca, cert=s.tls_cert, private_key=s.tls_key)
+        opts = finsy.SwitchOptions(p4info=s.p4info, p4blob=s.p4blob, device_id=s.device_id,
+                                   initial_election_id=s.election_id, channel_credentials=creds,
+                                   ready_handler=self._ready)
+        switch = finsy.Switch(s.name, s.switch_address, opts)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._stop.set)
+        self.log.event("node_start", role=self.role, switch=s.switch_address, entries=len(self.entries))
+        tasks = [asyncio.create_task(self._worker(), name="worker"),
+                 asyncio.create_task(switch.run(), name="switch"),
+                 asyncio.create_task(self._counters(), name="counters")]
+        tasks += [asyncio.create_task(c) for c in self.extra_tasks()]
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait(tasks + [stop], return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                if t is not stop and t.exception() is not None:
+                    raise t.exception()
+        finally:
+            for t in tasks + [stop]:
+                t.cancel()
+            await asyncio.gather(*tasks, stop, return_exceptions=True)
+            control.close()
+            if self.store is not None:
+                self.store.close()
+            self.log.event("node_stop", role=self.role)
+
+    async def _ready(self, switch: Any) -> None:
+        """finsy calls this on every (re)connection, pipeline already pushed."""
+        missing = check_names(switch.p4info)
+        if missing:
+            self.log.event("p4info_mismatch", missing=missing)
+        try:
+            self._out_fields = tuple(m.name for m in switch.p4info.controller_packet_metadata["packet_out"].metadata)
+        except (KeyError, ValueError):
+            pass
+        packets = switch.read_packets(queue_size=65536)
+        result = await reconcile(switch, self.entries, self.tables)
+        self.metrics.reconciles.inc()
+        self.log.event("reconciled", read=result.read, inserted=result.inserted, modified=result.modified,
+                       deleted=result.deleted, desired=len(self.entries))
+        self.switch = switch
+        self.writer = Writer(switch, self.entries)
+        self.metrics.connected.set(1)
+        try:
+            async for pkt in packets:
+                self.queue.put_nowait(("packet", pkt))
+        finally:
+            self.switch = None
+            self.metrics.connected.set(0)
+            self.log.event("switch_down")
+
+    async def _worker(self) -> None:
+        while True:
+            deadline = self.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.time())
+            items: list = []
+            try:
+                items.append(await asyncio.wait_for(self.queue.get(), timeout))
+                while len(items) < MAX_BATCH and not self.queue.empty():
+                    items.append(self.queue.get_nowait())
+            except (TimeoutError, asyncio.TimeoutError):
+                pass
+            now = time.time()
+            actions: list = []
+            for item in items:
+                actions += self.on_item(item, now)
+            deadline = self.next_deadline()
+            if deadline is not None and deadline <= now:
+                actions += self.core_timer(now)
+            if actions:
+                await self.apply(actions)
+
+    async def apply(self, actions: list) -> None:
+        changes = [c for a in actions for c in self.changes_for(a)]
+        self.persist(actions)  # state is durable before anything is acknowledged
+        switch, writer = self.switch, self.writer
+        written = 0
+        if switch is not None and writer is not None:
+            try:
+                written = await writer.apply(changes)
+            except Exception as exc:  # noqa: BLE001 - the switch said no: reconcile
+                self.log.event("write_failed", error=str(exc)[:300])
+                await self._reconcile_now(switch)
+            outs = [p for a in actions if (p := self.packet_out(a)) is not None]
+            if outs:
+                try:
+                    await switch.write(outs)
+                except Exception as exc:  # noqa: BLE001
+                    self.log.event("packet_out_failed", error=str(exc)[:300])
+        else:
+            self.entries.plan(changes)  # written by reconcile when the switch is back
+        if written:
+            self.metrics.writes.inc()
+            self.metrics.updates.inc(written)
+            self.log.event("entries_written", updates=written)
+        self.metrics.entries.set(len(self.entries))
+        self._log_actions(actions)
+        self.update_gauges()
+
+    async def _reconcile_now(self, switch: Any) -> None:
+        with contextlib.suppress(Exception):
+            result = await reconcile(switch, self.entries, self.tables)
+            self.log.event("reconciled", read=result.read, inserted=result.inserted,
+                           modified=result.modified, deleted=result.deleted, desired=len(self.entries))
+
+    def _log_actions(self, actions: list) -> None:
+        for a in actions:
+            if isinstance(a, SendMh):
+                msg = a.message
+                if isinstance(msg, BindingUpdate):
+                    self.metrics.pbu_tx.inc()
+                    self.log.event("pbu_tx", dst=a.dst, **mh_fields(msg))
+                elif isinstance(msg, BindingAck):
+                    self.metrics.pba_tx.labels(str(int(msg.status))).inc()
+                    self.log.event("pba_tx", dst=a.dst, **mh_fields(msg))
+            elif isinstance(a, LogEvent):
+                self.log.event("core", level=a.level, message=a.message, **{k: v for k, v in a.fields.items()
+                                                                              if k not in ("ts", "node", "event")})
+            else:
+                fields = {k: getattr(a, k) for k in a.__slots__ if k in (
+                    "binding_id", "mn_id", "hnps", "proxy_coa", "old_proxy_coa", "tunnel_peer_id",
+                    "access_port", "reason", "lifetime", "remote")}
+                self.log.event(type(a).__name__, **fields)
+
+    async def _counters(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.counters_interval)
+            switch = self.switch
+            if switch is None:
+                continue
+            with contextlib.suppress(Exception):
+                async for c in switch.read(P4CounterEntry("drop_counter")):
+                    if c.index is not None and c.packet_count:
+                        self.metrics.switch_drops.labels(str(c.index)).set(c.packet_count)
+
+    async def read_counters(self) -> list[list]:
+        switch = self.switch
+        if switch is None:
+            return []
+        rows = []
+        for name in ("drop_counter", "binding_uplink_counter", "binding_downlink_counter"):
+            async for c in switch.read(P4CounterEntry(name)):
+                if c.packet_count or c.byte_count:
+                    rows.append([name, c.index, c.packet_count, c.byte_count])
+        return rows
+
+    async def _control(self, req: dict) -> dict:
+        cmd = req.get("cmd")
+        if cmd == "show":
+            what = req.get("what")
+            if what == "counters":
+                try:
+                    rows = await self.read_counters()
+                except Exception as exc:  # noqa: BLE001
+                    return {"ok": False, "error": f"switch read failed: {exc}"}
+                return {"ok": True, "columns": ["counter", "index", "packets", "bytes"], "rows": rows}
+            if what == "sas":
+                return {"ok": True, "columns": ["spi", "src", "dst", "mode"], "rows": []}
+            return self.show(str(what))
+        if cmd == "status":
+            return {"ok": True, "role": self.role, "connected": self.switch is not None,
+                    "entries": len(self.entries), "queue": self.queue.qsize()}
+        if cmd == "entries":
+            return {"ok": True, "entries": sorted(f"{k[0]} {dict(k[1])} -> {e.action}"
+                                                  for k, e in self.entries.desired.items())}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+
+__all__ = ["NodeRuntime", "mh_fields", "MAX_BATCH"]

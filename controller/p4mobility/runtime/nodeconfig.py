@@ -1,0 +1,271 @@
+"""Node configuration files (`p4mob lma run -c lma.toml`, `p4mob mag run -c mag.toml`).
+
+Rule: the whole file is validated before anything starts; every problem is a
+`ConfigError(key, problem)` whose key is the dotted TOML path ("mag.proxy_coa",
+"routes[1].port"). Tables: [node] (switch connection, sockets, files),
+[lma] or [mag] (RFC 5213 §9 variables, pmip/config.py), [policy] (LMA,
+pmip/policy.py), [[access_ports]] and [mobile_nodes.<MN-ID>] (MAG), [[routes]].
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address, IPv6Network
+from pathlib import Path
+from typing import Any, Mapping
+
+from p4mobility.p4rt.entries import Route
+from p4mobility.pmip.config import ConfigError, LmaConfig, MagConfig
+from p4mobility.pmip.policy import MagMnProfile, PolicyStore
+
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_P4INFO = REPO / "p4src" / "build" / "mobility.p4info.txtpb"
+DEFAULT_P4BLOB = REPO / "p4src" / "build" / "mobility.json"
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """[node]: how to reach the switch and where the node keeps its files."""
+
+    name: str
+    switch_address: str  # host:port of the P4Runtime server
+    device_id: int = 1
+    election_id: int = 10
+    p4info: Path = DEFAULT_P4INFO
+    p4blob: Path = DEFAULT_P4BLOB
+    tls_ca: Path | None = None  # optional TLS (finsy GRPCCredentialsTLS)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    control_socket: str = "/run/p4mob/node.sock"
+    state_db: str | None = None  # SQLite (WAL) file; None = no persistence
+    metrics_port: int | None = None  # Prometheus HTTP port; None = off
+    counters_interval: float = 5.0  # switch counters -> metrics, seconds
+
+
+@dataclass(frozen=True)
+class AccessPort:
+    """[[access_ports]]: a MAG switch port facing one MN (RFC 5213 §6.9.1.1)."""
+
+    port: int
+    ifname: str | None = None  # the switch-side interface whose carrier means "attached"
+    att: int = 4  # Access Technology Type (RFC 5213 §8.5): 4 = IEEE 802.3
+
+
+@dataclass(frozen=True)
+class LmaNodeConfig:
+    node: NodeSettings
+    lma: LmaConfig
+    policy: Mapping[str, Any]  # validated; PolicyStore.from_dict builds a fresh store
+    routes: tuple[Route, ...]
+
+    def policy_store(self) -> PolicyStore:
+        return PolicyStore.from_dict(self.policy)
+
+
+@dataclass(frozen=True)
+class MagNodeConfig:
+    node: NodeSettings
+    mag: MagConfig
+    access_ports: tuple[AccessPort, ...]
+    profiles: tuple[MagMnProfile, ...]
+    mn_macs: Mapping[bytes, bytes]  # MAC -> MN-ID (RFC 5213 §6.6: MN identified at attach)
+    routes: tuple[Route, ...]
+    router_mac: bytes = field(default=bytes.fromhex("020000000001"))
+    detach_timeout: float | None = None  # no RS/traffic for this long -> detach (None: carrier only)
+
+
+def _table(data: Mapping[str, Any], key: str, required: bool = True) -> Mapping[str, Any]:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(key, "required table missing")
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, "expected a table")
+    return value
+
+
+def _prefixed(prefix: str, err: ConfigError) -> ConfigError:
+    return ConfigError(f"{prefix}.{err.key}", err.problem)
+
+
+def _mac(key: str, value: Any) -> bytes:
+    if isinstance(value, str):
+        try:
+            mac = bytes.fromhex(value.replace(":", "").replace("-", ""))
+        except ValueError:
+            mac = b""
+        if len(mac) == 6:
+            return mac
+    raise ConfigError(key, f"expected a MAC address like 02:00:00:00:00:01, got {value!r}")
+
+
+def _int(key: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(key, f"expected an integer in {lo}..{hi}, got {value!r}")
+    return value
+
+
+def _node(data: Mapping[str, Any]) -> NodeSettings:
+    t = _table(data, "node")
+    known = {f for f in NodeSettings.__dataclass_fields__}
+    kw: dict[str, Any] = {}
+    for k, v in t.items():
+        if k not in known:
+            raise ConfigError(f"node.{k}", "unknown key")
+        kw[k] = v
+    for req in ("name", "switch_address"):
+        if not isinstance(kw.get(req), str) or not kw[req]:
+            raise ConfigError(f"node.{req}", "required string")
+    if ":" not in kw["switch_address"]:
+        raise ConfigError("node.switch_address", "expected host:port")
+    for k, lo, hi in (("device_id", 0, 2**64 - 1), ("election_id", 1, 2**64 - 1), ("metrics_port", 0, 65535)):
+        if k in kw and kw[k] is not None:
+            kw[k] = _int(f"node.{k}", kw[k], lo, hi)
+    for k in ("p4info", "p4blob", "tls_ca", "tls_cert", "tls_key"):
+        if k in kw:
+            if not isinstance(kw[k], str):
+                raise ConfigError(f"node.{k}", "expected a path")
+            kw[k] = Path(kw[k])
+    for k in ("p4info", "p4blob"):
+        path = kw.get(k, getattr(NodeSettings, k))
+        if not Path(path).exists():
+            raise ConfigError(f"node.{k}", f"file not found: {path}")
+    if ("tls_cert" in kw) != ("tls_key" in kw):
+        raise ConfigError("node.tls_cert", "tls_cert and tls_key go together")
+    if "counters_interval" in kw:
+        v = kw["counters_interval"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise ConfigError("node.counters_interval", "expected a positive number of seconds")
+        kw["counters_interval"] = float(v)
+    for k in ("control_socket", "state_db"):
+        if k in kw and not isinstance(kw[k], str):
+            raise ConfigError(f"node.{k}", "expected a path")
+    return NodeSettings(**kw)
+
+
+def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
+    raw = data.get("routes", [])
+    if not isinstance(raw, list):
+        raise ConfigError("routes", "expected an array of tables [[routes]]")
+    out = []
+    for i, r in enumerate(raw):
+        key = f"routes[{i}]"
+        if not isinstance(r, Mapping):
+            raise ConfigError(key, "expected a table")
+        for k in r:
+            if k not in ("prefix", "port", "src_mac", "dst_mac"):
+                raise ConfigError(f"{key}.{k}", "unknown key")
+        try:
+            prefix = IPv6Network(r.get("prefix"))
+        except (ValueError, TypeError):
+            raise ConfigError(f"{key}.prefix", f"not an IPv6 prefix: {r.get('prefix')!r}") from None
+        port = _int(f"{key}.port", r.get("port"), 0, 511)
+        out.append(Route(prefix, port, _fmt_mac(_mac(f"{key}.src_mac", r.get("src_mac"))),
+                         _fmt_mac(_mac(f"{key}.dst_mac", r.get("dst_mac")))))
+    return tuple(out)
+
+
+def _fmt_mac(mac: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in mac)
+
+
+def _check_top(data: Mapping[str, Any], allowed: set[str]) -> None:
+    for k in data:
+        if k not in allowed:
+            raise ConfigError(str(k), "unknown table")
+
+
+def lma_from_dict(data: Mapping[str, Any]) -> LmaNodeConfig:
+    _check_top(data, {"node", "lma", "policy", "routes"})
+    node = _node(data)
+    try:
+        lma = LmaConfig.from_dict(_table(data, "lma"))
+    except ConfigError as e:
+        raise _prefixed("lma", e) from None
+    policy = _table(data, "policy")
+    try:
+        PolicyStore.from_dict(policy)
+    except ConfigError as e:
+        raise _prefixed("policy", e) from None
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise ConfigError("policy", f"invalid: {e}") from None
+    return LmaNodeConfig(node, lma, policy, _routes(data))
+
+
+def mag_from_dict(data: Mapping[str, Any]) -> MagNodeConfig:
+    _check_top(data, {"node", "mag", "access_ports", "mobile_nodes", "routes", "router_mac", "detach_timeout"})
+    node = _node(data)
+    try:
+        mag = MagConfig.from_dict(_table(data, "mag"))
+    except ConfigError as e:
+        raise _prefixed("mag", e) from None
+    raw_ports = data.get("access_ports", [])
+    if not isinstance(raw_ports, list) or not raw_ports:
+        raise ConfigError("access_ports", "at least one [[access_ports]] table required")
+    ports = []
+    for i, p in enumerate(raw_ports):
+        key = f"access_ports[{i}]"
+        if not isinstance(p, Mapping):
+            raise ConfigError(key, "expected a table")
+        for k in p:
+            if k not in ("port", "ifname", "att"):
+                raise ConfigError(f"{key}.{k}", "unknown key")
+        ifname = p.get("ifname")
+        if ifname is not None and (not isinstance(ifname, str) or "/" in ifname or not ifname):
+            raise ConfigError(f"{key}.ifname", "expected an interface name")
+        ports.append(AccessPort(_int(f"{key}.port", p.get("port"), 0, 511), ifname,
+                                _int(f"{key}.att", p.get("att", 4), 0, 255)))
+    if len({p.port for p in ports}) != len(ports):
+        raise ConfigError("access_ports", "a port is listed twice")
+    profiles, macs = [], {}
+    for mn, p in _table(data, "mobile_nodes", required=False).items():
+        key = f"mobile_nodes.{mn}"
+        if not isinstance(p, Mapping):
+            raise ConfigError(key, "expected a table")
+        for k in p:
+            if k not in ("mac", "lma_address", "hnps", "att", "lifetime"):
+                raise ConfigError(f"{key}.{k}", "unknown key")
+        mac = _mac(f"{key}.mac", p.get("mac"))
+        if mac in macs:
+            raise ConfigError(f"{key}.mac", "MAC already used by another mobile node")
+        macs[mac] = mn.encode()
+        try:
+            lma = IPv6Address(p["lma_address"]) if "lma_address" in p else None
+        except (ValueError, TypeError):
+            raise ConfigError(f"{key}.lma_address", "not an IPv6 address") from None
+        try:
+            hnps = tuple(IPv6Network(n) for n in p.get("hnps", ()))
+        except (ValueError, TypeError):
+            raise ConfigError(f"{key}.hnps", "expected a list of IPv6 prefixes") from None
+        att = _int(f"{key}.att", p["att"], 0, 255) if "att" in p else None
+        lifetime = p.get("lifetime")
+        if lifetime is not None and (isinstance(lifetime, bool) or not isinstance(lifetime, (int, float))
+                                     or lifetime <= 0):
+            raise ConfigError(f"{key}.lifetime", "expected a positive number of seconds")
+        profiles.append(MagMnProfile(mn.encode(), lma, hnps, att, lifetime))
+    router_mac = mag.fixed_mag_link_layer_address_on_all_access_links or _mac(
+        "router_mac", data.get("router_mac", "02:00:00:00:00:01"))
+    if len(router_mac) != 6:
+        raise ConfigError("mag.fixed_mag_link_layer_address_on_all_access_links", "expected 6 bytes (a MAC)")
+    timeout = data.get("detach_timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ConfigError("detach_timeout", "expected a positive number of seconds")
+    return MagNodeConfig(node, mag, tuple(ports), tuple(profiles), macs, _routes(data), router_mac,
+                         None if timeout is None else float(timeout))
+
+
+def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
+    """Read and validate a node file; ConfigError names the key."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError("<file>", f"{path}: not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
+    return lma_from_dict(data) if role == "lma" else mag_from_dict(data)
+
+
+__all__ = ["NodeSettings", "AccessPort", "LmaNodeConfig", "MagNodeConfig", "lma_from_dict", "mag_from_dict",
+           "load", "DEFAULT_P4INFO", "DEFAULT_P4BLOB", "REPO"]
