@@ -144,7 +144,7 @@ class Pipeline:
                 if self.i_checksum_error is not None:
                     F[self.i_checksum_error] = 1
                 break
-        self.run_control(prog.controls["ingress"], F, V, X)
+        prog.controls["ingress"].run(F, V, X)
         X.exit = False
         mgid = F[self.i_mcast_grp] if self.i_mcast_grp is not None else 0
         if mgid:
@@ -173,7 +173,7 @@ class Pipeline:
         F[self.i_egress_port] = port
         F[self.i_egress_spec] = DROP_PORT + 1
         F[self.i_packet_length] = X.plen
-        self.run_control(prog.controls["egress"], F, V, X)
+        prog.controls["egress"].run(F, V, X)
         if F[self.i_egress_spec] == DROP_PORT:
             self.stats.dropped += 1
             return []

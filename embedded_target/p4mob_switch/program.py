@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .actions import Action, ActionCompiler, CounterArray, RegisterArray, install_header_tables
+from .controlflow import compile_control
 from .errors import PipelineLoadError
 from .expressions import Gen
 from .hashes import compile_calculations, compile_inputs
@@ -30,18 +31,20 @@ class TableNode:
 
 
 class CondNode:
-    __slots__ = ("name", "cond", "true_next", "false_next")
+    __slots__ = ("name", "cond", "src", "true_next", "false_next")
 
-    def __init__(self, name: str, cond: Callable) -> None:
+    def __init__(self, name: str, cond: Callable, src: str) -> None:
         self.name = name
         self.cond = cond
+        self.src = src
         self.true_next = self.false_next = None
 
 
 class Control:
-    def __init__(self, name: str, init: Any) -> None:
+    def __init__(self, name: str, init: Any, run: Callable) -> None:
         self.name = name
         self.init = init
+        self.run = run  # run(F, V, X): the whole control, compiled (controlflow.py)
 
 
 class Program:
@@ -187,7 +190,7 @@ class Program:
             w = f"{where0}.conditionals[{j}]"
             name = req(cj, "name", str, w)
             src = gen.expr(req(cj, "expression", dict, w), w)
-            nodes[name] = CondNode(name, gen.compile_fn("cond", f"def cond(F, V):\n    return {src}\n"))
+            nodes[name] = CondNode(name, gen.compile_fn("cond", f"def cond(F, V):\n    return {src}\n"), src)
             cj_by_name[name] = cj
         if pipe.get("action_calls"):
             raise PipelineLoadError(f"{where0}.action_calls: not supported (p4c never emits them)")
@@ -216,7 +219,8 @@ class Program:
             w = f"{where0}.conditionals[{name}]"
             nodes[name].true_next = node(cj.get("true_next"), w)
             nodes[name].false_next = node(cj.get("false_next"), w)
-        return Control(pname, node(pipe.get("init_table"), f"{where0}.init_table"))
+        init = node(pipe.get("init_table"), f"{where0}.init_table")
+        return Control(pname, init, compile_control(gen, list(nodes.values()), init))
 
     def _table(self, tj: dict, where: str) -> Table:
         lay, gen = self.layout, self.gen

@@ -1,0 +1,90 @@
+"""Compile a control's node graph (tables, conditionals) into Python functions.
+
+Rule: every node becomes one generated function `node(F, V, X) -> next node
+function | None` with its key, lookup, counters, action call and successor
+choice inlined; the control runs `n = n(F, V, X)` until None or `exit`.
+Table semantics are those of pipeline.py's reference loop: a miss runs the
+default action (counted on the default entry), a hit counts the entry;
+`__HIT__/__MISS__` successors when the program uses `.hit`/`.miss`, else the
+successor of the action that ran (`base_default_next` if not listed).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .expressions import Gen
+
+
+def _resolve(t: Any, e: Any, F: list, V: list, X: Any) -> tuple:
+    """Action and data of an indirect entry (member or selected group member)."""
+    if e.member_id is not None:
+        act, data, _ = t.profile.members[e.member_id]
+        return act, data
+    r = t.profile.resolve_group(e.group_id, F, V, X.payload)
+    return r if r is not None else (t.default_action, t.default_data)
+
+
+def compile_control(gen: Gen, nodes: list, init: Any) -> Callable:
+    gen.ns.setdefault("resolve_indirect", _resolve)
+    names = {id(n): gen.bind("NODE", None) for n in nodes}
+
+    def ref(n: Any) -> str:
+        return "None" if n is None else names[id(n)]
+
+    late: list[tuple[str, Any]] = []
+    for n in nodes:
+        if hasattr(n, "table"):
+            src = _table_src(gen, n, ref, late)
+        else:
+            src = (f"def node(F, V, X):\n"
+                   f"    return {ref(n.true_next)} if {n.src} else {ref(n.false_next)}\n")
+        gen.ns[names[id(n)]] = gen.compile_fn("node", src)
+    for var, n in late:  # successor by action, now that every node function exists
+        gen.ns[var] = {aid: (gen.ns[names[id(v)]] if v is not None else None) for aid, v in n.by_action.items()}
+    first = gen.ns[names[id(init)]] if init is not None else None
+
+    def run(F: list, V: list, X: Any) -> None:
+        n = first
+        while n is not None:
+            n = n(F, V, X)
+            if X.exit:
+                return
+    return run
+
+
+def _table_src(gen: Gen, n: Any, ref: Callable[[Any], str], late: list) -> str:
+    t = n.table
+    T = gen.bind("TBL", t)
+    key = gen.bind("KEY", t.key_fn)
+    lookup = gen.bind("LOOKUP", t._exact.get if t.mode == "exact" else t.lookup)
+    miss = ref(n.miss_next)
+    if n.hitmiss:
+        after_hit, after_miss = f"return {ref(n.hit_next)}", f"return {miss}"
+    else:
+        var = gen.bind("NEXT", None)
+        late.append((var, n))
+        after_hit = after_miss = f"return {var}.get(id(a), {miss})"
+    return (
+        "def node(F, V, X):\n"
+        f"    e = {lookup}({key}(F, V))\n"
+        "    if e is None:\n"
+        f"        {T}.default_packets += 1\n"
+        f"        {T}.default_bytes += X.ilen\n"
+        f"        a = {T}.default_action\n"
+        "        if a is None:\n"
+        f"            return {miss}\n"
+        f"        a.fn(F, V, {T}.default_data, X)\n"
+        f"        {after_miss}\n"
+        "    e.packets += 1\n"
+        "    e.bytes += X.ilen\n"
+        "    a = e.action\n"
+        "    if a is None:\n"
+        f"        a, d = resolve_indirect({T}, e, F, V, X)\n"
+        "        if a is None:\n"
+        f"            return {miss}\n"
+        "    else:\n"
+        "        d = e.data\n"
+        "    a.fn(F, V, d, X)\n"
+        f"    {after_hit}\n"
+    )
