@@ -232,3 +232,14 @@ def test_rfc5213_4_rejection_leaves_no_state_for_a_known_prefix(mn):
     out = lma.handle(rx(pbu(b"mn2", hnps=taken, ts=T0 + 1)), T0 + 1)
     assert the(out, SendMh).message.status == 155
     assert lma.export_state() == snapshot
+
+
+def test_rfc5213_6_9_1_5_alternate_care_of_address_is_the_proxy_coa(lma):
+    from dataclasses import replace
+    from p4mobility.mh import AlternateCareofAddress
+    alt = IPv6Address("2001:db8:1:ffff::1")
+    msg = pbu()
+    msg = replace(msg, options=msg.options + (AlternateCareofAddress(alt),))
+    out = lma.handle(rx(msg, MAG1), T0)
+    assert the(out, BindingCreated).proxy_coa == alt and the(out, TunnelPeerAdded).remote == alt
+    assert the(out, SendMh).dst == MAG1  # the PBA goes back to the sender

@@ -67,3 +67,17 @@ def test_snapshot_actions_rebuild_the_data_plane():
     assert {a.binding_id for a in of(acts, BindingCreated)} == {b.binding_id for b in lma.bindings()}
     assert [a.mn_id for a in of(acts, BindingDeregistered)] == [b"mn2"]
     assert of(acts, SendMh) == []
+
+
+def test_show_tables_render_with_the_runtime_renderer():
+    from p4mobility.runtime.show_cli import render_table
+    lma = populated()
+    table = lma.show_bindings(T0 + 2)
+    assert len(table["rows"]) == len(lma.bindings())
+    row = dict(zip(table["columns"], table["rows"][0]))
+    assert row["id"] == 1 and row["mn_id"] == "mn1" and row["proxy_coa"] == str(MAG1)
+    assert row["expires_in"] == 398.0
+    dereg = [dict(zip(table["columns"], r)) for r in table["rows"] if r[1] == "mn2"][0]
+    assert dereg["state"] == "deregistering" and dereg["expires_in"] == 9.0  # MinDelayBeforeBCEDelete left
+    text = render_table(**lma.show_peers())
+    assert str(MAG1) in text and str(MAG2) in text

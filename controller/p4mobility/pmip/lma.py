@@ -101,6 +101,14 @@ class LocalMobilityAnchor:
         bce = self.cache.for_prefix(IPv6Network(prefix))
         return None if bce is None else view(bce)
 
+    def show_bindings(self, now: float) -> dict[str, Any]:
+        """Columns and rows for ``p4mob show bindings`` (runtime/show_cli.py)."""
+        return lma_persist.bindings_table(self, now)
+
+    def show_peers(self) -> dict[str, Any]:
+        """Columns and rows for ``p4mob show peers``."""
+        return lma_persist.peers_table(self)
+
     def tunnel_peers(self) -> dict[IPv6Address, tuple[int, int]]:
         """Proxy-CoA -> (tunnel peer id, number of bindings using it)."""
         return {a: (p.tunnel_peer_id, p.refcount) for a, p in self.cache.peers.items()}

@@ -45,6 +45,27 @@ def view(b: BindingCacheEntry) -> BindingView:
                        b.att, b.handoff_indicator, b.state.value, b.lifetime, b.expires_at, b.delete_at)
 
 
+BINDING_COLUMNS = ["id", "mn_id", "hnps", "proxy_coa", "peer", "att", "hi", "state", "expires_in"]
+PEER_COLUMNS = ["peer", "proxy_coa", "bindings"]
+
+
+def bindings_table(lma: "LocalMobilityAnchor", now: float) -> dict[str, Any]:
+    """``p4mob show bindings`` answer: {"columns": [...], "rows": [[...], ...]}."""
+    rows = []
+    for b in sorted(lma.cache, key=lambda b: b.binding_id):
+        left = (b.delete_at if b.state is BceState.DEREGISTERING and b.delete_at else b.expires_at) - now
+        rows.append([b.binding_id, b.mn_id.decode("utf-8", "replace"), " ".join(str(n) for n in b.hnps),
+                     str(b.proxy_coa), b.tunnel_peer_id, b.att, b.handoff_indicator, b.state.value,
+                     round(max(0.0, left), 1)])
+    return {"columns": BINDING_COLUMNS, "rows": rows}
+
+
+def peers_table(lma: "LocalMobilityAnchor") -> dict[str, Any]:
+    """``p4mob show peers`` answer."""
+    rows = sorted([p.tunnel_peer_id, str(a), p.refcount] for a, p in lma.cache.peers.items())
+    return {"columns": PEER_COLUMNS, "rows": rows}
+
+
 def export_state(lma: "LocalMobilityAnchor") -> dict[str, Any]:
     return {"version": 1, "bindings": {str(b.binding_id): b.to_dict() for b in lma.cache}}
 
@@ -92,4 +113,4 @@ def snapshot_actions(lma: "LocalMobilityAnchor") -> list:
     return actions
 
 
-__all__ = ["BindingView", "view", "export_state", "restore", "snapshot_actions"]
+__all__ = ["BindingView", "view", "bindings_table", "peers_table", "export_state", "restore", "snapshot_actions"]
