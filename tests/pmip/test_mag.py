@@ -290,3 +290,14 @@ def test_rfc5213_6_10_4_tunnel_shared_by_mns_of_one_lma():
     assert the(a, MagBindingInstalled).tunnel_peer_id == the(b, MagBindingInstalled).tunnel_peer_id
     assert of(mag.handle(MnDetached(b"mn1", 1), T0 + 1), TunnelPeerRemoved) == []
     assert of(mag.handle(MnDetached(b"mn2", 2), T0 + 1), TunnelPeerRemoved)
+
+
+def test_rfc5213_6_9_4_rate_limit_holds_across_attach_detach_flapping():
+    mag = make_mag()
+    answer(mag, sent(attach(mag, now=T0)), T0)                   # PBU 1
+    assert sent(mag.handle(MnDetached(b"mn1", 1), T0 + 0.1)).lifetime == 0  # PBU 2
+    answer(mag, sent(attach(mag, now=T0 + 0.2)), T0 + 0.2)       # PBU 3 (a new BUL entry)
+    out = mag.handle(MnDetached(b"mn1", 1), T0 + 0.3)            # would be PBU 4 within 1 s
+    assert of(out, SendMh) == [] and of(out, MagBindingRemoved)
+    assert mag.next_deadline() == pytest.approx(T0 + 1.0)
+    assert sent(mag.handle_timer(T0 + 1.0)).lifetime == 0

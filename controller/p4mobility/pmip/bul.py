@@ -10,8 +10,7 @@ RAs sent) only after an accepted PBA (RFC 5213 §6.9.1.2).
 """
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv6Address, IPv6Network
 
@@ -81,7 +80,6 @@ class BulEntry:
     sending_lifetime: int = 0  # 4 s units of the PBU in flight (0 = de-registration)
     retransmissions: int = 0
     timeout: float = 0.0
-    send_times: deque = field(default_factory=deque)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ Timestamp) -> retransmit on no answer, first after
 InitialBindackTimeoutFirstReg (INITIAL_BINDACK_TIMEOUT for re- and
 de-registrations), doubling up to MAX_BINDACK_TIMEOUT, at most
 ``max_pbu_retransmissions`` times, never more than MAX_UPDATE_RATE PBUs per
-second per MN (§6.9.4) -> accepted PBA: program forwarding, then send the RA
+second per MN, across its attachments (§6.9.4) -> accepted PBA: program forwarding, then send the RA
 with the HNPs (never before, §6.9.1.2) and re-register (HI=5) at
 ``refresh_fraction`` of the granted lifetime; detach -> remove forwarding and
 send a lifetime-0 PBU (§6.9.1.4). A PBA is taken only if its Sequence Number
@@ -17,6 +17,7 @@ serving the MN (§6.9.1.2).
 """
 from __future__ import annotations
 
+from collections import deque
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Callable, Iterable, Mapping
 
@@ -67,6 +68,7 @@ class MobileAccessGateway:
         self._bul: dict[int, BulEntry] = {}
         self._by_seq: dict[int, int] = {}  # last sent Sequence Number -> access port
         self._seq = 0
+        self._send_times: dict[bytes, deque] = {}  # per MN: PBU send times in the last second
         self._timers = DeadlineHeap()
         self._peers: dict[IPv6Address, list[int]] = {}  # LMAA -> [peer id, refcount]
         self._peer_ids = IdAllocator(1 << 16)
@@ -159,7 +161,11 @@ class MobileAccessGateway:
         return self._send(entry, now)
 
     def _send(self, entry: BulEntry, now: float) -> list:
-        times = entry.send_times
+        times = self._send_times.get(entry.mn_id)
+        if times is None:
+            if len(self._send_times) > 2 * len(self._bul) + 64:  # forget MNs quiet for 1 s
+                self._send_times = {m: t for m, t in self._send_times.items() if t and now - t[-1] < 1.0}
+            times = self._send_times[entry.mn_id] = deque()
         while times and now - times[0] >= 1.0:
             times.popleft()
         if len(times) >= self.config.max_update_rate:  # §6.9.4: MAX_UPDATE_RATE per second
