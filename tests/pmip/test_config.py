@@ -98,3 +98,18 @@ def test_mn_policy_mag_restriction():
     prof = store.profile(b"m")
     assert store.mag_allowed(prof, IPv6Address("::a")) and not store.mag_allowed(prof, IPv6Address("::b"))
     assert not store.mag_allowed(prof, IPv6Address("::c"))
+
+
+def test_rfc5213_6_2_mag_profiles_from_dict():
+    from p4mobility.pmip.policy import MagMnProfile, mag_profiles_from_dict
+    profs = mag_profiles_from_dict({"mn1@example": {"lma_address": "2001:db8::1", "hnps": ["2001:db8:1::/64"],
+                                                    "att": 4, "lifetime": 120},
+                                    "plain": {}})
+    assert profs == [MagMnProfile(b"mn1@example", IPv6Address("2001:db8::1"), (IPv6Network("2001:db8:1::/64"),),
+                                  4, 120.0), MagMnProfile(b"plain")]
+    for bad, key in [({"m": {"att": 0}}, "profiles.m.att"), ({"m": {"lifetime": -1}}, "profiles.m.lifetime"),
+                     ({"m": {"hnps": ["x"]}}, "profiles.m.hnps"), ({"m": {"what": 1}}, "profiles.m.what"),
+                     ({"m": {"lma_address": "x"}}, "profiles.m.lma_address"), ({"m": 3}, "profiles.m")]:
+        with pytest.raises(ConfigError) as info:
+            mag_profiles_from_dict(bad)
+        assert info.value.key == key

@@ -12,12 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 
-from typing import TYPE_CHECKING
-
-from p4mobility.mh.constants import HandoffIndicator
-
-if TYPE_CHECKING:
-    from p4mobility.mh import BindingAck, BindingUpdate
+from p4mobility.mh import BindingAck, BindingUpdate, HandoffIndicator
 
 
 @dataclass(frozen=True, slots=True)

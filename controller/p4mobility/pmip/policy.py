@@ -188,6 +188,34 @@ class MagMnProfile:
     lifetime: float | None = None  # overrides MagConfig.requested_lifetime
 
 
+def mag_profiles_from_dict(data: Mapping[str, Any]) -> list[MagMnProfile]:
+    """``{mn_id: {"lma_address":, "hnps": [...], "att":, "lifetime":}}`` -> profiles."""
+    known = {"lma_address", "hnps", "att", "lifetime"}
+    out = []
+    for mn, p in dict(data).items():
+        key = f"profiles.{mn}"
+        if not isinstance(p, Mapping):
+            raise ConfigError(key, "expected a table")
+        for k in p:
+            if k not in known:
+                raise ConfigError(f"{key}.{k}", "unknown key")
+        try:
+            hnps = tuple(IPv6Network(n) for n in p.get("hnps", ()))
+        except ValueError as exc:
+            raise ConfigError(f"{key}.hnps", str(exc)) from exc
+        att = p.get("att")
+        if att is not None and (not isinstance(att, int) or not 0 < att < 256):
+            raise ConfigError(f"{key}.att", "expected an Access Technology Type 1..255")
+        lifetime = p.get("lifetime")
+        if lifetime is not None and (isinstance(lifetime, bool) or not isinstance(lifetime, (int, float))
+                                     or not 0 < lifetime <= 0xFFFF * 4):
+            raise ConfigError(f"{key}.lifetime", "expected seconds in 1..262140")
+        lma = p.get("lma_address")
+        out.append(MagMnProfile(mn.encode(), None if lma is None else _addr(f"{key}.lma_address", lma),
+                                hnps, att, None if lifetime is None else float(lifetime)))
+    return out
+
+
 def _addr(key: str, value: Any) -> IPv6Address:
     try:
         return IPv6Address(value)
@@ -195,4 +223,4 @@ def _addr(key: str, value: Any) -> IPv6Address:
         raise ConfigError(key, f"not an IPv6 address: {value!r}") from exc
 
 
-__all__ = ["HnpPool", "PoolAllocator", "MnPolicy", "PolicyStore", "MagMnProfile"]
+__all__ = ["HnpPool", "PoolAllocator", "MnPolicy", "PolicyStore", "MagMnProfile", "mag_profiles_from_dict"]
