@@ -144,3 +144,10 @@ def test_lma_ignores_events_it_does_not_own(lma):
     from p4mobility.pmip import MnDetached
     out = lma.handle(MnDetached(b"mn1", 1), T0)
     assert of(out, LogEvent) and not of(out, SendMh)
+
+
+def test_rfc5213_2_2_pbu_not_sent_to_our_lmaa_is_not_answered(lma):
+    from p4mobility.pmip import PbuReceived
+    out = lma.handle(PbuReceived(pbu(), MAG1, IPv6Address("2001:db8::99")), T0)
+    assert of(out, SendMh) == [] and of(out, LogEvent)
+    assert_no_state(lma)

@@ -124,6 +124,10 @@ class NotAProxyBindingUpdate(PbuIgnored):
     """P flag clear: a MIPv6 BU, not for the PMIPv6 LMA (RFC 5213 §8.1)."""
 
 
+class NotAddressedToThisLma(PbuIgnored):
+    """Destination is not our LMAA (RFC 5213 §2.2): not ours to answer."""
+
+
 class StaleDeregistration(PbuIgnored):
     """RFC 5213 §5.3.5: lifetime 0 from a MAG other than the BCE's Proxy-CoA -> ignore."""
 

@@ -120,6 +120,8 @@ class LocalMobilityAnchor:
         try:
             if not msg.proxy:
                 raise E.NotAProxyBindingUpdate("P flag clear")
+            if ev.dst != self.config.lma_address:
+                raise E.NotAddressedToThisLma(f"sent to {ev.dst}")
             pbu = self._validate(ev, now)
             return self._apply(pbu, now)
         except E.PbuRejected as err:
