@@ -22,12 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
     from p4mobility.runtime.show_cli import add_show_commands
     from p4mobility.ipsec.cli import add_ipsec_commands
     from p4mobility.runtime.node_cli import add_node_commands
+    from p4mobility.lab.cli import add_lab_commands
 
     add_mh_commands(sub)
     add_demo_command(sub)
     add_show_commands(sub)
     add_ipsec_commands(sub)
     add_node_commands(sub)
+    add_lab_commands(sub)
     return parser
 
 

@@ -1,0 +1,315 @@
+"""A running pmip-handover topology: build it, drive it, tear it down.
+
+Rule: orchestration only (namespaces, veths, processes, sysctls), no protocol
+logic: attach/move/detach are link operations in the AIR namespace, exactly
+what a radio does; the MAG controllers see them as RS and carrier changes.
+Used by `p4mob lab`, by tests/e2e (one Lab per test module) and the benches.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from p4mobility.lab import topology as T
+from p4mobility.lab.supervisor import LabError, Supervisor, clean_leftovers, sh
+from p4mobility.runtime.control import ControlError, request
+from p4mobility.runtime.logs import read_events
+from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
+
+GRPC_PORT = 9559
+
+
+def find_switch(target: str) -> str:
+    """The switch binary for ``target`` ("embedded" | "bmv2"), or LabError saying why not."""
+    if target == "embedded":
+        path = Path(sys.executable).with_name("p4mob-switch")
+        if path.exists():
+            return str(path)
+        found = shutil.which("p4mob-switch")
+        if found:
+            return found
+        raise LabError("embedded target p4mob-switch is not installed (pip install -e .)")
+    if target == "bmv2":
+        found = shutil.which("simple_switch_grpc")
+        if found:
+            return found
+        if os.access("/opt/p4/bin/simple_switch_grpc", os.X_OK):
+            return "/opt/p4/bin/simple_switch_grpc"
+        raise LabError("bmv2 simple_switch_grpc not found on PATH or in /opt/p4/bin")
+    raise LabError(f"unknown target {target!r} (embedded | bmv2)")
+
+
+def lab_unavailable() -> str | None:
+    """None when a lab can run here, else the reason it cannot."""
+    if os.geteuid() != 0:
+        return "the lab needs root (network namespaces, veths)"
+    if shutil.which("ip") is None:
+        return "iproute2 'ip' not found"
+    if not (DEFAULT_P4INFO.exists() and DEFAULT_P4BLOB.exists()):
+        return "p4src/build outputs missing (run `make p4`)"
+    return None
+
+
+class Lab:
+    def __init__(self, out: str | Path, target: str = "embedded", options: T.LabOptions | None = None,
+                 tag: str | None = None, pcap: bool = True) -> None:
+        self.out = Path(out).resolve()
+        self.target = target
+        self.opts = options or T.LabOptions()
+        self.pcap = pcap
+        self.sup = Supervisor(tag)
+        self.switch_bin = find_switch(target)
+        self.attached: str | None = None
+        self.marks: list[tuple[float, str]] = []
+
+    # --- life cycle ----------------------------------------------------------------
+    def __enter__(self) -> "Lab":
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sup.close()
+
+    def mark(self, what: str) -> float:
+        t = time.time()
+        self.marks.append((t, what))
+        return t
+
+    def start(self) -> None:
+        reason = lab_unavailable()
+        if reason:
+            raise LabError(reason)
+        self.out.mkdir(parents=True, exist_ok=True)
+        for f in self.out.glob("*"):
+            if f.suffix in (".log", ".db", ".sock", ".pcap", ".toml") or f.name.endswith(("-wal", "-shm")):
+                f.unlink()
+        clean_leftovers()
+        self.sup.__enter__()
+        for node in T.NODES:
+            self.sup.add_namespace(node)
+        for link in T.LINKS:
+            (na, ia), (nb, ib) = link.a, link.b
+            sh("ip", "link", "add", ia, "netns", self.ns(na), "type", "veth", "peer", "name", ib,
+               "netns", self.ns(nb))
+        for (node, ifname), mac in T.MACS.items():
+            sh("ip", "link", "set", ifname, "address", mac, ns=self.ns(node))
+        self._setup_hosts()
+        for node, ports in T.SWITCHES.items():
+            for ifname in ports:
+                self._quiet(node, ifname)
+                sh("ip", "link", "set", ifname, "up", ns=self.ns(node))
+        # the access ports have no carrier (no radio) until attach
+        self.mark("topology")
+        for node in T.SWITCHES:
+            self.start_switch(node)
+        if self.pcap:
+            for link in ("mag1", "mag2"):
+                self.sup.spawn(f"pcap-{link}", ["tcpdump", "-i", link, "-U", "-n", "-w",
+                                                str(self.out / f"lma-{link}.pcap")],
+                               self.out / f"tcpdump-{link}.log", ns=self.ns("lma"))
+        self.write_configs()
+        for node in T.SWITCHES:
+            self.start_controller(node)
+        for node in T.SWITCHES:
+            self.wait_event(node, "reconciled", timeout=120)
+        self.mark("ready")
+
+    def ns(self, node: str) -> str:
+        return self.sup.ns(node)
+
+    def _quiet(self, node: str, ifname: str) -> None:
+        sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=self.ns(node))
+
+    def _setup_hosts(self) -> None:
+        air = self.ns("air")
+        sh("ip", "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0", ns=air)
+        sh("sysctl", "-qw", "net.ipv6.conf.br0.disable_ipv6=1", ns=air)
+        sh("ip", "link", "set", "br0", "type", "bridge", "ageing_time", "0", ns=air)
+        for ifname in ("mnair", "air1", "air2"):
+            self._quiet("air", ifname)
+        sh("ip", "link", "set", "mnair", "master", "br0", "up", ns=air)
+        sh("ip", "link", "set", "br0", "up", ns=air)
+        mn = self.ns("mn")
+        for key, val in (("accept_dad", 0), ("accept_ra", 1), ("autoconf", 1), ("addr_gen_mode", 0),
+                         ("router_solicitation_delay", 0), ("router_solicitations", -1),
+                         ("router_solicitation_interval", 1), ("router_solicitation_max_interval", 2),
+                         ("keep_addr_on_down", 1), ("dad_transmits", 0)):
+            sh("sysctl", "-qw", f"net.ipv6.conf.mn0.{key}={val}", ns=mn, check=False)
+        cn = self.ns("cn")
+        sh("sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0", ns=cn)
+        sh("ip", "link", "set", "eth0", "up", ns=cn)
+        sh("ip", "-6", "addr", "add", f"{T.CN_ADDRESS}/64", "dev", "eth0", "nodad", ns=cn)
+        sh("ip", "-6", "neigh", "replace", str(T.CN_GATEWAY), "lladdr", T.MACS[("lma", "cn")], "dev", "eth0",
+           "nud", "permanent", ns=cn)
+        sh("ip", "-6", "route", "add", "default", "via", str(T.CN_GATEWAY), "dev", "eth0", ns=cn)
+
+    # --- switches and controllers -----------------------------------------------------
+    def start_switch(self, node: str) -> None:
+        argv = [self.switch_bin]
+        for ifname, port in T.SWITCHES[node].items():
+            argv += ["-i", f"{port}@{ifname}"]
+        argv += ["--device-id", "1", "--no-p4"]
+        if self.target == "embedded":
+            argv += ["-L", "warn"]
+        argv += ["--", "--grpc-server-addr", f"127.0.0.1:{GRPC_PORT}", "--cpu-port", str(T.CPU_PORT)]
+        self.sup.spawn(f"switch-{node}", argv, self.out / f"{node}-switch.log", ns=self.ns(node))
+        self._wait_port(node, GRPC_PORT, timeout=90)
+
+    def _wait_port(self, node: str, port: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        probe = ("import socket,sys; s=socket.socket(); s.settimeout(0.5);"
+                 f"sys.exit(s.connect_ex(('127.0.0.1',{port})))")
+        while time.monotonic() < deadline:
+            proc = self.sup.procs[f"switch-{node}"]
+            if not proc.alive():
+                raise LabError(f"{node} switch exited: {_tail(proc.log)}")
+            if sh(sys.executable, "-c", probe, ns=self.ns(node), check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise LabError(f"{node} switch did not open gRPC port {port}")
+
+    def node_settings(self, node: str) -> dict[str, Any]:
+        return {"name": node, "switch_address": f"127.0.0.1:{GRPC_PORT}", "device_id": 1,
+                "election_id": 10, "p4info": str(DEFAULT_P4INFO), "p4blob": str(DEFAULT_P4BLOB),
+                "control_socket": str(self.sock(node)), "state_db": str(self.out / f"{node}.db"),
+                "counters_interval": 2.0}
+
+    def write_configs(self) -> None:
+        (self.out / "lma.toml").write_text(T.to_toml(T.lma_config(self.node_settings("lma"), self.opts)))
+        for m in ("mag1", "mag2"):
+            (self.out / f"{m}.toml").write_text(T.to_toml(T.mag_config(m, self.node_settings(m), self.opts)))
+
+    def sock(self, node: str) -> Path:
+        return self.out / f"{node}.sock"
+
+    def start_controller(self, node: str) -> None:
+        role = "lma" if node == "lma" else "mag"
+        argv = [sys.executable, "-m", "p4mobility.cli", role, "run", "-c", str(self.out / f"{node}.toml")]
+        self.sup.spawn(f"ctl-{node}", argv, self.log_path(node), ns=self.ns(node))
+
+    def kill_controller(self, node: str, sig: int = signal.SIGKILL) -> None:
+        self.sup.stop(f"ctl-{node}", sig=sig)
+
+    def restart_switch(self, node: str) -> None:
+        self.sup.stop(f"switch-{node}", sig=signal.SIGKILL)
+        self.start_switch(node)
+
+    def log_path(self, node: str) -> Path:
+        return self.out / f"{node}.log"
+
+    def events(self, node: str, name: str | None = None, since: float = 0.0) -> list[dict]:
+        return [e for e in read_events(str(self.log_path(node)))
+                if (name is None or e.get("event") == name) and e.get("ts", 0) >= since]
+
+    def wait_event(self, node: str, name: str, since: float = 0.0, timeout: float = 30.0,
+                   where: Any = None) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.events(node, name, since):
+                if where is None or where(e):
+                    return e
+            proc = self.sup.procs.get(f"ctl-{node}")
+            if proc is not None and not proc.alive():
+                raise LabError(f"{node} controller exited: {_tail(proc.log)}")
+            if time.monotonic() > deadline:
+                raise LabError(f"{node}: no '{name}' event within {timeout} s")
+            time.sleep(0.05)
+
+    def control(self, node: str, obj: dict[str, Any]) -> dict:
+        try:
+            return request(str(self.sock(node)), obj)
+        except ControlError as exc:
+            raise LabError(str(exc)) from None
+
+    # --- the radio ---------------------------------------------------------------------
+    def attach(self, mag: str) -> float:
+        """Connect the MN's interface to ``mag``'s access port (link up on both ends)."""
+        air = self.ns("air")
+        port = "air1" if mag == "mag1" else "air2"
+        t = self.mark(f"attach {mag}")
+        sh("ip", "link", "set", "mnair", "down", ns=air)
+        sh("ip", "link", "set", port, "master", "br0", "up", ns=air)
+        sh("ip", "link", "set", "mnair", "up", ns=air)
+        sh("ip", "link", "set", "mn0", "up", ns=self.ns("mn"))
+        self.attached = mag
+        return t
+
+    def detach(self) -> float:
+        """Take the MN's link away from its MAG (carrier loss at the access port)."""
+        air = self.ns("air")
+        t = self.mark(f"detach {self.attached}")
+        if self.attached is not None:
+            port = "air1" if self.attached == "mag1" else "air2"
+            sh("ip", "link", "set", port, "down", ns=air)
+            sh("ip", "link", "set", port, "nomaster", ns=air)
+        self.attached = None
+        return t
+
+    def move(self, mag: str) -> float:
+        """Handover: the MN's link leaves its MAG and comes up at ``mag``."""
+        t = self.mark(f"move to {mag}")
+        self.detach()
+        self.attach(mag)
+        return t
+
+    def mn_address(self, timeout: float = 20.0) -> str:
+        """The MN's global address once SLAAC configured it (and a default route exists)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = sh("ip", "-6", "-j", "addr", "show", "dev", "mn0", "scope", "global", ns=self.ns("mn"),
+                     check=False).stdout
+            routes = sh("ip", "-6", "route", "show", "default", ns=self.ns("mn"), check=False).stdout
+            try:
+                infos = json.loads(out or "[]")
+            except ValueError:
+                infos = []
+            for info in infos:
+                for a in info.get("addr_info", []):
+                    if a.get("family") == "inet6" and "tentative" not in a and routes.strip():
+                        return a["local"]
+            time.sleep(0.05)
+        raise LabError("the MN got no global address (no RA with the home network prefix?)")
+
+    def mn_has_global_address(self) -> bool:
+        out = sh("ip", "-6", "addr", "show", "dev", "mn0", "scope", "global", ns=self.ns("mn"), check=False).stdout
+        return "inet6" in out
+
+    def ping_once(self, count: int = 3, timeout: float = 5.0) -> bool:
+        res = sh("ping", "-6", "-c", str(count), "-i", "0.2", "-W", "1", str(T.CN_ADDRESS), ns=self.ns("mn"),
+                 check=False, timeout=timeout + count)
+        return res.returncode == 0
+
+    def start_ping(self, name: str = "ping", interval: float = 0.01) -> Path:
+        log = self.out / f"{name}.log"
+        if log.exists():
+            log.unlink()
+        self.sup.spawn(name, ["ping", "-6", "-D", "-n", "-i", str(interval), str(T.CN_ADDRESS)], log,
+                       ns=self.ns("mn"))
+        return log
+
+    def stop_ping(self, name: str = "ping") -> Path:
+        self.sup.stop(name, sig=signal.SIGINT)
+        return self.out / f"{name}.log"
+
+
+def _tail(path: Path, n: int = 1500) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:]
+    except OSError:
+        return ""
+
+
+__all__ = ["Lab", "LabError", "find_switch", "lab_unavailable", "GRPC_PORT"]

@@ -1,0 +1,89 @@
+"""Lab scenarios. `pmip-handover` (the default; `make lab`):
+
+MN attaches at MAG1 and configures its address by SLAAC from the RA carrying
+its home network prefix; it pings the CN every 10 ms; its link moves to MAG2
+(same interface, same MAC); it keeps pinging; ping stops; it detaches and
+MAG2 de-registers. The run prints a timeline and a summary and writes
+summary.json, the LMA-MAG pcaps (captured on the LMA's two MAG-facing links)
+and ping-timeline.png into the output directory.
+"""
+from __future__ import annotations
+
+import time
+from ipaddress import IPv6Network
+from pathlib import Path
+from typing import Any, Callable
+
+from p4mobility.lab import topology as T
+from p4mobility.lab.lab import Lab, LabError
+from p4mobility.lab.report import format_timeline, parse_ping, plot, timeline, write_summary
+
+SETTLE = 2.0  # seconds of pinging before and after the move
+
+
+def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], None] = print,
+                  settle: float = SETTLE) -> dict[str, Any]:
+    with Lab(out, target) as lab:
+        t0 = lab.marks[0][0]
+        echo(f"lab up ({target} target): namespaces {lab.sup.prefix}*, switches and controllers running")
+        lab.attach("mag1")
+        addr = lab.mn_address(timeout=30)
+        echo(f"MN configured {addr} by SLAAC at MAG1")
+        if not lab.ping_once(count=3, timeout=10):
+            raise LabError("MN cannot reach the CN after attaching at MAG1")
+        lab.start_ping()
+        time.sleep(settle)
+        t_move = lab.move("mag2")
+        lab.wait_event("mag2", "ra_tx", since=t_move, timeout=30)
+        time.sleep(settle)
+        lab.stop_ping()
+        t_detach = lab.detach()
+        try:
+            lab.wait_event("mag2", "pba_rx", since=t_detach, timeout=10, where=lambda e: e.get("lifetime") == 0)
+            lab.wait_event("lma", "BindingDeregistered", since=t_detach, timeout=10)
+        except LabError as exc:
+            echo(f"warning: {exc}")
+        time.sleep(0.3)
+        ping = parse_ping((out / "ping.log").read_text(errors="replace"))
+        events = {n: lab.events(n) for n in ("mag1", "mag2", "lma")}
+        marks = list(lab.marks)
+    rows = timeline(events, marks, ping, t_move, t0)
+    pbu2 = next((e for e in events["mag2"] if e["event"] == "pbu_tx" and e["ts"] >= t_move), None)
+    pba2 = next((e for e in events["mag2"] if e["event"] == "pba_rx" and pbu2 and e["ts"] >= pbu2["ts"]), None)
+    ra2 = next((e for e in events["mag2"] if e["event"] == "ra_tx" and e["ts"] >= t_move), None)
+    gap_end, gap = ping.max_gap()
+    after = ping.first_reply_after(t_move)
+    summary = {
+        "scenario": "pmip-handover",
+        "target": target,
+        "mn_address": addr,
+        "sent": ping.transmitted,
+        "received": ping.received,
+        "lost": ping.lost,
+        "max_gap_ms": round(gap, 1),
+        "handover_signaling_ms": round((pba2["ts"] - pbu2["ts"]) * 1000, 1) if pbu2 and pba2 else None,
+        "handover_move_to_ra_ms": round((ra2["ts"] - t_move) * 1000, 1) if ra2 else None,
+        "handover_move_to_first_reply_ms": round((after[0] - t_move) * 1000, 1) if after else None,
+        "ping_interval_ms": 10,
+        "pcaps": sorted(p.name for p in out.glob("lma-*.pcap")),
+    }
+    expected = T.slaac_address(IPv6Network(f"{addr}/64", strict=False), T.MN_MAC)
+    summary["mn_address_is_slaac_eui64"] = str(expected) == addr
+    png = plot(out, ping, marks, t0)
+    summary["plot"] = png.name if png else None
+    write_summary(out, summary)
+    (out / "timeline.txt").write_text(format_timeline(rows) + "\n")
+    echo("\nTimeline (ms since the lab was up):")
+    echo(format_timeline(rows))
+    echo("\nSummary:")
+    for k in ("scenario", "target", "mn_address", "sent", "lost", "max_gap_ms", "handover_signaling_ms",
+              "handover_move_to_ra_ms", "handover_move_to_first_reply_ms"):
+        echo(f"  {k:<34} {summary[k]}")
+    echo(f"\nwritten: {out / 'summary.json'}, timeline.txt, {', '.join(summary['pcaps'])}"
+         f"{', ' + summary['plot'] if summary['plot'] else ''}")
+    return summary
+
+
+SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {"pmip-handover": pmip_handover}
+
+__all__ = ["pmip_handover", "SCENARIOS"]
