@@ -301,3 +301,12 @@ def test_rfc5213_6_9_4_rate_limit_holds_across_attach_detach_flapping():
     assert of(out, SendMh) == [] and of(out, MagBindingRemoved)
     assert mag.next_deadline() == pytest.approx(T0 + 1.0)
     assert sent(mag.handle_timer(T0 + 1.0)).lifetime == 0
+
+
+def test_mag_ignores_what_is_not_a_pba():
+    from p4mobility.pmip import PbuReceived
+    mag = make_mag()
+    bu = sent(attach(mag))
+    assert of(mag.handle(PbaReceived(bu, LMAA, MAG1), T0), LogEvent)
+    assert of(mag.handle(PbuReceived(bu, LMAA, MAG1), T0), LogEvent)
+    assert mag.binding_update_list()[0].state == "registering"

@@ -214,6 +214,8 @@ class MobileAccessGateway:
 
     def _on_pba(self, ev: PbaReceived, now: float) -> list:
         msg = ev.message
+        if not isinstance(msg, BindingAck):
+            return [LogEvent("warning", f"MAG ignores {type(msg).__name__} in a PbaReceived")]
         mn = msg.option(MnIdentifier)
         port = self._by_seq.get(msg.sequence)
         entry = self._bul.get(port) if port is not None else None
