@@ -105,14 +105,14 @@ def play() -> tuple[Simulation, dict[str, Any]]:
 
 def _line(r: Record) -> str:
     if r.kind in ("PBU", "PBA"):
-        return f"t={r.t:7.3f}s  {r.node} -> {r.peer}  {r.kind} {r.text}"
+        return f"t={r.t:.3f}s  {r.node} -> {r.peer}  {r.kind} {r.text}"
     if r.kind == "RA":
-        return f"t={r.t:7.3f}s  {r.node} -> {r.peer}  {r.text}"
+        return f"t={r.t:.3f}s  {r.node} -> {r.peer}  {r.text}"
     if r.kind == "action":
-        return f"t={r.t:7.3f}s  {r.node}  {describe_action(r.obj)}"
+        return f"t={r.t:.3f}s  {r.node}  {describe_action(r.obj)}"
     if r.kind == "event":
-        return f"t={r.t:7.3f}s  {r.node}  <- {_event_text(r.obj)}"
-    return f"t={r.t:7.3f}s  {r.node}  {r.text}"
+        return f"t={r.t:.3f}s  {r.node}  <- {_event_text(r.obj)}"
+    return f"t={r.t:.3f}s  {r.node}  {r.text}"
 
 
 def _event_text(ev: Any) -> str:
