@@ -10,16 +10,13 @@ receiver checks pad length and pad bytes (§3.4.4.1) and discards dummies
 """
 from __future__ import annotations
 
-import os
 import struct
 from math import lcm
 
 from collections.abc import Callable
 
-from cryptography.exceptions import InvalidTag
-
-from .errors import DummyPacket, IcvError, MalformedPacket, PaddingError
-from .transforms import AesGcm, Transform
+from .errors import DummyPacket, MalformedPacket, PaddingError
+from .transforms import Transform
 
 ESP_HEADER = struct.Struct("!II")
 _U32 = struct.Struct("!I")
@@ -27,11 +24,9 @@ _PAD = bytes(range(1, 256))
 _BYTE = [bytes((i,)) for i in range(256)]
 # RFC 4303 §2.4: default pad bytes then the Pad Length byte
 _PAD_AND_LEN = [_PAD[:n] + bytes((n,)) for n in range(256)]
-_TRAILER = [[_PAD_AND_LEN[n] + b for b in _BYTE] for n in range(4)]  # GCM: pad 0..3
-_HEAD_IV = struct.Struct("!IIQ")
+_TRAILER = [[_PAD_AND_LEN[n] + b for b in _BYTE] for n in range(4)]  # align 4: pad 0..3
 NEXT_HEADER_NONE = 59  # RFC 4303 §2.6: dummy packet
 MIN_SPI = 256  # RFC 4303 §2.1: 1..255 IANA-reserved, 0 never sent
-_GCM_MIN = 8 + 8 + 4 + 16  # header, IV, smallest 4-aligned trailer, ICV
 
 
 def esn_high(seq64: int, esn: bool) -> bytes:
@@ -46,7 +41,7 @@ class EspFramer:
     trailer check, so the replay window moves only for authentic packets
     (RFC 4303 §3.4.3)."""
 
-    __slots__ = ("transform", "spi", "esn", "_align", "_seal", "_open", "__dict__")
+    __slots__ = ("transform", "spi", "esn", "_align", "_seal", "_open", "_make_iv")
 
     def __init__(self, transform: Transform, spi: int, esn: bool) -> None:
         self.transform = transform
@@ -55,11 +50,12 @@ class EspFramer:
         self._align = lcm(transform.block, 4)
         self._seal = transform.seal
         self._open = transform.open
+        self._make_iv = transform.make_iv
 
     def seal(self, seq64: int, iv: bytes | None, payload: bytes, next_header: int) -> bytes:
         """One ESP packet from the SPI to the ICV (RFC 4303 §3.3)."""
-        if iv is None:  # RFC 3602 §2.3: CBC IV random and unpredictable
-            iv = os.urandom(self.transform.iv_len) if self.transform.iv_len else b""
+        if iv is None:
+            iv = self._make_iv(seq64)
         padlen = -(len(payload) + 2) % self._align
         header = ESP_HEADER.pack(self.spi, seq64 & 0xFFFFFFFF)
         plaintext = b"".join((payload, _PAD_AND_LEN[padlen], _BYTE[next_header]))
@@ -72,54 +68,8 @@ class EspFramer:
         return strip_trailer(plaintext)
 
 
-class GcmFramer(EspFramer):
-    """The same framing fused with the RFC 4106 AEAD call. The per-packet
-    functions are closures over per-SA constants: no attribute lookups and
-    no copies beyond the AEAD's own on the hot path."""
-
-    __slots__ = ()
-
-    def __init__(self, transform: AesGcm, spi: int, esn: bool) -> None:
-        super().__init__(transform, spi, esn)
-        encrypt, decrypt, salt = transform.aead.encrypt, transform.aead.decrypt, transform.salt
-        head_iv, u32, trailer, pad = _HEAD_IV.pack, _U32.pack, _TRAILER, _PAD
-
-        def seal(seq64: int, iv: bytes | None, payload: bytes, next_header: int) -> bytes:
-            """``iv`` None: the IV is the 64-bit sequence number, unique per key (RFC 4106 §3.1)."""
-            if iv is None:
-                head = head_iv(spi, seq64 & 0xFFFFFFFF, seq64)
-                iv = head[8:]
-            else:
-                head = ESP_HEADER.pack(spi, seq64 & 0xFFFFFFFF) + iv
-            aad = head[:4] + u32(seq64 >> 32) + head[4:8] if esn else head[:8]
-            # RFC 4106 §3: block 1, so pad only to a 4-byte boundary
-            return head + encrypt(salt + iv, payload + trailer[-(len(payload) + 2) & 3][next_header], aad)
-
-        def open_(packet: bytes, seq64: int, authentic: Callable[[int], None]) -> tuple[bytes, int]:
-            if len(packet) < _GCM_MIN:
-                raise MalformedPacket("ESP/GCM packet too short")
-            aad = packet[:4] + u32(seq64 >> 32) + packet[4:8] if esn else packet[:8]
-            try:
-                plaintext = decrypt(salt + packet[8:16], packet[16:], aad)
-            except InvalidTag:
-                raise IcvError("AES-GCM tag mismatch") from None
-            authentic(seq64)
-            padlen = plaintext[-2]
-            end = len(plaintext) - 2 - padlen
-            if end < 0 or (padlen and plaintext[end:-2] != pad[:padlen]):
-                raise PaddingError("bad pad length or pad bytes (RFC 4303 §2.4)")
-            if plaintext[-1] == NEXT_HEADER_NONE:
-                raise DummyPacket("next header 59")
-            return plaintext[:end], plaintext[-1]
-
-        self.seal = seal  # type: ignore[method-assign]
-        self.open = open_  # type: ignore[method-assign]
-
-
 def framer_for(transform: Transform, spi: int, esn: bool) -> EspFramer:
-    """The framer to use for an SA's transform."""
-    if isinstance(transform, AesGcm):
-        return GcmFramer(transform, spi, esn)
+    """The framer to use for an SA's transform (the fused AES-GCM variant is ``fastpath.py``)."""
     return EspFramer(transform, spi, esn)
 
 

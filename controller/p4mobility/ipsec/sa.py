@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from math import inf
 
-from . import esp
+from . import esp, fastpath
 from .errors import IpsecConfigError, MalformedPacket, SaExpired, SequenceOverflow
 from .events import Event, RekeyHard, RekeySoft, SequenceOverflowEvent
 from .replay import MAX_WINDOW, ReplayWindow
@@ -112,6 +112,9 @@ class Sa:
         framer = esp.framer_for(self.transform, self.spi, self.esn)
         self._seal, self._open = framer.seal, framer.open
         self._authentic = self.window.update
+        fast = fastpath.gcm_paths(self, self._seal_ref, self._open_ref)
+        if fast is not None:  # instance attributes shadow the reference methods
+            self.seal, self.open = fast  # type: ignore[method-assign]
         self._events: list[Event] = []
         self._soft_done = False
         self._set_limits()
@@ -123,6 +126,7 @@ class Sa:
         soft = not self._soft_done
         self._pk_limit = min(_lim(lt.packet_soft) if soft else inf, _lim(lt.packet_hard))
         self._by_limit = min(_lim(lt.byte_soft) if soft else inf, _lim(lt.byte_hard))
+        self._counted_limits = self._pk_limit != inf or self._by_limit != inf
         t_soft = _lim(lt.time_soft) if soft else inf
         self._time_limit = self.added + min(t_soft, _lim(lt.time_hard))
 
@@ -160,6 +164,7 @@ class Sa:
         self._soft_done = True
         self._events.append(RekeyHard(self.index, self.spi, self.reqid, reason))
         self._pk_limit = self._by_limit = inf
+        self._counted_limits = False
         self._time_limit = -inf  # every packet now takes the slow path to SaExpired
 
     def _alive(self, now: float) -> None:
@@ -180,6 +185,14 @@ class Sa:
 
     def seal(self, payload: bytes, next_header: int, now: float, iv: bytes | None = None) -> bytes:
         """Outbound ESP for one payload (RFC 4303 §3.3). ``iv`` only for known-answer tests."""
+        return self._seal_ref(payload, next_header, now, iv)
+
+    def open(self, packet: bytes, now: float) -> tuple[bytes, int, int]:
+        """Inbound ESP (RFC 4303 §3.4) -> (payload, next header, full sequence number)."""
+        return self._open_ref(packet, now)
+
+    def _seal_ref(self, payload: bytes, next_header: int, now: float, iv: bytes | None = None) -> bytes:
+        """Reference outbound path; ``fastpath.py`` defers here outside the common case."""
         if now >= self._time_limit:  # lifetime due or SA expired
             self._alive(now)
         seq = self.oseq + 1
@@ -198,8 +211,8 @@ class Sa:
             self._cross_limits(now)
         return packet
 
-    def open(self, packet: bytes, now: float) -> tuple[bytes, int, int]:
-        """Inbound ESP (RFC 4303 §3.4) -> (payload, next header, full sequence number)."""
+    def _open_ref(self, packet: bytes, now: float) -> tuple[bytes, int, int]:
+        """Reference inbound path; ``fastpath.py`` defers here outside the common case."""
         if now >= self._time_limit:  # lifetime due or SA expired
             self._alive(now)
         if len(packet) < 8:

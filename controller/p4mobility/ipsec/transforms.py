@@ -11,6 +11,8 @@ For CBC+HMAC the ICV is verified in constant time *before* decrypting
 from __future__ import annotations
 
 import hmac as _std_hmac
+import os
+import struct
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -30,6 +32,7 @@ AUTH_NULL = "digest_null"
 _ENC_NULL_ALIASES = {"cipher_null", "ecb(cipher_null)", "null"}
 _AUTH_NULL_ALIASES = {"digest_null", "null"}
 _AES_KEY_LENGTHS = (16, 24, 32)
+_IV64 = struct.Struct("!Q")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class Transform:
     icv_len = 16
     wireshark_enc = "NULL"
     wireshark_auth = "NULL"
+
+    def make_iv(self, seq64: int) -> bytes:
+        """The IV for the packet with this sequence number (none for NULL)."""
+        return b""
 
     def seal(self, header: bytes, esn_hi: bytes, iv: bytes, plaintext: bytes) -> bytes:
         raise NotImplementedError
@@ -72,6 +79,10 @@ class AesGcm(Transform):
         self._keymat = keymat
         self.salt = keymat[-4:]
         self.aead = AESGCM(keymat[:-4])
+
+    def make_iv(self, seq64: int) -> bytes:
+        # RFC 4106 §3.1: the IV must not repeat under a key; the sequence number never does
+        return _IV64.pack(seq64)
 
     def seal(self, header: bytes, esn_hi: bytes, iv: bytes, plaintext: bytes) -> bytes:
         aad = header[:4] + esn_hi + header[4:8] if esn_hi else header
@@ -135,6 +146,9 @@ class AesCbcHmacSha256(_WithHmac):
         super().__init__(auth_key)
         self._enc_key = enc_key
         self._aes = algorithms.AES(enc_key)
+
+    def make_iv(self, seq64: int) -> bytes:
+        return os.urandom(16)  # RFC 3602 §2.3: random, unpredictable
 
     def seal(self, header: bytes, esn_hi: bytes, iv: bytes, plaintext: bytes) -> bytes:
         enc = Cipher(self._aes, modes.CBC(iv)).encryptor()
