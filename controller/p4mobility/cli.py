@@ -46,4 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Re-enter through the package so CliError is one class, not __main__.CliError.
+    from p4mobility.cli import main as _main
+
+    sys.exit(_main())
