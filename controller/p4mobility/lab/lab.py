@@ -240,10 +240,8 @@ class Lab:
         air = self.ns("air")
         port = "air1" if mag == "mag1" else "air2"
         t = self.mark(f"attach {mag}")
-        sh("ip", "link", "set", "mnair", "down", ns=air)
         sh("ip", "link", "set", port, "master", "br0", "up", ns=air)
-        sh("ip", "link", "set", "mnair", "up", ns=air)
-        sh("ip", "link", "set", "mn0", "up", ns=self.ns("mn"))
+        sh("ip", "link", "set", "mn0", "up", ns=self.ns("mn"))  # no-op after the first attach
         self.attached = mag
         return t
 
@@ -259,7 +257,9 @@ class Lab:
         return t
 
     def move(self, mag: str) -> float:
-        """Handover: the MN's link leaves its MAG and comes up at ``mag``."""
+        """Handover: the MN's link leaves its MAG and comes up at ``mag`` (a
+        link-layer handoff: the MN's interface, MAC and address stay; Linux
+        sends no RS, the new MAG sees the MN's next packet)."""
         t = self.mark(f"move to {mag}")
         self.detach()
         self.attach(mag)

@@ -38,6 +38,8 @@ DROP_TUNNEL_PEER = 0  # no tunnel_peers entry: drop_unknown_tunnel_peer (RFC 521
 ETHERTYPE_IPV6 = 0x86DD
 ICMPV6 = 58
 ND_PUNTS = (133, 135)  # Router / Neighbor Solicitation from an MN (RFC 5213 §6.7-§6.8)
+ND_PUNT_PRIORITY = 10
+ATTACH_PUNT_PRIORITY = 1  # below the ND rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +58,19 @@ def mac_str(mac: bytes | str) -> str:
     return ":".join(f"{b:02x}" for b in mac)
 
 
-def key_of(table: str, match: dict[str, Any]) -> Key:
-    return table, tuple(sorted((k, str(v)) for k, v in match.items()))
+def key_of(table: str, match: dict[str, Any], priority: int = 0) -> Key:
+    return table, tuple(sorted((k, str(v)) for k, v in match.items())) + ((("priority", str(priority)),)
+                                                                          if priority else ())
 
 
 def _entry(table: str, match: dict[str, Any], action: str, priority: int = 0, **params: Any) -> Change:
     ent = P4TableEntry(table, match=match, action=P4TableAction(action, **params),
                        priority=priority)
-    return key_of(table, match), ent
+    return key_of(table, match, priority), ent
 
 
-def _delete(table: str, match: dict[str, Any]) -> Change:
-    return key_of(table, match), None
+def _delete(table: str, match: dict[str, Any], priority: int = 0) -> Change:
+    return key_of(table, match, priority), None
 
 
 # --- base entries -------------------------------------------------------------------
@@ -85,8 +88,19 @@ def mag_base_entries(proxy_coa: IPv6Address, routes: Iterable[Route], access_por
         for icmp_type in ND_PUNTS:
             out.append(_entry("punts", {"ingress_port": port, "ether_type": ETHERTYPE_IPV6,
                                         "ip_proto": ICMPV6, "icmp_type": icmp_type},
-                              "punt_to_controller", priority=10))
+                              "punt_to_controller", priority=ND_PUNT_PRIORITY))
+        out.append(attach_punt(port))
     return out
+
+
+def attach_punt(port: int, present: bool = True) -> Change:
+    """RFC 5213 §6.9.1.1: while no MN is served on ``port`` every frame from it
+    goes to the controller, so the first packet of an MN arriving by a link-layer
+    handoff (no RS) triggers the attach; removed once forwarding is installed."""
+    match = {"ingress_port": port}
+    if not present:
+        return _delete("punts", match, ATTACH_PUNT_PRIORITY)
+    return _entry("punts", match, "punt_to_controller", priority=ATTACH_PUNT_PRIORITY)
 
 
 def _route(r: Route) -> Change:
@@ -164,7 +178,7 @@ def mag_changes(a: Any, router_mac: str) -> list[Change]:
     if isinstance(a, MagBindingInstalled):
         if not a.mn_ll_id or len(a.mn_ll_id) != 6:
             raise ValueError("MagBindingInstalled needs the MN's MAC as MN-LL-ID")
-        out: list[Change] = []
+        out: list[Change] = [attach_punt(a.access_port, present=False)]
         for n in a.hnps:  # §6.10.5: uplink by access port + source prefix into the tunnel
             out.append(_entry("mag_uplinks", {"ingress_port": a.access_port, "src_addr": str(n)},
                               "tunnel_to_lma", binding_id=a.access_port, tunnel_peer_id=a.tunnel_peer_id))
@@ -173,7 +187,7 @@ def mag_changes(a: Any, router_mac: str) -> list[Change]:
                               src_mac=mac_str(router_mac), dst_mac=mac_str(a.mn_ll_id)))
         return out
     if isinstance(a, MagBindingRemoved):
-        out = []
+        out = [attach_punt(a.access_port)]
         for n in a.hnps:
             out.append(_delete("mag_uplinks", {"ingress_port": a.access_port, "src_addr": str(n)}))
             out.append(_delete("mag_downlinks", {"dst_addr": str(n)}))
@@ -182,4 +196,4 @@ def mag_changes(a: Any, router_mac: str) -> list[Change]:
 
 
 __all__ = ["Key", "Change", "Route", "DROP_TUNNEL_PEER", "key_of", "mac_str", "lma_base_entries",
-           "mag_base_entries", "lma_changes", "mag_changes"]
+           "mag_base_entries", "lma_changes", "mag_changes", "attach_punt"]

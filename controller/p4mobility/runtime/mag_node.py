@@ -1,7 +1,8 @@
 """`p4mob mag run`: the MAG node (RFC 5213 §6) on a P4 switch.
 
-Rule: adapter only. A punted Router Solicitation from a configured MN MAC on
-an access port is the attach trigger (`MnAttached`, MN-LL-ID = the MAC, HI=4
+Rule: adapter only. A punted Router Solicitation (or, on a port serving no
+MN, any first frame: a link-layer handoff sends no RS) from a configured MN
+MAC on an access port is the attach trigger (`MnAttached`, MN-LL-ID = the MAC, HI=4
 since the MAG cannot tell a handoff, §5.4.1.2 lets the LMA decide by MN-LL-ID);
 later RSs are `RouterSolicitationReceived`. Carrier loss on the access
 interface (polled from /sys/class/net/<if>/operstate) is `MnDetached`.
@@ -122,9 +123,8 @@ class MagNode(NodeRuntime):
             return []
         try:
             nd = decode_frame(frame)
-        except NdDecodeError as exc:  # RFC 4861: silently discard
-            self.log.event("nd_discarded", access_port=port, error=str(exc))
-            return []
+        except NdDecodeError:  # not ND: the first traffic of an MN on an unserved port
+            return self._on_traffic(frame, port, now)
         if isinstance(nd, NeighborSolicitation):
             reply = na_frame(nd, self.router_ll, self.router_mac)
             if reply is not None:
@@ -141,6 +141,17 @@ class MagNode(NodeRuntime):
         link_local = None if nd.src.is_unspecified else nd.src
         return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=nd.src_mac,
                                            link_local=link_local,
+                                           handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
+
+    def _on_traffic(self, frame: bytes, port: int, now: float) -> list:
+        """RFC 5213 §6.9.1.1: any frame from a known MN on an unserved access port
+        (a link-layer handoff sends no RS) is its attachment."""
+        mn_id = self.cfg.mn_macs.get(frame[6:12]) if len(frame) >= 14 else None
+        if mn_id is None or any(v.access_port == port for v in self.core.binding_update_list()):
+            return []
+        self.port_mac[port] = frame[6:12]
+        self.log.event("attach_by_traffic", access_port=port, mac=mac_str(frame[6:12]), mn_id=mn_id)
+        return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=frame[6:12],
                                            handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
 
     def _send_direct(self, frame: bytes, port: int) -> None:
