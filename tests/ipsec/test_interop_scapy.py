@@ -12,7 +12,7 @@ from scapy.layers.ipsec import ESP, SecurityAssociation
 
 from p4mobility.ipsec import Accepted, Protected
 
-from .conftest import AUTH_KEY, CBC_KEY, COA, GCM_KEYMAT, HA, HOA, bu_packet, data_packet, path_pair
+from .conftest import AUTH_KEY, CBC_KEY, COA, GCM_KEYMAT, HA, bu_packet, data_packet, path_pair
 
 SCAPY_ALGOS = {
     "gcm": dict(crypt_algo="AES-GCM", crypt_key=GCM_KEYMAT, auth_algo="NULL"),
@@ -68,3 +68,30 @@ def test_rfc3776_bu_ha_side_keeps_hao_outside_esp():
     ours = path.process_outbound(pkt, out, 0.0).packet
     theirs = bytes(ssa.encrypt(IPv6(pkt), seq_num=1, iv=(1).to_bytes(8, "big")))
     assert ours == theirs  # GCM IV = sequence number makes both byte-identical
+
+
+def test_rfc4303_ipv4_transport_both_ways(algo):
+    """IPv4 (e.g. a DSMIPv6 IPv4 home address flow): header rewritten, checksum valid for scapy."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.packet import Raw
+
+    path, out, inb = path_pair(algo, src="192.0.2.10", dst="198.51.100.1")
+    pkt = bytes(IP(src="192.0.2.10", dst="198.51.100.1") / UDP(sport=1, dport=2) / Raw(b"v4" * 20))
+    ssa = SecurityAssociation(ESP, spi=0x1000, **SCAPY_ALGOS[algo])
+    wire = path.process_outbound(pkt, out, 0.0).packet
+    parsed = IP(wire)
+    assert parsed.proto == 50 and parsed.len == len(wire)
+    assert parsed.chksum == IP(raw_ip_with_zero_checksum(wire)).chksum
+    assert bytes(ssa.decrypt(parsed)) == pkt
+    theirs = bytes(ssa.encrypt(IP(pkt), seq_num=2))
+    r = path.process_inbound(theirs, None, 0.0)
+    assert isinstance(r, Accepted) and r.packet == pkt
+
+
+def raw_ip_with_zero_checksum(wire: bytes) -> bytes:
+    """The same IPv4 header with the checksum removed: scapy recomputes it on build."""
+    from scapy.layers.inet import IP
+
+    p = IP(wire)
+    del p.chksum
+    return bytes(p)

@@ -48,7 +48,8 @@ def test_rfc3776_bu_transport_decrypted_by_tshark(algo, tmp_path):
     pcap = tmp_path / "bu.pcap"
     wrpcap(str(pcap), [ETH / IPv6(w) for w in wires])
     rows = _tshark(pcap, export_wireshark_esp_sa([path.sad.get(out)]),
-                   ["esp.spi", "esp.sequence", "esp.icv_good", "esp.protocol", "mip6.mhtype", "mip6.bu.seqnr"])
+                   ["esp.spi", "esp.sequence", "esp.icv_good", "esp.protocol", "mip6.mhtype",
+                    "mip6.bu.seqnr"])
     assert len(rows) == 3
     for (spi, seq, good, nh, mhtype, bu_seq), want_seq, n in zip(rows, seqs, (1, 2, 3)):
         assert int(spi, 0) == 0x1000 and int(seq, 0) == n

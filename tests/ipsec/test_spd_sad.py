@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, UDP
@@ -14,7 +13,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6EchoRequest, IPv6, IPv6ExtHdrDestOpt,
                                 IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, MIP6MH_Generic)
 from scapy.packet import Raw
 
-from p4mobility.ipsec import (Accepted, Action, Bypassed, CryptoPath, Dir, Dropped, NoOutboundSa,
+from p4mobility.ipsec import (Accepted, Action, Bypassed, CryptoPath, Dir, NoOutboundSa,
                               PolicyDiscard, PolicyMismatch, Protected, Sad, Selector, Spd, SpdEntry,
                               Template, UnknownSpi, selector_from_packet)
 from p4mobility.ipsec.ipframe import Proto
@@ -51,8 +50,9 @@ def test_rfc4301_4_4_1_1_selector_skips_extension_headers(hbh, dst_opt, mh_type,
     parsed = IPv6(pkt)
     ps = selector_from_packet(pkt)
     assert (ps.src, ps.dst) == (ipaddress.ip_address(parsed.src), ipaddress.ip_address(parsed.dst))
-    mh = next(layer for layer in parsed.iterpayloads() if hasattr(layer, "mhtype"))
-    assert ps.proto == 135 and ps.mh_type == mh.mhtype
+    chain = [la for la in parsed.iterpayloads() if isinstance(la, (IPv6, IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt))]
+    mh = bytes(chain[-1].payload)  # what scapy sees after the last extension header
+    assert chain[-1].nh == 135 and ps.proto == 135 and ps.mh_type == mh[2]
 
 
 def test_rfc4301_4_4_1_1_ports_and_icmp_and_ipv4():
@@ -206,3 +206,19 @@ def test_sa_index_must_hold_the_packets_spi():
     assert path.process_inbound(wire, oi, 0.0).reason is UnknownSpi  # outbound SA index
     assert path.process_inbound(wire, 99, 0.0).reason is UnknownSpi
     assert isinstance(path.process_inbound(wire, ii, 0.0), Accepted)
+
+
+def test_rfc3776_4_3_bu_for_another_hoa_refused_by_sa_selector():
+    """HA side: the SA of MN A carries a BU whose Home Address option names MN B -> dropped."""
+    sel = Selector(local=HA, remote=HOA, proto=135, remote_mh_type=5)
+    out, inb = sa_pair("gcm")
+    inb.sel = sel
+    sad = Sad()
+    oi, ii = sad.add(out, 0.0), sad.add(inb, 0.0)
+    path = CryptoPath(sad)
+    ok = path.process_inbound(path.process_outbound(bu_packet(), oi, 0.0).packet, ii, 0.0)
+    assert isinstance(ok, Accepted)
+    other = bytes(IPv6(src=COA, dst=HA) / IPv6ExtHdrDestOpt(nh=135, options=[HAO(hoa="2001:db8:1::200")])
+                  / Raw(mh_bu(src="2001:db8:1::200")))
+    r = path.process_inbound(path.process_outbound(other, oi, 0.0).packet, ii, 0.0)
+    assert r.reason is PolicyMismatch

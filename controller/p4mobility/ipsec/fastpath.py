@@ -4,9 +4,10 @@ Rule: ``Sa.seal``/``Sa.open`` (with ``esp.py`` and ``transforms.py``) are the
 reference semantics. For an AES-GCM SA without ESN, the two closures here
 handle only the common case: outbound within lifetimes and below the
 sequence limit; inbound in order (ahead of the window's top) within
-lifetimes, with the window shift of ``ReplayWindow.update`` inlined. Everything else (IV given, ESN, time lifetime due, SA expired,
-sequence about to overflow, a number at or below the top that needs the
-replay check, short packets) goes to the reference path. The order stays
+lifetimes, with the window shift of ``ReplayWindow.update`` inlined.
+Everything else (IV given, ESN, time lifetime due, SA expired, sequence
+about to overflow, a number at or below the top that needs the replay
+check, short packets) goes to the reference path. The order stays
 RFC 4303's: replay check (trivial when ahead of the top) before the AEAD,
 window update only after the tag verified, then the trailer check.
 """

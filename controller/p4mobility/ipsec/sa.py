@@ -146,14 +146,14 @@ class Sa:
         return self.drain()
 
     def _cross_limits(self, now: float) -> None:
-        lt, c = self.lifetime, self.counters
+        lt, c, age = self.lifetime, self.counters, now - self.added
         hard = [r for r, v, lim in (("packets", c.packets, lt.packet_hard), ("bytes", c.bytes, lt.byte_hard),
-                                      ("time", now - self.added, lt.time_hard)) if lim is not None and v >= lim]
+                                      ("time", age, lt.time_hard)) if lim is not None and v >= lim]
         if hard:
             self._expire(hard[0])
             return
         soft = [r for r, v, lim in (("packets", c.packets, lt.packet_soft), ("bytes", c.bytes, lt.byte_soft),
-                                      ("time", now - self.added, lt.time_soft)) if lim is not None and v >= lim]
+                                      ("time", age, lt.time_soft)) if lim is not None and v >= lim]
         if soft and not self._soft_done:
             self._soft_done = True
             self._events.append(RekeySoft(self.index, self.spi, self.reqid, soft[0]))
