@@ -2,8 +2,9 @@
 
 Rule: a port only moves frames. Receive runs in the asyncio loop (add_reader)
 and takes at most RX_BATCH frames per wake-up so gRPC stays responsive; frames
-we sent ourselves (PACKET_OUTGOING) are skipped; frames longer than MAX_FRAME
-are truncated by the kernel read and dropped here. Send errors are counted,
+we sent ourselves (PACKET_OUTGOING) are skipped; a VLAN tag stripped by rx
+offload is restored from PACKET_AUXDATA; frames longer than MAX_FRAME are
+truncated by the kernel read and dropped here. Send errors are counted,
 never raised into the pipeline.
 """
 
@@ -22,8 +23,30 @@ SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_OUTGOING = 4
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
 RX_BATCH = 64
 MAX_FRAME = 16384
+_AUX = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
+
+
+def enable_auxdata(sock: socket.socket) -> None:
+    sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+
+
+def recv_frame(sock: socket.socket, bufsize: int = MAX_FRAME + 1) -> tuple[bytes, int]:
+    """One frame and its packet type; a VLAN tag the kernel moved into
+    metadata (rx VLAN offload) is put back, as libpcap does for bmv2."""
+    frame, anc, _flags, addr = sock.recvmsg(bufsize, socket.CMSG_SPACE(_AUX.size))
+    for level, typ, data in anc:
+        if level == SOL_PACKET and typ == PACKET_AUXDATA and len(data) >= _AUX.size:
+            status, _l, _s, _m, _n, tci, tpid = _AUX.unpack_from(data)
+            if status & TP_STATUS_VLAN_VALID and len(frame) >= 12:
+                if not status & TP_STATUS_VLAN_TPID_VALID:
+                    tpid = 0x8100
+                frame = frame[:12] + struct.pack("!HH", tpid, tci) + frame[12:]
+    return frame, addr[2]
 
 
 class AfPacketPort:
@@ -39,6 +62,7 @@ class AfPacketPort:
         mreq = struct.pack("iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
         s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        enable_auxdata(s)
         s.setblocking(False)
         self.sock = s
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -48,16 +72,16 @@ class AfPacketPort:
         loop.add_reader(self.sock.fileno(), self._readable)
 
     def _readable(self) -> None:
-        recv = self.sock.recvfrom
+        sock = self.sock
         for _ in range(RX_BATCH):
             try:
-                frame, addr = recv(MAX_FRAME + 1)
+                frame, pkttype = recv_frame(sock)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 log.warning("%s: receive error %s", self.ifname, exc)
                 return
-            if addr[2] == PACKET_OUTGOING:
+            if pkttype == PACKET_OUTGOING:
                 continue
             if len(frame) > MAX_FRAME:
                 self.rx_oversize += 1

@@ -233,3 +233,34 @@ def test_p4runtime_packet_io_and_wildcard_reads() -> None:
                 ctrs = [c async for c in sw.read(fy.P4CounterEntry("port_rx"))]
                 assert len(ctrs) == 8 and ctrs[2].data.packet_count == 1
     run(body())
+
+
+def test_p4runtime_save_commit_and_reconcile_keeps_entries() -> None:
+    async def body() -> None:
+        async with Server() as srv:
+            async with fy.Switch("sw", srv.addr, options()) as sw:
+                await sw.write([+fy.P4TableEntry("l2", match=fy.P4TableMatch(dst=5),
+                                                 action=fy.P4TableAction("set_port_counted", port=2))])
+                stub = sw._p4client._stub
+                A = p4r.SetForwardingPipelineConfigRequest
+                req = A(device_id=1, action=A.RECONCILE_AND_COMMIT)
+                req.election_id.CopyFrom(fy.proto.U128.encode(sw.options.initial_election_id))
+                text_format.Parse(FEATURES_P4INFO.read_text(), req.config.p4info)
+                # a different (but compatible) device config: same program, reformatted JSON
+                req.config.p4_device_config = FEATURES_JSON.read_bytes() + b"\n"
+                await stub.SetForwardingPipelineConfig(req)
+                assert srv.device.json_bytes.endswith(b"\n")
+                assert len([e async for e in sw.read(fy.P4TableEntry("l2"))]) == 1
+                # VERIFY_AND_SAVE then COMMIT replaces the program and its state
+                req.action = A.VERIFY_AND_SAVE
+                req.config.p4_device_config = FEATURES_JSON.read_bytes()
+                await stub.SetForwardingPipelineConfig(req)
+                assert len([e async for e in sw.read(fy.P4TableEntry("l2"))]) == 1
+                commit = A(device_id=1, action=A.COMMIT)
+                commit.election_id.CopyFrom(req.election_id)
+                await stub.SetForwardingPipelineConfig(commit)
+                assert [e async for e in sw.read(fy.P4TableEntry("l2"))] == []
+                with pytest.raises(grpc.aio.AioRpcError) as ei:
+                    await stub.SetForwardingPipelineConfig(commit)
+                assert ei.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    run(body())

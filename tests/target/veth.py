@@ -13,6 +13,8 @@ import subprocess
 import time
 import uuid
 
+from p4mob_switch.ports import enable_auxdata, recv_frame
+
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
@@ -52,6 +54,7 @@ class VethSet:
                 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
                 sock.bind((t, ETH_P_ALL))
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+                enable_auxdata(sock)
                 self.socks[i] = sock
         except Exception:
             self.close()
@@ -76,8 +79,8 @@ class VethSet:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([sock], [], [], left)[0]:
                 return None
-            frame, addr = sock.recvfrom(65535)
-            if addr[2] == PACKET_OUTGOING:
+            frame, pkttype = recv_frame(sock, 65535)
+            if pkttype == PACKET_OUTGOING:
                 continue
             if want is None or want(frame):
                 return frame
