@@ -234,6 +234,12 @@ class Lab:
         except ControlError as exc:
             raise LabError(str(exc)) from None
 
+    def read_switch(self, node: str, *tables: str) -> list[dict]:
+        """Entries of ``tables`` as an independent P4Runtime client reads them."""
+        res = sh(sys.executable, "-m", "p4mobility.lab.inspect", f"127.0.0.1:{GRPC_PORT}", *tables,
+                 ns=self.ns(node), timeout=60)
+        return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+
     # --- the radio ---------------------------------------------------------------------
     def attach(self, mag: str) -> float:
         """Connect the MN's interface to ``mag``'s access port (link up on both ends)."""

@@ -1,0 +1,35 @@
+"""Fixtures for end-to-end tests: one running lab (namespaces, switches,
+controllers) per test module and target. Skips cleanly without root, without
+the committed P4 build, or without the target binary."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from p4mobility.lab.lab import Lab, LabError, find_switch, lab_unavailable
+
+
+def targets() -> list[str]:
+    wanted = os.environ.get("P4MOB_TARGETS", "embedded,bmv2")
+    return [t for t in ("embedded", "bmv2") if t in wanted.split(",")]
+
+
+def make_lab(request, tmp_path_factory, options=None) -> Lab:
+    reason = lab_unavailable()
+    if reason:
+        pytest.skip(reason)
+    target = request.param
+    try:
+        find_switch(target)
+    except LabError as exc:
+        pytest.skip(str(exc))
+    out = Path(tmp_path_factory.mktemp(f"lab-{target}"))
+    lab = Lab(out, target, options, tag="t")
+    try:
+        lab.start()
+    except BaseException:
+        lab.close()
+        raise
+    return lab

@@ -1,0 +1,140 @@
+"""PMIPv6 end to end (RFC 5213 §5, §6) on real namespaces, veths, switches and
+controllers: attach + SLAAC + ping, handover with the loss counted,
+controller kill -9, switch restart, de-registration, pcaps in tshark.
+Tests run in file order on one lab; each leaves the MN attached somewhere."""
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from ipaddress import IPv6Address, IPv6Network
+
+import pytest
+
+from p4mobility.lab import topology as T
+from p4mobility.lab.report import parse_ping
+
+from .conftest import make_lab, targets
+
+LMA_TABLES = ("bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources", "local_addresses", "routes")
+pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
+
+
+@pytest.fixture(scope="module", params=targets())
+def lab(request, tmp_path_factory):
+    opts = T.LabOptions(lma={"min_delay_before_bce_delete": 1.0})
+    lab = make_lab(request, tmp_path_factory, opts)
+    yield lab
+    lab.close()
+
+
+def lma_bindings(lab) -> list[list]:
+    ans = lab.control("lma", {"cmd": "show", "what": "bindings"})
+    assert ans["ok"]
+    return ans["rows"]
+
+
+def binding_entries(lab) -> list[dict]:
+    return [e for e in lab.read_switch("lma", "bindings")]
+
+
+def test_rfc5213_6_9_attach_slaac_address_from_hnp_and_ping(lab):
+    lab.attach("mag1")
+    addr = IPv6Address(lab.mn_address(timeout=30))
+    # the address is the HNP the LMA assigned, with the EUI-64 IID of the MN's MAC (RFC 4862)
+    rows = lma_bindings(lab)
+    assert len(rows) == 1
+    hnp = IPv6Network(rows[0][2])
+    assert hnp.subnet_of(T.HNP_POOL) and addr in hnp
+    assert addr == T.slaac_address(hnp, T.MN_MAC)
+    assert rows[0][3] == str(T.MAG_COA["mag1"])
+    assert lab.ping_once(count=3)
+    # the LMA switch holds exactly this binding, pointing at MAG1's tunnel peer
+    entries = binding_entries(lab)
+    assert [e["match"]["dst_addr"] for e in entries] == [str(hnp)]
+    peers = {e["match"]["tunnel_peer_id"]: e["args"]["dst_addr"] for e in lab.read_switch("lma", "tunnel_peers")}
+    assert peers[entries[0]["args"]["tunnel_peer_id"]] == str(T.MAG_COA["mag1"])
+
+
+def test_rfc5213_5_3_4_handover_with_continuous_ping_loss_counted(lab):
+    log = lab.start_ping("ping-handover")
+    time.sleep(1.0)
+    t_move = lab.move("mag2")
+    lab.wait_event("mag2", "ra_tx", since=t_move, timeout=30)
+    lab.wait_event("lma", "BindingMoved", since=t_move, timeout=30)
+    time.sleep(1.0)
+    lab.stop_ping("ping-handover")
+    res = parse_ping(log.read_text())
+    after = [r for r in res.replies if r[0] > t_move]
+    assert after, "no echo reply after the handover"
+    assert res.transmitted > 150 and res.lost == res.transmitted - res.received
+    print(f"\nhandover: sent {res.transmitted} lost {res.lost} max gap {res.max_gap()[1]:.1f} ms")
+    rows = lma_bindings(lab)
+    assert len(rows) == 1 and rows[0][3] == str(T.MAG_COA["mag2"])
+    entries = binding_entries(lab)
+    peers = {e["match"]["tunnel_peer_id"]: e["args"]["dst_addr"] for e in lab.read_switch("lma", "tunnel_peers")}
+    assert peers[entries[0]["args"]["tunnel_peer_id"]] == str(T.MAG_COA["mag2"])
+
+
+def test_controller_kill9_restart_keeps_bindings_entries_and_traffic(lab):
+    before_rows = lma_bindings(lab)
+    before = lab.read_switch("lma", *LMA_TABLES)
+    log = lab.start_ping("ping-kill9", interval=0.05)
+    time.sleep(0.5)
+    lab.kill_controller("lma", signal.SIGKILL)
+    t_dead = time.time()
+    time.sleep(1.5)  # traffic keeps flowing on the switch's entries
+    t_restart = time.time()
+    lab.start_controller("lma")
+    ev = lab.wait_event("lma", "reconciled", since=t_restart, timeout=60)
+    time.sleep(0.5)
+    lab.stop_ping("ping-kill9")
+    res = parse_ping(log.read_text())
+    during = [r for r in res.replies if t_dead < r[0] < t_restart]
+    assert len(during) >= 10, "pings stopped while the controller was down"
+    assert (ev["inserted"], ev["modified"], ev["deleted"]) == (0, 0, 0)
+    assert lab.read_switch("lma", *LMA_TABLES) == before
+    after_rows = lma_bindings(lab)
+    assert [r[:6] for r in after_rows] == [r[:6] for r in before_rows]
+
+
+def test_switch_restart_detected_pipeline_and_entries_pushed_again(lab):
+    before = lab.read_switch("lma", *LMA_TABLES)
+    t = time.time()
+    lab.restart_switch("lma")
+    ev = lab.wait_event("lma", "reconciled", since=t, timeout=120)
+    assert ev["read"] == 0 and ev["inserted"] == len(before)
+    assert lab.read_switch("lma", *LMA_TABLES) == before
+    assert lab.ping_once(count=3, timeout=10)
+
+
+def test_rfc5213_5_3_5_deregistration_then_bce_removed_after_min_delay(lab):
+    t = lab.detach()
+    dereg = lab.wait_event("lma", "BindingDeregistered", since=t, timeout=30)
+    # while de-registering the binding entry drops traffic (tunnel peer 0)
+    entries = binding_entries(lab)
+    assert len(entries) == 1 and entries[0]["args"]["tunnel_peer_id"] == "0"
+    deleted = lab.wait_event("lma", "BindingDeleted", since=t, timeout=30)
+    assert deleted["ts"] - dereg["ts"] >= 1.0  # MinDelayBeforeBCEDelete = 1 s here
+    assert binding_entries(lab) == []
+    assert lab.read_switch("lma", "uplink_sources", "tunnel_peers") == []
+    assert lma_bindings(lab) == []
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_signaling_in_pcaps_decodes_in_tshark_without_malformed(lab):
+    for name in ("pcap-mag1", "pcap-mag2"):
+        lab.sup.stop(name, sig=signal.SIGINT)
+    seen = 0
+    for pcap in sorted(lab.out.glob("lma-*.pcap")):
+        out = subprocess.run(["tshark", "-r", str(pcap), "-Y", "mip6", "-T", "fields", "-e", "mip6.mhtype",
+                              "-e", "_ws.malformed", "-e", "mip6.ba.status"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        rows = [line.split("\t") for line in out.stdout.splitlines() if line.strip()]
+        assert all(r[1] == "" for r in rows), f"malformed in {pcap.name}"
+        seen += len(rows)
+        assert {"5", "6"} <= {r[0] for r in rows}, f"no PBU/PBA in {pcap.name}"
+        assert all(r[2] in ("", "0") for r in rows if r[0] == "6")
+    assert seen >= 4
