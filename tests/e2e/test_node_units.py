@@ -144,3 +144,12 @@ def test_rfc4862_slaac_address_is_modified_eui64():
     from scapy.utils6 import in6_mactoifaceid
     got = T.slaac_address(N("2001:db8:100::/64"), "02:00:00:00:aa:01")
     assert got == A("2001:db8:100::" + in6_mactoifaceid("02:00:00:00:aa:01"))
+
+
+@pytest.mark.parametrize("name, loader", [("lma", lma_from_dict), ("mag1", mag_from_dict), ("mag2", mag_from_dict)])
+def test_examples_validate(name, loader, p4files):
+    path = Path(__file__).resolve().parents[2] / "examples" / f"{name}.toml"
+    data = tomllib.loads(path.read_text())
+    data["node"].update(p4info=p4files["p4info"], p4blob=p4files["p4blob"])
+    cfg = loader(data)
+    assert cfg.node.name == name

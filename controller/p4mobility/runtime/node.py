@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from typing import Any
@@ -58,6 +59,8 @@ class NodeRuntime:
         self.switch: Any = None
         self.writer: Writer | None = None
         self.metrics = NodeMetrics(self.role)
+        if settings.state_db:
+            os.makedirs(os.path.dirname(os.path.abspath(settings.state_db)), exist_ok=True)
         self.store = BindingStore(settings.state_db) if settings.state_db else None
         self._stop = asyncio.Event()
         self._out_fields: tuple[str, ...] = ("egress_port", "through_pipeline")
@@ -107,6 +110,7 @@ class NodeRuntime:
         s = self.settings
         if s.metrics_port is not None:
             self.metrics.serve(s.metrics_port)
+        os.makedirs(os.path.dirname(os.path.abspath(s.control_socket)), exist_ok=True)
         control = await serve_control(s.control_socket, self._control)
         creds = None
         if s.tls_ca or s.tls_cert:
