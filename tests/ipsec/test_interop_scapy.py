@@ -12,7 +12,7 @@ from scapy.layers.ipsec import ESP, SecurityAssociation
 
 from p4mobility.ipsec import Accepted, Protected
 
-from .conftest import AUTH_KEY, CBC_KEY, COA, GCM_KEYMAT, HA, bu_packet, data_packet, path_pair
+from .conftest import AUTH_KEY, CBC_KEY, COA, GCM_KEYMAT, HA, HOA, bu_packet, data_packet, path_pair
 
 SCAPY_ALGOS = {
     "gcm": dict(crypt_algo="AES-GCM", crypt_key=GCM_KEYMAT, auth_algo="NULL"),
@@ -95,3 +95,25 @@ def raw_ip_with_zero_checksum(wire: bytes) -> bytes:
     p = IP(wire)
     del p.chksum
     return bytes(p)
+
+
+def test_rfc5555_4_1_bu_in_udp_4191_decrypted_outer_kept():
+    """DSMIPv6: IPv4{CoA4->HA4} UDP{4191} IPv6{HoA->HA} ESP{BU}: the switch sends it whole;
+    the result keeps the outer IPv4/UDP (NAT detection needs it) with fixed lengths."""
+    from scapy.layers.inet import IP, UDP
+
+    from .conftest import mh_bu
+
+    path, _, inb = path_pair("gcm")
+    ssa = SecurityAssociation(ESP, spi=0x1000, **SCAPY_ALGOS["gcm"])
+    inner = IPv6(src=HOA, dst=HA, nh=135) / mh_bu()
+    esp6 = ssa.encrypt(IPv6(bytes(inner)), seq_num=1)
+    outer = IP(src="203.0.113.7", dst="198.51.100.1") / UDP(sport=40000, dport=4191)
+    r = path.process_inbound(bytes(outer / esp6), None, 0.0)
+    assert isinstance(r, Accepted), r
+    got = IP(r.packet)
+    assert (got.src, got[UDP].sport, got[UDP].dport) == ("203.0.113.7", 40000, 4191)
+    assert got.len == len(r.packet) and got[UDP].len == len(r.packet) - 20
+    del got.chksum
+    assert IP(bytes(got)).chksum == IP(r.packet).chksum  # header checksum valid
+    assert bytes(IP(r.packet)[UDP].payload) == bytes(inner)

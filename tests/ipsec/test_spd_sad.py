@@ -50,7 +50,8 @@ def test_rfc4301_4_4_1_1_selector_skips_extension_headers(hbh, dst_opt, mh_type,
     parsed = IPv6(pkt)
     ps = selector_from_packet(pkt)
     assert (ps.src, ps.dst) == (ipaddress.ip_address(parsed.src), ipaddress.ip_address(parsed.dst))
-    chain = [la for la in parsed.iterpayloads() if isinstance(la, (IPv6, IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt))]
+    walked = (IPv6, IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt)
+    chain = [la for la in parsed.iterpayloads() if isinstance(la, walked)]
     mh = bytes(chain[-1].payload)  # what scapy sees after the last extension header
     assert chain[-1].nh == 135 and ps.proto == 135 and ps.mh_type == mh[2]
 

@@ -7,6 +7,9 @@ option and a type 2 routing header stay outside ESP (RFC 4303 §3.1.1); in
 tunnel mode the whole packet is wrapped. A Home Address option gives the
 source and a type 2 routing header the destination used for SA/SPD selection
 (RFC 3776 §4.3). IPv4 headers are checked and their checksum recomputed.
+DSMIPv6's IPv4/UDP-4191 wrapper (RFC 5555 §4.1) lies outside ESP: it is
+peeled off, kept as received (the NAT-detection code needs it) and its
+lengths fixed around the decrypted IPv6 packet.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ class Proto(IntEnum):
 
 
 OPT_HOME_ADDRESS = 201  # RFC 6275 §6.3
+DSMIP_UDP_PORT = 4191  # RFC 5555 §4.1: IPv6 (and its ESP) carried in UDP over IPv4
 ROUTING_TYPE_2 = 2  # RFC 6275 §6.4
 _EXT = (Proto.HOPOPTS, Proto.ROUTING, Proto.FRAGMENT, Proto.DSTOPTS)
 _HOP_LIMIT = 64
@@ -200,3 +204,29 @@ def tunnel_header(src: bytes, dst: bytes, payload_len: int) -> bytes:
 def addr_bytes(addr: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bytes:
     """Packed address from text or an ipaddress object."""
     return ipaddress.ip_address(addr).packed
+
+
+def split_udp_encap(packet: bytes, view: IpView) -> tuple[bytes, bytes]:
+    """IPv4/UDP(4191)/IPv6 -> (outer IPv4+UDP headers, inner IPv6 packet)."""
+    udp = view.start
+    if view.fragment or len(packet) < udp + 8:
+        raise MalformedPacket("UDP header truncated or fragmented")
+    sport, dport, length = struct.unpack_from("!HHH", packet, udp)
+    if DSMIP_UDP_PORT not in (sport, dport):
+        raise MalformedPacket("UDP is not DSMIPv6 (port 4191)")
+    end = view_end(packet, view)
+    if length != end - udp:
+        raise MalformedPacket("UDP length disagrees with the IPv4 total length")
+    return packet[:udp + 8], packet[udp + 8:end]
+
+
+def join_udp_encap(outer: bytes, inner: bytes) -> bytes:
+    """Put ``inner`` back under the kept IPv4/UDP headers, lengths and checksum fixed."""
+    out = bytearray(outer)
+    ihl = len(out) - 8
+    struct.pack_into("!H", out, 2, len(out) + len(inner))
+    struct.pack_into("!H", out, 10, 0)
+    struct.pack_into("!H", out, 10, ipv4_checksum(out[:ihl]))
+    # RFC 768: a zero UDP checksum over IPv4 means "not computed"
+    struct.pack_into("!HH", out, ihl + 4, 8 + len(inner), 0)
+    return bytes(out) + inner

@@ -4,7 +4,8 @@ Rule: this is the sans-I/O core a thin asyncio adapter on the switch's crypto
 port drives: ``process_inbound(packet, sa_index_or_None, now)`` and
 ``process_outbound(packet, sa_index, now)`` return ``Accepted``/``Protected``
 or ``Dropped`` (typed reason) with events; nothing raises for a bad packet.
-Inbound (RFC 4303 §3.4): fragments dropped, SA by index (the switch matched
+Inbound (RFC 4303 §3.4): a DSMIPv6 IPv4/UDP-4191 wrapper is kept around
+the result (transport mode) or dropped with the tunnel, fragments dropped, SA by index (the switch matched
 {dst, SPI}) or by SPI lookup, replay/ICV/decrypt in the SA, then the
 decrypted packet must match the SA's selectors and the SPD (RFC 4301 §5.2).
 Outbound (RFC 4301 §5.1): ``protect`` consults the SPD (first match; none
@@ -16,7 +17,8 @@ from .errors import (IcvError, IpsecError, MalformedPacket, NoOutboundSa, Policy
                      PolicyMismatch, ReplayError, UnknownSpi, FragmentReceived)
 from .esp import parse_header
 from .events import Accepted, Bypassed, Dropped, Event, IcvFailure, Protected, ReplayDrop
-from .ipframe import Proto, transport_join, transport_split, tunnel_header, view_end, walk
+from .ipframe import (Proto, join_udp_encap, split_udp_encap, transport_join, transport_split,
+                      tunnel_header, view_end, walk)
 from .sad import Sad
 from .sa import Sa
 from .spd import Action, Dir, Mode, Spd, selector_from_packet
@@ -38,6 +40,10 @@ class CryptoPath:
         seq_low = 0
         try:
             view = walk(packet)
+            outer = b""
+            if view.version == 4 and view.proto == Proto.UDP:
+                outer, packet = split_udp_encap(packet, view)  # RFC 5555 §4.1
+                view = walk(packet)
             if view.fragment:
                 raise FragmentReceived("reassemble before ESP (RFC 4303 §3.4.1)")
             if view.proto != Proto.ESP:
@@ -53,6 +59,8 @@ class CryptoPath:
             else:
                 inner = transport_join(view, packet[:view.start], payload, nh)
             self._check_policy(sa, inner)
+            if outer and sa.mode == Mode.TRANSPORT:
+                inner = join_udp_encap(outer, inner)
             return Accepted(inner, sa.index, nh, seq, sa.drain())
         except IpsecError as exc:
             return self._drop(exc, sa, seq_low)
