@@ -65,6 +65,8 @@ def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], Non
         "handover_move_to_ra_ms": round((ra2["ts"] - t_move) * 1000, 1) if ra2 else None,
         "handover_move_to_first_reply_ms": round((after[0] - t_move) * 1000, 1) if after else None,
         "ping_interval_ms": 10,
+        "handover_at": t_move,
+        "steady_max_gap_ms": round(ping.max_gap(before=t_move)[1], 1),
         "pcaps": sorted(p.name for p in out.glob("lma-*.pcap")),
     }
     expected = T.slaac_address(IPv6Network(f"{addr}/64", strict=False), T.MN_MAC)
