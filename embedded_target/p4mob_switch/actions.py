@@ -78,7 +78,7 @@ class Action:
 
 class ActionCompiler:
     def __init__(self, gen: Gen, counters: dict[str, CounterArray],
-                 calculations: dict[str, Callable], meters: set[str]) -> None:
+                 calculations: dict[str, Callable], meters: dict) -> None:
         self.gen = gen
         self.counters = counters
         self.calculations = calculations
@@ -211,9 +211,11 @@ class ActionCompiler:
             return [ind + gen.store(ps[0], f"({gen.expr(ps[0], w)} {sign} {gen.expr(ps[1], w)})", w)]
         if op == "execute_meter":
             need(3)
-            if ps[0].get("value") not in self.meters:
+            m = self.meters.get(ps[0].get("value"))
+            if m is None:
                 raise PipelineLoadError(f"{w}: unknown meter array {ps[0].get('value')!r}")
-            return [ind + gen.store(ps[2], "0", w)]  # meters always report GREEN (0)
+            var = gen.bind("METER", m)
+            return [ind + gen.store(ps[2], f"{var}.execute({gen.expr(ps[1], w)}, X.ilen)", w)]
         if op == "truncate":
             need(1)
             return [f"{ind}X.trunc = {gen.expr(ps[0], w)}"]

@@ -59,6 +59,10 @@ def _table_src(gen: Gen, n: Any, ref: Callable[[Any], str], late: list) -> str:
     key = gen.bind("KEY", t.key_fn)
     lookup = gen.bind("LOOKUP", t._exact.get if t.mode == "exact" else t.lookup)
     miss = ref(n.miss_next)
+    meter = ""
+    if t.direct_meter is not None and t.direct_meter.result_target is not None:
+        mv = gen.bind("DMETER", t.direct_meter)
+        meter = f"    F[{t.direct_meter.result_target}] = {mv}.execute(e.seq, X.ilen)\n"
     if n.hitmiss:
         after_hit, after_miss = f"return {ref(n.hit_next)}", f"return {miss}"
     else:
@@ -78,6 +82,7 @@ def _table_src(gen: Gen, n: Any, ref: Callable[[Any], str], late: list) -> str:
         f"        {after_miss}\n"
         "    e.packets += 1\n"
         "    e.bytes += X.ilen\n"
+        f"{meter}"
         "    a = e.action\n"
         "    if a is None:\n"
         f"        a, d = resolve_indirect({T}, e, F, V, X)\n"

@@ -17,6 +17,7 @@ from finsy.proto import p4i, p4r
 from . import codec
 from .errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
                      PipelineLoadError, Unimplemented)
+from .meters import MeterConfig
 from .p4info import P4InfoMap, PacketMeta
 from .reads import read_entity
 from .pipeline import Pipeline
@@ -47,6 +48,16 @@ def unpack_meta(meta: PacketMeta, frame: bytes) -> tuple[list[tuple[int, int, in
         total -= bw
         out.append((fid, (acc >> total) & ((1 << bw) - 1), bw))
     return out, frame[n:]
+
+
+def meter_config(ent) -> MeterConfig | None:
+    """MeterConfig of a MeterEntry/DirectMeterEntry/TableEntry (None: reset)."""
+    if not ent.HasField("config" if hasattr(ent, "config") else "meter_config"):
+        return None
+    c = ent.config if hasattr(ent, "config") else ent.meter_config
+    if c.cir > c.pir:
+        raise InvalidArgument("meter config: cir must not exceed pir")
+    return MeterConfig(c.cir, c.cburst, c.pir, c.pburst)
 
 
 def load_p4info(data: bytes | str, text: bool | None = None) -> "p4i.P4Info":
@@ -225,6 +236,27 @@ class Device:
             match, prio = codec.decode_match(ti, d.table_entry)
             e = ti.table.get(match, prio)
             e.packets, e.bytes = d.data.packet_count, d.data.byte_count
+        elif which == "meter_entry":
+            m = u.entity.meter_entry
+            if u.type != MODIFY:
+                raise InvalidArgument("meter entries can only be modified")
+            ma = pm.meters.get(m.meter_id)
+            if ma is None:
+                raise InvalidArgument(f"unknown meter id {m.meter_id}")
+            idxs = [m.index.index] if m.HasField("index") else range(ma.size)
+            for i in idxs:
+                if not 0 <= i < ma.size:
+                    raise InvalidArgument(f"meter {ma.name!r}: index {i} out of range 0..{ma.size - 1}")
+                ma.configure(i, meter_config(m))
+        elif which == "direct_meter_entry":
+            d = u.entity.direct_meter_entry
+            if u.type != MODIFY:
+                raise InvalidArgument("direct meter entries can only be modified")
+            ti = codec.table_info(pm, d.table_entry.table_id)
+            if ti.table.direct_meter is None:
+                raise InvalidArgument(f"table {ti.name!r} has no direct meter")
+            match, prio = codec.decode_match(ti, d.table_entry)
+            ti.table.direct_meter.configure(ti.table.get(match, prio).seq, meter_config(d))
         elif which == "register_entry":
             r = u.entity.register_entry
             if u.type != MODIFY:
@@ -269,6 +301,11 @@ class Device:
             ti.table.modify(e)
         else:
             ti.table.delete(e.match, e.priority)
+            return
+        if te.HasField("meter_config"):
+            if ti.table.direct_meter is None:
+                raise InvalidArgument(f"table {ti.name!r} has no direct meter")
+            ti.table.direct_meter.configure(ti.table.get(e.match, e.priority).seq, meter_config(te))
 
     def _profile(self, pm: P4InfoMap, pid: int):
         ent = pm.profiles.get(pid)

@@ -77,6 +77,8 @@ class P4InfoMap:
         self.counters: dict[int, CounterArray] = {}
         self.direct_counters: dict[int, int] = {}  # counter id -> table id
         self.registers: dict[int, RegisterArray] = {}
+        self.meters: dict[int, object] = {}  # meter id -> MeterArray (indexed)
+        self.direct_meters: dict[int, int] = {}  # direct meter id -> table id
         self.vsets: dict[int, tuple[ParseValueSet, int]] = {}
         self.packet_in = PacketMeta()
         self.packet_out = PacketMeta()
@@ -110,6 +112,11 @@ class P4InfoMap:
             if ca is None or ca.direct:
                 raise PipelineLoadError(f"p4info counter {c.preamble.name!r}: no indexed counter array of that name")
             self.counters[c.preamble.id] = ca
+        for m in self.info.meters:
+            ma = prog.meters.get(m.preamble.name)
+            if ma is None or ma.direct:
+                raise PipelineLoadError(f"p4info meter {m.preamble.name!r}: no indexed meter array of that name")
+            self.meters[m.preamble.id] = ma
         for r in self.info.registers:
             reg = prog.registers.get(r.preamble.name)
             if reg is None:
@@ -145,6 +152,8 @@ class P4InfoMap:
                 acts[ref.id] = ref.scope
             dc = 0
             for rid in t.direct_resource_ids:
+                if any(dm.preamble.id == rid for dm in self.info.direct_meters):
+                    self.direct_meters[rid] = t.preamble.id
                 if any(c.preamble.id == rid for c in self.info.direct_counters):
                     dc = rid
                     self.direct_counters[rid] = t.preamble.id

@@ -15,6 +15,7 @@ from .controlflow import compile_control
 from .errors import PipelineLoadError
 from .expressions import Gen
 from .hashes import compile_calculations, compile_inputs
+from .meters import MeterArray
 from .loader import Layout, build_layout, hexstr, parse_json, req
 from .parser import ParseValueSet, compile_parser
 from .tables import ActionProfile, Entry, KeyField, Table
@@ -77,8 +78,15 @@ class Program:
                 raise PipelineLoadError(f"register_arrays[{name}]: bad size/bitwidth")
             self.registers[name] = RegisterArray(name, size, bw)
             gen.registers[name] = gen.bind("REG", self.registers[name])
-        self.meters = {req(m, "name", str, f"meter_arrays[{i}]")
-                       for i, m in enumerate(doc.get("meter_arrays") or [])}
+        self.meters: dict[str, MeterArray] = {}
+        for i, m in enumerate(doc.get("meter_arrays") or []):
+            w = f"meter_arrays[{i}]"
+            name = req(m, "name", str, w)
+            direct = bool(m.get("is_direct", False))
+            rt = m.get("result_target")
+            self.meters[name] = MeterArray(
+                name, m.get("size", 0) or 0, m.get("type", "bytes") == "packets", direct, m.get("binding"),
+                lay.field(rt, f"meter_arrays[{name}].result_target") if direct and rt else None)
         self.vsets: dict[str, ParseValueSet] = {}
         for i, v in enumerate(doc.get("parse_vsets") or []):
             name = req(v, "name", str, f"parse_vsets[{i}]")
@@ -118,6 +126,10 @@ class Program:
             names = list(self.controls)
             self.controls.setdefault("ingress", self.controls[names[0]])
             self.controls.setdefault("egress", self.controls[names[1]])
+        for m in self.meters.values():
+            if m.direct:
+                if m.binding not in self.tables:
+                    raise PipelineLoadError(f"meter_arrays[{m.name}]: binding to unknown table {m.binding!r}")
         for cname, tname in self.direct_counters.items():
             if tname not in self.tables:
                 raise PipelineLoadError(f"counter_arrays[{cname}]: binding to unknown table {tname!r}")
@@ -271,6 +283,7 @@ class Program:
                 raise PipelineLoadError(f"{where}.action_profile: unknown action profile {tj.get('action_profile')!r}")
         t = Table(name, tj.get("id", 0), keys, key_fn, acts, req(tj, "max_size", int, where), kind, prof,
                   bool(tj.get("with_counters", False)), tj.get("next_tables") or {}, tj.get("base_default_next"))
+        t.direct_meter = next((m for m in self.meters.values() if m.direct and m.binding == name), None)
         de = tj.get("default_entry")
         if de is not None:
             a = self.actions_by_id.get(req(de, "action_id", int, f"{where}.default_entry"))

@@ -79,6 +79,35 @@ def read_entity(dev, pm: P4InfoMap, ent: "p4r.Entity") -> Iterator["p4r.Entity"]
             te.table_entry.ClearField("counter_data")
             d.table_entry.CopyFrom(te.table_entry)
             yield out
+    elif which == "meter_entry":
+        q = ent.meter_entry
+        if q.meter_id and q.meter_id not in pm.meters:
+            raise InvalidArgument(f"unknown meter id {q.meter_id}")
+        for mid, ma in pm.meters.items():
+            if q.meter_id not in (0, mid):
+                continue
+            for i in ([q.index.index] if q.HasField("index") else range(ma.size)):
+                out = p4r.Entity()
+                m = out.meter_entry
+                m.meter_id, m.index.index = mid, i
+                cfg = ma.config(i)
+                if cfg is not None:
+                    m.config.cir, m.config.cburst, m.config.pir, m.config.pburst = cfg.cir, cfg.cburst, cfg.pir, cfg.pburst
+                yield out
+    elif which == "direct_meter_entry":
+        q = ent.direct_meter_entry
+        for te in read_tables(pm, q.table_entry):
+            ti = pm.tables[te.table_entry.table_id]
+            if ti.table.direct_meter is None or te.table_entry.is_default_action:
+                continue
+            match, prio = codec.decode_match(ti, te.table_entry)
+            cfg = ti.table.direct_meter.config(ti.table.get(match, prio).seq)
+            out = p4r.Entity()
+            d = out.direct_meter_entry
+            d.table_entry.CopyFrom(te.table_entry)
+            if cfg is not None:
+                d.config.cir, d.config.cburst, d.config.pir, d.config.pburst = cfg.cir, cfg.cburst, cfg.pir, cfg.pburst
+            yield out
     elif which == "register_entry":
         q = ent.register_entry
         if q.register_id and q.register_id not in pm.registers:

@@ -150,6 +150,7 @@ class Table:
         self.default_packets = 0
         self.default_bytes = 0
         self.immutable = False  # JSON `entries` make the table const
+        self.direct_meter = None  # MeterArray bound to this table, keyed by entry seq
         self.entries: dict[tuple, Entry] = {}
         self._seq = 0
         kinds = {k.match_type for k in keys}
@@ -206,6 +207,8 @@ class Table:
             raise PermissionDenied(f"table {self.name}: entry is const")
         del self.entries[self.entry_key(match, priority)]
         self._index_remove(e)
+        if self.direct_meter is not None:
+            self.direct_meter.configure(e.seq, None)
 
     def clear(self) -> None:
         for e in [e for e in self.entries.values() if not e.const]:
