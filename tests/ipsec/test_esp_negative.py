@@ -174,3 +174,20 @@ def test_malformed_ipv6_length_typed():
     (wire,) = _send(path, out)
     r = path.process_inbound(wire[:60], inb, 1.0)
     assert r.reason is MalformedPacket
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=120), first=st.sampled_from([0x45, 0x46, 0x60, 0x00]))
+def test_garbage_outbound_and_selectors_never_raise(data, first):
+    from p4mobility.ipsec import Action, Dir, Selector, Spd, SpdEntry, Template, selector_from_packet
+
+    pkt = bytes([first]) + data
+    try:
+        selector_from_packet(pkt)
+    except MalformedPacket:
+        pass
+    path, out, inb = path_pair()
+    path.spd = Spd([SpdEntry(Dir.OUT, Selector(proto=135, local_mh_type=5), Action.PROTECT, Template(1)),
+                    SpdEntry(Dir.IN, Selector(), Action.BYPASS)])
+    for r in (path.process_outbound(pkt, out, 0.0), path.protect(pkt, 0.0), path.process_clear_inbound(pkt)):
+        assert not isinstance(r, Dropped) or isinstance(r.error, IpsecError)
