@@ -1,0 +1,251 @@
+"""Registrations per second through the whole path, against the raw P4Runtime write rate.
+
+Setup (root): one namespace holding an LMA switch (embedded target by
+default) and, on the other end of its port-1 veth, a load generator that
+sends real PBUs (our MH codec, Ethernet/IPv6 frames on an AF_PACKET socket)
+from a trusted MAG address. The LMA node (`p4mob lma run`) decodes them,
+runs the core, writes entries in batches and answers PBAs as packet-outs.
+Baseline measured in the same run, on the same switch, before the node
+starts: raw P4Runtime INSERT rate of `bindings` entries written by finsy in
+batches. Printed: registrations/s (burst) and its ratio to the baseline write
+rate (one registration = 2 entries), and p50/p99 PBU->PBA latency at a fixed
+rate (default 1000/s). Goal (issue): >= 10,000 registrations/s with batching,
+p99 < 5 ms at 1,000/s. Writes bench/results/registrations.json.
+Usage: python bench/bench_registrations.py [--count 2000] [--rate 1000] [--target embedded|bmv2]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from ipaddress import IPv6Address
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+LMA = IPv6Address("2001:db8:ffff::1")
+MAG = IPv6Address("2001:db8:a::1")
+GEN_MAC = "02:00:00:00:0b:01"
+SW_MAC = "02:00:00:00:0b:02"
+
+
+def outer(args: argparse.Namespace) -> int:
+    from p4mobility.lab.lab import find_switch, lab_unavailable
+    from p4mobility.lab.supervisor import Supervisor, sh
+
+    reason = lab_unavailable()
+    if reason:
+        print(f"bench_registrations: skipped: {reason}")
+        return 0
+    binary = find_switch(args.target)
+    with Supervisor("breg") as sup:
+        ns = sup.add_namespace("lma")
+        sh("ip", "link", "add", "gen0", "type", "veth", "peer", "name", "p1", ns=ns)
+        for ifname, mac in (("gen0", GEN_MAC), ("p1", SW_MAC)):
+            sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=ns)
+            sh("ip", "link", "set", ifname, "address", mac, "up", ns=ns)
+        out = Path(args.out).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr",
+                "127.0.0.1:9559", "--cpu-port", "255"]
+        sup.spawn("switch", argv, out / "switch.log", ns=ns)
+        inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--rate", str(args.rate),
+                 "--out", str(out), "--target", args.target]
+        return subprocess.call(["ip", "netns", "exec", ns] + inner)
+
+
+async def raw_write_rate(count: int, batch: int) -> float:
+    import finsy
+    from finsy import P4TableAction, P4TableEntry
+
+    from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
+
+    opts = finsy.SwitchOptions(p4info=DEFAULT_P4INFO, p4blob=DEFAULT_P4BLOB, device_id=1, p4force=True)
+    for _ in range(100):  # the switch may still be starting
+        try:
+            with socket.create_connection(("127.0.0.1", 9559), timeout=0.5):
+                break
+        except OSError:
+            await asyncio.sleep(0.2)
+    async with finsy.Switch("baseline", "127.0.0.1:9559", opts) as sw:
+        entries = [P4TableEntry("bindings", match={"dst_addr": f"2001:db8:{0x8000 + i // 65536:x}:{i % 65536:x}::/64"},
+                                action=P4TableAction("set_binding", binding_id=i + 1, tunnel_peer_id=1))
+                   for i in range(count)]
+        t = time.perf_counter()
+        for i in range(0, count, batch):
+            await sw.write([+e for e in entries[i:i + batch]])
+        dt = time.perf_counter() - t
+        await sw.delete_all()
+    return count / dt
+
+
+def pbu_frame(i: int, seq: int) -> bytes:
+    from p4mobility.mh import (AccessTechnologyTypeOption, BindingUpdate, HandoffIndicatorOption,
+                               HomeNetworkPrefix, MnIdentifier, Timestamp)
+    from p4mobility.runtime.frames import mh_frame
+
+    bu = BindingUpdate(seq, 100, ack=True, proxy=True, options=(
+        MnIdentifier(f"mn{i}".encode()), HomeNetworkPrefix(0, IPv6Address("::")), HandoffIndicatorOption(1),
+        AccessTechnologyTypeOption(4), Timestamp.from_seconds(time.time())))
+    f = mh_frame(bu, MAG, LMA)
+    return bytes.fromhex(SW_MAC.replace(":", "")) + bytes.fromhex(GEN_MAC.replace(":", "")) + f[12:]
+
+
+class Generator:
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD))
+        self.sock.bind(("gen0", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+        self.sent: dict[int, float] = {}
+        self.acked: dict[int, tuple[float, int]] = {}
+        self._stop = False
+        self._t = threading.Thread(target=self._recv, daemon=True)
+        self._t.start()
+
+    def _recv(self) -> None:
+        from p4mobility.mh import BindingAck, MnIdentifier
+        from p4mobility.runtime.frames import FrameError, parse_mh_frame
+
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue
+            t = time.perf_counter()
+            try:
+                msg, _, _ = parse_mh_frame(data)
+            except FrameError:
+                continue
+            if isinstance(msg, BindingAck):
+                mn = msg.option(MnIdentifier)
+                if mn is not None and mn.identifier.startswith(b"mn"):
+                    self.acked.setdefault(int(mn.identifier[2:]), (t, int(msg.status)))
+
+    def send(self, i: int, seq: int) -> None:
+        frame = pbu_frame(i, seq)
+        self.sent[i] = time.perf_counter()
+        self.sock.send(frame)
+
+    def wait(self, n: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self._stop = True
+        self._t.join(1)
+        self.sock.close()
+
+
+def inner(args: argparse.Namespace) -> int:
+    from p4mobility.lab.topology import to_toml
+    from p4mobility.runtime.logs import read_events
+    from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
+
+    out = Path(args.out)
+    n_burst, n_rate = args.count, max(100, min(args.count, 3000))
+    baseline = asyncio.run(raw_write_rate(max(n_burst, 1000), 256))
+    print(f"baseline: raw P4Runtime INSERT into bindings, batches of 256: {baseline:,.0f} entries/s", flush=True)
+    total = n_burst + n_rate
+    cfg = {
+        "node": {"name": "lma", "switch_address": "127.0.0.1:9559", "p4info": str(DEFAULT_P4INFO),
+                 "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "lma.sock"), "counters_interval": 60.0},
+        "lma": {"lma_address": str(LMA), "max_bindings": total + 16, "max_tunnel_peers": 16,
+                "timestamp_validity_window": 5.0},
+        "policy": {"trusted_mags": [str(MAG)], "pools": {"home": {"network": "2001:db8:100::/40",
+                                                                  "prefix_length": 64}},
+                   "profiles": {f"mn{i}": {"pool": "home"} for i in range(total)}},
+        "routes": [{"prefix": "2001:db8:a::/64", "port": 1, "src_mac": SW_MAC, "dst_mac": GEN_MAC}],
+    }
+    (out / "lma.toml").write_text(to_toml(cfg))
+    log = out / "lma.log"
+    if log.exists():
+        log.unlink()
+    with open(log, "wb") as f:
+        node = subprocess.Popen([sys.executable, "-m", "p4mobility.cli", "lma", "run", "-c", str(out / "lma.toml")],
+                                stdout=f, stderr=subprocess.STDOUT)
+    gen = None
+    try:
+        deadline = time.monotonic() + 120
+        while not any(e["event"] == "reconciled" for e in read_events(str(log))):
+            if node.poll() is not None or time.monotonic() > deadline:
+                print("LMA node did not come up:", log.read_text()[-2000:])
+                return 1
+            time.sleep(0.1)
+        gen = Generator()
+        # 1. burst: as fast as the generator can send, with a bounded window
+        t0 = time.perf_counter()
+        window = 512
+        for i in range(n_burst):
+            while i - len(gen.acked) >= window:
+                time.sleep(0.0005)
+            gen.send(i, (i + 1) & 0xFFFF)
+        gen.wait(n_burst, 120)
+        done = [gen.acked[i][0] for i in range(n_burst) if i in gen.acked]
+        burst_rate = len(done) / (max(done) - t0) if done else 0.0
+        ok = sum(1 for i in range(n_burst) if gen.acked.get(i, (0, -1))[1] == 0)
+        # 2. fixed rate: latency
+        lat = []
+        period = 1.0 / args.rate
+        t_next = time.perf_counter()
+        for k in range(n_rate):
+            i = n_burst + k
+            while time.perf_counter() < t_next:
+                pass
+            gen.send(i, (i + 1) & 0xFFFF)
+            t_next += period
+        gen.wait(n_burst + n_rate, 60)
+        for k in range(n_rate):
+            i = n_burst + k
+            if i in gen.acked:
+                lat.append((gen.acked[i][0] - gen.sent[i]) * 1000.0)
+        lat.sort()
+        p50 = statistics.median(lat) if lat else None
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None
+        batches = [e["updates"] for e in read_events(str(log)) if e["event"] == "entries_written"]
+    finally:
+        if gen is not None:
+            gen.close()
+        node.terminate()
+        try:
+            node.wait(10)
+        except subprocess.TimeoutExpired:
+            node.kill()
+    ratio = burst_rate * 2 / baseline if baseline else 0.0
+    res = {"target": args.target, "baseline_entries_per_s": round(baseline), "burst_count": n_burst,
+           "burst_accepted": ok, "registrations_per_s": round(burst_rate),
+           "ratio_entries_vs_raw_write": round(ratio, 3), "rate_per_s": args.rate, "rate_count": n_rate,
+           "rate_answered": len(lat), "latency_ms_p50": p50 and round(p50, 3), "latency_ms_p99": p99 and round(p99, 3),
+           "write_batches": len(batches), "mean_updates_per_batch": round(statistics.mean(batches), 1) if batches else 0,
+           "goal": ">= 10000 registrations/s; p99 < 5 ms at 1000/s"}
+    print(f"burst: {ok}/{n_burst} accepted, {burst_rate:,.0f} registrations/s = {ratio:.2f}x the raw write rate "
+          f"(2 entries per registration; {res['mean_updates_per_batch']} updates per WriteRequest)")
+    print(f"at {args.rate}/s: {len(lat)}/{n_rate} answered, PBU->PBA p50 {p50 and round(p50, 2)} ms, "
+          f"p99 {p99 and round(p99, 2)} ms")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "registrations.json").write_text(json.dumps(res, indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=2000)
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--target", default="embedded")
+    ap.add_argument("--out", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "p4mob-bench-reg"))
+    ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    return inner(args) if args.inner else outer(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
