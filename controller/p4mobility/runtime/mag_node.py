@@ -18,7 +18,7 @@ import time
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
-from finsy import P4PacketOut
+from finsy import P4CounterEntry, P4PacketOut
 
 from p4mobility.mh import BindingAck, HandoffIndicator
 from p4mobility.nd import NdDecodeError, NeighborSolicitation, RouterSolicitation, decode_frame
@@ -89,6 +89,11 @@ class MagNode(NodeRuntime):
     # --- inputs ----------------------------------------------------------------
     def on_item(self, item: tuple, now: float) -> list:
         kind = item[0]
+        if kind == "idle":
+            port = item[1]
+            self.log.event("idle_detach", access_port=port)
+            return [a for v in self.core.binding_update_list() if v.access_port == port
+                    for a in self.core.handle(MnDetached(v.mn_id, port), now)]
         if kind == "link":
             _, port, up = item
             self.log.event("link_up" if up else "link_down", access_port=port)
@@ -183,7 +188,38 @@ class MagNode(NodeRuntime):
 
     def extra_tasks(self) -> list:
         watched = {p.port: p.ifname for p in self.cfg.access_ports if p.ifname}
-        return [self._watch_links(watched)] if watched else []
+        tasks = [self._watch_links(watched)] if watched else []
+        if self.cfg.detach_timeout is not None:
+            tasks.append(self._watch_idle(self.cfg.detach_timeout))
+        return tasks
+
+    async def _watch_idle(self, timeout: float) -> None:
+        """Configured detach timeout: no uplink packet from a served MN for
+        ``timeout`` seconds (its binding_uplink_counter stands still) = detached."""
+        seen: dict[int, tuple[int, float]] = {}
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            switch = self.switch
+            if switch is None:
+                continue
+            now = time.time()
+            served = {v.access_port for v in self.core.binding_update_list() if v.state in ("bound", "refreshing")}
+            for port in list(seen):
+                if port not in served:
+                    del seen[port]
+            for port in served:
+                try:
+                    count = 0
+                    async for c in switch.read(P4CounterEntry("binding_uplink_counter", index=port)):
+                        count = c.packet_count
+                except Exception:  # noqa: BLE001 - try again next round
+                    continue
+                last = seen.get(port)
+                if last is None or count != last[0]:
+                    seen[port] = (count, now)
+                elif now - last[1] >= timeout:
+                    del seen[port]
+                    self.queue.put_nowait(("idle", port))
 
     async def _watch_links(self, watched: dict[int, str]) -> None:
         """RFC 5213 §6.9.1.4: carrier loss on the access link = the MN left."""
