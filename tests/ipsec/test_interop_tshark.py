@@ -81,3 +81,37 @@ def test_tshark_rejects_tampered_icv(tmp_path):
     wrpcap(str(pcap), [ETH / IPv6(bytes(wire))])
     (row,) = _tshark(pcap, export_wireshark_esp_sa([path.sad.get(out)]), ["esp.icv_good", "esp.icv_bad"])
     assert row[0] in ("0", "False") and row[1] in ("1", "True")
+
+
+def test_p4mob_export_wireshark_uat_file_used_by_tshark(tmp_path):
+    """End to end: TOML + key file -> `p4mob ipsec export-wireshark -o <profile>/esp_sa` -> tshark."""
+    import os
+    import sys
+
+    from p4mobility.ipsec.config import load_config
+
+    keys = tmp_path / "k.gcm"
+    keys.write_text(bytes(range(20)).hex())
+    keys.chmod(0o600)
+    conf = tmp_path / "ipsec.toml"
+    conf.write_text(f'[[state]]\nsrc = "{HOA}"\ndst = "{HA}"\nspi = 0x4242\ndir = "out"\n'
+                    'aead = { name = "rfc4106(gcm(aes))", key-file = "k.gcm" }\n')
+    profile = tmp_path / "cfg" / "wireshark"
+    profile.mkdir(parents=True)
+    subprocess.run([sys.executable, "-m", "p4mobility.cli", "ipsec", "export-wireshark", str(conf),
+                    "-o", str(profile / "esp_sa")], check=True, timeout=60)
+    (sa,) = load_config(conf).sas
+    from p4mobility.ipsec import CryptoPath, Sad
+
+    sad = Sad()
+    idx = sad.add(sa, 0.0)
+    wire = CryptoPath(sad).process_outbound(bu_packet(21), idx, 0.0).packet
+    pcap = tmp_path / "bu.pcap"
+    wrpcap(str(pcap), [ETH / IPv6(wire)])
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "cfg"), HOME=str(tmp_path))
+    out = subprocess.run([TSHARK, "-n", "-r", str(pcap), "-o", "esp.enable_encryption_decode:TRUE",
+                          "-o", "esp.enable_authentication_check:TRUE", "-T", "fields", "-E", "separator=|",
+                          "-e", "esp.icv_good", "-e", "mip6.bu.seqnr"],
+                         capture_output=True, text=True, timeout=120, check=True, env=env).stdout
+    good, seqnr = out.strip().split("|")
+    assert good in ("1", "True") and int(seqnr, 0) == 21
