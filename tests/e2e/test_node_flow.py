@@ -1,0 +1,121 @@
+"""The node adapters exchange real frames without a switch: an RS frame built
+by scapy enters the MAG node as a punted packet, the PBU packet-out it makes
+enters the LMA node as a punted packet, the PBA comes back, and the MAG's RA
+is checked with scapy. Only the switch is absent (frames are handed over
+directly); cores, codecs, frame builders and entry translation are real."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet6 import ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptPrefixInfo, ICMPv6NDOptSrcLLAddr, IPv6
+from scapy.layers.l2 import Ether
+
+from p4mobility.lab import topology as T
+from p4mobility.p4rt.names import PuntReason
+from p4mobility.pmip.actions import SendMh
+from p4mobility.runtime.lma_node import LmaNode
+from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.mag_node import MagNode
+from p4mobility.runtime.nodeconfig import lma_from_dict, mag_from_dict
+
+
+class Punted:
+    """What finsy hands the node for a PacketIn: payload + metadata by name."""
+
+    def __init__(self, payload: bytes, **meta):
+        self.payload = payload
+        self.meta = meta
+
+    def __getitem__(self, key):
+        return self.meta[key]
+
+
+@pytest.fixture
+def nodes(tmp_path: Path):
+    (tmp_path / "p.txtpb").write_text("")
+    (tmp_path / "p.json").write_text("{}")
+
+    def settings(name):
+        return {"name": name, "switch_address": "127.0.0.1:1", "p4info": str(tmp_path / "p.txtpb"),
+                "p4blob": str(tmp_path / "p.json"), "control_socket": str(tmp_path / f"{name}.sock"),
+                "state_db": str(tmp_path / f"{name}.db")}
+
+    opts = T.LabOptions()
+    log = open(tmp_path / "events.log", "w")
+    lma = LmaNode(lma_from_dict(tomllib.loads(T.to_toml(T.lma_config(settings("lma"), opts)))), EventLog("lma", log))
+    mag = MagNode(mag_from_dict(tomllib.loads(T.to_toml(T.mag_config("mag1", settings("mag1"), opts)))),
+                  EventLog("mag1", log))
+    lma.entries.plan(lma.restore())
+    mag.entries.plan(mag.restore())
+    return lma, mag
+
+
+def deliver(actions, node, *, now):
+    """Packet-outs of SendMh actions, punted into ``node`` as the switch would."""
+    out = []
+    for a in actions:
+        if isinstance(a, SendMh):
+            pkt = Punted(_frame(a), punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=2)
+            out += node.on_item(("packet", pkt), now)
+    return out
+
+
+def _frame(a: SendMh) -> bytes:
+    from p4mobility.runtime.frames import mh_frame
+    return mh_frame(a.message, a.src, a.dst)
+
+
+def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
+    lma, mag = nodes
+    mn_mac = T.MN_MAC
+    rs = Ether(src=mn_mac, dst="33:33:00:00:00:02") / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) \
+        / ICMPv6ND_RS()
+    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    pbus = [a for a in acts if isinstance(a, SendMh)]
+    assert len(pbus) == 1 and pbus[0].dst == T.LMA_ADDRESS and pbus[0].src == T.MAG_COA["mag1"]
+    lma_acts = deliver(pbus, lma, now=100.01)
+    names = [type(a).__name__ for a in lma_acts]
+    assert names[:2] == ["TunnelPeerAdded", "BindingCreated"] and names[-1] == "SendMh"
+    ups = lma.entries.plan([c for a in lma_acts for c in lma.changes_for(a)])
+    assert sorted(u.table_id for u in ups) == ["bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources"]
+    lma.persist(lma_acts)
+    assert list(lma.store.load("bce")) == ["1"]
+    mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)
+    ra = [mag.packet_out(a) for a in mag_acts if type(a).__name__ == "SendRouterAdvertisement"]
+    assert len(ra) == 1
+    pkt = Ether(ra[0].payload)
+    assert pkt.dst == mn_mac and pkt[IPv6].src == str(T.ROUTER_LL)
+    assert pkt[ICMPv6NDOptSrcLLAddr].lladdr == T.ROUTER_MAC
+    hnp = lma.core.bindings()[0].hnps[0]
+    assert pkt[ICMPv6NDOptPrefixInfo].prefix == str(hnp.network_address) and pkt[ICMPv6ND_RA].routerlifetime > 0
+    assert ra[0]["egress_port"] == 1 and ra[0]["through_pipeline"] == 0
+    # MAG entries: uplink/downlink for the HNP, the attach catch-all gone
+    ups = mag.entries.plan([c for a in mag_acts for c in mag.changes_for(a)])
+    assert sorted((u._update_type.name, u.table_id) for u in ups) == [
+        ("DELETE", "punts"), ("INSERT", "mag_downlinks"), ("INSERT", "mag_uplinks"), ("INSERT", "tunnel_peers"),
+        ("INSERT", "tunnel_terminations")]
+
+
+def test_rfc5213_5_3_1_restarted_lma_restores_the_same_desired_entries(nodes, tmp_path):
+    lma, mag = nodes
+    rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    lma_acts = deliver([a for a in acts if isinstance(a, SendMh)], lma, now=100.01)
+    lma.entries.plan([c for a in lma_acts for c in lma.changes_for(a)])
+    lma.persist(lma_acts)
+    again = LmaNode(lma.cfg, EventLog("lma2", open(tmp_path / "e2.log", "w")))
+    again.entries.plan(again.restore())
+    assert again.entries.desired == lma.entries.desired
+    assert again.core.bindings() == lma.core.bindings()
+
+
+def test_rfc6275_9_2_garbage_punt_is_discarded_not_raised(nodes):
+    lma, mag = nodes
+    for payload in (b"", b"\x00" * 13, bytes(60)):
+        assert lma.on_item(("packet", Punted(payload, punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=1)),
+                           1.0) == []
+        assert mag.on_item(("packet", Punted(payload, punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=1)),
+                           1.0) == []
+        assert mag.on_item(("packet", Punted(payload, punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 1.0) == []
