@@ -28,12 +28,12 @@ ROUTER_MAC = "02:00:00:00:00:01"
 CPU_PORT = 255
 
 # switch ports (per node): name in the node namespace -> port number
-MAG_PORTS = {"acc": 1, "up": 2}
+MAG_PORTS = {"acc": 1, "uplink": 2}
 LMA_PORTS = {"mag1": 1, "mag2": 2, "cn": 3}
 
 # interface MACs (the routes table rewrites to these)
 MACS = {
-    ("mag1", "up"): "02:00:00:01:00:02", ("mag2", "up"): "02:00:00:02:00:02",
+    ("mag1", "uplink"): "02:00:00:01:00:02", ("mag2", "uplink"): "02:00:00:02:00:02",
     ("lma", "mag1"): "02:00:00:0f:00:01", ("lma", "mag2"): "02:00:00:0f:00:02",
     ("lma", "cn"): "02:00:00:0f:00:03", ("cn", "eth0"): "02:00:00:0c:00:02",
     ("mn", "mn0"): MN_MAC,
@@ -50,8 +50,8 @@ LINKS = (
     Link(("mn", "mn0"), ("air", "mnair")),
     Link(("air", "air1"), ("mag1", "acc")),
     Link(("air", "air2"), ("mag2", "acc")),
-    Link(("mag1", "up"), ("lma", "mag1")),
-    Link(("mag2", "up"), ("lma", "mag2")),
+    Link(("mag1", "uplink"), ("lma", "mag1")),
+    Link(("mag2", "uplink"), ("lma", "mag2")),
     Link(("lma", "cn"), ("cn", "eth0")),
 )
 NODES = ("mn", "air", "mag1", "mag2", "lma", "cn")
@@ -81,7 +81,7 @@ def lma_config(node: dict[str, Any], opts: LabOptions) -> dict[str, Any]:
             {"prefix": str(CN_NET), "port": LMA_PORTS["cn"], "src_mac": MACS[("lma", "cn")],
              "dst_mac": MACS[("cn", "eth0")]},
             *({"prefix": str(MAG_NET[m]), "port": LMA_PORTS[m], "src_mac": MACS[("lma", m)],
-               "dst_mac": MACS[(m, "up")]} for m in ("mag1", "mag2")),
+               "dst_mac": MACS[(m, "uplink")]} for m in ("mag1", "mag2")),
         ],
     }
 
@@ -97,7 +97,7 @@ def mag_config(name: str, node: dict[str, Any], opts: LabOptions) -> dict[str, A
                 "fixed_mag_link_layer_address_on_all_access_links": ROUTER_MAC, **opts.mag},
         "access_ports": [{"port": MAG_PORTS["acc"], "ifname": "acc", "att": 4}],
         "mobile_nodes": {MN_ID: profile},
-        "routes": [{"prefix": str(LMA_NET), "port": MAG_PORTS["up"], "src_mac": MACS[(name, "up")],
+        "routes": [{"prefix": str(LMA_NET), "port": MAG_PORTS["uplink"], "src_mac": MACS[(name, "uplink")],
                     "dst_mac": MACS[("lma", name)]}],
     }
 
