@@ -1,7 +1,10 @@
 """Events and results of the IPsec core, returned as values.
 
 Rule: the core never logs, sleeps or calls back; every outcome an adapter
-must act on is one of these frozen dataclasses. Rekey events follow RFC 4301
+must act on is one of these dataclasses. Events are frozen; the per-packet
+results (Accepted, Protected, Bypassed, Dropped) are slotted but not frozen,
+because a frozen constructor costs more than the packet framing: treat them
+as read-only. Rekey events follow RFC 4301
 §4.4.2.1 (soft lifetime: start rekeying; hard lifetime: SA unusable) and RFC
 4303 §3.3.3 (counter about to cycle: rekey, never wrap). Drop events mirror
 the auditable events of RFC 4303 §3.4.
@@ -63,7 +66,7 @@ class IcvFailure:
 Event = RekeySoft | RekeyHard | SequenceOverflowEvent | ReplayDrop | IcvFailure
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     """Inbound packet verified and decrypted; ``packet`` is the IP packet to deliver."""
 
@@ -74,7 +77,7 @@ class Accepted:
     events: tuple[Event, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Protected:
     """Outbound packet with ESP applied, ready to send."""
 
@@ -84,14 +87,14 @@ class Protected:
     events: tuple[Event, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Bypassed:
     """The SPD said BYPASS: the packet goes on unchanged."""
 
     packet: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Dropped:
     """The packet is dropped; ``error`` is the typed reason (class = RFC action)."""
 

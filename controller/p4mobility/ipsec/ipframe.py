@@ -45,6 +45,7 @@ DSMIP_UDP_PORT = 4191  # RFC 5555 §4.1: IPv6 (and its ESP) carried in UDP over 
 ROUTING_TYPE_2 = 2  # RFC 6275 §6.4
 _EXT = (Proto.HOPOPTS, Proto.ROUTING, Proto.FRAGMENT, Proto.DSTOPTS)
 _HOP_LIMIT = 64
+_PLEN_NH = struct.Struct("!HB")  # IPv6 payload length, next header
 
 
 @dataclass(slots=True)
@@ -186,6 +187,9 @@ def view_end(packet: bytes, view: IpView) -> int:
 
 def transport_join(view: IpView, headers: bytes, esp_or_payload: bytes, next_header: int) -> bytes:
     """Headers with ``next_header`` announced, lengths fixed, then the body."""
+    if view.nh_offset == 6 and len(headers) == 40:  # bare IPv6 header: the common case
+        return b"".join((headers[:4], _PLEN_NH.pack(len(esp_or_payload), next_header), headers[7:],
+                         esp_or_payload))
     out = bytearray(headers)
     _set_lengths(out, view.version, len(esp_or_payload), view.nh_offset, next_header)
     return bytes(out) + esp_or_payload
