@@ -77,6 +77,22 @@ def test_rfc5213_5_3_4_handover_with_continuous_ping_loss_counted(lab):
     assert peers[entries[0]["args"]["tunnel_peer_id"]] == str(T.MAG_COA["mag2"])
 
 
+def test_show_bindings_cli_and_prometheus_metrics(lab):
+    import sys
+    out = subprocess.run([sys.executable, "-m", "p4mobility.cli", "show", "bindings", "--socket",
+                          str(lab.sock("lma"))], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert T.MN_ID in out.stdout and str(T.MAG_COA["mag2"]) in out.stdout
+    peers = subprocess.run([sys.executable, "-m", "p4mobility.cli", "show", "peers", "--json", "--socket",
+                            str(lab.sock("lma"))], capture_output=True, text=True, timeout=30)
+    assert peers.returncode == 0 and str(T.MAG_COA["mag2"]) in peers.stdout
+    text = lab.metrics("lma")
+    assert "p4mob_bindings 1.0" in text
+    pbus = [line for line in text.splitlines() if line.startswith("p4mob_pbu_received_total")]
+    assert pbus and float(pbus[0].split()[-1]) >= 2
+    assert 'p4mob_pba_sent_total{status="0"}' in text
+
+
 def test_controller_kill9_restart_keeps_bindings_entries_and_traffic(lab):
     before_rows = lma_bindings(lab)
     before = lab.read_switch("lma", *LMA_TABLES)

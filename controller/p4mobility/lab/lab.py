@@ -23,6 +23,7 @@ from p4mobility.runtime.logs import read_events
 from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 
 GRPC_PORT = 9559
+METRICS_PORT = 9100  # Prometheus, per node namespace
 
 
 def find_switch(target: str) -> str:
@@ -185,7 +186,7 @@ class Lab:
         return {"name": node, "switch_address": f"127.0.0.1:{GRPC_PORT}", "device_id": 1,
                 "election_id": 10, "p4info": str(DEFAULT_P4INFO), "p4blob": str(DEFAULT_P4BLOB),
                 "control_socket": str(self.sock(node)), "state_db": str(self.out / f"{node}.db"),
-                "counters_interval": 2.0}
+                "counters_interval": 2.0, "metrics_port": METRICS_PORT}
 
     def write_configs(self) -> None:
         (self.out / "lma.toml").write_text(T.to_toml(T.lma_config(self.node_settings("lma"), self.opts)))
@@ -233,6 +234,11 @@ class Lab:
             return request(str(self.sock(node)), obj)
         except ControlError as exc:
             raise LabError(str(exc)) from None
+
+    def metrics(self, node: str) -> str:
+        """The node's Prometheus exposition text (fetched inside its namespace)."""
+        code = f"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:{METRICS_PORT}/metrics').read().decode())"
+        return sh(sys.executable, "-c", code, ns=self.ns(node), timeout=20).stdout
 
     def read_switch(self, node: str, *tables: str) -> list[dict]:
         """Entries of ``tables`` as an independent P4Runtime client reads them."""
