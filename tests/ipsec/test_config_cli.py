@@ -178,3 +178,9 @@ def test_p4mob_entry_point_has_ipsec(tmp_path, capsys):
         pytest.skip(f"p4mob parser not importable: {exc}")
     assert main_rc == 0
     assert os.linesep in capsys.readouterr().out
+
+
+def test_keys_never_in_repr_or_check_output(tmp_path):
+    cfg = load_config(write_conf(tmp_path))
+    text = " ".join(repr(sa) for sa in cfg.sas)
+    assert all(k.hex() not in text and repr(k) not in text for k in KEYS.values())

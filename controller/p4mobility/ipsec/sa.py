@@ -81,7 +81,7 @@ class Sa:
     sel: Selector | None = None  # inbound check of decrypted packets (RFC 4301 §5.2)
     oseq: int = 0  # ip-xfrm replay-oseq: last sequence number sent
     added: float = 0.0  # install time for the seconds lifetimes
-    index: int = 0  # set by the SAD: the switch's sa_id
+    index: int = 0  # set by the SAD: the crypto header's sa_index (dataplane.md)
     counters: SaCounters = field(default_factory=SaCounters, init=False)
     transform: Transform = field(init=False, repr=False)
     window: ReplayWindow = field(init=False, repr=False)

@@ -6,7 +6,7 @@ another destination is unknown (drop + audit, RFC 4303 §3.4.2). Addresses are
 the selected ones (HoA after the HAO / type 2 routing header swap, RFC 3776
 §4.3), so a tunnel SA keeps matching while the CoA moves. Outbound SAs are
 found from an SPD entry's template by reqid and mode (ip-xfrm `tmpl reqid`).
-Every SA gets a small integer index: the switch's sa_id.
+Every SA gets a small integer index: the crypto header's sa_index.
 """
 from __future__ import annotations
 
