@@ -27,6 +27,7 @@ class EntrySet:
 
     def __init__(self) -> None:
         self.desired: dict[Key, P4TableEntry] = {}
+        self.version = 0  # bumped by every plan that changes the desired set
 
     def plan(self, changes: Iterable[Change]) -> list[Any]:
         net: dict[Key, P4TableEntry | None] = {}
@@ -45,6 +46,8 @@ class EntrySet:
             elif old != entry:
                 self.desired[key] = entry
                 updates.append(~copy.copy(entry))
+        if updates:
+            self.version += 1
         return updates
 
     def __len__(self) -> int:

@@ -153,7 +153,11 @@ class NodeRuntime:
         except (KeyError, ValueError):
             pass
         packets = switch.read_packets(queue_size=65536)
-        result = await reconcile(switch, self.entries, self.tables)
+        while True:  # again if the worker changed the desired set meanwhile
+            version = self.entries.version
+            result = await reconcile(switch, self.entries, self.tables)
+            if self.entries.version == version:
+                break
         self.metrics.reconciles.inc()
         self.log.event("reconciled", read=result.read, inserted=result.inserted, modified=result.modified,
                        deleted=result.deleted, desired=len(self.entries))
