@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Iterable
 
-from finsy import P4TableAction, P4TableEntry
+from finsy import P4TableAction, P4TableEntry, P4TableMatch
 
 from p4mobility.pmip.actions import (
     BindingCreated,
@@ -64,7 +64,7 @@ def key_of(table: str, match: dict[str, Any], priority: int = 0) -> Key:
 
 
 def _entry(table: str, match: dict[str, Any], action: str, priority: int = 0, **params: Any) -> Change:
-    ent = P4TableEntry(table, match=match, action=P4TableAction(action, **params),
+    ent = P4TableEntry(table, match=P4TableMatch(match), action=P4TableAction(action, **params),
                        priority=priority)
     return key_of(table, match, priority), ent
 
