@@ -12,10 +12,35 @@ import json
 import logging
 import sys
 
+from ipaddress import IPv6Address, IPv6Network
+
 import finsy
 from finsy import P4TableEntry
 
 from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
+
+
+def fmt(value: object, width: int) -> str:
+    """An integer as text: 128 bits as an IPv6 address, 48 bits as a MAC, else decimal."""
+    if not isinstance(value, int):
+        return str(value)
+    if width == 128:
+        return str(IPv6Address(value))
+    if width == 48:
+        return ":".join(f"{b:02x}" for b in value.to_bytes(6, "big"))
+    return str(value)
+
+
+def fmt_match(value: object, field: object) -> str:
+    """LPM as a prefix (2001:db8::/64), ternary as value&&&mask, exact as fmt()."""
+    width, kind = field.bitwidth, getattr(field.match_type, "name", str(field.match_type))
+    if isinstance(value, tuple) and kind == "LPM":
+        v, plen = value
+        return str(IPv6Network((v, plen), strict=False)) if width == 128 else f"{fmt(v, width)}/{plen}"
+    if isinstance(value, tuple):
+        v, mask = value
+        return f"{fmt(v, width)}&&&{fmt(mask, width)}"
+    return fmt(value, width)
 
 
 async def dump(addr: str, tables: list[str]) -> list[dict]:
@@ -23,12 +48,15 @@ async def dump(addr: str, tables: list[str]) -> list[dict]:
     out = []
     async with finsy.Switch("inspect", addr, opts) as sw:
         for t in tables:
+            table = sw.p4info.tables[t]
             async for e in sw.read(P4TableEntry(t)):
                 action = e.action
-                out.append({"table": t, "match": {k: str(v) for k, v in (e.match or {}).items()},
-                            "priority": e.priority,
-                            "action": getattr(action, "name", None),
-                            "args": {k: str(v) for k, v in (getattr(action, "args", None) or {}).items()}})
+                name = getattr(action, "name", None)
+                widths = {p.name: p.bitwidth for p in sw.p4info.actions[name].params} if name else {}
+                match = {k: fmt_match(v, table.match_fields[k]) for k, v in (e.match or {}).items()}
+                out.append({"table": t, "match": match, "priority": e.priority, "action": name,
+                            "args": {k: fmt(v, widths.get(k, 0))
+                                     for k, v in (getattr(action, "args", None) or {}).items()}})
     return sorted(out, key=lambda d: json.dumps(d, sort_keys=True))
 
 
