@@ -107,6 +107,9 @@ class LmaNode(NodeRuntime):
             return self.make_packet_out(mh_frame(action.message, action.src, action.dst))
         return None
 
+    def counter_indices(self) -> list[int]:
+        return sorted(self.core.cache.by_id)
+
     def update_gauges(self) -> None:
         self.metrics.bindings.set(len(self.core.cache.by_id))
         self.metrics.tunnel_peers.set(len(self.core.cache.peers))

@@ -232,6 +232,9 @@ class MagNode(NodeRuntime):
                     state[port] = up
                     self.queue.put_nowait(("link", port, up))
 
+    def counter_indices(self) -> list[int]:
+        return sorted({v.access_port for v in self.core.binding_update_list()})
+
     def update_gauges(self) -> None:
         self.metrics.bindings.set(len(self.core.binding_update_list()))
 

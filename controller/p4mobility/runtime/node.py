@@ -261,11 +261,18 @@ class NodeRuntime:
         if switch is None:
             return []
         rows = []
-        for name in ("drop_counter", "binding_uplink_counter", "binding_downlink_counter"):
-            async for c in switch.read(P4CounterEntry(name)):
-                if c.packet_count or c.byte_count:
+        async for c in switch.read(P4CounterEntry("drop_counter")):
+            if c.packet_count or c.byte_count:
+                rows.append(["drop_counter", c.index, c.packet_count, c.byte_count])
+        for index in self.counter_indices():  # per-binding counters: only the live ones
+            for name in ("binding_uplink_counter", "binding_downlink_counter"):
+                async for c in switch.read(P4CounterEntry(name, index=index)):
                     rows.append([name, c.index, c.packet_count, c.byte_count])
         return rows
+
+    def counter_indices(self) -> list[int]:
+        """Indices of binding_uplink/downlink_counter in use (binding ids)."""
+        return []
 
     async def _control(self, req: dict) -> dict:
         cmd = req.get("cmd")
