@@ -91,6 +91,12 @@ def test_show_bindings_cli_and_prometheus_metrics(lab):
     pbus = [line for line in text.splitlines() if line.startswith("p4mob_pbu_received_total")]
     assert pbus and float(pbus[0].split()[-1]) >= 2
     assert 'p4mob_pba_sent_total{status="0"}' in text
+    counters = lab.control("lma", {"cmd": "show", "what": "counters"})
+    assert counters["ok"]
+    per_binding = {(r[0], r[1]): r[2] for r in counters["rows"]}
+    bid = lma_bindings(lab)[0][0]
+    assert per_binding[("binding_uplink_counter", bid)] > 0  # the pings went through this binding
+    assert per_binding[("binding_downlink_counter", bid)] > 0
 
 
 def test_controller_kill9_restart_keeps_bindings_entries_and_traffic(lab):
