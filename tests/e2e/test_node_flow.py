@@ -119,3 +119,34 @@ def test_rfc6275_9_2_garbage_punt_is_discarded_not_raised(nodes):
         assert mag.on_item(("packet", Punted(payload, punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=1)),
                            1.0) == []
         assert mag.on_item(("packet", Punted(payload, punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 1.0) == []
+
+
+def test_uplink_packets_of_the_attach_window_go_into_the_new_tunnel(nodes):
+    from scapy.layers.inet6 import ICMPv6EchoRequest
+    from p4mobility.pmip.actions import MagBindingInstalled
+
+    lma, mag = nodes
+    hnp_guess = "2001:db8:100::"  # the pool's first /64: what this fresh LMA assigns
+    src = str(T.slaac_address(__import__("ipaddress").IPv6Network(hnp_guess + "/64"), T.MN_MAC))
+    echo = Ether(src=T.MN_MAC, dst=T.ROUTER_MAC) / IPv6(src=src, dst=str(T.CN_ADDRESS), hlim=64) \
+        / ICMPv6EchoRequest(id=1, seq=9)
+    mld = Ether(src=T.MN_MAC, dst="33:33:00:00:00:16") / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::16") \
+        / ICMPv6EchoRequest()
+    acts = mag.on_item(("packet", Punted(bytes(echo), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    assert [type(a).__name__ for a in acts] == ["SendMh"]  # the first frame is the attach
+    mag.on_item(("packet", Punted(bytes(mld), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.001)
+    mag.on_item(("packet", Punted(bytes(echo), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.002)
+    lma_acts = deliver(acts, lma, now=100.01)
+    mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)
+    installed = next(a for a in mag_acts if isinstance(a, MagBindingInstalled))
+    outs = mag.packet_outs(installed)
+    assert len(outs) == 2  # both echo requests, not the link-local multicast one
+    for out in outs:
+        assert out["egress_port"] == 2 and out["through_pipeline"] == 0
+        pkt = Ether(out.payload)
+        assert pkt.dst == T.MACS[("lma", "mag1")] and pkt.src == T.MACS[("mag1", "uplink")]
+        outer, inner = pkt[IPv6], pkt[IPv6].payload
+        assert (outer.src, outer.dst, outer.nh) == (str(T.MAG_COA["mag1"]), str(T.LMA_ADDRESS), 41)
+        assert outer.plen == len(bytes(inner))
+        assert inner.src == src and inner.hlim == 63 and inner[ICMPv6EchoRequest].seq == 9
+    assert mag.packet_outs(installed) == []  # released once

@@ -34,6 +34,7 @@ from p4mobility.pmip.actions import (
 )
 from p4mobility.pmip.events import MnAttached, MnDetached, PbaReceived, RouterSolicitationReceived
 from p4mobility.pmip.mag import MobileAccessGateway
+from p4mobility.runtime.attach_buffer import AttachBuffer, encapsulate
 from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
 from p4mobility.runtime.home_link import na_frame, ra_frame
 from p4mobility.runtime.logs import EventLog
@@ -55,6 +56,8 @@ class MagNode(NodeRuntime):
         self.port_mac: dict[int, bytes] = {}  # access port -> attached MN's MAC
         self.router_mac = cfg.router_mac
         self.router_ll = cfg.mag.own_link_local
+        self.buffer = AttachBuffer()
+        self.last_now = 0.0  # the `now` of the item being handled
 
     # --- state ---------------------------------------------------------------
     def restore(self) -> list[Change]:
@@ -88,6 +91,7 @@ class MagNode(NodeRuntime):
 
     # --- inputs ----------------------------------------------------------------
     def on_item(self, item: tuple, now: float) -> list:
+        self.last_now = now
         kind = item[0]
         if kind == "idle":
             port = item[1]
@@ -152,8 +156,14 @@ class MagNode(NodeRuntime):
         """RFC 5213 §6.9.1.1: any frame from a known MN on an unserved access port
         (a link-layer handoff sends no RS) is its attachment."""
         mn_id = self.cfg.mn_macs.get(frame[6:12]) if len(frame) >= 14 else None
-        if mn_id is None or any(v.access_port == port for v in self.core.binding_update_list()):
+        if mn_id is None:
             return []
+        views = [v for v in self.core.binding_update_list() if v.access_port == port]
+        if views:  # registration in flight: keep the MN's packets for the new tunnel
+            if views[0].mn_id == mn_id:
+                self.buffer.hold(port, frame, now)
+            return []
+        self.buffer.hold(port, frame, now)
         self.port_mac[port] = frame[6:12]
         self.log.event("attach_by_traffic", access_port=port, mac=mac_str(frame[6:12]), mn_id=mn_id)
         return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=frame[6:12],
@@ -167,6 +177,7 @@ class MagNode(NodeRuntime):
 
     # --- core plumbing -----------------------------------------------------------
     def core_timer(self, now: float) -> list:
+        self.last_now = now
         return self.core.handle_timer(now)
 
     def next_deadline(self) -> float | None:
@@ -174,6 +185,21 @@ class MagNode(NodeRuntime):
 
     def changes_for(self, action: Any) -> list[Change]:
         return mag_changes(action, self.router_mac)
+
+    def packet_outs(self, action: Any) -> list[P4PacketOut]:
+        if isinstance(action, MagBindingInstalled):  # held uplink packets into the new tunnel
+            held = self.buffer.release(action.access_port, action.hnps, self.last_now)
+            route = next((r for r in self.cfg.routes if action.lma_address in r.prefix), None)
+            if not held or route is None:
+                return []
+            self.log.event("attach_buffer_flushed", access_port=action.access_port, mn_id=action.mn_id,
+                           frames=len(held))
+            smac, dmac = (bytes.fromhex(m.replace(":", "")) for m in (route.src_mac, route.dst_mac))
+            return [self.make_packet_out(encapsulate(f, action.proxy_coa, action.lma_address, smac, dmac),
+                                         route.port, through_pipeline=False) for f in held]
+        if isinstance(action, MagBindingRemoved):
+            self.buffer.forget(action.access_port)
+        return super().packet_outs(action)
 
     def packet_out(self, action: Any) -> P4PacketOut | None:
         if isinstance(action, SendMh):

@@ -88,6 +88,10 @@ class NodeRuntime:
     def packet_out(self, action: Any) -> P4PacketOut | None:
         return None
 
+    def packet_outs(self, action: Any) -> list[P4PacketOut]:
+        p = self.packet_out(action)
+        return [] if p is None else [p]
+
     def show(self, what: str) -> dict:
         return {"ok": False, "error": f"nothing to show for {what!r}"}
 
@@ -204,7 +208,7 @@ class NodeRuntime:
             except Exception as exc:  # noqa: BLE001 - the switch said no: reconcile
                 self.log.event("write_failed", error=str(exc)[:300])
                 await self._reconcile_now(switch)
-            outs = [p for a in actions if (p := self.packet_out(a)) is not None]
+            outs = [p for a in actions for p in self.packet_outs(a)]
             if outs:
                 try:
                     await switch.write(outs)
