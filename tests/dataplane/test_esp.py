@@ -10,6 +10,7 @@ from __future__ import annotations
 from scapy.layers.inet6 import (
     HAO, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, MIP6MH_BA, MIP6MH_BU,
 )
+from scapy.layers.inet import UDP
 from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
@@ -90,7 +91,7 @@ def test_rfc4301_spd_discard_dropped_and_counted(dp):
     dp.add_route(HNP, 2)
     dp.add_spd_entry(5, "discard", dst_addr=MN, ip_proto=17)
     before = dp.drops(DropReason.SPD_DISCARD)
-    dp.send(1, eth_in() / IPv6(src=CN, dst=MN) / Raw(b"\x00\x01\x00\x02\x00\x0c\x00\x00xxxx"))
+    dp.send(1, eth_in() / IPv6(src=CN, dst=MN) / UDP(sport=1, dport=2) / Raw(b"xxxx"))
     assert dp.wait_drop(DropReason.SPD_DISCARD, before) == before + 1
     dp.verify_no_other_packets()
 

@@ -6,7 +6,6 @@ RFC 5648); otherwise the packet is dropped and counted. ECN per RFC 6040."""
 
 from __future__ import annotations
 
-import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.packet import Raw
@@ -150,17 +149,18 @@ RFC6040_DECAP = [
 ]
 
 
-@pytest.mark.parametrize("inner,outer,out", RFC6040_DECAP)
-def test_rfc6040_4_2_decapsulation_ecn(dp, inner, outer, out):
+def test_rfc6040_4_2_decapsulation_ecn(dp):
+    """All 16 (inner, outer) combinations of Figure 4, one switch set-up."""
     setup_uplink(dp)
     dscp = 10 << 2
-    frame = (eth_in() / IPv6(src=COA1, dst=LMA, tc=dscp | outer)
-             / IPv6(src=MN, dst=CN, tc=dscp | inner, hlim=30) / BODY)
-    if out is None:
-        before = dp.drops(DropReason.ECN_CE_NOT_ECT)
-        dp.send(2, frame)
-        assert dp.wait_drop(DropReason.ECN_CE_NOT_ECT, before) == before + 1
-    else:
-        dp.send(2, frame)
-        dp.verify_packet(eth_out(1) / IPv6(src=MN, dst=CN, tc=dscp | out, hlim=29) / BODY, 1)
+    for inner, outer, out in RFC6040_DECAP:
+        frame = (eth_in() / IPv6(src=COA1, dst=LMA, tc=dscp | outer)
+                 / IPv6(src=MN, dst=CN, tc=dscp | inner, hlim=30) / BODY)
+        if out is None:
+            before = dp.drops(DropReason.ECN_CE_NOT_ECT)
+            dp.send(2, frame)
+            assert dp.wait_drop(DropReason.ECN_CE_NOT_ECT, before) == before + 1, (inner, outer)
+        else:
+            dp.send(2, frame)
+            dp.verify_packet(eth_out(1) / IPv6(src=MN, dst=CN, tc=dscp | out, hlim=29) / BODY, 1)
     dp.verify_no_other_packets()

@@ -1,0 +1,102 @@
+/* esp.p4: SPI classification (inbound) and the outbound SPD.
+ * Rule (RFC 4303 §3.4.2, RFC 4301 §4.4.1, draft-laganier req. 2): ESP to a
+ * local address is looked up by (destination, SPI): crypto path, controller,
+ * or drop-and-count when the SPI is unknown. Any other packet the node
+ * forwards or originates is matched against the ordered SPD (ternary with
+ * priorities on src, dst, protocol, MH type; HoA from HAO / RH2 when present):
+ * PROTECT goes to the crypto path, BYPASS continues, DISCARD drops.
+ * What the crypto path hands back is never classified again. */
+#ifndef __ESP_P4__
+#define __ESP_P4__
+
+control Esp(inout headers_t hdr,
+            inout local_metadata_t meta,
+            inout standard_metadata_t std) {
+
+    /* Shared by both tables: the direction is set before each lookup. */
+    action to_crypto_port(sa_index_t sa_index) {
+        meta.verdict = Verdict.CRYPTO;
+        meta.sa_index = sa_index;
+    }
+
+    /* ---- inbound: SAD by (dst, SPI) ---- */
+    action punt_signaling_esp() {
+        meta.verdict = Verdict.PUNT;
+        meta.punt_reason = PuntReason.ESP_SIGNALING;
+    }
+
+    action drop_unknown_spi() {
+        meta.verdict = Verdict.DROP;
+        meta.drop_reason = DropReason.UNKNOWN_SPI;
+    }
+
+    direct_counter(CounterType.packets_and_bytes) esp_sas_counter;
+
+    table esp_sas {
+        key = {
+            meta.sig_dst : exact @name("dst_addr");
+            hdr.esp.spi  : exact @name("spi");
+        }
+        actions = {
+            to_crypto_port;
+            punt_signaling_esp;
+            @defaultonly drop_unknown_spi;
+        }
+        const default_action = drop_unknown_spi();
+        counters = esp_sas_counter;
+        size = MAX_SAS;
+    }
+
+    /* ---- outbound: SPD ---- */
+    action bypass() {
+    }
+
+    action discard() {
+        meta.verdict = Verdict.DROP;
+        meta.drop_reason = DropReason.SPD_DISCARD;
+    }
+
+    l3_addr_t spd_src = 0;
+    l3_addr_t spd_dst = 0;
+
+    direct_counter(CounterType.packets_and_bytes) outbound_policies_counter;
+
+    table outbound_policies {
+        key = {
+            spd_src       : ternary @name("src_addr");
+            spd_dst       : ternary @name("dst_addr");
+            meta.l4_proto : ternary @name("ip_proto");
+            meta.mh_type  : ternary @name("mh_type");
+        }
+        actions = {
+            to_crypto_port;
+            bypass;
+            discard;
+        }
+        default_action = bypass();
+        counters = outbound_policies_counter;
+        size = MAX_SPD_ENTRIES;
+    }
+
+    apply {
+        if (meta.to_local) {
+            /* Signaling reaches here only as ESP to a local address. */
+            meta.crypto_direction = CryptoDirection.DECRYPT;
+            esp_sas.apply();
+        } else if (!meta.from_crypto) {
+            /* RFC 3776 §5: selectors name the home address, not the CoA. */
+            spd_src = meta.l3_src;
+            spd_dst = meta.l3_dst;
+            if (hdr.dest_opts_ext.isValid() && hdr.dest_opts.options == HAO_LAYOUT) {
+                spd_src = hdr.dest_opts_ext.data;
+            }
+            if (hdr.rh2.isValid()) {
+                spd_dst = hdr.rh2.home_addr;
+            }
+            meta.crypto_direction = CryptoDirection.ENCRYPT;
+            outbound_policies.apply();
+        }
+    }
+}
+
+#endif

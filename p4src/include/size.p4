@@ -1,0 +1,19 @@
+/* size.p4: every table and counter size, for 100,000 bindings.
+ * Rule: no literal size appears anywhere else. */
+#ifndef __SIZE_P4__
+#define __SIZE_P4__
+
+#define MAX_BINDINGS            100000   // HNP / HoA entries; also per-binding counter size
+#define MAX_MULTI_COA_BINDINGS  16384    // bindings with several CoAs (RFC 5648)
+#define MAX_BINDING_PEER_MEMBERS 65536   // selector members: one per (binding, CoA)
+#define MAX_TUNNEL_PEERS        131072   // CoAs / Proxy-CoAs / LMAs
+#define MAX_UPLINK_SOURCES      200000   // (CoA, HNP/HoA) pairs accepted on decap
+#define MAX_SAS                 262144   // ESP SAs (a few per mobile node)
+#define MAX_SPD_ENTRIES         131072   // outbound policies (host-wide ones per HoA)
+#define MAX_LOCAL_ADDRESSES     1024
+#define MAX_PUNT_RULES          256
+#define MAX_ROUTES              16384
+#define MAX_MAG_ENTRIES         100000   // MAG access uplinks / downlinks
+#define DROP_REASONS            256
+
+#endif
