@@ -51,8 +51,8 @@ def frames(seed: int = 1234, n_random: int = 25) -> list[bytes]:
     rnd = random.Random(seed)
     out = [
         bytes(Ether(dst="02:00:00:00:00:aa", src=M2, type=0x1234) / b"l2 hit" * 5),
-        bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.1.2.3", ttl=0) / UDP(dport=5) / b"x" * 20),
-        bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.2.2.3", tos=0x2E) / UDP(dport=3000) / b"y" * 9),
+        bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.1.2.3", ttl=0) / UDP(dport=5) / (b"x" * 20)),
+        bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.2.2.3", tos=0x2E) / UDP(dport=3000) / (b"y" * 9)),
         bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.2.2.3") / UDP(dport=1500) / b"acl drop"),
         bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.9", dst="10.2.2.3") / UDP(dport=1) / b"to cpu"),
         bytes(Ether(dst=M1, src=M2, type=0x9100) / Dot1Q(vlan=3, type=0x8100) / Dot1Q(vlan=4) /
@@ -80,7 +80,7 @@ def frames(seed: int = 1234, n_random: int = 25) -> list[bytes]:
         elif kind == 2:
             out.append(bytes(Ether(dst=M1, src=M2)) + rnd.randbytes(rnd.randrange(1, 80)))
         else:
-            base = bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.3", dst="10.1.1.1") / UDP() / b"z" * 10)
+            base = bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.3", dst="10.1.1.1") / UDP() / (b"z" * 10))
             out.append(base[:rnd.randrange(14, len(base))])
     return [f if len(f) >= 14 else f + bytes(14 - len(f)) for f in out]
 

@@ -81,7 +81,7 @@ def test_af_packet_forwarding_and_packet_in_through_the_process(switch) -> None:
             veths.send(2, bad_ip)
             pin = await asyncio.wait_for(sw.read_packets().__anext__(), 10)
             assert pin.payload == bad_ip and pin["ingress_port"] == 2
-            out = fy.P4PacketOut(frame, egress_port=1)
+            out = fy.P4PacketOut(frame, egress_port=1, _pad=0)
             await sw.write([out])
             got = await loop.run_in_executor(None, veths.recv, 1, 10.0, lambda f: f == frame)
             assert got == frame

@@ -236,7 +236,7 @@ control FeatIngress(inout headers_t hdr, inout metadata_t meta,
         hdr.probe.cast = (bit<8>)a;
         hdr.probe.tern = (hdr.probe.c > 100) ? a : (bit<32>)b;
         hdr.probe.bits = (a & 0xff00ff00) | (~a & 0x000000ff) ^ ((bit<32>)b);
-        hdr.probe.cmp = (bit<8>)((a == (bit<32>)b) ? 1 : 0) | ((a > (bit<32>)b) ? 8w2 : 8w0)
+        hdr.probe.cmp = ((a == (bit<32>)b) ? 8w1 : 8w0) | ((a > (bit<32>)b) ? 8w2 : 8w0)
                         | ((b != 0) ? 8w4 : 8w0);
         hash(hdr.probe.crc16, HashAlgorithm.crc16, 16w0, { a, b }, 32w65536);
         hash(hdr.probe.crc32, HashAlgorithm.crc32, 32w0, { a, b, hdr.probe.c }, 33w4294967296);
