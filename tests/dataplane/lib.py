@@ -21,6 +21,7 @@ from finsy import (
     P4Member,
     P4TableAction,
     P4TableEntry,
+    P4TableMatch,
 )
 
 from .netns import Namespace
@@ -84,17 +85,17 @@ class Dataplane:
 
     # ------------------------------------------------------------ tables
     def add_local_address(self, addr: str) -> None:
-        self.insert(P4TableEntry("local_addresses", match={"dst_addr": key_addr(addr)},
+        self.insert(P4TableEntry("local_addresses", match=P4TableMatch({"dst_addr": key_addr(addr)}),
                                  action=P4TableAction("set_local")))
 
     def add_route(self, prefix: str, port: int, dst_mac: str | None = None) -> None:
         self.insert(P4TableEntry(
-            "routes", match={"dst_addr": key_addr(prefix)},
+            "routes", match=P4TableMatch({"dst_addr": key_addr(prefix)}),
             action=P4TableAction("set_next_hop", port=port, src_mac=SWITCH_MAC,
                                  dst_mac=dst_mac or NEXT_HOP_MAC[port])))
 
     def add_punt_rule(self, priority: int = 10, **match: Any) -> None:
-        self.insert(P4TableEntry("punts", match=match, priority=priority,
+        self.insert(P4TableEntry("punts", match=P4TableMatch(match), priority=priority,
                                  action=P4TableAction("punt_to_controller")))
 
     def add_tunnel_peer(self, peer_id: int, src: str, dst: str,
@@ -106,19 +107,19 @@ class Dataplane:
             action = P4TableAction("load_tunnel_peer_ipv6", src_addr=src, dst_addr=dst)
         else:
             action = P4TableAction("load_tunnel_peer_ipv4", src_addr=src, dst_addr=dst)
-        self.insert(P4TableEntry("tunnel_peers", match={"tunnel_peer_id": peer_id},
+        self.insert(P4TableEntry("tunnel_peers", match=P4TableMatch({"tunnel_peer_id": peer_id}),
                                  action=action))
 
     def move_tunnel_peer(self, binding_prefix: str, binding_id: int, peer_id: int) -> None:
         """A handover: one MODIFY of the binding entry."""
         self.modify(P4TableEntry(
-            "bindings", match={"dst_addr": key_addr(binding_prefix)},
+            "bindings", match=P4TableMatch({"dst_addr": key_addr(binding_prefix)}),
             action=P4TableAction("set_binding", binding_id=binding_id,
                                  tunnel_peer_id=peer_id)))
 
     def add_binding(self, prefix: str, binding_id: int, peer_id: int) -> None:
         self.insert(P4TableEntry(
-            "bindings", match={"dst_addr": key_addr(prefix)},
+            "bindings", match=P4TableMatch({"dst_addr": key_addr(prefix)}),
             action=P4TableAction("set_binding", binding_id=binding_id,
                                  tunnel_peer_id=peer_id)))
 
@@ -137,30 +138,30 @@ class Dataplane:
         self._next_group += 1
         self.insert(P4ActionProfileGroup("binding_peer_selector", group_id=group_id,
                                          max_size=len(members), members=members))
-        self.insert(P4TableEntry("binding_peers", match={"binding_id": binding_id},
+        self.insert(P4TableEntry("binding_peers", match=P4TableMatch({"binding_id": binding_id}),
                                  action=P4IndirectAction(group_id=group_id)))
         self.insert(P4TableEntry(
-            "bindings", match={"dst_addr": key_addr(prefix)},
+            "bindings", match=P4TableMatch({"dst_addr": key_addr(prefix)}),
             action=P4TableAction("set_multi_coa_binding", binding_id=binding_id)))
 
     def add_tunnel_termination(self, outer_src: str, outer_dst: str, kind: EncapKind,
                                from_lma: bool = False) -> None:
         self.insert(P4TableEntry(
             "tunnel_terminations",
-            match={"outer_src_addr": key_addr(outer_src),
-                   "outer_dst_addr": key_addr(outer_dst), "encap_kind": int(kind)},
+            match=P4TableMatch({"outer_src_addr": key_addr(outer_src),
+                   "outer_dst_addr": key_addr(outer_dst), "encap_kind": int(kind)}),
             action=P4TableAction("decap_from_lma" if from_lma else "decap_from_coa")))
 
     def add_uplink_source(self, coa: str, home: str, binding_id: int) -> None:
         self.insert(P4TableEntry(
-            "uplink_sources", match={"coa": key_addr(coa), "home_addr": key_addr(home)},
+            "uplink_sources", match=P4TableMatch({"coa": key_addr(coa), "home_addr": key_addr(home)}),
             action=P4TableAction("accept_uplink", binding_id=binding_id)))
 
     def add_esp_sa(self, dst: str, spi: int, sa_index: int | None = None) -> None:
         """sa_index None: a signaling SA punted to the controller as is."""
         action = (P4TableAction("punt_signaling_esp") if sa_index is None
                   else P4TableAction("to_crypto_port", sa_index=sa_index))
-        self.insert(P4TableEntry("esp_sas", match={"dst_addr": key_addr(dst), "spi": spi},
+        self.insert(P4TableEntry("esp_sas", match=P4TableMatch({"dst_addr": key_addr(dst), "spi": spi}),
                                  action=action))
 
     def add_spd_entry(self, priority: int, action: str, sa_index: int | None = None,
@@ -169,20 +170,20 @@ class Dataplane:
         params = {"sa_index": sa_index} if action == "to_crypto_port" else {}
         m = {k: (key_addr(v) if k in ("src_addr", "dst_addr") else v)
              for k, v in match.items()}
-        self.insert(P4TableEntry("outbound_policies", match=m, priority=priority,
+        self.insert(P4TableEntry("outbound_policies", match=P4TableMatch(m), priority=priority,
                                  action=P4TableAction(action, **params)))
 
     def add_mag_uplink(self, port: int, src_prefix: str, binding_id: int,
                        peer_id: int) -> None:
         self.insert(P4TableEntry(
-            "mag_uplinks", match={"ingress_port": port, "src_addr": key_addr(src_prefix)},
+            "mag_uplinks", match=P4TableMatch({"ingress_port": port, "src_addr": key_addr(src_prefix)}),
             action=P4TableAction("tunnel_to_lma", binding_id=binding_id,
                                  tunnel_peer_id=peer_id)))
 
     def add_mag_downlink(self, prefix: str, binding_id: int, port: int,
                          mn_mac: str) -> None:
         self.insert(P4TableEntry(
-            "mag_downlinks", match={"dst_addr": key_addr(prefix)},
+            "mag_downlinks", match=P4TableMatch({"dst_addr": key_addr(prefix)}),
             action=P4TableAction("forward_to_mn", binding_id=binding_id, port=port,
                                  src_mac=SWITCH_MAC, dst_mac=mn_mac)))
 
