@@ -34,7 +34,7 @@ NEXT_HOP_MAC = {1: "02:00:00:00:01:01", 2: "02:00:00:00:02:02",
 HOST_MAC = "02:00:00:00:99:99"
 
 RECV_TIMEOUT = 5.0        # waiting for a frame that must come
-NO_OTHER_WINDOW = 0.3     # listening for frames that must not come
+NO_OTHER_WINDOW = 0.25    # listening for frames that must not come
 
 
 def v4m(addr: str) -> str:

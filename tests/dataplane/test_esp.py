@@ -115,3 +115,16 @@ def test_encrypted_result_is_not_classified_again(dp):
                                                port=1) / ip)
     dp.verify_packet(eth_out(1) / ip, 1)
     dp.verify_no_other_packets()
+
+
+def test_rfc3776_spd_source_selector_is_the_hoa_of_a_home_address_option(dp):
+    """A packet sent from the CoA with a Home Address option is selected by its HoA."""
+    dp.add_route(CN_PREFIX, 1)
+    dp.add_spd_entry(10, "to_crypto_port", sa_index=12, src_addr=MN)
+    ip = (IPv6(src=COA1, dst=CN, hlim=64) / IPv6ExtHdrDestOpt(options=[HAO(hoa=MN)])
+          / UDP(sport=7, dport=7) / Raw(b"hao"))
+    dp.packet_out(eth_in() / ip, through_pipeline=True)
+    dp.verify_packet(Ether(dst=SWITCH_MAC, src=HOST_MAC)
+                     / CryptoMeta(sa_index=12, direction=CryptoDirection.ENCRYPT, port=CPU_PORT)
+                     / ip, CRYPTO_PORT)
+    dp.verify_no_other_packets()
