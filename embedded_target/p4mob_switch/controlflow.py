@@ -65,16 +65,27 @@ def _table_src(gen: Gen, n: Any, ref: Callable[[Any], str], late: list) -> str:
         meter = f"    F[{t.direct_meter.result_target}] = {mv}.execute(e.seq, X.ilen)\n"
     if n.hitmiss:
         after_hit, after_miss = f"return {ref(n.hit_next)}", f"return {miss}"
+    elif all(v is n.miss_next for v in n.by_action.values()):
+        after_hit = after_miss = f"return {miss}"  # every action continues to the same node
     else:
         var = gen.bind("NEXT", None)
         late.append((var, n))
         after_hit = after_miss = f"return {var}.get(id(a), {miss})"
+    if not t.keys and t.default_const:
+        # p4c's keyless "dummy" tables for direct action calls: always the const default
+        a = t.default_action
+        if a is None:
+            return f"def node(F, V, X):\n    return {miss}\n"
+        nxt = ref(n.miss_next if n.hitmiss else n.by_action.get(id(a), n.miss_next))
+        fn, data = gen.bind("ACT", a.fn), gen.bind("DATA", t.default_data)
+        return f"def node(F, V, X):\n    {fn}(F, V, {data}, X)\n    return {nxt}\n"
+    dcount = (f"        {T}.default_packets += 1\n        {T}.default_bytes += X.ilen\n"
+              if t.with_counters else "")
     return (
         "def node(F, V, X):\n"
         f"    e = {lookup}({key}(F, V))\n"
         "    if e is None:\n"
-        f"        {T}.default_packets += 1\n"
-        f"        {T}.default_bytes += X.ilen\n"
+        f"{dcount}"
         f"        a = {T}.default_action\n"
         "        if a is None:\n"
         f"            return {miss}\n"
