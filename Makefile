@@ -21,7 +21,7 @@ test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lab: install
-	$(VENV)/bin/p4mob demo
+	$(VENV)/bin/p4mob lab --out lab-out
 
 bench: install
 	$(PY) bench/run_all.py
