@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -271,10 +272,17 @@ class Lab:
     def move(self, mag: str) -> float:
         """Handover: the MN's link leaves its MAG and comes up at ``mag`` (a
         link-layer handoff: the MN's interface, MAC and address stay; Linux
-        sends no RS, the new MAG sees the MN's next packet)."""
-        t = self.mark(f"move to {mag}")
-        self.detach()
-        self.attach(mag)
+        sends no RS, the new MAG sees the MN's next packet). Both link changes
+        go in one `ip -batch`, as one radio re-association."""
+        old = "air1" if self.attached == "mag1" else "air2"
+        new = "air1" if mag == "mag1" else "air2"
+        t = self.mark(f"move {self.attached} -> {mag}")
+        script = f"link set {old} down\nlink set {old} nomaster\nlink set {new} master br0 up\n"
+        res = subprocess.run(["ip", "-n", self.ns("air"), "-batch", "-"], input=script, text=True,
+                             capture_output=True, timeout=30)
+        if res.returncode != 0:
+            raise LabError(f"move to {mag}: {res.stderr.strip()}")
+        self.attached = mag
         return t
 
     def mn_address(self, timeout: float = 20.0) -> str:

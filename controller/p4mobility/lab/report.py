@@ -75,7 +75,8 @@ TIMELINE_EVENTS = {
     "link_up": "access link up", "BindingCreated": "BCE created", "BindingMoved": "BCE moved (handover)",
     "BindingDeregistered": "BCE de-registering", "BindingDeleted": "BCE deleted",
     "MagBindingInstalled": "forwarding installed", "MagBindingRemoved": "forwarding removed",
-    "entries_written": "table entries written",
+    "entries_written": "table entries written", "attach_by_traffic": "MN's first frame (attach)",
+    "attach_buffer_flushed": "held uplink packets sent into the tunnel",
 }
 
 
@@ -88,7 +89,7 @@ def timeline(events: dict[str, list[dict]], marks: Iterable[tuple[float, str]], 
             if name not in TIMELINE_EVENTS:
                 continue
             detail = {k: e[k] for k in ("mn_id", "seq", "status", "lifetime", "updates", "binding_id",
-                                        "access_port", "reason") if k in e}
+                                        "access_port", "reason", "frames") if k in e}
             rows.append({"t": e["ts"], "node": node, "what": TIMELINE_EVENTS[name], **detail})
     if ping.replies:
         first = min(ping.replies)
