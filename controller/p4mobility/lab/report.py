@@ -134,14 +134,19 @@ def plot(out: Path, ping: PingResult, marks: Iterable[tuple[float, str]], t0: fl
         xs = [(t - t0) for t, _, _ in ping.replies]
         ys = [rtt for _, _, rtt in ping.replies]
         ax.plot(xs, ys, ".", markersize=3, label="echo reply RTT (ms)")
+    lo = min((t for t, _, _ in ping.replies), default=t0) - 0.5
+    hi = max((t for t, _, _ in ping.replies), default=t0) + 0.5
     for t, what in marks:
+        if not lo <= t <= hi:
+            continue
         ax.axvline(t - t0, color="tab:red", linestyle="--", linewidth=0.8)
         ax.text(t - t0, ax.get_ylim()[1] * 0.95, what, rotation=90, fontsize=7, va="top", ha="right")
     gap_end, gap = ping.max_gap()
     if gap:
         ax.axvspan(gap_end - t0 - gap / 1000.0, gap_end - t0, color="tab:orange", alpha=0.3,
                    label=f"largest gap {gap:.1f} ms")
-    ax.set_xlabel("time since start (s)")
+    ax.set_xlim(lo - t0, hi - t0)
+    ax.set_xlabel("time since the lab was up (s)")
     ax.set_ylabel("RTT (ms)")
     ax.set_title(f"ping MN -> CN every 10 ms: {ping.received}/{ping.transmitted} replies, {ping.lost} lost")
     ax.legend(loc="upper left", fontsize=8)
