@@ -9,7 +9,7 @@ from p4mob_switch.pcap import PcapDumper
 
 
 def test_pcap_dump_round_trips_through_scapy(tmp_path) -> None:
-    frames = [bytes(Ether(dst="02:00:00:00:00:01", type=0x1234) / bytes([i]) * 10) for i in range(3)]
+    frames = [bytes(Ether(dst="02:00:00:00:00:01", type=0x1234) / (bytes([i]) * 10)) for i in range(3)]
     d = PcapDumper(str(tmp_path))
     for f in frames:
         d.dump("veth0", "in", f)
