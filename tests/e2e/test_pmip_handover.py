@@ -138,7 +138,8 @@ def test_rfc5213_5_3_5_deregistration_then_bce_removed_after_min_delay(lab):
     entries = binding_entries(lab)
     assert len(entries) == 1 and entries[0]["args"]["tunnel_peer_id"] == "0"
     deleted = lab.wait_event("lma", "BindingDeleted", since=t, timeout=30)
-    assert deleted["ts"] - dereg["ts"] >= 1.0  # MinDelayBeforeBCEDelete = 1 s here
+    # MinDelayBeforeBCEDelete = 1 s here (log stamps are taken after each write: allow 50 ms)
+    assert 0.95 <= deleted["ts"] - dereg["ts"] < 5.0
     assert binding_entries(lab) == []
     assert lab.read_switch("lma", "uplink_sources", "tunnel_peers") == []
     assert lma_bindings(lab) == []
