@@ -50,8 +50,9 @@ class Stats:
 
 
 class Pipeline:
-    def __init__(self, program: Program, cpu_port: int | None = None) -> None:
+    def __init__(self, program: Program, cpu_port: int | None = None, reference: bool = False) -> None:
         self.program = program
+        self.reference = reference  # interpret control graphs (run_control) instead of compiled code
         self.cpu_port = cpu_port
         self.stats = Stats()
         self.mcast_groups: dict[int, list[tuple[int, int]]] = {}  # gid -> [(port, rid)]
@@ -71,6 +72,8 @@ class Pipeline:
         self.i_egress_rid = opt("egress_rid")
 
     # -- control flow -----------------------------------------------------------
+    # The reference interpreter of a control graph; controlflow.py compiles the
+    # same semantics and tests hold the two against each other.
     @staticmethod
     def run_control(ctl: Control, F: list, V: list, X: Ctx) -> None:
         node = ctl.init
@@ -144,7 +147,10 @@ class Pipeline:
                 if self.i_checksum_error is not None:
                     F[self.i_checksum_error] = 1
                 break
-        prog.controls["ingress"].run(F, V, X)
+        if self.reference:
+            self.run_control(prog.controls["ingress"], F, V, X)
+        else:
+            prog.controls["ingress"].run(F, V, X)
         X.exit = False
         mgid = F[self.i_mcast_grp] if self.i_mcast_grp is not None else 0
         if mgid:
@@ -173,7 +179,10 @@ class Pipeline:
         F[self.i_egress_port] = port
         F[self.i_egress_spec] = DROP_PORT + 1
         F[self.i_packet_length] = X.plen
-        prog.controls["egress"].run(F, V, X)
+        if self.reference:
+            self.run_control(prog.controls["egress"], F, V, X)
+        else:
+            prog.controls["egress"].run(F, V, X)
         if F[self.i_egress_spec] == DROP_PORT:
             self.stats.dropped += 1
             return []

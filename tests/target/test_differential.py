@@ -50,7 +50,7 @@ def entries() -> list:
 def frames(seed: int = 1234, n_random: int = 25) -> list[bytes]:
     rnd = random.Random(seed)
     out = [
-        bytes(Ether(dst="02:00:00:00:00:aa", src=M2, type=0x1234) / b"l2 hit" * 5),
+        bytes(Ether(dst="02:00:00:00:00:aa", src=M2, type=0x1234) / (b"l2 hit" * 5)),
         bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.1.2.3", ttl=0) / UDP(dport=5) / (b"x" * 20)),
         bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.2.2.3", tos=0x2E) / UDP(dport=3000) / (b"y" * 9)),
         bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.2.2.3") / UDP(dport=1500) / b"acl drop"),
@@ -60,7 +60,7 @@ def frames(seed: int = 1234, n_random: int = 25) -> list[bytes]:
         bytes(Ether(dst=M1, src=M2) / IPv6(src="2001:db8::1", dst="2001:db8:1::5") / UDP() / b"encap me"),
         bytes(Ether(dst=M1, src=M2) / IPv6(src="2001:db8:ff::2", dst="2001:db8:ff::1", nh=41) /
               IPv6(src="2001:db8:1::5", dst="2001:db8::1") / UDP() / b"decap me"),
-        bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.0.0.1", ihl=6) / b"\x00" * 30),
+        bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.0.0.1", ihl=6) / (b"\x00" * 30)),
         bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.0.0.1"))[:25],
         probe_frame(0xDEADBEEF, 0x1234, 7),
         probe_frame(5, 0xFFFF, 200),
