@@ -52,5 +52,6 @@ def test_rfc5213_5_3_lifetime_expiry_removes_the_entries(lab):
     lab.kill_controller("mag1", signal.SIGKILL)  # nobody refreshes or de-registers
     gone = lab.wait_event("lma", "BindingDeleted", since=t, timeout=30)
     assert gone["reason"] == "expired"
-    assert 8.0 <= gone["ts"] - created["ts"] < 15.0
+    # granted lifetime 8 s (log stamps are taken after each write: allow 50 ms)
+    assert 7.95 <= gone["ts"] - created["ts"] < 15.0
     assert lab.read_switch("lma", *LMA_TABLES) == []
