@@ -62,7 +62,7 @@ def outer(args: argparse.Namespace) -> int:
 
 async def raw_write_rate(count: int, batch: int) -> float:
     import finsy
-    from finsy import P4TableAction, P4TableEntry
+    from finsy import P4TableAction, P4TableEntry, P4TableMatch
 
     from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 
@@ -74,7 +74,7 @@ async def raw_write_rate(count: int, batch: int) -> float:
         except OSError:
             await asyncio.sleep(0.2)
     async with finsy.Switch("baseline", "127.0.0.1:9559", opts) as sw:
-        entries = [P4TableEntry("bindings", match={"dst_addr": f"2001:db8:{0x8000 + i // 65536:x}:{i % 65536:x}::/64"},
+        entries = [P4TableEntry("bindings", match=P4TableMatch(dst_addr=f"2001:db8:{0x8000 + i // 65536:x}:{i % 65536:x}::/64"),
                                 action=P4TableAction("set_binding", binding_id=i + 1, tunnel_peer_id=1))
                    for i in range(count)]
         t = time.perf_counter()
@@ -199,8 +199,9 @@ def inner(args: argparse.Namespace) -> int:
         t_next = time.perf_counter()
         for k in range(n_rate):
             i = n_burst + k
-            while time.perf_counter() < t_next:
-                pass
+            delay = t_next - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)  # no busy wait: the switch and the node share the CPUs
             gen.send(i, (i + 1) & 0xFFFF)
             t_next += period
         gen.wait(n_burst + n_rate, 60)
