@@ -10,14 +10,16 @@ from __future__ import annotations
 from scapy.layers.inet6 import (
     HAO, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting, MIP6MH_BA, MIP6MH_BU,
 )
-from scapy.layers.inet import UDP
+from scapy.layers.inet import IP, UDP
 from scapy.layers.ipsec import ESP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from .lib import HOST_MAC, SWITCH_MAC
 from .p4consts import CPU_PORT, CRYPTO_PORT, CryptoDirection, DropReason, PuntReason
-from .packets import CN, CN_PREFIX, COA1, COA1_PREFIX, HNP, LMA, MN, CryptoMeta, eth_in, eth_out
+from .packets import (
+    CN, CN_PREFIX, COA1, COA1_PREFIX, COA_V4, HNP, LMA, LMA_V4, MN, CryptoMeta, eth_in, eth_out,
+)
 
 ESP_BODY = ESP(spi=0x3000, seq=5, data=b"\xaa" * 64)
 
@@ -127,4 +129,15 @@ def test_rfc3776_spd_source_selector_is_the_hoa_of_a_home_address_option(dp):
     dp.verify_packet(Ether(dst=SWITCH_MAC, src=HOST_MAC)
                      / CryptoMeta(sa_index=12, direction=CryptoDirection.ENCRYPT, port=CPU_PORT)
                      / ip, CRYPTO_PORT)
+    dp.verify_no_other_packets()
+
+
+def test_rfc4303_esp_over_ipv4_classified_by_mapped_destination(dp):
+    dp.add_local_address(LMA_V4)
+    dp.add_esp_sa(LMA_V4, 0x5000, sa_index=8)
+    ip = IP(src=COA_V4, dst=LMA_V4, ttl=64, id=3) / ESP(spi=0x5000, seq=1, data=b"\x11" * 32)
+    dp.send(2, eth_in() / ip)
+    dp.verify_packet(Ether(dst=SWITCH_MAC, src=HOST_MAC)
+                     / CryptoMeta(sa_index=8, direction=CryptoDirection.DECRYPT, port=2,
+                                  type=0x0800) / ip, CRYPTO_PORT)
     dp.verify_no_other_packets()
