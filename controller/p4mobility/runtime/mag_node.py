@@ -70,6 +70,10 @@ class MagNode(NodeRuntime):
                 a = _installed_from_doc(doc)
                 self.port_mac[a.access_port] = a.mn_ll_id or b""
                 changes += mag_changes(a, self.router_mac)
+                # the core starts empty: re-register the MN it served (same MAG -> a
+                # lifetime refresh at the LMA, RFC 5213 §5.3.3; forwarding untouched)
+                self.queue.put_nowait(("reattach", a.access_port, a.mn_id, a.mn_ll_id))
+                self.log.event("binding_restored", access_port=a.access_port, mn_id=a.mn_id)
         return changes
 
     def persist(self, actions: list) -> None:
@@ -93,6 +97,12 @@ class MagNode(NodeRuntime):
     def on_item(self, item: tuple, now: float) -> list:
         self.last_now = now
         kind = item[0]
+        if kind == "reattach":
+            _, port, mn_id, mac = item
+            if port not in self.ports or any(v.access_port == port for v in self.core.binding_update_list()):
+                return []
+            return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=mac,
+                                               handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
         if kind == "idle":
             port = item[1]
             self.log.event("idle_detach", access_port=port)
