@@ -82,11 +82,15 @@ def test_rfc5213_5_3_5_deregistration_points_binding_at_no_peer_then_delete_remo
     es = EntrySet()
     es.plan(lma_changes(TunnelPeerAdded(1, LMA, MAG1)) + lma_changes(created()))
     ups = es.plan(lma_changes(BindingDeregistered(1, MN, (HNP,), MAG1, 1, 200.0)))
-    assert ops(ups) == [("DELETE", "uplink_sources"), ("MODIFY", "bindings")]
+    assert ops(ups) == [("DELETE", "uplink_sources"), ("INSERT", "punts"), ("MODIFY", "bindings")]
     assert entry(es, "bindings", dst_addr=HNP).action.args["tunnel_peer_id"] == 0
+    # meanwhile downlink to the HNP is punted, to be held (DBUF-like) ...
+    punt = next(e for (t, _), e in es.desired.items() if t == "punts")
+    assert punt.match["dst_addr"] == str(HNP) and punt.priority == 20
     revived = BindingUpdated(1, MN, (HNP,), MAG1, LMA, 1, 40.0, 240.0, reactivated=True)
     es.plan(lma_changes(revived))
     assert entry(es, "bindings", dst_addr=HNP).action.args["tunnel_peer_id"] == 1
+    assert not [t for (t, _) in es.desired if t == "punts"]  # ... until it forwards again
     ups = es.plan(lma_changes(BindingDeleted(1, MN, (HNP,), MAG1, 1, "deregistered"))
                   + lma_changes(TunnelPeerRemoved(1, LMA, MAG1)))
     assert ops(ups) == [("DELETE", "bindings"), ("DELETE", "tunnel_peers"), ("DELETE", "tunnel_terminations"),

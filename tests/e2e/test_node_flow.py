@@ -150,3 +150,33 @@ def test_uplink_packets_of_the_attach_window_go_into_the_new_tunnel(nodes):
         assert outer.plen == len(bytes(inner))
         assert inner.src == src and inner.hlim == 63 and inner[ICMPv6EchoRequest].seq == 9
     assert mag.packet_outs(installed) == []  # released once
+
+
+def test_lma_holds_downlink_of_a_deregistering_binding_until_it_forwards_again(nodes):
+    from scapy.layers.inet6 import ICMPv6EchoReply
+    from p4mobility.pmip.actions import BindingDeregistered, BindingUpdated
+    from p4mobility.pmip.events import MnDetached
+
+    lma, mag = nodes
+    rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    deliver(deliver(acts, lma, now=100.01), mag, now=100.02)
+    hnp = lma.core.bindings()[0].hnps[0]
+    # the MN leaves: de-registration, the LMA drops... and holds the downlink
+    acts = mag.core.handle(MnDetached(T.MN_ID.encode(), 1), 101.0)
+    lma_acts = deliver(acts, lma, now=101.01)
+    assert any(isinstance(a, BindingDeregistered) for a in lma_acts)
+    deliver(lma_acts, mag, now=101.02)  # the PBA ends the MAG's binding
+    reply = Ether(dst=T.MACS[("lma", "cn")], src=T.MACS[("cn", "eth0")]) \
+        / IPv6(src=str(T.CN_ADDRESS), dst=str(T.slaac_address(hnp, T.MN_MAC)), hlim=63) / ICMPv6EchoReply(seq=5)
+    assert lma.on_item(("packet", Punted(bytes(reply), punt_reason=PuntReason.PUNT_RULE, ingress_port=3)),
+                       101.1) == []
+    # the MN comes back before MinDelayBeforeBCEDelete: the held reply goes out through the pipeline
+    rs2 = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 101.2)
+    lma_acts = deliver(rs2, lma, now=101.21)
+    revived = next(a for a in lma_acts if isinstance(a, BindingUpdated))
+    assert revived.reactivated
+    outs = lma.packet_outs(revived)
+    assert len(outs) == 1 and outs[0]["through_pipeline"] == 1
+    assert Ether(outs[0].payload)[ICMPv6EchoReply].seq == 5
+    assert lma.packet_outs(revived) == []

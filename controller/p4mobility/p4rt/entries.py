@@ -144,6 +144,19 @@ def _no_uplink(coa: IPv6Address, hnp: IPv6Network) -> Change:
     return _delete("uplink_sources", {"coa": str(coa), "home_addr": str(hnp)})
 
 
+BUFFER_PUNT_PRIORITY = 20
+
+
+def buffer_punt(hnp: IPv6Network, present: bool = True) -> Change:
+    """Downlink to a de-registering binding's HNP goes to the controller, which
+    holds it until the MN's next registration (issue: buffer at the LMA between
+    de-registration and the new binding, like SD-Fabric's DBUF)."""
+    match = {"dst_addr": str(hnp)}
+    if not present:
+        return _delete("punts", match, BUFFER_PUNT_PRIORITY)
+    return _entry("punts", match, "punt_to_controller", priority=BUFFER_PUNT_PRIORITY)
+
+
 def lma_changes(a: Any) -> list[Change]:
     """Entries for one LMA core action; [] for actions that touch no table."""
     if isinstance(a, TunnelPeerAdded):
@@ -152,16 +165,20 @@ def lma_changes(a: Any) -> list[Change]:
         return _peer_removed(a)
     if isinstance(a, BindingCreated) or (isinstance(a, BindingUpdated) and a.reactivated):
         out = [_binding(a.binding_id, n, a.tunnel_peer_id) for n in a.hnps]
+        out += [buffer_punt(n, present=False) for n in a.hnps]
         return out + [_uplink(a.binding_id, a.proxy_coa, n) for n in a.hnps]
     if isinstance(a, BindingMoved):  # §5.3.4: the binding's one entry names the new peer
         out = [_binding(a.binding_id, n, a.tunnel_peer_id) for n in a.hnps]
+        out += [buffer_punt(n, present=False) for n in a.hnps]
         out += [_no_uplink(a.old_proxy_coa, n) for n in a.hnps]
         return out + [_uplink(a.binding_id, a.proxy_coa, n) for n in a.hnps]
-    if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, drop its traffic
+    if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, no traffic to the old MAG
         out = [_binding(a.binding_id, n, DROP_TUNNEL_PEER) for n in a.hnps]
+        out += [buffer_punt(n) for n in a.hnps]
         return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
     if isinstance(a, BindingDeleted):
         out = [_delete("bindings", {"dst_addr": str(n)}) for n in a.hnps]
+        out += [buffer_punt(n, present=False) for n in a.hnps]
         return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
     return []
 
@@ -196,4 +213,4 @@ def mag_changes(a: Any, router_mac: str) -> list[Change]:
 
 
 __all__ = ["Key", "Change", "Route", "DROP_TUNNEL_PEER", "key_of", "mac_str", "lma_base_entries",
-           "mag_base_entries", "lma_changes", "mag_changes", "attach_punt"]
+           "mag_base_entries", "lma_changes", "mag_changes", "attach_punt", "buffer_punt"]

@@ -30,7 +30,7 @@ class PuntReason(IntEnum):
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "local_addresses": (("dst_addr",), ("set_local",)),
     "routes": (("dst_addr",), ("set_next_hop",)),
-    "punts": (("ingress_port", "ether_type", "ip_proto", "icmp_type"), ("punt_to_controller",)),
+    "punts": (("ingress_port", "ether_type", "dst_addr", "ip_proto", "icmp_type"), ("punt_to_controller",)),
     "tunnel_peers": (("tunnel_peer_id",), ("load_tunnel_peer_ipv6",)),
     "tunnel_terminations": (("outer_src_addr", "outer_dst_addr", "encap_kind"),
                             ("decap_from_coa", "decap_from_lma")),
@@ -43,7 +43,7 @@ COUNTERS = ("drop_counter", "binding_uplink_counter", "binding_downlink_counter"
 PACKET_OUT = ("egress_port", "through_pipeline")
 PACKET_IN = ("ingress_port", "punt_reason")
 
-LMA_TABLES = ("local_addresses", "routes", "tunnel_peers", "tunnel_terminations", "bindings",
+LMA_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations", "bindings",
               "uplink_sources")
 MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
               "mag_uplinks", "mag_downlinks")

@@ -1,5 +1,6 @@
-"""Uplink packets that reach a MAG before the MN's binding exists (the attach
-window of a handover), held and then sent into the new tunnel.
+"""Packets caught in the handover window, held and then sent on: uplink at
+the new MAG before the MN's binding exists, downlink at the LMA while the
+binding is de-registering (SD-Fabric DBUF style).
 
 Rule (like SD-Fabric's DBUF, on the uplink side): while a registration is in
 flight on an access port, the attach punt hands the controller every frame
@@ -45,10 +46,12 @@ class AttachBuffer:
         q.append((now, frame[: 54 + plen]))
         return True
 
-    def release(self, port: int, hnps: tuple[IPv6Network, ...], now: float) -> list[bytes]:
-        """Frames held on ``port`` whose source is in ``hnps`` (oldest first); forgets the port."""
+    def release(self, port: int, hnps: tuple[IPv6Network, ...], now: float, by: str = "src") -> list[bytes]:
+        """Frames held under ``port`` whose source (uplink) or destination
+        (``by="dst"``, downlink) is in ``hnps``, oldest first; forgets the key."""
         q = self._frames.pop(port, deque())
-        return [f for t, f in q if now - t <= self.max_age and any(IPv6Address(f[22:38]) in n for n in hnps)]
+        off = 22 if by == "src" else 38
+        return [f for t, f in q if now - t <= self.max_age and any(IPv6Address(f[off:off + 16]) in n for n in hnps)]
 
     def forget(self, port: int) -> None:
         self._frames.pop(port, None)

@@ -9,6 +9,7 @@ core with `from_state` and reconciles the switch against it.
 from __future__ import annotations
 
 import time
+from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from finsy import P4PacketOut
@@ -26,6 +27,7 @@ from p4mobility.pmip.actions import (
 )
 from p4mobility.pmip.events import PbuReceived
 from p4mobility.pmip.lma import LocalMobilityAnchor
+from p4mobility.runtime.attach_buffer import AttachBuffer
 from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
@@ -43,6 +45,9 @@ class LmaNode(NodeRuntime):
         super().__init__(cfg.node, log)
         self.cfg = cfg
         self.core = LocalMobilityAnchor(cfg.lma, cfg.policy_store())
+        self.buffer = AttachBuffer(max_frames=1024, max_age=cfg.lma.min_delay_before_bce_delete)
+        self.buffered = 0
+        self.last_now = 0.0
 
     def restore(self) -> list[Change]:
         changes = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes)
@@ -57,6 +62,7 @@ class LmaNode(NodeRuntime):
         return changes
 
     def on_item(self, item: tuple, now: float) -> list:
+        self.last_now = now
         if item[0] != "packet":
             return []
         pkt = item[1]
@@ -64,6 +70,9 @@ class LmaNode(NodeRuntime):
             reason = pkt["punt_reason"]
         except KeyError:
             reason = None
+        if reason == PuntReason.PUNT_RULE:  # downlink to a de-registering binding: hold it
+            self._hold_downlink(pkt.payload, now)
+            return []
         if reason not in MH_PUNTS:
             self.log.event("punt_ignored", reason=reason)
             return []
@@ -80,7 +89,29 @@ class LmaNode(NodeRuntime):
         self.log.event("pbu_rx", src=src, **mh_fields(msg))
         return self.core.handle(PbuReceived(msg, src, dst), now)
 
+    def _hold_downlink(self, frame: bytes, now: float) -> None:
+        if len(frame) < 54:
+            return
+        dst = IPv6Address(frame[38:54])
+        bce = self.core.cache.for_prefix(IPv6Network((frame[38:46] + bytes(8), 64)))  # the usual /64 HNP
+        if bce is None:
+            bce = next((b for b in self.core.cache if any(dst in n for n in b.hnps)), None)
+        if bce is not None and self.buffer.hold(bce.binding_id, frame, now):
+            self.buffered += 1
+
+    def packet_outs(self, action: Any) -> list[P4PacketOut]:
+        if isinstance(action, (BindingMoved, BindingUpdated)):  # the binding forwards again
+            held = self.buffer.release(action.binding_id, action.hnps, self.last_now, by="dst")
+            if held:
+                self.log.event("downlink_buffer_flushed", binding_id=action.binding_id, mn_id=action.mn_id,
+                               frames=len(held))
+            return [self.make_packet_out(f) for f in held]
+        if isinstance(action, BindingDeleted):
+            self.buffer.forget(action.binding_id)
+        return super().packet_outs(action)
+
     def core_timer(self, now: float) -> list:
+        self.last_now = now
         return self.core.handle_timer(now)
 
     def next_deadline(self) -> float | None:
