@@ -8,6 +8,7 @@ core with `from_state` and reconciles the switch against it.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
@@ -96,8 +97,14 @@ class LmaNode(NodeRuntime):
         bce = self.core.cache.for_prefix(IPv6Network((frame[38:46] + bytes(8), 64)))  # the usual /64 HNP
         if bce is None:
             bce = next((b for b in self.core.cache if any(dst in n for n in b.hnps)), None)
-        if bce is not None and self.buffer.hold(bce.binding_id, frame, now):
-            self.buffered += 1
+        if bce is None or not self.buffer.hold(bce.binding_id, frame, now):
+            return
+        self.buffered += 1
+        if bce.state.value != "deregistering":  # punted before the binding forwarded again
+            switch = self.switch
+            held = self.buffer.release(bce.binding_id, bce.hnps, now, by="dst")
+            if switch is not None and held:
+                asyncio.get_running_loop().create_task(switch.write([self.make_packet_out(f) for f in held]))
 
     def packet_outs(self, action: Any) -> list[P4PacketOut]:
         if isinstance(action, (BindingMoved, BindingUpdated)):  # the binding forwards again

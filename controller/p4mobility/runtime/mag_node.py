@@ -170,14 +170,25 @@ class MagNode(NodeRuntime):
             return []
         views = [v for v in self.core.binding_update_list() if v.access_port == port]
         if views:  # registration in flight: keep the MN's packets for the new tunnel
-            if views[0].mn_id == mn_id:
-                self.buffer.hold(port, frame, now)
+            v = views[0]
+            if v.mn_id == mn_id and self.buffer.hold(port, frame, now) and v.state in ("bound", "refreshing"):
+                # punted before the forwarding entries were written, handled after: send it on now
+                self._send_held(port, v.hnps, v.lma_address, now)
             return []
         self.buffer.hold(port, frame, now)
         self.port_mac[port] = frame[6:12]
         self.log.event("attach_by_traffic", access_port=port, mac=mac_str(frame[6:12]), mn_id=mn_id)
         return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=frame[6:12],
                                            handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
+
+    def _send_held(self, port: int, hnps: tuple, lma_address: Any, now: float) -> None:
+        frames = self.buffer.release(port, hnps, now)
+        route = next((r for r in self.cfg.routes if lma_address in r.prefix), None)
+        if not frames or route is None:
+            return
+        smac, dmac = (bytes.fromhex(m.replace(":", "")) for m in (route.src_mac, route.dst_mac))
+        for f in frames:
+            self._send_direct(encapsulate(f, self.cfg.mag.proxy_coa, lma_address, smac, dmac), route.port)
 
     def _send_direct(self, frame: bytes, port: int) -> None:
         switch = self.switch
