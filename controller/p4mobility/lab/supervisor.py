@@ -52,7 +52,7 @@ class Supervisor:
         self._old_handlers: dict[int, object] = {}
 
     def __enter__(self) -> "Supervisor":
-        for sig in (signal.SIGTERM,):
+        for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: it may arrive ignored (background job)
             self._old_handlers[sig] = signal.signal(sig, _raise_interrupt)
         return self
 
