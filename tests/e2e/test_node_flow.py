@@ -180,3 +180,17 @@ def test_lma_holds_downlink_of_a_deregistering_binding_until_it_forwards_again(n
     assert len(outs) == 1 and outs[0]["through_pipeline"] == 1
     assert Ether(outs[0].payload)[ICMPv6EchoReply].seq == 5
     assert lma.packet_outs(revived) == []
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.binary(max_size=200), reason=st.sampled_from(list(PuntReason)), port=st.integers(0, 511),
+       prefix=st.sampled_from([b"", bytes.fromhex("020000000001" + T.MN_MAC.replace(":", "") + "86dd")]))
+def test_hostile_punted_frames_never_raise(nodes, payload, reason, port, prefix):
+    lma, mag = nodes
+    frame = prefix + payload
+    for node in (lma, mag):
+        out = node.on_item(("packet", Punted(frame, punt_reason=int(reason), ingress_port=port)), 200.0)
+        assert isinstance(out, list)

@@ -8,7 +8,6 @@ core with `from_state` and reconciles the switch against it.
 """
 from __future__ import annotations
 
-import asyncio
 import time
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
@@ -101,10 +100,9 @@ class LmaNode(NodeRuntime):
             return
         self.buffered += 1
         if bce.state.value != "deregistering":  # punted before the binding forwarded again
-            switch = self.switch
             held = self.buffer.release(bce.binding_id, bce.hnps, now, by="dst")
-            if switch is not None and held:
-                asyncio.get_running_loop().create_task(switch.write([self.make_packet_out(f) for f in held]))
+            if self.switch is not None and held:
+                self.send_soon([self.make_packet_out(f) for f in held])
 
     def packet_outs(self, action: Any) -> list[P4PacketOut]:
         if isinstance(action, (BindingMoved, BindingUpdated)):  # the binding forwards again

@@ -191,10 +191,8 @@ class MagNode(NodeRuntime):
             self._send_direct(encapsulate(f, self.cfg.mag.proxy_coa, lma_address, smac, dmac), route.port)
 
     def _send_direct(self, frame: bytes, port: int) -> None:
-        switch = self.switch
-        if switch is not None:
-            asyncio.get_running_loop().create_task(
-                switch.write([self.make_packet_out(frame, port, through_pipeline=False)]))
+        if self.switch is not None:
+            self.send_soon([self.make_packet_out(frame, port, through_pipeline=False)])
 
     # --- core plumbing -----------------------------------------------------------
     def core_timer(self, now: float) -> list:

@@ -274,6 +274,20 @@ class NodeRuntime:
                     rows.append([name, c.index, c.packet_count, c.byte_count])
         return rows
 
+    def send_soon(self, outs: list[P4PacketOut]) -> None:
+        """Packet-outs outside a batch (NA replies, late held frames); errors are logged."""
+        switch = self.switch
+        if switch is None or not outs:
+            return
+
+        async def _send() -> None:
+            try:
+                await switch.write(outs)
+            except Exception as exc:  # noqa: BLE001 - the switch went away: nothing to resend
+                self.log.event("packet_out_failed", error=str(exc)[:300])
+
+        asyncio.get_running_loop().create_task(_send())
+
     def counter_indices(self) -> list[int]:
         """Indices of binding_uplink/downlink_counter in use (binding ids)."""
         return []
