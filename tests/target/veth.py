@@ -85,6 +85,22 @@ class VethSet:
             if want is None or want(frame):
                 return frame
 
+    def recv_any(self, timeout: float) -> tuple[int, bytes] | None:
+        """Next incoming frame on any port, as (port, frame)."""
+        by_fd = {s.fileno(): (n, s) for n, s in self.socks.items()}
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready = select.select(list(by_fd), [], [], left)[0]
+            if not ready:
+                return None
+            n, sock = by_fd[ready[0]]
+            frame, pkttype = recv_frame(sock, 65535)
+            if pkttype != PACKET_OUTGOING:
+                return n, frame
+
     def close(self) -> None:
         for s in self.socks.values():
             s.close()
