@@ -79,6 +79,7 @@ parser MobilityParser(packet_in pkt,
 
     /* RFC 6275 §6.4: only the Type 2 Routing Header (24 bytes) is parsed. */
     state parse_routing {
+        verify(hdr.ipv6.payload_len >= 8, error.PacketTooShort);
         transition select(pkt.lookahead<bit<32>>()) {
             32w0x00020200 &&& 32w0x00ffff00: parse_rh2;  // hdr_ext_len 2, routing type 2
             default:                         accept;
@@ -146,7 +147,10 @@ parser MobilityParser(packet_in pkt,
         }
     }
 
+    /* lookahead does not check the packet length on every target: the UDP
+     * length must announce at least an IPv4 header first (RFC 768). */
     state parse_udp_payload {
+        verify(hdr.udp.length >= 28, error.PacketTooShort);
         transition select(pkt.lookahead<bit<4>>()) {
             4:       parse_inner_ipv4;
             6:       parse_inner_ipv6;
