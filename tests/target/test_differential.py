@@ -19,7 +19,8 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Dot1Q, Ether
 
 from .test_pipeline import probe_frame
-from .tlib import CPU_PORT, FEATURES_JSON, FEATURES_P4INFO, Rig, find_tool, require_features
+from .test_stacks import STACK_CASES
+from .tlib import BUILD, CPU_PORT, FEATURES_JSON, FEATURES_P4INFO, Rig, find_tool, require_features
 from .veth import VethSet, veth_unavailable
 
 pytestmark = [pytest.mark.bmv2, pytest.mark.root]
@@ -92,8 +93,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_bmv2_and_embedded_give_identical_outputs() -> None:
+def stacks_frames() -> list[bytes]:
+    from .test_stacks import frame
+    rnd = random.Random(5)
+    out = [frame(k, o, i, b) for k, o, i, b, _ob, _r in STACK_CASES]
+    out.append(frame(0, 0, 0, b"\x01\x02\x03\x04\x05\x00"))
+    for _ in range(15):
+        out.append(frame(rnd.randrange(3), rnd.randrange(5), rnd.randrange(4), rnd.randbytes(rnd.randrange(8))))
+    return out
+
+
+PROGRAMS = {
+    "features": (FEATURES_JSON, FEATURES_P4INFO, entries, frames),
+    "stacks": (BUILD / "stacks.json", BUILD / "stacks.p4info.txtpb", lambda: [], stacks_frames),
+}
+
+
+@pytest.mark.parametrize("program", sorted(PROGRAMS))
+def test_bmv2_and_embedded_give_identical_outputs(program: str) -> None:
     require_features()
+    p4json, p4info, make_entries, make_frames = PROGRAMS[program]
     # P4MOB_DIFF_BINARY swaps the reference (e.g. p4mob-switch itself, to check this harness)
     binary = os.environ.get("P4MOB_DIFF_BINARY") or find_tool("simple_switch_grpc")
     if binary is None:
@@ -109,8 +128,8 @@ def test_bmv2_and_embedded_give_identical_outputs() -> None:
     argv += ["--device-id", "1", "--no-p4", "--", "--grpc-server-addr", f"127.0.0.1:{port}",
              "--cpu-port", str(CPU_PORT)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rig = Rig(NPORTS)
-    for ent in entries():
+    rig = Rig(NPORTS, p4json, p4info)
+    for ent in make_entries():
         rig.write(ent)
     mismatches = []
 
@@ -123,9 +142,9 @@ def test_bmv2_and_embedded_give_identical_outputs() -> None:
             except OSError:
                 assert time.monotonic() < deadline and proc.poll() is None, "bmv2 did not start"
                 await asyncio.sleep(0.1)
-        opts = fy.SwitchOptions(p4info=FEATURES_P4INFO, p4blob=FEATURES_JSON)
+        opts = fy.SwitchOptions(p4info=p4info, p4blob=p4json)
         async with fy.Switch("bmv2", f"127.0.0.1:{port}", opts) as sw:
-            await sw.write(entries())
+            await sw.write(make_entries())
             loop = asyncio.get_running_loop()
             pins: asyncio.Queue = asyncio.Queue()
 
@@ -133,7 +152,7 @@ def test_bmv2_and_embedded_give_identical_outputs() -> None:
                 async for p in sw.read_packets():
                     await pins.put(p.payload)
             task = asyncio.create_task(pump())
-            for i, frame in enumerate(frames()):
+            for i, frame in enumerate(make_frames()):
                 for p in range(1, NPORTS + 1):
                     veths.drain(p)
                 veths.send(1, frame)
