@@ -58,6 +58,7 @@ class MagNode(NodeRuntime):
         self.router_ll = cfg.mag.own_link_local
         self.buffer = AttachBuffer()
         self.last_now = 0.0  # the `now` of the item being handled
+        self._reattach: list[tuple] = []  # restored bindings to re-register once connected
 
     # --- state ---------------------------------------------------------------
     def restore(self) -> list[Change]:
@@ -72,9 +73,14 @@ class MagNode(NodeRuntime):
                 changes += mag_changes(a, self.router_mac)
                 # the core starts empty: re-register the MN it served (same MAG -> a
                 # lifetime refresh at the LMA, RFC 5213 §5.3.3; forwarding untouched)
-                self.queue.put_nowait(("reattach", a.access_port, a.mn_id, a.mn_ll_id))
+                self._reattach.append(("reattach", a.access_port, a.mn_id, a.mn_ll_id))
                 self.log.event("binding_restored", access_port=a.access_port, mn_id=a.mn_id)
         return changes
+
+    def on_connected(self) -> None:
+        for item in self._reattach:
+            self.queue.put_nowait(item)
+        self._reattach.clear()
 
     def persist(self, actions: list) -> None:
         if self.store is None:

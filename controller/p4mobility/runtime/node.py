@@ -104,6 +104,9 @@ class NodeRuntime:
     def extra_tasks(self) -> list:
         return []
 
+    def on_connected(self) -> None:
+        """Called once the switch is reconciled and packet-outs can go."""
+
     def update_gauges(self) -> None:
         pass
 
@@ -168,6 +171,7 @@ class NodeRuntime:
         self.switch = switch
         self.writer = Writer(switch, self.entries)
         self.metrics.connected.set(1)
+        self.on_connected()
         try:
             async for pkt in packets:
                 self.queue.put_nowait(("packet", pkt))
