@@ -55,3 +55,16 @@ def test_rfc5213_5_3_lifetime_expiry_removes_the_entries(lab):
     # granted lifetime 8 s (log stamps are taken after each write: allow 50 ms)
     assert 7.95 <= gone["ts"] - created["ts"] < 15.0
     assert lab.read_switch("lma", *LMA_TABLES) == []
+
+
+def test_rfc5213_6_9_1_4_configured_detach_timeout_deregisters_an_idle_mn(lab):
+    lab.opts = T.LabOptions(mn_lifetime=8.0, detach_timeout=1.5)
+    lab.write_configs()
+    t = time.time()
+    lab.start_controller("mag1")  # killed above; restores and re-registers the MN it served
+    lab.wait_event("mag1", "reconciled", since=t, timeout=60)
+    lab.wait_event("mag1", "MagBindingInstalled", since=t, timeout=30)
+    idle = lab.wait_event("mag1", "idle_detach", since=t, timeout=30)  # the MN sends nothing
+    lab.wait_event("lma", "BindingDeregistered", since=idle["ts"], timeout=30)
+    pba = lab.wait_event("mag1", "pba_rx", since=idle["ts"], timeout=30)
+    assert pba["lifetime"] == 0 and pba["status"] == 0

@@ -67,6 +67,7 @@ class LabOptions:
     mn_profile_at_lma: bool = True  # False: the LMA does not know the MN (-> status 153)
     mn_lifetime: float | None = None  # lifetime the MAGs request for the MN (None: MagConfig default)
     trusted_mags: tuple[str, ...] = ("mag1", "mag2")
+    detach_timeout: float | None = None  # MAG: no uplink traffic for this long -> detach
 
 
 def lma_config(node: dict[str, Any], opts: LabOptions) -> dict[str, Any]:
@@ -91,6 +92,7 @@ def mag_config(name: str, node: dict[str, Any], opts: LabOptions) -> dict[str, A
     if opts.mn_lifetime is not None:
         profile["lifetime"] = opts.mn_lifetime
     return {
+        "detach_timeout": opts.detach_timeout,
         "node": node,
         "mag": {"proxy_coa": str(MAG_COA[name]), "lma_address": str(LMA_ADDRESS),
                 "fixed_mag_link_local_address_on_all_access_links": str(ROUTER_LL),
