@@ -85,6 +85,40 @@ async def raw_write_rate(count: int, batch: int) -> float:
     return count / dt
 
 
+def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
+    """The LMA adapter + core + codec + entry translation + SQLite, in process, no switch."""
+    import tempfile
+
+    from p4mobility.runtime.lma_node import LmaNode
+    from p4mobility.runtime.logs import EventLog
+    from p4mobility.runtime.nodeconfig import lma_from_dict
+
+    class Punted:
+        def __init__(self, payload: bytes) -> None:
+            self.payload = payload
+
+        def __getitem__(self, key: str) -> int:
+            return {"punt_reason": 1, "ingress_port": 1}[key]
+
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as devnull:
+        c = json.loads(json.dumps(cfg))
+        c["node"].update(control_socket=f"{tmp}/s", state_db=f"{tmp}/lma.db")
+        node = LmaNode(lma_from_dict(c), EventLog("lma", devnull))
+        node.entries.plan(node.restore())
+        frames = [pbu_frame(i, (i + 1) & 0xFFFF) for i in range(count)]
+        t = time.perf_counter()
+        for k in range(0, count, batch):
+            now = time.time()
+            acts = [a for f in frames[k:k + batch] for a in node.on_item(("packet", Punted(f)), now)]
+            node.persist(acts)
+            node.entries.plan([ch for a in acts for ch in node.changes_for(a)])
+            [p for a in acts for p in node.packet_outs(a)]
+            node._log_actions(acts)
+        dt = time.perf_counter() - t
+        node.store.close()
+    return count / dt
+
+
 def pbu_frame(i: int, seq: int) -> bytes:
     from p4mobility.mh import (AccessTechnologyTypeOption, BindingUpdate, HandoffIndicatorOption,
                                HomeNetworkPrefix, MnIdentifier, Timestamp)
@@ -167,6 +201,8 @@ def inner(args: argparse.Namespace) -> int:
         "routes": [{"prefix": "2001:db8:a::/64", "port": 1, "src_mac": SW_MAC, "dst_mac": GEN_MAC}],
     }
     (out / "lma.toml").write_text(to_toml(cfg))
+    alone = node_alone_rate(cfg, min(total, 3000))
+    print(f"node alone (no switch, in process, SQLite on): {alone:,.0f} registrations/s", flush=True)
     log = out / "lma.log"
     if log.exists():
         log.unlink()
@@ -227,7 +263,8 @@ def inner(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             node.kill()
     ratio = burst_rate * 2 / baseline if baseline else 0.0
-    res = {"target": args.target, "baseline_entries_per_s": round(baseline), "burst_count": n_burst,
+    res = {"target": args.target, "baseline_entries_per_s": round(baseline), "node_alone_per_s": round(alone),
+           "burst_count": n_burst,
            "burst_accepted": ok, "registrations_per_s": round(burst_rate),
            "ratio_entries_vs_raw_write": round(ratio, 3), "latency_by_rate": latency,
            "write_batches": len(batches), "mean_updates_per_batch": round(statistics.mean(batches), 1) if batches else 0,
