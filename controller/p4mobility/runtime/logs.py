@@ -10,8 +10,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import lru_cache
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, TextIO
+
+
+@lru_cache(maxsize=4096)
+def _text(v: IPv6Address | IPv6Network) -> str:
+    return str(v)  # ipaddress formatting is slow and the same few addresses repeat
 
 
 def _plain(v: Any) -> Any:
@@ -22,7 +28,7 @@ def _plain(v: Any) -> Any:
         except UnicodeDecodeError:
             return v.hex()
     if isinstance(v, (IPv6Address, IPv6Network)):
-        return str(v)
+        return _text(v)
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     if isinstance(v, dict):
