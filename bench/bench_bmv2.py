@@ -100,18 +100,19 @@ def run_case(binary: str, ns: Namespace, p4json: Path, p4info: Path, program, ca
 
 
 def program_router(client) -> None:
-    from finsy import P4TableAction, P4TableEntry
+    from finsy import P4TableAction, P4TableEntry, P4TableMatch
 
-    client.insert([P4TableEntry("routes", match={"dst_addr": "2001:db8:c0::/48"},
+    client.insert([P4TableEntry("routes", match=P4TableMatch(dst_addr="2001:db8:c0::/48"),
                                 action=P4TableAction("set_next_hop", port=1, src_mac=SWITCH_MAC,
                                                      dst_mac=NH_MAC))])
 
 
 def program_mobility(client) -> None:
-    from finsy import P4TableAction, P4TableEntry
+    from finsy import P4TableAction, P4TableEntry, P4TableMatch
 
     def entry(table, match, action, **params):
-        return P4TableEntry(table, match=match, action=P4TableAction(action, **params))
+        return P4TableEntry(table, match=P4TableMatch(match),
+                            action=P4TableAction(action, **params))
 
     client.insert([
         entry("local_addresses", {"dst_addr": LMA}, "set_local"),
@@ -132,6 +133,7 @@ def program_mobility(client) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=3000, help="frames per case")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="result JSON path")
     args = ap.parse_args()
 
     reason = netns_available()
@@ -168,9 +170,9 @@ def main() -> int:
         result[f"{name}_ratio"] = round(ratio, 3)
         print(f"mobility.p4 {name:15s}:          {pps:10.1f} pkt/s  ratio {ratio:.3f}"
               f" (goal >= 0.8)")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(REPO)}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
     return 0
 
 
