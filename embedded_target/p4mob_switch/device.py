@@ -220,13 +220,8 @@ class Device:
             c = u.entity.counter_entry
             if u.type != MODIFY:
                 raise InvalidArgument("counter entries can only be modified")
-            ca = pm.counters.get(c.counter_id)
-            if ca is None:
-                raise InvalidArgument(f"unknown counter id {c.counter_id}")
-            idxs = [c.index.index] if c.HasField("index") else range(ca.size)
+            ca, idxs = _indexed_cells("counter", pm.counters, c.counter_id, c)
             for i in idxs:
-                if not 0 <= i < ca.size:
-                    raise InvalidArgument(f"counter {ca.name!r}: index {i} out of range 0..{ca.size - 1}")
                 ca.packets[i], ca.bytes[i] = c.data.packet_count, c.data.byte_count
         elif which == "direct_counter_entry":
             d = u.entity.direct_counter_entry
@@ -240,13 +235,8 @@ class Device:
             m = u.entity.meter_entry
             if u.type != MODIFY:
                 raise InvalidArgument("meter entries can only be modified")
-            ma = pm.meters.get(m.meter_id)
-            if ma is None:
-                raise InvalidArgument(f"unknown meter id {m.meter_id}")
-            idxs = [m.index.index] if m.HasField("index") else range(ma.size)
+            ma, idxs = _indexed_cells("meter", pm.meters, m.meter_id, m)
             for i in idxs:
-                if not 0 <= i < ma.size:
-                    raise InvalidArgument(f"meter {ma.name!r}: index {i} out of range 0..{ma.size - 1}")
                 ma.configure(i, meter_config(m))
         elif which == "direct_meter_entry":
             d = u.entity.direct_meter_entry
@@ -402,3 +392,15 @@ class Device:
                                                      f"packet_out metadata {m.metadata_id}")
         self.receive(self.cpu_port, pack_meta(pm.packet_out, vals) + bytes(pkt.payload))
 
+
+def _indexed_cells(kind: str, arrays: dict, array_id: int, entry) -> tuple:
+    """The array and the cells an indexed counter/meter write addresses (one, or all
+    when the index is unset), every index checked before anything is written."""
+    arr = arrays.get(array_id)
+    if arr is None:
+        raise InvalidArgument(f"unknown {kind} id {array_id}")
+    idxs = [entry.index.index] if entry.HasField("index") else range(arr.size)
+    for i in idxs:
+        if not 0 <= i < arr.size:
+            raise InvalidArgument(f"{kind} {arr.name!r}: index {i} out of range 0..{arr.size - 1}")
+    return arr, idxs
