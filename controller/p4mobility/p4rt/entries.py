@@ -13,7 +13,7 @@ Binding ids: LMA uses the core's binding id; the MAG uses the access port
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address, IPv6Network, ip_network
 from typing import Any, Iterable
 
 from finsy import P4TableAction, P4TableEntry, P4TableMatch
@@ -212,5 +212,63 @@ def mag_changes(a: Any, router_mac: str) -> list[Change]:
     return []
 
 
+# --- IPsec (both roles) -------------------------------------------------------------
+
+def key_address(addr: str) -> str:
+    """Table key form of an address or prefix: IPv4 as IPv4-mapped (dataplane.md)."""
+    net = ip_network(addr, strict=False)
+    if net.version == 4:
+        return f"::ffff:{net.network_address}/{96 + net.prefixlen}"
+    return str(net) if net.prefixlen < 128 else str(net.network_address)
+
+
+def ipsec_entries(sad: Any, spd: Any) -> list[Change]:
+    """The switch half of one IPsec configuration (the crypto path holds the other).
+
+    Inbound SAs -> `esp_sas` (dst, SPI) -> `to_crypto_port(sa_index)` (RFC 4303
+    §3.4.2; no entry: the switch drops and counts UNKNOWN_SPI). Outbound SPD
+    entries, in order, -> `outbound_policies` with falling priorities (RFC 4301
+    §4.4.1 first match): PROTECT -> `to_crypto_port` of the SA its template
+    names (§5.1), BYPASS, DISCARD. Selectors the switch cannot express (ports,
+    ICMP type/code) are refused, never widened. ``sad`` numbers SAs exactly as
+    the crypto path does (`IpsecConfig.build_sad`), so the two cannot disagree.
+    """
+    from p4mobility.ipsec.errors import IpsecConfigError, IpsecError
+    from p4mobility.ipsec.spd import Action, Dir
+
+    out: list[Change] = []
+    for sa in sad:
+        if sa.dir == Dir.IN:
+            out.append(_entry("esp_sas", {"dst_addr": key_address(sa.dst), "spi": sa.spi}, "to_crypto_port",
+                              sa_index=sa.index))
+    policies = [(i, p) for i, p in enumerate(spd.entries) if p.dir == Dir.OUT]
+    for rank, (i, p) in enumerate(policies):
+        where = f"policy[{i}]"
+        sel = p.selector
+        if sel.local_ports or sel.remote_ports or sel.icmp_type is not None or sel.icmp_code is not None:
+            raise IpsecConfigError(where, "the switch SPD (outbound_policies) has no port or ICMP selectors")
+        match: dict[str, Any] = {}
+        if sel.local is not None:  # outbound: local = source (RFC 4301 §4.4.1.1)
+            match["src_addr"] = key_address(str(sel.local))
+        if sel.remote is not None:
+            match["dst_addr"] = key_address(str(sel.remote))
+        if sel.proto is not None:
+            match["ip_proto"] = (int(sel.proto), 0xFF)
+            if sel.local_mh_type is not None:
+                match["mh_type"] = (int(sel.local_mh_type), 0xFF)
+        priority = len(policies) - rank
+        if p.action == Action.PROTECT:
+            try:
+                sa = sad.lookup_outbound(p.tmpl)
+            except IpsecError as exc:
+                raise IpsecConfigError(f"{where}.tmpl", str(exc)) from None
+            out.append(_entry("outbound_policies", match, "to_crypto_port", priority, sa_index=sa.index))
+        else:
+            out.append(_entry("outbound_policies", match, "bypass" if p.action == Action.BYPASS else "discard",
+                              priority))
+    return out
+
+
 __all__ = ["Key", "Change", "Route", "DROP_TUNNEL_PEER", "key_of", "mac_str", "lma_base_entries",
-           "mag_base_entries", "lma_changes", "mag_changes", "attach_punt", "buffer_punt"]
+           "mag_base_entries", "lma_changes", "mag_changes", "attach_punt", "buffer_punt", "ipsec_entries",
+           "key_address"]

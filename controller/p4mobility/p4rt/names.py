@@ -38,15 +38,17 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "uplink_sources": (("coa", "home_addr"), ("accept_uplink",)),
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
+    "esp_sas": (("dst_addr", "spi"), ("to_crypto_port",)),
+    "outbound_policies": (("src_addr", "dst_addr", "ip_proto", "mh_type"), ("to_crypto_port", "bypass", "discard")),
 }
 COUNTERS = ("drop_counter", "binding_uplink_counter", "binding_downlink_counter")
 PACKET_OUT = ("egress_port", "through_pipeline")
 PACKET_IN = ("ingress_port", "punt_reason")
 
 LMA_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations", "bindings",
-              "uplink_sources")
+              "uplink_sources", "esp_sas", "outbound_policies")
 MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
-              "mag_uplinks", "mag_downlinks")
+              "mag_uplinks", "mag_downlinks", "esp_sas", "outbound_policies")
 
 
 def check_names(schema: Any) -> list[str]:

@@ -42,7 +42,7 @@ class LmaNode(NodeRuntime):
     tables = LMA_TABLES
 
     def __init__(self, cfg: LmaNodeConfig, log: EventLog | None = None) -> None:
-        super().__init__(cfg.node, log)
+        super().__init__(cfg.node, log, cfg.ipsec)
         self.cfg = cfg
         self.core = LocalMobilityAnchor(cfg.lma, cfg.policy_store())
         self.buffer = AttachBuffer(max_frames=1024, max_age=cfg.lma.min_delay_before_bce_delete)
@@ -50,7 +50,7 @@ class LmaNode(NodeRuntime):
         self.last_now = 0.0
 
     def restore(self) -> list[Change]:
-        changes = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes)
+        changes = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes) + self.ipsec_changes()
         docs = self.store.load("bce") if self.store is not None else {}
         if docs:
             self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(),
@@ -75,6 +75,8 @@ class LmaNode(NodeRuntime):
             return []
         if reason not in MH_PUNTS:
             self.log.event("punt_ignored", reason=reason)
+            return []
+        if self.clear_signaling_refused(pkt, reason):
             return []
         try:
             msg, src, dst = parse_mh_frame(pkt.payload)

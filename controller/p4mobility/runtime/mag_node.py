@@ -49,7 +49,7 @@ class MagNode(NodeRuntime):
     tables = MAG_TABLES
 
     def __init__(self, cfg: MagNodeConfig, log: EventLog | None = None) -> None:
-        super().__init__(cfg.node, log)
+        super().__init__(cfg.node, log, cfg.ipsec)
         self.cfg = cfg
         self.core = MobileAccessGateway(cfg.mag, cfg.profiles)
         self.ports = {p.port: p for p in cfg.access_ports}
@@ -62,7 +62,7 @@ class MagNode(NodeRuntime):
 
     # --- state ---------------------------------------------------------------
     def restore(self) -> list[Change]:
-        changes = mag_base_entries(self.cfg.mag.proxy_coa, self.cfg.routes, self.ports)
+        changes = mag_base_entries(self.cfg.mag.proxy_coa, self.cfg.routes, self.ports) + self.ipsec_changes()
         if self.store is not None:
             for doc in self.store.load("mag_peer").values():
                 changes += mag_changes(TunnelPeerAdded(doc["id"], IPv6Address(doc["local"]),
@@ -130,6 +130,8 @@ class MagNode(NodeRuntime):
             return []
         if reason == PuntReason.PUNT_RULE:
             return self._on_nd(pkt.payload, port, now)
+        if self.clear_signaling_refused(pkt, reason):
+            return []
         try:
             msg, src, dst = parse_mh_frame(pkt.payload)
         except FrameError as exc:  # RFC 6275 §9.2

@@ -21,6 +21,8 @@ class NodeMetrics:
         self.pba_tx = Counter("p4mob_pba_sent", "PBAs sent by status", ["status"], registry=r)
         self.mh_discarded = Counter("p4mob_mh_discarded", "Punted MH frames discarded (RFC 6275 §9.2)",
                                     registry=r)
+        self.mh_unprotected = Counter("p4mob_mh_unprotected_dropped",
+                                      "Clear MH frames dropped: the SPD requires ESP (RFC 4301 §5.2)", registry=r)
         self.entries = Gauge("p4mob_table_entries", "Desired table entries", registry=r)
         self.writes = Counter("p4mob_p4rt_writes", "P4Runtime WriteRequests sent", registry=r)
         self.updates = Counter("p4mob_p4rt_updates", "P4Runtime updates written", registry=r)

@@ -4,7 +4,8 @@ Rule: the whole file is validated before anything starts; every problem is a
 `ConfigError(key, problem)` whose key is the dotted TOML path ("mag.proxy_coa",
 "routes[1].port"). Tables: [node] (switch connection, sockets, files),
 [lma] or [mag] (RFC 5213 §9 variables, pmip/config.py), [policy] (LMA,
-pmip/policy.py), [[access_ports]] and [mobile_nodes.<MN-ID>] (MAG), [[routes]].
+pmip/policy.py), [[access_ports]] and [mobile_nodes.<MN-ID>] (MAG), [[routes]],
+[ipsec] (optional: the crypto path's IPsec file, relative to this one).
 """
 from __future__ import annotations
 
@@ -52,11 +53,24 @@ class AccessPort:
 
 
 @dataclass(frozen=True)
+class IpsecSettings:
+    """[ipsec]: the same file the crypto path (`p4mob ipsec run`) loads (RFC 5213 §4).
+
+    The node programs `esp_sas` / `outbound_policies` from it and refuses clear
+    signaling its inbound SPD says must be protected."""
+
+    config_path: Path
+    config: Any  # p4mobility.ipsec.config.IpsecConfig, validated
+    crypto_socket: str | None = None  # the crypto path's control socket (`show sas` counters)
+
+
+@dataclass(frozen=True)
 class LmaNodeConfig:
     node: NodeSettings
     lma: LmaConfig
     policy: Mapping[str, Any]  # validated; PolicyStore.from_dict builds a fresh store
     routes: tuple[Route, ...]
+    ipsec: IpsecSettings | None = None
 
     def policy_store(self) -> PolicyStore:
         return PolicyStore.from_dict(self.policy)
@@ -72,6 +86,7 @@ class MagNodeConfig:
     routes: tuple[Route, ...]
     router_mac: bytes = field(default=bytes.fromhex("020000000001"))
     detach_timeout: float | None = None  # no RS/traffic for this long -> detach (None: carrier only)
+    ipsec: IpsecSettings | None = None
 
 
 def _table(data: Mapping[str, Any], key: str, required: bool = True) -> Mapping[str, Any]:
@@ -166,6 +181,31 @@ def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
     return tuple(out)
 
 
+def _ipsec(data: Mapping[str, Any], base: Path) -> IpsecSettings | None:
+    t = _table(data, "ipsec", required=False)
+    if not t:
+        return None
+    for k in t:
+        if k not in ("config", "crypto_socket"):
+            raise ConfigError(f"ipsec.{k}", "unknown key")
+    if not isinstance(t.get("config"), str) or not t["config"]:
+        raise ConfigError("ipsec.config", "required path of the IPsec TOML (the crypto path's file)")
+    sock = t.get("crypto_socket")
+    if sock is not None and (not isinstance(sock, str) or not sock):
+        raise ConfigError("ipsec.crypto_socket", "expected a path")
+    from p4mobility.ipsec.config import load_config
+    from p4mobility.ipsec.errors import IpsecConfigError
+    from p4mobility.p4rt.entries import ipsec_entries
+
+    path = base / t["config"]
+    try:
+        cfg = load_config(path)
+        ipsec_entries(cfg.build_sad(0.0), cfg.spd)  # the switch can express it
+    except IpsecConfigError as e:
+        raise ConfigError("ipsec.config", f"{path}: {e.key}: {e.problem}") from None
+    return IpsecSettings(path, cfg, sock)
+
+
 def _fmt_mac(mac: bytes) -> str:
     return ":".join(f"{b:02x}" for b in mac)
 
@@ -176,8 +216,8 @@ def _check_top(data: Mapping[str, Any], allowed: set[str]) -> None:
             raise ConfigError(str(k), "unknown table")
 
 
-def lma_from_dict(data: Mapping[str, Any]) -> LmaNodeConfig:
-    _check_top(data, {"node", "lma", "policy", "routes"})
+def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeConfig:
+    _check_top(data, {"node", "lma", "policy", "routes", "ipsec"})
     node = _node(data)
     try:
         lma = LmaConfig.from_dict(_table(data, "lma"))
@@ -190,11 +230,12 @@ def lma_from_dict(data: Mapping[str, Any]) -> LmaNodeConfig:
         raise _prefixed("policy", e) from None
     except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise ConfigError("policy", f"invalid: {e}") from None
-    return LmaNodeConfig(node, lma, policy, _routes(data))
+    return LmaNodeConfig(node, lma, policy, _routes(data), _ipsec(data, base))
 
 
-def mag_from_dict(data: Mapping[str, Any]) -> MagNodeConfig:
-    _check_top(data, {"node", "mag", "access_ports", "mobile_nodes", "routes", "router_mac", "detach_timeout"})
+def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeConfig:
+    _check_top(data, {"node", "mag", "access_ports", "mobile_nodes", "routes", "router_mac", "detach_timeout",
+                      "ipsec"})
     node = _node(data)
     try:
         mag = MagConfig.from_dict(_table(data, "mag"))
@@ -252,7 +293,7 @@ def mag_from_dict(data: Mapping[str, Any]) -> MagNodeConfig:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ConfigError("detach_timeout", "expected a positive number of seconds")
     return MagNodeConfig(node, mag, tuple(ports), tuple(profiles), macs, _routes(data), router_mac,
-                         None if timeout is None else float(timeout))
+                         None if timeout is None else float(timeout), _ipsec(data, base))
 
 
 def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
@@ -264,8 +305,9 @@ def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
         raise ConfigError("<file>", f"{path}: not found") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
-    return lma_from_dict(data) if role == "lma" else mag_from_dict(data)
+    base = Path(path).parent
+    return lma_from_dict(data, base) if role == "lma" else mag_from_dict(data, base)
 
 
-__all__ = ["NodeSettings", "AccessPort", "LmaNodeConfig", "MagNodeConfig", "lma_from_dict", "mag_from_dict",
+__all__ = ["NodeSettings", "IpsecSettings", "AccessPort", "LmaNodeConfig", "MagNodeConfig", "lma_from_dict", "mag_from_dict",
            "load", "DEFAULT_P4INFO", "DEFAULT_P4BLOB", "REPO"]
