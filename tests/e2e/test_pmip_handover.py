@@ -13,6 +13,7 @@ from ipaddress import IPv6Address, IPv6Network
 import pytest
 
 from p4mobility.lab import topology as T
+from p4mobility.lab.pcapcheck import malformed, mh_rows
 from p4mobility.lab.report import parse_ping
 
 from .conftest import make_lab, targets
@@ -182,20 +183,18 @@ def test_rfc5213_5_3_5_deregistration_then_bce_removed_after_min_delay(lab):
 def test_signaling_in_pcaps_decodes_in_tshark_without_malformed(lab):
     for name in ("pcap-mag1", "pcap-mag2"):
         lab.sup.stop(name, sig=signal.SIGINT)
+    esp_sa = lab.out / "esp_sa" if lab.opts.ipsec else None  # RFC 5213 §4: the lab's signaling is in ESP
     seen = 0
     for pcap in sorted(lab.out.glob("lma-*.pcap")):
-        out = subprocess.run(["tshark", "-r", str(pcap), "-Y", "mipv6", "-T", "fields", "-e", "mip6.mhtype",
-                              "-e", "mip6.ba.status", "-e", "mip6.ba.lifetime"],
-                             capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        rows = [line.split("\t") for line in out.stdout.splitlines() if line.strip()]
+        rows = mh_rows(pcap, esp_sa)
         seen += len(rows)
-        assert {"5", "6"} <= {r[0] for r in rows}, f"no PBU/PBA in {pcap.name}"
+        assert {5, 6} <= {r.mh_type for r in rows}, f"no PBU/PBA in {pcap.name}"
+        if esp_sa is not None:
+            assert all(r.spi is not None and r.icv_good for r in rows)
         # every registration accepted; only a late de-registration from the old MAG may be
         # refused (157: the new MAG's PBU carried a newer timestamp, RFC 5213 §5.5)
-        assert all(r[1] == "0" for r in rows if r[0] == "6" and r[2] != "0")
-        assert all(r[1] in ("0", "157") for r in rows if r[0] == "6")
-        bad = subprocess.run(["tshark", "-r", str(pcap), "-Y", "_ws.malformed || _ws.expert.severity == error"],
-                             capture_output=True, text=True, timeout=120)
-        assert bad.returncode == 0 and bad.stdout.strip() == "", f"malformed in {pcap.name}: {bad.stdout[:500]}"
+        assert all(r.ba_status == 0 for r in rows if r.mh_type == 6 and r.ba_lifetime)
+        assert all(r.ba_status in (0, 157) for r in rows if r.mh_type == 6)
+        bad = malformed(pcap, esp_sa)
+        assert bad == "", f"malformed in {pcap.name}: {bad[:500]}"
     assert seen >= 4

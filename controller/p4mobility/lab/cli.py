@@ -1,4 +1,4 @@
-"""`p4mob lab [--scenario NAME] [--target embedded|bmv2] [--out DIR]`.
+"""`p4mob lab [--scenario NAME] [--target embedded|bmv2] [--out DIR] [--no-ipsec]`.
 
 Rule: run one scenario under the lab supervisor; whatever happens (error,
 Ctrl-C, SIGTERM) the namespaces and processes are gone when it returns.
@@ -20,6 +20,8 @@ def add_lab_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--target", default=os.environ.get("TARGET", "embedded"), choices=("embedded", "bmv2"),
                    help="switch target (default embedded; env TARGET)")
     p.add_argument("--out", default="lab-out", help="output directory (default lab-out)")
+    p.add_argument("--no-ipsec", dest="ipsec", action="store_false",
+                   help="PBU/PBA in the clear (default: ESP between MAGs and LMA, RFC 5213 §4)")
     p.set_defaults(func=_lab)
 
 
@@ -28,7 +30,7 @@ def _lab(args: argparse.Namespace) -> int:
     from p4mobility.lab.scenario import SCENARIOS
 
     try:
-        SCENARIOS[args.scenario](Path(args.out), target=args.target)
+        SCENARIOS[args.scenario](Path(args.out), target=args.target, ipsec=args.ipsec)
     except LabError as exc:
         raise CliError(f"lab: {exc}") from None
     except KeyboardInterrupt:

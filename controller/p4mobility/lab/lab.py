@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from p4mobility.lab import topology as T
+from p4mobility.lab.ipsec_setup import KEY_BYTES, ipsec_config, lab_sas
 from p4mobility.lab.supervisor import LabError, Supervisor, clean_leftovers, sh
 from p4mobility.runtime.control import ControlError, request
 from p4mobility.runtime.logs import read_events
@@ -96,7 +97,8 @@ class Lab:
             raise LabError(reason)
         self.out.mkdir(parents=True, exist_ok=True)
         for f in self.out.glob("*"):
-            if f.suffix in (".log", ".db", ".sock", ".pcap", ".toml") or f.name.endswith(("-wal", "-shm")):
+            if f.suffix in (".log", ".db", ".sock", ".pcap", ".toml", ".out") or f.name.endswith(("-wal", "-shm")) \
+                    or f.name == "esp_sa":
                 f.unlink()
         clean_leftovers()
         self.sup.__enter__()
@@ -113,6 +115,12 @@ class Lab:
             for ifname in ports:
                 self._quiet(node, ifname)
                 sh("ip", "link", "set", ifname, "up", ns=self.ns(node))
+            if self.opts.ipsec:  # the switch's crypto port and the crypto path's end
+                a, b = T.CRYPTO_IFACES
+                sh("ip", "link", "add", a, "type", "veth", "peer", "name", b, ns=self.ns(node))
+                for ifname in (a, b):
+                    self._quiet(node, ifname)
+                    sh("ip", "link", "set", ifname, "up", ns=self.ns(node))
         # the access ports have no carrier (no radio) until attach
         self.mark("topology")
         for node in T.SWITCHES:
@@ -123,6 +131,9 @@ class Lab:
                                                 str(self.out / f"lma-{link}.pcap")],
                                self.out / f"tcpdump-{link}.log", ns=self.ns("lma"))
         self.write_configs()
+        if self.opts.ipsec:
+            for node in T.SWITCHES:
+                self.start_crypto(node)
         for node in T.SWITCHES:
             self.start_controller(node)
         for node in T.SWITCHES:
@@ -163,6 +174,8 @@ class Lab:
         argv = [self.switch_bin]
         for ifname, port in T.SWITCHES[node].items():
             argv += ["-i", f"{port}@{ifname}"]
+        if self.opts.ipsec:
+            argv += ["-i", f"{T.CRYPTO_PORT}@{T.CRYPTO_IFACES[0]}"]
         argv += ["--device-id", "1", "--no-p4"]
         if self.target == "embedded":
             argv += ["-L", "warn"]
@@ -190,9 +203,41 @@ class Lab:
                 "counters_interval": 2.0, "metrics_port": METRICS_PORT}
 
     def write_configs(self) -> None:
-        (self.out / "lma.toml").write_text(T.to_toml(T.lma_config(self.node_settings("lma"), self.opts)))
-        for m in ("mag1", "mag2"):
-            (self.out / f"{m}.toml").write_text(T.to_toml(T.mag_config(m, self.node_settings(m), self.opts)))
+        if self.opts.ipsec:
+            self.write_ipsec()
+        for node in T.SWITCHES:
+            cfg = (T.lma_config(self.node_settings(node), self.opts) if node == "lma"
+                   else T.mag_config(node, self.node_settings(node), self.opts))
+            if self.opts.ipsec:
+                cfg["ipsec"] = {"config": f"ipsec-{node}.toml", "crypto_socket": str(self.crypto_sock(node))}
+            (self.out / f"{node}.toml").write_text(T.to_toml(cfg))
+
+    def write_ipsec(self) -> None:
+        """Fresh keys (0600) per run, one ip-xfrm style file per node, and
+        `esp_sa` beside the pcaps so Wireshark/tshark decrypt them."""
+        from p4mobility.ipsec.config import load_config
+        from p4mobility.ipsec.wireshark import export_wireshark_esp_sa
+
+        keys = self.out / "keys"
+        keys.mkdir(mode=0o700, exist_ok=True)
+        for sa in lab_sas():
+            path = keys / f"{sa.name}.key"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(os.urandom(KEY_BYTES).hex() + "\n")
+            os.chmod(path, 0o600)
+        for node in T.SWITCHES:
+            (self.out / f"ipsec-{node}.toml").write_text(T.to_toml(ipsec_config(node)))
+        (self.out / "esp_sa").write_text(export_wireshark_esp_sa(load_config(self.out / "ipsec-lma.toml").sas))
+
+    def crypto_sock(self, node: str) -> Path:
+        return self.out / f"{node}-crypto.sock"
+
+    def start_crypto(self, node: str) -> None:
+        argv = [sys.executable, "-m", "p4mobility.cli", "ipsec", "run", "-c", str(self.out / f"ipsec-{node}.toml"),
+                "-i", T.CRYPTO_IFACES[1], "--control-socket", str(self.crypto_sock(node)),
+                "--log", str(self.out / f"{node}-crypto.log")]
+        self.sup.spawn(f"crypto-{node}", argv, self.out / f"{node}-crypto.out", ns=self.ns(node))
 
     def sock(self, node: str) -> Path:
         return self.out / f"{node}.sock"
@@ -246,6 +291,13 @@ class Lab:
         res = sh(sys.executable, "-m", "p4mobility.lab.inspect", f"127.0.0.1:{GRPC_PORT}", *tables,
                  ns=self.ns(node), timeout=60)
         return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+
+    def inject(self, node: str, ifname: str, frame: bytes) -> None:
+        """Send one raw Ethernet frame out of ``ifname`` in ``node``'s namespace
+        (tests: a hostile or malformed peer on a real link)."""
+        code = ("import socket,sys;s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW);"
+                f"s.bind(({ifname!r},0));s.send(bytes.fromhex(sys.argv[1]))")
+        sh(sys.executable, "-c", code, frame.hex(), ns=self.ns(node), timeout=20)
 
     # --- the radio ---------------------------------------------------------------------
     def attach(self, mag: str) -> float:

@@ -16,16 +16,18 @@ from typing import Any, Callable
 
 from p4mobility.lab import topology as T
 from p4mobility.lab.lab import Lab, LabError
+from p4mobility.lab.pcapcheck import signaling_summary
 from p4mobility.lab.report import format_timeline, parse_ping, plot, timeline, write_summary
 
 SETTLE = 2.0  # seconds of pinging before and after the move
 
 
 def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], None] = print,
-                  settle: float = SETTLE) -> dict[str, Any]:
-    with Lab(out, target) as lab:
+                  settle: float = SETTLE, ipsec: bool = True) -> dict[str, Any]:
+    with Lab(out, target, T.LabOptions(ipsec=ipsec)) as lab:
         t0 = lab.marks[0][0]
-        echo(f"lab up ({target} target): namespaces {lab.sup.prefix}*, switches and controllers running")
+        echo(f"lab up ({target} target): namespaces {lab.sup.prefix}*, switches and controllers running"
+             + (", PBU/PBA in ESP (crypto path on port 254 of each switch)" if ipsec else ", no IPsec"))
         lab.attach("mag1")
         addr = lab.mn_address(timeout=30)
         echo(f"MN configured {addr} by SLAAC at MAG1")
@@ -68,7 +70,11 @@ def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], Non
         "handover_at": t_move,
         "steady_max_gap_ms": round(ping.max_gap(before=t_move)[1], 1),
         "pcaps": sorted(p.name for p in out.glob("lma-*.pcap")),
+        "ipsec": ipsec,
+        "esp_sa": "esp_sa" if ipsec else None,
     }
+    summary["signaling_in_pcaps"] = signaling_summary(sorted(out.glob("lma-*.pcap")),
+                                                      out / "esp_sa" if ipsec else None)
     expected = T.slaac_address(IPv6Network(f"{addr}/64", strict=False), T.MN_MAC)
     summary["mn_address_is_slaac_eui64"] = str(expected) == addr
     png = plot(out, ping, marks, t0)
@@ -78,8 +84,8 @@ def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], Non
     echo("\nTimeline (ms since the lab was up):")
     echo(format_timeline(rows))
     echo("\nSummary:")
-    for k in ("scenario", "target", "mn_address", "sent", "lost", "max_gap_ms", "handover_signaling_ms",
-              "handover_move_to_ra_ms", "handover_move_to_first_reply_ms"):
+    for k in ("scenario", "target", "ipsec", "mn_address", "sent", "lost", "max_gap_ms", "handover_signaling_ms",
+              "handover_move_to_ra_ms", "handover_move_to_first_reply_ms", "signaling_in_pcaps"):
         echo(f"  {k:<34} {summary[k]}")
     echo(f"\nwritten: {out / 'summary.json'}, timeline.txt, {', '.join(summary['pcaps'])}"
          f"{', ' + summary['plot'] if summary['plot'] else ''}")

@@ -26,6 +26,8 @@ MN_MAC = "02:00:00:00:aa:01"
 ROUTER_LL = IPv6Address("fe80::1")  # RFC 5213 §6.8: the same on every MAG
 ROUTER_MAC = "02:00:00:00:00:01"
 CPU_PORT = 255
+CRYPTO_PORT = 254  # the crypto path's veth: switch side "cry0", crypto side "cry1" (dataplane.md)
+CRYPTO_IFACES = ("cry0", "cry1")
 
 # switch ports (per node): name in the node namespace -> port number
 MAG_PORTS = {"acc": 1, "uplink": 2}
@@ -68,6 +70,7 @@ class LabOptions:
     mn_lifetime: float | None = None  # lifetime the MAGs request for the MN (None: MagConfig default)
     trusted_mags: tuple[str, ...] = ("mag1", "mag2")
     detach_timeout: float | None = None  # MAG: no uplink traffic for this long -> detach
+    ipsec: bool = True  # RFC 5213 §4: PBU/PBA in ESP between MAGs and LMA (`p4mob lab --no-ipsec`: off)
 
 
 def lma_config(node: dict[str, Any], opts: LabOptions) -> dict[str, Any]:
@@ -155,4 +158,4 @@ def slaac_address(prefix: IPv6Network, mac: str) -> IPv6Address:
 
 __all__ = ["LabOptions", "LINKS", "NODES", "SWITCHES", "MACS", "lma_config", "mag_config", "to_toml",
            "slaac_address", "LMA_ADDRESS", "MAG_COA", "CN_ADDRESS", "CN_GATEWAY", "HNP_POOL", "MN_ID",
-           "MN_MAC", "ROUTER_LL", "ROUTER_MAC", "CPU_PORT"]
+           "MN_MAC", "ROUTER_LL", "ROUTER_MAC", "CPU_PORT", "CRYPTO_PORT", "CRYPTO_IFACES"]

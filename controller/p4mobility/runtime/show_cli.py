@@ -34,6 +34,8 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2, default=str))
         return 0
     print(render_table(answer.get("columns", []), answer.get("rows", [])))
+    if answer.get("note"):
+        print(f"note: {answer['note']}")
     return 0
 
 

@@ -1,0 +1,84 @@
+"""The lab's independent check of its captures: tshark reads the signaling.
+
+Rule: tshark (Wireshark's dissectors, not our codec) decodes every Mobility
+Header in the LMA-MAG pcaps; with the lab's `esp_sa` file it also decrypts the
+ESP and verifies each ICV (RFC 4303 §3.4.4). Returns plain rows and counts;
+None when tshark is not installed.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FIELDS = ("esp.spi", "esp.icv_good", "mip6.mhtype", "mip6.ba.status", "mip6.ba.lifetime")
+
+
+@dataclass(frozen=True)
+class MhRow:
+    """One Mobility Header as tshark saw it."""
+
+    spi: int | None  # None: the MH was sent in the clear
+    icv_good: bool
+    mh_type: int
+    ba_status: int | None
+    ba_lifetime: int | None
+
+
+def esp_options(esp_sa: Path | None) -> list[str]:
+    """tshark options that decrypt with every record of an `esp_sa` UAT file."""
+    if esp_sa is None:
+        return []
+    opts = ["-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE"]
+    for rec in esp_sa.read_text().splitlines():
+        if rec.strip():
+            opts += ["-o", f"uat:esp_sa:{rec}"]
+    return opts
+
+
+def _int(v: str) -> int | None:
+    v = v.split(",")[0].strip()
+    return int(v, 0) if v else None
+
+
+def mh_rows(pcap: Path, esp_sa: Path | None = None) -> list[MhRow]:
+    args = ["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), "-Y", "mipv6", "-T", "fields",
+            "-E", "separator=|", *[a for f in FIELDS for a in ("-e", f)]]
+    res = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        raise RuntimeError(f"tshark failed on {pcap.name}: {res.stderr.strip()[:300]}")
+    rows = []
+    for line in res.stdout.splitlines():
+        spi, good, mh, status, lifetime = (line.split("|") + [""] * 5)[:5]
+        rows.append(MhRow(_int(spi), good.strip() in ("1", "True"), _int(mh) or 0, _int(status), _int(lifetime)))
+    return rows
+
+
+def malformed(pcap: Path, esp_sa: Path | None = None) -> str:
+    """tshark's summary lines of malformed or error-level frames ('' when none)."""
+    res = subprocess.run(["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), "-Y",
+                          "_ws.malformed || _ws.expert.severity == error"],
+                         capture_output=True, text=True, timeout=120)
+    return res.stdout.strip() if res.returncode == 0 else f"tshark failed: {res.stderr.strip()[:300]}"
+
+
+def signaling_summary(pcaps: list[Path], esp_sa: Path | None) -> dict[str, Any] | None:
+    """Counts for summary.json: MH messages, how many in ESP with a good ICV, malformed frames."""
+    if shutil.which("tshark") is None:
+        return None
+    total = in_esp = good = bad = 0
+    for pcap in pcaps:
+        try:
+            rows = mh_rows(pcap, esp_sa)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            return None
+        total += len(rows)
+        in_esp += sum(r.spi is not None for r in rows)
+        good += sum(r.spi is not None and r.icv_good for r in rows)
+        bad += bool(malformed(pcap, esp_sa))
+    return {"mh_messages": total, "in_esp": in_esp, "esp_icv_good": good, "pcaps_with_malformed": bad}
+
+
+__all__ = ["MhRow", "mh_rows", "malformed", "esp_options", "signaling_summary"]

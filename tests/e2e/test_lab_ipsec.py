@@ -1,0 +1,129 @@
+"""IPsec in the PMIPv6 lab (RFC 5213 §4, RFC 4301/4303) on real namespaces:
+PBU/PBA cross the MAG-LMA links in ESP made by each node's crypto path (the
+switch's port 254), tshark decrypts them with the lab's `esp_sa` file, a clear
+PBU the SPD says must be protected is dropped and logged, an unknown SPI is
+dropped and counted in the switch, `p4mob show sas` shows the SAs at work.
+Tests run in file order on one lab."""
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from p4mobility.lab import topology as T
+from p4mobility.lab.pcapcheck import malformed, mh_rows
+from p4mobility.mh import BindingUpdate, MnIdentifier
+from p4mobility.runtime.frames import mh_frame
+
+from .conftest import make_lab, targets
+
+pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
+UNKNOWN_SPI_REASON = 4  # DropReason.UNKNOWN_SPI (docs/dataplane.md)
+needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+
+
+@pytest.fixture(scope="module", params=targets())
+def lab(request, tmp_path_factory):
+    lab = make_lab(request, tmp_path_factory, T.LabOptions(ipsec=True))
+    yield lab
+    lab.close()
+
+
+def show(lab, node, what) -> dict:
+    ans = lab.control(node, {"cmd": "show", "what": what})
+    assert ans["ok"], ans
+    return ans
+
+
+def test_rfc5213_4_registration_in_esp_and_traffic_flows(lab):
+    lab.attach("mag1")
+    lab.mn_address(timeout=30)
+    assert lab.ping_once(count=3)
+    # the PBU reached the LMA core through the crypto path, never in the clear
+    pbu = lab.wait_event("lma", "pbu_rx", timeout=10)
+    assert pbu["mn_id"] == T.MN_ID
+    assert lab.events("lma", "mh_unprotected_dropped") == []
+    t = lab.move("mag2")
+    lab.wait_event("mag2", "pba_rx", since=t, timeout=30, where=lambda e: e.get("status") == 0)
+    assert lab.ping_once(count=3)
+
+
+def test_show_sas_lists_every_sa_with_the_crypto_paths_counters(lab):
+    ans = show(lab, "lma", "sas")
+    rows = [dict(zip(ans["columns"], r)) for r in ans["rows"]]
+    assert "note" not in ans, ans.get("note")
+    assert len(rows) == 4 and {r["dir"] for r in rows} == {"in", "out"}
+    by = {(r["dir"], r["dst"] if r["dir"] == "in" else r["src"], r["src"] if r["dir"] == "in" else r["dst"]): r
+          for r in rows}
+    for m in ("mag1", "mag2"):  # one PBU in and one PBA out per MAG at least
+        assert by[("in", str(T.LMA_ADDRESS), str(T.MAG_COA[m]))]["packets"] >= 1
+        assert by[("out", str(T.LMA_ADDRESS), str(T.MAG_COA[m]))]["packets"] >= 1
+    assert all(r["icv_failures"] == 0 and r["replay_drops"] == 0 for r in rows)
+    cli = subprocess.run([sys.executable, "-m", "p4mobility.cli", "show", "sas", "--json", "--socket",
+                          str(lab.sock("mag2"))], capture_output=True, text=True, timeout=30)
+    assert cli.returncode == 0, cli.stderr
+    assert len(json.loads(cli.stdout)["rows"]) == 2
+
+
+@needs_tshark
+def test_rfc4303_signaling_on_the_wire_is_esp_and_tshark_decrypts_it(lab):
+    for name in ("pcap-mag1", "pcap-mag2"):
+        lab.sup.stop(name, sig=signal.SIGINT)
+    esp_sa = lab.out / "esp_sa"
+    assert esp_sa.exists()
+    for pcap in sorted(lab.out.glob("lma-*.pcap")):
+        assert mh_rows(pcap) == [], f"clear MH on the wire in {pcap.name}"
+        rows = mh_rows(pcap, esp_sa)
+        assert {5, 6} <= {r.mh_type for r in rows}, f"no PBU/PBA decrypted in {pcap.name}"
+        assert all(r.spi is not None and r.icv_good for r in rows)
+        assert all(r.ba_status == 0 for r in rows if r.mh_type == 6 and r.ba_lifetime)
+        assert malformed(pcap, esp_sa) == ""
+
+
+def test_rfc4301_5_2_clear_pbu_is_dropped_counted_logged_never_processed(lab):
+    before = show(lab, "lma", "bindings")["rows"]
+    assert len(before) == 1
+    t = time.time()
+    # a clear de-registration for the MN, as if from MAG2 (the MN's MAG): processed it would end the binding
+    bu = BindingUpdate(60000, 0, ack=True, proxy=True, options=(MnIdentifier(T.MN_ID.encode()),))
+    lab.inject("mag2", "uplink", _on_link("mag2", mh_frame(bu, T.MAG_COA["mag2"], T.LMA_ADDRESS)))
+    ev = lab.wait_event("lma", "mh_unprotected_dropped", since=t, timeout=10)
+    assert ev["src"] == str(T.MAG_COA["mag2"])
+    time.sleep(0.5)
+    assert [e for e in lab.events("lma", "pbu_rx", since=t) if e.get("seq") == 60000] == []
+    assert show(lab, "lma", "bindings")["rows"][0][:5] == before[0][:5]
+    assert "p4mob_mh_unprotected_dropped_total 1.0" in lab.metrics("lma")
+    assert lab.ping_once(count=3)
+
+
+def _on_link(mag: str, frame: bytes) -> bytes:
+    """The frame as ``mag``'s uplink puts it on the wire towards the LMA."""
+    mac = lambda m: bytes.fromhex(m.replace(":", ""))  # noqa: E731
+    return mac(T.MACS[("lma", mag)]) + mac(T.MACS[(mag, "uplink")]) + frame[12:]
+
+
+def _unknown_spi_drops(lab) -> int:
+    rows = show(lab, "lma", "counters")["rows"]
+    return sum(r[2] for r in rows if r[0] == "drop_counter" and r[1] == UNKNOWN_SPI_REASON)
+
+
+def test_rfc4303_3_4_2_unknown_spi_dropped_in_the_switch_and_counted(lab):
+    before = _unknown_spi_drops(lab)
+    ip6 = (bytes([0x60, 0, 0, 0]) + (40).to_bytes(2, "big") + bytes([50, 64])
+           + T.MAG_COA["mag1"].packed + T.LMA_ADDRESS.packed)
+    esp = (0xDEAD0001).to_bytes(4, "big") + (1).to_bytes(4, "big") + bytes(32)
+    frame = _on_link("mag1", bytes(12) + b"\x86\xdd" + ip6 + esp)
+    t = time.time()
+    for _ in range(3):
+        lab.inject("mag1", "uplink", frame)
+    deadline = time.monotonic() + 15
+    while _unknown_spi_drops(lab) < before + 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _unknown_spi_drops(lab) == before + 3
+    # nothing reached the controller or the crypto path
+    assert lab.events("lma", "pbu_rx", since=t) == [] and lab.events("lma", "mh_discarded", since=t) == []
