@@ -65,16 +65,22 @@ def recv_frame(sock: socket.socket, timeout: float, ethertype: bytes | None = b"
 
 
 class CryptoLab:
-    """netns + cry0/cry1 + `p4mob ipsec run -c CONFIG -i cry1` inside it."""
+    """netns + cry0/cry1 + `p4mob ipsec run -c CONFIG -i cry1` inside it.
 
-    def __init__(self, tmp: Path) -> None:
+    With ``netns`` given, only the process is managed: it runs in that
+    existing namespace (made by someone else) and no veth is created."""
+
+    def __init__(self, tmp: Path, netns: str | None = None) -> None:
         tag = f"{os.getpid() % 100000}{int(time.monotonic() * 1000) % 1000:03d}"
-        self.netns = f"p4mobc-{tag}"
+        self.own_netns = netns is None
+        self.netns = netns or f"p4mobc-{tag}"
         self.tmp = tmp
         self.control = str(tmp / "crypto.sock")
         self.log = str(tmp / "crypto.log")
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
+        if not self.own_netns:
+            return
         _run("ip", "netns", "add", self.netns)
         try:
             self.ns("ip", "link", "add", "cry0", "type", "veth", "peer", "name", "cry1")
@@ -89,8 +95,8 @@ class CryptoLab:
     def ns(self, *args: str) -> None:
         _run("ip", "netns", "exec", self.netns, *args)
 
-    def start(self, config: Path, ifname: str = "cry1", netns: str | None = None) -> None:
-        argv = ["ip", "netns", "exec", netns or self.netns, P4MOB, "ipsec", "run", "-c", str(config),
+    def start(self, config: Path, ifname: str = "cry1") -> None:
+        argv = ["ip", "netns", "exec", self.netns, P4MOB, "ipsec", "run", "-c", str(config),
                 "-i", ifname, "--control-socket", self.control, "--log", self.log]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
@@ -122,4 +128,5 @@ class CryptoLab:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
-        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+        if self.own_netns:
+            subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)

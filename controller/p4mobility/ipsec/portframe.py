@@ -101,6 +101,8 @@ def _explain(frame: bytes) -> None:
         raise PortFrameError("reserved or pad bits are not zero")
     if ether_type not in _VERSION_OF_ETHERTYPE:
         raise PortFrameError(f"inner EtherType 0x{ether_type:04x} is neither IPv4 nor IPv6")
+    if len(frame) == HEADER_LEN:
+        raise PortFrameError("no packet after the crypto header (frame shorter than one IP byte)")
     raise PortFrameError("packet does not start with an IP header of the stated EtherType")
 
 
