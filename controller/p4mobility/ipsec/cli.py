@@ -3,8 +3,10 @@
 Rule: an adapter only. ``export-wireshark`` loads the TOML SA configuration
 and prints the tshark `esp_sa` UAT records (or writes them to a file created
 mode 0600, since they hold keys); ``check`` validates the file and lists the
-SAs and the ordered SPD in ip-xfrm words, without keys. Configuration errors
-are reported as a CliError (exit status 2), never a traceback.
+SAs and the ordered SPD in ip-xfrm words, without keys; ``run`` is the
+host-side crypto path on the switch's crypto port (runtime/crypto_port.py)
+until SIGINT/SIGTERM. Configuration errors are reported as a CliError (exit
+status 2), never a traceback.
 """
 from __future__ import annotations
 
@@ -31,6 +33,14 @@ def add_ipsec_commands(subparsers: argparse._SubParsersAction) -> None:
     chk.add_argument("config", help="SA configuration file (TOML)")
     chk.set_defaults(func=_check)
 
+    run = sub.add_parser("run", help="run the crypto path on the switch's crypto port veth")
+    run.add_argument("-c", "--config", required=True, help="SA configuration file (TOML)")
+    run.add_argument("-i", "--interface", required=True, metavar="IFNAME",
+                     help="crypto-side veth of CRYPTO_PORT (e.g. cry1)")
+    run.add_argument("--control-socket", metavar="PATH", help="Unix socket for status / show sas")
+    run.add_argument("--log", metavar="PATH", help="append JSON event lines here (default stdout)")
+    run.set_defaults(func=_run)
+
 
 def _load(path: str):
     from p4mobility.cli import CliError
@@ -39,6 +49,38 @@ def _load(path: str):
         return load_config(path)
     except IpsecConfigError as exc:
         raise CliError(f"{path}: {exc}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from p4mobility.cli import CliError
+    from p4mobility.runtime.crypto_port import CryptoPortError, CryptoPortNode
+    from p4mobility.runtime.logs import EventLog
+
+    stream = None
+    try:
+        if args.log:
+            try:
+                stream = open(args.log, "a", encoding="utf-8")
+            except OSError as exc:
+                raise CliError(f"{args.log}: cannot open log: {exc.strerror}") from None
+        try:
+            node = CryptoPortNode(args.config, args.interface, args.control_socket,
+                                  EventLog("crypto", stream))
+        except IpsecConfigError as exc:
+            where = "" if exc.key == args.config else f"{args.config}: "
+            raise CliError(f"{where}{exc}") from None
+        try:
+            asyncio.run(node.run())
+        except CryptoPortError as exc:
+            raise CliError(str(exc)) from None
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        if stream is not None:
+            stream.close()
 
 
 def _export_wireshark(args: argparse.Namespace) -> int:

@@ -1,0 +1,265 @@
+"""The host-side crypto path on the switch's CRYPTO_PORT veth (docs/ipsec.md, docs/dataplane.md).
+
+Rule: an asyncio adapter, no IPsec rules. One AF_PACKET socket (ETH_P_ALL,
+non-blocking) on the interface; each wakeup drains at most ``batch`` frames.
+Frames that are not EtherType 0x88B5, that carry a result direction
+(DECRYPTED/ENCRYPTED) or that we sent ourselves are ignored; a malformed
+0x88B5 frame is counted in ``bad_frames``. DECRYPT goes to
+``CryptoPath.process_inbound``, ENCRYPT to ``process_outbound``, both with the
+switch's sa_index and ``now``; Accepted/Protected go back on the same port as
+DECRYPTED/ENCRYPTED (portframe.encode_reply), Dropped is counted and logged
+(rate-limited per reason) and nothing is sent (dataplane.md: a packet that
+fails is not returned). The lifetime timer is ``path.handle_timer(now)``,
+re-armed from ``path.next_deadline()``; rekey events are logged.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import signal
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from p4mobility.ipsec import CryptoPath
+from p4mobility.ipsec.config import load_config
+from p4mobility.ipsec.errors import NoOutboundSa, UnknownSpi
+from p4mobility.ipsec.events import (Accepted, Dropped, Event, IcvFailure, Protected, RekeyHard,
+                                     RekeySoft, ReplayDrop, SequenceOverflowEvent)
+from p4mobility.ipsec.portframe import (ETHERTYPE_CRYPTO_META, CryptoDirection, PortFrameError,
+                                        encode_reply, split)
+from p4mobility.ipsec.sa import Sa, SaCounters
+from p4mobility.runtime.control import serve_control
+from p4mobility.runtime.logs import EventLog
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+SOL_PACKET = 263  # linux/socket.h
+PACKET_IGNORE_OUTGOING = 23  # linux/if_packet.h, Linux >= 4.20
+MAX_FRAME = 65535
+RCVBUF = 4 << 20  # bounded socket queue; the kernel drops beyond it
+DEFAULT_BATCH = 256
+LOG_INTERVAL = 1.0  # seconds between two crypto_drop lines of one reason
+
+SA_COLUMNS = ["index", "spi", "dir", "src", "dst", "mode", "algo", "packets", "bytes",
+              "replay_drops", "icv_failures", "other_drops"]
+_OTHER_DROPS = tuple(f.name for f in dataclasses.fields(SaCounters)
+                     if f.name not in ("packets", "bytes", "replay_drops", "icv_failures"))
+_ETHERTYPE_BYTES = ETHERTYPE_CRYPTO_META.to_bytes(2, "big")
+_DECRYPT, _ENCRYPT = int(CryptoDirection.DECRYPT), int(CryptoDirection.ENCRYPT)
+
+
+class CryptoPortError(Exception):
+    """The interface cannot be opened (missing, no permission)."""
+
+
+def sa_row(sa: Sa) -> list[Any]:
+    c = sa.counters
+    algo = sa.aead.name if sa.aead else "+".join(a.name for a in (sa.enc, sa.auth) if a)
+    return [sa.index, f"0x{sa.spi:08x}", str(sa.dir), sa.src, sa.dst, str(sa.mode), algo,
+            c.packets, c.bytes, c.replay_drops, c.icv_failures,
+            sum(getattr(c, name) for name in _OTHER_DROPS)]
+
+
+def open_packet_socket(ifname: str) -> socket.socket:
+    """Non-blocking AF_PACKET socket bound to ``ifname`` in the current namespace."""
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    except OSError as exc:
+        raise CryptoPortError(f"cannot open a packet socket: {exc.strerror} (needs root)") from None
+    try:
+        sock.bind((ifname, 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        with contextlib.suppress(OSError):  # older kernels: filtered by PACKET_OUTGOING below
+            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise CryptoPortError(f"cannot bind to interface {ifname!r}: {exc.strerror}") from None
+    return sock
+
+
+class DropLog:
+    """crypto_drop lines, at most one per reason per ``interval`` (with a suppressed count)."""
+
+    def __init__(self, log: EventLog, interval: float = LOG_INTERVAL) -> None:
+        self.log, self.interval = log, interval
+        self._last: dict[str, float] = {}
+        self._suppressed: Counter[str] = Counter()
+
+    def drop(self, now: float, reason: str, **fields: Any) -> None:
+        last = self._last.get(reason)
+        if last is not None and now - last < self.interval:
+            self._suppressed[reason] += 1
+            return
+        self._last[reason] = now
+        self.log.event("crypto_drop", reason=reason, suppressed=self._suppressed.pop(reason, 0), **fields)
+
+
+class CryptoPortNode:
+    """One crypto-path process: a ``CryptoPath`` from an ipsec TOML, on one interface."""
+
+    role = "crypto"
+
+    def __init__(self, config_path: str, ifname: str, control_socket: str | None = None,
+                 log: EventLog | None = None, batch: int = DEFAULT_BATCH) -> None:
+        raw = Path(config_path).read_bytes() if Path(config_path).is_file() else b""
+        cfg = load_config(config_path)  # IpsecConfigError for every problem
+        self.config_digest = hashlib.sha256(raw).hexdigest()
+        self.path = CryptoPath(cfg.build_sad(time.monotonic()), cfg.spd)
+        self.ifname, self.control_socket = ifname, control_socket
+        self.log = log or EventLog("crypto")
+        self.drop_log = DropLog(self.log)
+        self.batch = max(1, batch)
+        self.frames_in = self.frames_out = self.bad_frames = 0
+        self.unknown_sa = self.tx_errors = 0
+        self.drops: Counter[str] = Counter()
+        self._sock: socket.socket | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._stop: asyncio.Event | None = None
+
+    # --- the hot path --------------------------------------------------------------------------
+    def on_readable(self) -> None:
+        """Drain up to ``batch`` frames (loop.add_reader callback)."""
+        sock = self._sock
+        if sock is None:
+            return
+        recvfrom, send = sock.recvfrom, sock.send
+        inbound, outbound = self.path.process_inbound, self.path.process_outbound
+        now = time.monotonic()
+        rekeyed = False
+        for _ in range(self.batch):
+            try:
+                frame, addr = recvfrom(MAX_FRAME)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # interface went down: keep running, log once per interval
+                self.drop_log.drop(now, "socket_error", error=exc.strerror)
+                break
+            if addr[2] == PACKET_OUTGOING or frame[12:14] != _ETHERTYPE_BYTES:
+                continue  # our own frame, or not for us (ND noise)
+            try:
+                sa_index, direction, port, packet = split(frame)
+            except PortFrameError as exc:
+                self.bad_frames += 1
+                self.drop_log.drop(now, "bad_frame", error=str(exc))
+                continue
+            if direction == _DECRYPT:
+                r = inbound(packet, sa_index, now)
+                ok = r.__class__ is Accepted
+            elif direction == _ENCRYPT:
+                r = outbound(packet, sa_index, now)
+                ok = r.__class__ is Protected
+            else:
+                continue  # a result direction: not ours to answer
+            self.frames_in += 1
+            if ok:
+                try:
+                    send(encode_reply(frame, sa_index, port, direction, r.packet))
+                    self.frames_out += 1
+                except (PortFrameError, OSError) as exc:  # queue full, link down: the packet is lost
+                    self.tx_errors += 1
+                    self.drop_log.drop(now, "send_failed", error=str(exc))
+            else:
+                self._dropped(r, direction, sa_index, now)
+            if r.events:
+                rekeyed |= self._events(r.events)
+        if rekeyed:
+            self._arm_timer()
+
+    def _dropped(self, r: Dropped, direction: int, sa_index: int, now: float) -> None:
+        reason = type(r.error)
+        self.drops[reason.__name__] += 1
+        if r.sa_index is None and reason in (UnknownSpi, NoOutboundSa):
+            self.unknown_sa += 1
+        self.drop_log.drop(now, reason.__name__, sa_index=sa_index,
+                           direction=CryptoDirection(direction).name, audit=reason.audit,
+                           error=str(r.error)[:200])
+
+    def _events(self, events: tuple[Event, ...] | list[Event]) -> bool:
+        """Log rekey events; True when a lifetime changed (the timer needs re-arming)."""
+        rekey = False
+        for ev in events:
+            if isinstance(ev, (RekeySoft, RekeyHard)):
+                rekey = True
+                self.log.event("rekey", sa_index=ev.sa_index, spi=f"0x{ev.spi:08x}", reqid=ev.reqid,
+                               reason=ev.reason, hard=isinstance(ev, RekeyHard))
+            elif isinstance(ev, SequenceOverflowEvent):
+                rekey = True
+                self.log.event("rekey", sa_index=ev.sa_index, spi=f"0x{ev.spi:08x}", reqid=ev.reqid,
+                               reason="sequence_overflow", hard=True)
+            elif not isinstance(ev, (ReplayDrop, IcvFailure)):  # those are crypto_drop lines
+                self.log.event("crypto_event", kind=type(ev).__name__)
+        return rekey
+
+    # --- timer ---------------------------------------------------------------------------------
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.path.next_deadline()
+        if deadline is not None and self._stop is not None:
+            self._timer = asyncio.get_running_loop().call_at(max(deadline, 0.0), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._events(self.path.handle_timer(time.monotonic()))
+        self._arm_timer()
+
+    # --- control socket ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {"ok": True, "role": self.role, "sas": len(self.path.sad), "config_digest": self.config_digest,
+                "unknown_sa": self.unknown_sa, "frames_in": self.frames_in, "frames_out": self.frames_out,
+                "bad_frames": self.bad_frames}
+
+    def handle_control(self, req: dict) -> dict:
+        cmd = req.get("cmd")
+        if cmd == "status":
+            return self.status()
+        if cmd == "show" and req.get("what") == "sas":
+            return {"ok": True, "columns": list(SA_COLUMNS), "rows": [sa_row(sa) for sa in self.path.sad]}
+        if cmd == "show" and req.get("what") == "drops":
+            return {"ok": True, "drops": dict(self.drops), "tx_errors": self.tx_errors}
+        return {"ok": False, "error": f"unknown request {cmd!r} (status; show sas|drops)"}
+
+    # --- running -------------------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._stop.set)
+        self._sock = open_packet_socket(self.ifname)
+        server = None
+        try:
+            loop.add_reader(self._sock.fileno(), self.on_readable)
+            if self.control_socket:
+                Path(self.control_socket).parent.mkdir(parents=True, exist_ok=True)
+                server = await serve_control(self.control_socket, self.handle_control)
+            self._arm_timer()
+            self.log.event("crypto_start", interface=self.ifname, sas=len(self.path.sad),
+                           config_digest=self.config_digest, control_socket=self.control_socket)
+            await self._stop.wait()
+        finally:
+            loop.remove_reader(self._sock.fileno())
+            if self._timer is not None:
+                self._timer.cancel()
+            self._sock.close()
+            self._sock = None
+            if server is not None:
+                server.close()
+                with contextlib.suppress(OSError):
+                    Path(self.control_socket).unlink()
+            st = self.status()
+            self.log.event("crypto_stop", **{k: v for k, v in st.items() if k not in ("ok", "role")})
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+
+__all__ = ["CryptoPortError", "CryptoPortNode", "SA_COLUMNS", "open_packet_socket", "sa_row"]
