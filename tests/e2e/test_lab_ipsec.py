@@ -89,9 +89,9 @@ def test_rfc4301_5_2_clear_pbu_is_dropped_counted_logged_never_processed(lab):
     before = show(lab, "lma", "bindings")["rows"]
     assert len(before) == 1
     t = time.time()
-    # a clear de-registration for the MN, as if from MAG2 (the MN's MAG): processed it would end the binding
+    # a clear de-registration for the MN naming MAG2 (the MN's MAG): processed, it would end the binding
     bu = BindingUpdate(60000, 0, ack=True, proxy=True, options=(MnIdentifier(T.MN_ID.encode()),))
-    lab.inject("mag2", "uplink", _on_link("mag2", mh_frame(bu, T.MAG_COA["mag2"], T.LMA_ADDRESS)))
+    lab.inject("cn", "eth0", _to_lma(mh_frame(bu, T.MAG_COA["mag2"], T.LMA_ADDRESS)))
     ev = lab.wait_event("lma", "mh_unprotected_dropped", since=t, timeout=10)
     assert ev["src"] == str(T.MAG_COA["mag2"])
     time.sleep(0.5)
@@ -101,10 +101,12 @@ def test_rfc4301_5_2_clear_pbu_is_dropped_counted_logged_never_processed(lab):
     assert lab.ping_once(count=3)
 
 
-def _on_link(mag: str, frame: bytes) -> bytes:
-    """The frame as ``mag``'s uplink puts it on the wire towards the LMA."""
+def _to_lma(frame: bytes) -> bytes:
+    """The frame sent to the LMA's switch from the CN's link (a spoofing host;
+    injected there because bmv2 on a MAG also takes frames sent out of its own
+    interfaces as received, and would forward them, protected)."""
     mac = lambda m: bytes.fromhex(m.replace(":", ""))  # noqa: E731
-    return mac(T.MACS[("lma", mag)]) + mac(T.MACS[(mag, "uplink")]) + frame[12:]
+    return mac(T.MACS[("lma", "cn")]) + mac(T.MACS[("cn", "eth0")]) + frame[12:]
 
 
 def _unknown_spi_drops(lab) -> int:
@@ -117,10 +119,10 @@ def test_rfc4303_3_4_2_unknown_spi_dropped_in_the_switch_and_counted(lab):
     ip6 = (bytes([0x60, 0, 0, 0]) + (40).to_bytes(2, "big") + bytes([50, 64])
            + T.MAG_COA["mag1"].packed + T.LMA_ADDRESS.packed)
     esp = (0xDEAD0001).to_bytes(4, "big") + (1).to_bytes(4, "big") + bytes(32)
-    frame = _on_link("mag1", bytes(12) + b"\x86\xdd" + ip6 + esp)
+    frame = _to_lma(bytes(12) + b"\x86\xdd" + ip6 + esp)
     t = time.time()
     for _ in range(3):
-        lab.inject("mag1", "uplink", frame)
+        lab.inject("cn", "eth0", frame)
     deadline = time.monotonic() + 15
     while _unknown_spi_drops(lab) < before + 3 and time.monotonic() < deadline:
         time.sleep(0.2)

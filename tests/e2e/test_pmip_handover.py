@@ -19,7 +19,8 @@ from p4mobility.lab.report import parse_ping
 from .conftest import make_lab, targets
 
 MIN_DELAY = 4.0  # MinDelayBeforeBCEDelete here: long enough to read the switch meanwhile
-LMA_TABLES = ("bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources", "local_addresses", "routes")
+LMA_TABLES = ("bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources", "local_addresses", "routes",
+              "esp_sas", "outbound_policies")
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 
 

@@ -127,7 +127,7 @@ class Lab:
             self.start_switch(node)
         if self.pcap:
             for link in ("mag1", "mag2"):
-                self.sup.spawn(f"pcap-{link}", ["tcpdump", "-i", link, "-U", "-n", "-w",
+                self.sup.spawn(f"pcap-{link}", ["tcpdump", "-i", link, "-U", "--immediate-mode", "-n", "-w",
                                                 str(self.out / f"lma-{link}.pcap")],
                                self.out / f"tcpdump-{link}.log", ns=self.ns("lma"))
         self.write_configs()

@@ -75,6 +75,9 @@ class NodeRuntime:
             os.makedirs(os.path.dirname(os.path.abspath(settings.state_db)), exist_ok=True)
         self.store = BindingStore(settings.state_db) if settings.state_db else None
         self._stop = asyncio.Event()
+        # grpc.aio allows one write at a time on the stream; a second concurrent
+        # write fails the call and finsy then sends on a new, unarbitrated stream.
+        self._out_lock = asyncio.Lock()
         self._out_fields: tuple[str, ...] = ("egress_port", "through_pipeline")
 
     # --- hooks -----------------------------------------------------------------
@@ -275,11 +278,7 @@ class NodeRuntime:
                 self.log.event("write_failed", error=str(exc)[:300])
                 await self._reconcile_now(switch)
             outs = [p for a in actions for p in self.packet_outs(a)]
-            if outs:
-                try:
-                    await switch.write(outs)
-                except Exception as exc:  # noqa: BLE001
-                    self.log.event("packet_out_failed", error=str(exc)[:300])
+            await self.send_packets(switch, outs)
         else:
             self.entries.plan(changes)  # written by reconcile when the switch is back
         if written:
@@ -346,13 +345,17 @@ class NodeRuntime:
         if switch is None or not outs:
             return
 
-        async def _send() -> None:
+        asyncio.get_running_loop().create_task(self.send_packets(switch, outs))
+
+    async def send_packets(self, switch: Any, outs: list[P4PacketOut]) -> None:
+        """Every packet-out goes through here, one stream write at a time."""
+        if not outs:
+            return
+        async with self._out_lock:
             try:
                 await switch.write(outs)
             except Exception as exc:  # noqa: BLE001 - the switch went away: nothing to resend
                 self.log.event("packet_out_failed", error=str(exc)[:300])
-
-        asyncio.get_running_loop().create_task(_send())
 
     def counter_indices(self) -> list[int]:
         """Indices of binding_uplink/downlink_counter in use (binding ids)."""
