@@ -21,6 +21,7 @@ from .errors import PipelineLoadError
 from .pcap import PcapDumper
 from .ports import AfPacketPort
 from .runtime import serve
+from .tls import TlsConfigError, add_tls_options, server_tls
 
 log = logging.getLogger("p4mob_switch")
 
@@ -41,12 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dump per-interface pcap files into DIR")
     p.add_argument("--no-p4", action="store_true", help="start without a program (wait for P4Runtime)")
     p.add_argument("--p4info", default=None, help="P4Info (text or binary) to load with the JSON file")
+    add_tls_options(p)
     # accepted for simple_switch_grpc compatibility, ignored
     for opt in ("--thrift-port", "--notifications-addr", "--log-file", "--dp-grpc-server-addr",
                 "--drop-port", "--max-port-count", "--priority-queues", "--restore-state",
-                "--nanolog", "--debugger-addr", "--packet-in", "--grpc-server-ssl-cert"):
+                "--nanolog", "--debugger-addr", "--packet-in"):
         p.add_argument(opt, default=None, help=argparse.SUPPRESS)
-    for flag in ("--log-console", "--debugger", "--use-files", "--dump-packet-data", "--grpc-server-ssl",
+    for flag in ("--log-console", "--debugger", "--use-files", "--dump-packet-data",
                  "--enable-swap", "--no-queueing"):
         p.add_argument(flag, action="store_true", help=argparse.SUPPRESS)
     p.add_argument("json", nargs="?", default=None, help="bmv2 JSON to load at start")
@@ -71,6 +73,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> int:
+    try:
+        tls = server_tls(args)
+    except TlsConfigError as exc:
+        print(f"p4mob-switch: {exc}", file=sys.stderr)
+        return 2
     device = Device(args.device_id, args.cpu_port)
     if args.json and not args.no_p4:
         try:
@@ -99,12 +106,13 @@ async def run(args: argparse.Namespace) -> int:
         port.start(loop)
         ports.append(port)
     try:
-        server = await serve(device, args.grpc_server_addr)
+        server = await serve(device, args.grpc_server_addr, tls)
     except (OSError, RuntimeError) as exc:
         print(f"p4mob-switch: cannot serve P4Runtime on {args.grpc_server_addr}: {exc}", file=sys.stderr)
         return 2
-    log.info("P4Runtime server listening on %s (device %d, cpu port %s, %d ports)",
-             args.grpc_server_addr, args.device_id, args.cpu_port, len(ports))
+    log.info("P4Runtime server listening on %s%s (device %d, cpu port %s, %d ports)",
+             args.grpc_server_addr, "" if tls is None else " with TLS" + (", client auth" if tls.client_auth else ""),
+             args.device_id, args.cpu_port, len(ports))
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)

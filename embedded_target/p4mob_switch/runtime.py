@@ -24,6 +24,7 @@ from google.protobuf import any_pb2
 
 from .device import Device
 from .errors import Code, TargetError
+from .tls import ServerTls
 
 log = logging.getLogger(__name__)
 
@@ -277,11 +278,12 @@ def _grpc_code(code: int) -> grpc.StatusCode:
     return _BY_VALUE.get(int(code), grpc.StatusCode.UNKNOWN)
 
 
-async def serve(device: Device, addr: str) -> grpc.aio.Server:
+async def serve(device: Device, addr: str, tls: ServerTls | None = None) -> grpc.aio.Server:
+    """Start the P4Runtime server on `addr` (plaintext, or TLS with `tls`)."""
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", 256 << 20),
                                       ("grpc.max_send_message_length", 256 << 20)])
     p4r_grpc.add_P4RuntimeServicer_to_server(P4RuntimeServicer(device), server)
-    port = server.add_insecure_port(addr)
+    port = server.add_insecure_port(addr) if tls is None else server.add_secure_port(addr, tls.credentials())
     if port == 0:
         raise OSError(f"cannot listen on {addr}")
     await server.start()

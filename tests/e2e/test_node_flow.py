@@ -16,7 +16,7 @@ from p4mobility.lab import topology as T
 from p4mobility.p4rt.names import PuntReason
 from p4mobility.pmip.actions import SendMh
 from p4mobility.runtime.lma_node import LmaNode
-from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.logs import EventLog, read_events
 from p4mobility.runtime.mag_node import MagNode
 from p4mobility.runtime.nodeconfig import lma_from_dict, mag_from_dict
 
@@ -109,6 +109,53 @@ def test_rfc5213_5_3_1_restarted_lma_restores_the_same_desired_entries(nodes, tm
     again.entries.plan(again.restore())
     assert again.entries.desired == lma.entries.desired
     assert again.core.bindings() == lma.core.bindings()
+
+
+def _attached_mag(lma, mag):
+    """RS -> PBU -> PBA through both adapters, each batch persisted as NodeRuntime.apply does."""
+    rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    mag.persist(acts)
+    mag.entries.plan([c for a in acts for c in mag.changes_for(a)])
+    lma_acts = deliver([a for a in acts if isinstance(a, SendMh)], lma, now=100.01)
+    mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)
+    mag.persist(mag_acts)
+    mag.entries.plan([c for a in mag_acts for c in mag.changes_for(a)])
+
+
+def test_rfc5213_6_1_restarted_mag_restores_its_bul_and_sends_no_pbu(nodes, tmp_path):
+    lma, mag = nodes
+    _attached_mag(lma, mag)
+    assert [v.state for v in mag.core.binding_update_list()] == ["bound"]
+    again = MagNode(mag.cfg, EventLog("mag1b", open(tmp_path / "m2.log", "w")))
+    again.entries.plan(again.restore())
+    assert again.entries.desired == mag.entries.desired
+    assert again.core.binding_update_list() == mag.core.binding_update_list()
+    assert again.core.export_state() == mag.core.export_state()
+    assert again.next_deadline() == mag.next_deadline() > 100.02 + 60  # the refresh, not a new PBU
+    # an RS after the restart is answered with an RA from the restored binding, no PBU
+    rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    acts = again.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 101.0)
+    assert [type(a).__name__ for a in acts] == ["SendRouterAdvertisement"]
+    assert Ether(again.packet_out(acts[0]).payload).dst == T.MN_MAC
+
+
+def test_mag_corrupt_state_is_refused_and_the_node_starts_empty(nodes, tmp_path):
+    lma, mag = nodes
+    _attached_mag(lma, mag)
+    doc = mag.store.load("mag_bul")["1"]
+    mag.store.put("mag_bul", "1", dict(doc, hnps=["not a prefix"]))
+    log = tmp_path / "m3.log"
+    again = MagNode(mag.cfg, EventLog("mag1c", open(log, "w")))
+    base = MagNode(mag.cfg, EventLog("mag1d", open(tmp_path / "m4.log", "w")))
+    base.store = None
+    again.entries.plan(again.restore())
+    base.entries.plan(base.restore())
+    assert again.entries.desired == base.entries.desired  # base entries only
+    assert again.core.binding_update_list() == []
+    refused = [e for e in read_events(str(log)) if e["event"] == "state_refused"]
+    assert len(refused) == 1 and "bul[1].hnps" in refused[0]["error"]
+    assert again.store.load("mag_bul") == {} and again.store.load("mag_core") == {}
 
 
 def test_rfc6275_9_2_garbage_punt_is_discarded_not_raised(nodes):

@@ -46,6 +46,7 @@ from .actions import (
     TunnelPeerAdded,
     TunnelPeerRemoved,
 )
+from . import mag_persist
 from .bce import IdAllocator
 from .bul import BulEntry, BulEvent, BulState, BulView, bul_next
 from .config import ALL_ZERO, MagConfig
@@ -72,6 +73,7 @@ class MobileAccessGateway:
         self._timers = DeadlineHeap()
         self._peers: dict[IPv6Address, list[int]] = {}  # LMAA -> [peer id, refcount]
         self._peer_ids = IdAllocator(1 << 16)
+        self._touched: set[int] = set()  # access ports whose entry changed since take_changes()
         self._handlers: dict[type, Callable[[Any, float], list]] = {
             MnAttached: self._on_attach, MnDetached: self._on_detach,
             PbaReceived: self._on_pba, RouterSolicitationReceived: self._on_rs,
@@ -91,11 +93,15 @@ class MobileAccessGateway:
         handler = self._handlers.get(type(event))
         if handler is None:
             return [LogEvent("warning", f"MAG ignores {type(event).__name__}")]
+        port = getattr(event, "access_port", None)
+        if port is not None:
+            self._touched.add(port)
         return handler(event, now)
 
     def handle_timer(self, now: float) -> list:
         actions: list = []
         for kind, port in self._timers.pop_due(now):
+            self._touched.add(port)
             entry = self._bul.get(port)
             if entry is not None:
                 actions += self._timer_handlers[kind](entry, now)
@@ -107,6 +113,30 @@ class MobileAccessGateway:
     def binding_update_list(self) -> list[BulView]:
         return [BulView(e.access_port, e.mn_id, e.state.value, e.hnps, e.lma_address, e.mag_link_local,
                         e.expires_at, e.last_sequence, e.retransmissions) for e in self._bul.values()]
+
+    # --- persistence (pmip/mag_persist.py) -------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Plain, JSON-able state: the BUL keyed by access port, Sequence Number, clock offset."""
+        return mag_persist.export_state(self)
+
+    @classmethod
+    def from_state(cls, config: MagConfig, profiles: Iterable[MagMnProfile] | Mapping[bytes, MagMnProfile],
+                   state: Mapping[str, Any]) -> "MobileAccessGateway":
+        """Rebuild a core from ``export_state()`` output; a bad document raises MagStateError."""
+        mag = cls(config, profiles)
+        mag_persist.restore(mag, state)
+        return mag
+
+    def snapshot_actions(self) -> list:
+        """Actions that rebuild the data plane from scratch (after a restore)."""
+        return mag_persist.snapshot_actions(self)
+
+    def take_changes(self) -> tuple[dict[str, Any], dict[int, dict[str, Any] | None]]:
+        """(core document, {access port: entry document or None if gone}) changed since the last call."""
+        touched, self._touched = self._touched, set()
+        return mag_persist.core_doc(self), {p: mag_persist.entry_doc(self, self._bul[p]) if p in self._bul else None
+                                            for p in sorted(touched)}
 
     # --- access-link events ------------------------------------------------------
 
@@ -240,6 +270,7 @@ class MobileAccessGateway:
         if problem is not None:
             return [LogEvent("info", f"PBA ignored: {problem}", {"sequence": msg.sequence})]
         assert entry is not None
+        self._touched.add(entry.access_port)
         self._by_seq.pop(entry.last_sequence, None)
         self._timers.cancel((RETRANSMIT, entry.access_port))
         handler = self._status_handlers.get(msg.status)

@@ -8,14 +8,17 @@ later RSs are `RouterSolicitationReceived`. Carrier loss on the access
 interface (polled from /sys/class/net/<if>/operstate) is `MnDetached`.
 Punted PBAs go to the core; its actions become entries
 (p4rt/entries.mag_changes), PBU packet-outs routed by the pipeline, and RAs
-sent straight out of the access port. Installed bindings are persisted so a
-restarted MAG reconciles its switch without touching forwarding.
+sent straight out of the access port. The Binding Update List is persisted
+(one "mag_bul" document per access port, plus "mag_core": Sequence Number,
+clock offset) before the PBU or entries of a batch go out; a restarted MAG
+rebuilds its core with `from_state`, reconciles the switch against it and
+sends no PBU before a refresh is due. A corrupt state is refused (logged) and
+the MAG starts empty.
 """
 from __future__ import annotations
 
 import asyncio
 import time
-from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from finsy import P4CounterEntry, P4PacketOut
@@ -29,11 +32,10 @@ from p4mobility.pmip.actions import (
     MagBindingRemoved,
     SendMh,
     SendRouterAdvertisement,
-    TunnelPeerAdded,
-    TunnelPeerRemoved,
 )
 from p4mobility.pmip.events import MnAttached, MnDetached, PbaReceived, RouterSolicitationReceived
 from p4mobility.pmip.mag import MobileAccessGateway
+from p4mobility.pmip.mag_persist import MagStateError
 from p4mobility.runtime.attach_buffer import AttachBuffer, encapsulate
 from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
 from p4mobility.runtime.home_link import na_frame, ra_frame
@@ -58,44 +60,44 @@ class MagNode(NodeRuntime):
         self.router_ll = cfg.mag.own_link_local
         self.buffer = AttachBuffer()
         self.last_now = 0.0  # the `now` of the item being handled
-        self._reattach: list[tuple] = []  # restored bindings to re-register once connected
+        self._core_doc: dict | None = None  # last persisted "mag_core" document
 
     # --- state ---------------------------------------------------------------
     def restore(self) -> list[Change]:
         changes = mag_base_entries(self.cfg.mag.proxy_coa, self.cfg.routes, self.ports) + self.ipsec_changes()
-        if self.store is not None:
-            for doc in self.store.load("mag_peer").values():
-                changes += mag_changes(TunnelPeerAdded(doc["id"], IPv6Address(doc["local"]),
-                                                       IPv6Address(doc["remote"])), self.router_mac)
-            for doc in self.store.load("mag_binding").values():
-                a = _installed_from_doc(doc)
-                self.port_mac[a.access_port] = a.mn_ll_id or b""
-                changes += mag_changes(a, self.router_mac)
-                # the core starts empty: re-register the MN it served (same MAG -> a
-                # lifetime refresh at the LMA, RFC 5213 §5.3.3; forwarding untouched)
-                self._reattach.append(("reattach", a.access_port, a.mn_id, a.mn_ll_id))
-                self.log.event("binding_restored", access_port=a.access_port, mn_id=a.mn_id)
+        if self.store is None:
+            return changes
+        try:
+            core, bul = self.store.load("mag_core"), self.store.load("mag_bul")
+            if not core and not bul:
+                return changes
+            if not isinstance(core.get("core"), dict):
+                raise MagStateError("mag_core", "missing or not an object")
+            self.core = MobileAccessGateway.from_state(self.cfg.mag, self.cfg.profiles, {**core["core"], "bul": bul})
+        except ValueError as exc:  # MagStateError, or a document that is not JSON: start empty
+            self.log.event("state_refused", error=str(exc)[:300])
+            self.core = MobileAccessGateway(self.cfg.mag, self.cfg.profiles)
+            self.store.clear("mag_core", "mag_bul")
+            return changes
+        self._core_doc = core.get("core")
+        for a in self.core.snapshot_actions():
+            changes += mag_changes(a, self.router_mac)
+        for port, doc in self.core.export_state()["bul"].items():
+            self.port_mac[int(port)] = bytes.fromhex(doc["mn_ll_id"] or "")
+            self.log.event("binding_restored", access_port=int(port), mn_id=bytes.fromhex(doc["mn_id"]),
+                           state=doc["state"], last_seq=doc["last_sequence"])
+        self.log.event("state_restored", entries=len(bul))
         return changes
-
-    def on_connected(self) -> None:
-        for item in self._reattach:
-            self.queue.put_nowait(item)
-        self._reattach.clear()
 
     def persist(self, actions: list) -> None:
         if self.store is None:
             return
-        puts, deletes = [], []
-        for a in actions:
-            if isinstance(a, TunnelPeerAdded):
-                puts.append(("mag_peer", str(a.tunnel_peer_id), {"id": a.tunnel_peer_id, "local": str(a.local),
-                                                                   "remote": str(a.remote)}))
-            elif isinstance(a, TunnelPeerRemoved):
-                deletes.append(("mag_peer", str(a.tunnel_peer_id)))
-            elif isinstance(a, MagBindingInstalled):
-                puts.append(("mag_binding", str(a.access_port), _installed_to_doc(a)))
-            elif isinstance(a, MagBindingRemoved):
-                deletes.append(("mag_binding", str(a.access_port)))
+        core, entries = self.core.take_changes()
+        puts = [("mag_bul", str(port), doc) for port, doc in entries.items() if doc is not None]
+        deletes = [("mag_bul", str(port)) for port, doc in entries.items() if doc is None]
+        if core != self._core_doc:
+            puts.append(("mag_core", "core", core))
+            self._core_doc = core
         if puts or deletes:
             self.store.apply(puts, deletes)
 
@@ -103,12 +105,6 @@ class MagNode(NodeRuntime):
     def on_item(self, item: tuple, now: float) -> list:
         self.last_now = now
         kind = item[0]
-        if kind == "reattach":
-            _, port, mn_id, mac = item
-            if port not in self.ports or any(v.access_port == port for v in self.core.binding_update_list()):
-                return []
-            return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=mac,
-                                               handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
         if kind == "idle":
             port = item[1]
             self.log.event("idle_detach", access_port=port)
@@ -313,20 +309,6 @@ def _oper_up(ifname: str) -> bool:
             return f.read().strip() == "up"
     except OSError:
         return False
-
-
-def _installed_to_doc(a: MagBindingInstalled) -> dict:
-    return {"access_port": a.access_port, "mn_id": a.mn_id.hex(), "mn_ll_id": (a.mn_ll_id or b"").hex(),
-            "hnps": [str(n) for n in a.hnps], "lma_address": str(a.lma_address), "proxy_coa": str(a.proxy_coa),
-            "tunnel_peer_id": a.tunnel_peer_id, "mag_link_local": str(a.mag_link_local),
-            "lifetime": a.lifetime, "local_routing": a.local_routing}
-
-
-def _installed_from_doc(d: dict) -> MagBindingInstalled:
-    return MagBindingInstalled(d["access_port"], bytes.fromhex(d["mn_id"]), bytes.fromhex(d["mn_ll_id"]) or None,
-                               tuple(IPv6Network(n) for n in d["hnps"]), IPv6Address(d["lma_address"]),
-                               IPv6Address(d["proxy_coa"]), d["tunnel_peer_id"], IPv6Address(d["mag_link_local"]),
-                               d["lifetime"], d["local_routing"])
 
 
 __all__ = ["MagNode"]

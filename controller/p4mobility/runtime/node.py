@@ -7,7 +7,9 @@ persist (SQLite WAL) -> table writes (one WriteRequest per batch, p4rt/apply)
 -> packet-outs (PBA/PBU/RA) -> logs and metrics. Queued items are handled in
 batches so a burst of PBUs costs one write. On every (re)connect finsy pushes
 the pipeline if the switch lacks it, and the node reconciles the owned tables
-(Read, diff, write the difference) before reading packets again. No protocol
+(Read, diff, write the difference) before reading packets again. While not
+connected, runtime/switch_probe logs why (`switch_unreachable`: TLS handshake
+error, refused connection), since finsy waits silently. No protocol
 rule lives here; role specifics are the hooks subclasses fill in.
 """
 from __future__ import annotations
@@ -35,6 +37,7 @@ from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.metrics import NodeMetrics
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
 from p4mobility.runtime.store import BindingStore
+from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
 DROP_REASON_COUNT = 16
@@ -198,7 +201,11 @@ class NodeRuntime:
         self.log.event("node_start", role=self.role, switch=s.switch_address, entries=len(self.entries))
         tasks = [asyncio.create_task(self._worker(), name="worker"),
                  asyncio.create_task(switch.run(), name="switch"),
-                 asyncio.create_task(self._counters(), name="counters")]
+                 asyncio.create_task(self._counters(), name="counters"),
+                 asyncio.create_task(watch(s.switch_address, creds, lambda: self.switch is not None,
+                                           lambda why: self.log.event("switch_unreachable", switch=s.switch_address,
+                                                                      tls=creds is not None, error=why)),
+                                     name="probe")]
         tasks += [asyncio.create_task(c) for c in self.extra_tasks()]
         stop = asyncio.create_task(self._stop.wait())
         try:

@@ -148,6 +148,14 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
             raise ConfigError(f"node.{k}", f"file not found: {path}")
     if ("tls_cert" in kw) != ("tls_key" in kw):
         raise ConfigError("node.tls_cert", "tls_cert and tls_key go together")
+    for k in ("tls_ca", "tls_cert", "tls_key"):  # read at connect time: refuse a missing file now
+        if k in kw:
+            try:
+                pem = kw[k].read_bytes()[:1 << 20]
+            except OSError as exc:
+                raise ConfigError(f"node.{k}", f"cannot read {kw[k]}: {exc.strerror or exc}") from None
+            if b"-----BEGIN " not in pem:
+                raise ConfigError(f"node.{k}", f"not a PEM file: {kw[k]}")
     if "counters_interval" in kw:
         v = kw["counters_interval"]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:

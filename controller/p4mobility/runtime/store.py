@@ -45,6 +45,12 @@ class BindingStore:
     def delete(self, kind: str, key: str) -> None:
         self.apply(deletes=[(kind, key)])
 
+    def clear(self, *kinds: str) -> None:
+        """Delete every document of ``kinds`` (one transaction)."""
+        self._db.execute("BEGIN")
+        self._db.executemany("DELETE FROM state WHERE kind = ?", [(k,) for k in kinds])
+        self._db.execute("COMMIT")
+
     def load(self, kind: str) -> dict[str, dict]:
         rows = self._db.execute("SELECT key, doc FROM state WHERE kind = ?", (kind,))
         return {key: json.loads(doc) for key, doc in rows}
