@@ -1,120 +1,314 @@
 #!/usr/bin/env python3
-"""PMIPv6 lab in Mininet: `sudo python3 mininet/pmip.py [--target embedded|bmv2]`.
+"""PMIPv6 lab in Mininet: `sudo python3 mininet/pmip.py [--target embedded|bmv2] [--air lxbr|ovs] [--test]`.
 
-Rule: same topology, addresses and node configs as `p4mob lab`
-(p4mobility.lab.topology); each of LMA, MAG1, MAG2 is a Mininet node whose
-namespace runs its P4 switch (P4EmbeddedNode: p4mob-switch, P4Bmv2Node:
-simple_switch_grpc, same command line) and its controller (`p4mob lma|mag
-run`). The AIR node is a Linux bridge: `py net.move('mag2')` moves the MN's
-link. You get the Mininet CLI with everything running; try
-`mn ping -6 2001:db8:c::2`, `py net.move('mag2')`, `lma p4mob show bindings
---socket /tmp/p4mob-mn/lma.sock`.
+Rule: the same topology, addresses and node configs as `p4mob lab`
+(p4mobility.lab.topology, p4mobility.lab.lab), built with Mininet: MN and CN
+are Mininet hosts, LMA/MAG1/MAG2 are P4 nodes (mininet/nodes.py) running
+their switch and controller, the AIR is a Mininet switch (`lxbr` by
+default). It waits until every controller has reconciled its switch,
+attaches the MN at MAG1 and gives the Mininet CLI: `mn ping -6 2001:db8:c::2`,
+`py net.move('mag2')`, `lma .venv/bin/p4mob show bindings --socket /tmp/p4mob-mn/lma.sock`.
+`--test` plays attach at MAG1, ping, move to MAG2, ping, prints one result
+line and exits 0/1. Everything is stopped on exit, errors, Ctrl-C and
+SIGTERM; a run left behind by a killed one is cleaned up first.
+
+Runs under the project's venv (its controllers are `sys.executable -m
+p4mobility.cli`): started with another python it re-executes itself with
+.venv/bin/python. Mininet comes from Debian (`apt-get install mininet`),
+whose package lives in /usr/lib/python3/dist-packages: that directory is
+appended (last) to sys.path when `mininet` is not importable otherwise.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import sys
-import time
 from pathlib import Path
 
-from mininet.cli import CLI
-from mininet.link import Link
-from mininet.log import setLogLevel
-from mininet.net import Mininet
-from mininet.node import Host
+REPO = Path(__file__).resolve().parent.parent
+DEBIAN_DIST = Path("/usr/lib/python3/dist-packages")
+
+
+def _bootstrap() -> None:
+    try:
+        import p4mobility  # noqa: F401
+    except ImportError:
+        venv = REPO / ".venv" / "bin" / "python"
+        if venv.exists() and os.environ.get("P4MOB_MN_REEXEC") != "1":
+            os.environ["P4MOB_MN_REEXEC"] = "1"
+            os.execv(str(venv), [str(venv), *sys.argv])
+        sys.exit("p4mobility is not importable: run `make install` first (it creates .venv)")
+    try:
+        import mininet.net  # noqa: F401
+    except ImportError:
+        if (DEBIAN_DIST / "mininet").is_dir() and str(DEBIAN_DIST) not in sys.path:
+            sys.path.append(str(DEBIAN_DIST))
+        try:
+            import mininet.net  # noqa: F401,F811
+        except ImportError:
+            sys.exit("Mininet is not installed (apt-get install mininet)")
+
+
+_bootstrap()
+
+import argparse  # noqa: E402
+import fcntl  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+from mininet.cli import CLI  # noqa: E402
+from mininet.link import Link  # noqa: E402
+from mininet.log import setLogLevel  # noqa: E402
+from mininet.net import Mininet  # noqa: E402
+from mininet.node import Host  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from topo import LINKS, MACS, NODES, PORTS  # noqa: E402
+from nodes import AIR_KINDS, P4Bmv2Node, P4EmbeddedNode, ovs_unavailable  # noqa: E402
+from topo import AIR, AIR_IFNAMES, AIR_PORTS, HOSTS, LINKS, MACS, MN_IFNAME, P4_NODES  # noqa: E402
 
 from p4mobility.lab import topology as T  # noqa: E402
+from p4mobility.lab.lab import MN_SYSCTLS, LabError, lab_unavailable, node_settings  # noqa: E402
+from p4mobility.runtime.logs import read_events  # noqa: E402
 
-OUT = Path("/tmp/p4mob-mn")
-GRPC = "127.0.0.1:9559"
-
-
-class P4Node(Host):
-    """A Mininet node holding a P4 switch and its controller in one namespace."""
-
-    binary = ""
-
-    def start_p4(self, role: str, config: Path) -> None:
-        ports = " ".join(f"-i {num}@{ifname}" for ifname, num in PORTS[self.name].items())
-        for ifname in PORTS[self.name]:
-            self.cmd(f"sysctl -qw net.ipv6.conf.{ifname}.disable_ipv6=1")
-        self.cmd(f"{self.binary} {ports} --device-id 1 --no-p4 -- --grpc-server-addr {GRPC} "
-                 f"--cpu-port {T.CPU_PORT} > {OUT}/{self.name}-switch.log 2>&1 &")
-        time.sleep(2)
-        self.cmd(f"{sys.executable} -m p4mobility.cli {role} run -c {config} > {OUT}/{self.name}.log 2>&1 &")
-
-    def terminate(self) -> None:
-        self.cmd("kill %1 %2 2>/dev/null")
-        super().terminate()
+LOCK = Path("/run/p4mob-mininet.lock")
+STATE = "pids.json"  # in --out: what this run started, for the next run's cleanup
 
 
-class P4EmbeddedNode(P4Node):
-    binary = str(Path(sys.executable).with_name("p4mob-switch"))
+class PmipNet(Mininet):
+    """Mininet plus the radio: attach(mag), detach(), move(mag); and the controllers' events."""
+
+    out: Path
+    attached: str | None = None
+
+    def attach(self, mag: str) -> float:
+        t = time.time()
+        self[AIR].apply(self[AIR].attach(AIR_PORTS[mag]))
+        self["mn"].cmd(f"ip link set {MN_IFNAME} up")
+        self.attached = mag
+        return t
+
+    def detach(self) -> float:
+        t = time.time()
+        if self.attached:
+            self[AIR].apply(self[AIR].detach(AIR_PORTS[self.attached]))
+        self.attached = None
+        return t
+
+    def move(self, mag: str) -> float:
+        """Link-layer handoff: the MN keeps its interface, MAC and address (RFC 5213 §6.8)."""
+        t = time.time()
+        air = self[AIR]
+        air.apply((air.detach(AIR_PORTS[self.attached]) if self.attached else "") + air.attach(AIR_PORTS[mag]))
+        self.attached = mag
+        return t
+
+    def events(self, node: str, name: str, since: float = 0.0) -> list[dict]:
+        return [e for e in read_events(str(self.out / f"{node}.log"))
+                if e.get("event") == name and e.get("ts", 0) >= since]
+
+    def wait_event(self, node: str, name: str, since: float = 0.0, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.events(node, name, since)
+            if found:
+                return found[0]
+            ctl = self[node].procs.get("controller")
+            if ctl is not None and ctl.poll() is not None:
+                raise LabError(f"{node} controller exited (see {self.out / (node + '.log')})")
+            if time.monotonic() > deadline:
+                raise LabError(f"{node}: no '{name}' event within {timeout} s")
+            time.sleep(0.05)
+
+    def mn_address(self, timeout: float = 30.0) -> str:
+        """The MN's global address once SLAAC configured it and it has a default route."""
+        mn = self["mn"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                infos = json.loads(mn.cmd(f"ip -6 -j addr show dev {MN_IFNAME} scope global") or "[]")
+            except ValueError:
+                infos = []
+            has_route = mn.cmd("ip -6 route show default").strip()
+            for a in (a for i in infos for a in i.get("addr_info", [])):
+                if a.get("family") == "inet6" and "tentative" not in a and has_route:
+                    return a["local"]
+            time.sleep(0.1)
+        raise LabError("the MN got no global address (no RA with its home network prefix?)")
+
+    def ping(self, count: int) -> tuple[int, int]:
+        """(transmitted, received) of `ping -c count` from the MN to the CN."""
+        text = self["mn"].cmd(f"ping -6 -n -c {count} -i 0.2 -W 1 {T.CN_ADDRESS}")
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", text)
+        return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-class P4Bmv2Node(P4Node):
-    binary = shutil.which("simple_switch_grpc") or "/opt/p4/bin/simple_switch_grpc"
-
-
-def build(target: str) -> Mininet:
-    node_cls = P4Bmv2Node if target == "bmv2" else P4EmbeddedNode
-    net = Mininet(topo=None, controller=None, build=False, autoSetMacs=False)
-    for name, kind in NODES.items():
-        net.addHost(name, cls=node_cls if kind == "p4" else Host)
+def build(net: PmipNet, target: str, air_kind: str) -> None:
+    p4cls = P4Bmv2Node if target == "bmv2" else P4EmbeddedNode
+    for name in HOSTS:
+        net.addHost(name, cls=Host, ip=None)
+    for name in P4_NODES:
+        net.addHost(name, cls=p4cls, ip=None)
+    net.addSwitch(AIR, cls=AIR_KINDS[air_kind], dpid="1")
     for a, ai, b, bi in LINKS:
-        net.addLink(a, b, intfName1=ai, intfName2=bi, cls=Link,
-                    addr1=MACS.get((a, ai)), addr2=MACS.get((b, bi)))
+        macs = {k: MACS[n] for k, n in (("addr1", (a, ai)), ("addr2", (b, bi))) if n in MACS}
+        net.addLink(a, b, intfName1=ai, intfName2=bi, cls=Link, **macs)
     net.build()
-    return net
 
 
-def configure(net: Mininet) -> None:
-    OUT.mkdir(exist_ok=True)
-    air, mn, cn = net["air"], net["mn"], net["cn"]
-    air.cmd("ip link add br0 type bridge stp_state 0 forward_delay 0 && ip link set br0 type bridge ageing_time 0")
-    air.cmd("ip link set mnair master br0 up && ip link set br0 up && ip link set air1 down && ip link set air2 down")
-    for k, v in (("accept_dad", 0), ("router_solicitation_delay", 0), ("router_solicitations", -1),
-                 ("router_solicitation_interval", 1)):
-        mn.cmd(f"sysctl -qw net.ipv6.conf.mn0.{k}={v}")
+def configure_hosts(net: PmipNet) -> None:
+    """As p4mob lab: the radio is off, the MN is a stock SLAAC host, the CN routes via the LMA."""
+    air = net[AIR]
+    air.apply("".join(air.detach(p) for p in AIR_PORTS.values()))
+    for ifname in (AIR, *AIR_IFNAMES):
+        air.cmd(f"sysctl -qw net.ipv6.conf.{ifname}.disable_ipv6=1")
+    mn, cn = net["mn"], net["cn"]
+    mn.cmd(f"ip link set {MN_IFNAME} down")
+    for key, val in MN_SYSCTLS:
+        mn.cmd(f"sysctl -qw net.ipv6.conf.{MN_IFNAME}.{key}={val}")
+    cn.cmd("sysctl -qw net.ipv6.conf.eth0.accept_dad=0")
     cn.cmd(f"ip -6 addr add {T.CN_ADDRESS}/64 dev eth0 nodad")
     cn.cmd(f"ip -6 neigh replace {T.CN_GATEWAY} lladdr {MACS[('lma', 'cn')]} dev eth0 nud permanent")
     cn.cmd(f"ip -6 route add default via {T.CN_GATEWAY} dev eth0")
+
+
+def start_p4(net: PmipNet, echo) -> None:
+    """Switches, configs (the lab's), controllers; then wait until each controller reconciled."""
     opts = T.LabOptions()
-    for name in ("lma", "mag1", "mag2"):
-        node = {"name": name, "switch_address": GRPC, "control_socket": str(OUT / f"{name}.sock"),
-                "state_db": str(OUT / f"{name}.db")}
-        cfg = T.lma_config(node, opts) if name == "lma" else T.mag_config(name, node, opts)
-        path = OUT / f"{name}.toml"
+    for name in P4_NODES:
+        net[name].start_switch(net.out)
+        save_state(net)
+    for name in P4_NODES:
+        settings = node_settings(net.out, name)
+        cfg = T.lma_config(settings, opts) if name == "lma" else T.mag_config(name, settings, opts)
+        path = net.out / f"{name}.toml"
         path.write_text(T.to_toml(cfg))
-        net[name].start_p4("lma" if name == "lma" else "mag", path)
+        net[name].start_controller(path, net.out / f"{name}.log")
+        save_state(net)
+    for name in P4_NODES:
+        net.wait_event(name, "reconciled", timeout=120)
+    echo(f"switches and controllers up, reconciled: {', '.join(P4_NODES)}")
 
-    def move(mag: str) -> None:
-        other = "air2" if mag == "mag1" else "air1"
-        air.cmd(f"ip link set {other} down; ip link set {other} nomaster")
-        air.cmd(f"ip link set {'air1' if mag == 'mag1' else 'air2'} master br0 up")
 
-    net.move = move  # type: ignore[attr-defined]
-    move("mag1")
+def scenario(net: PmipNet, echo) -> bool:
+    """Attach at MAG1, ping, move to MAG2, ping; one result line."""
+    net.attach("mag1")
+    addr1 = net.mn_address()
+    tx1, rx1 = net.ping(3)
+    echo(f"at mag1: MN {addr1}, ping CN {rx1}/{tx1}")
+    t_move = net.move("mag2")
+    tx2, rx2 = net.ping(5)  # its first echo is MAG2's attach trigger (RFC 5213 §6.9.1.1)
+    addr2 = net.mn_address(timeout=5)
+    pba = next((e for e in net.events("mag2", "pba_rx", since=t_move) if e.get("status") == 0 and e.get("lifetime")), None)
+    ok = rx1 > 0 and rx2 > 0 and addr1 == addr2 and pba is not None
+    echo(f"pmip-handover {'PASS' if ok else 'FAIL'} target={net['lma'].target} air={net.air_kind} "
+         f"mn_address={addr1} address_kept={'yes' if addr1 == addr2 else 'no:' + addr2} "
+         f"ping_mag1={rx1}/{tx1} ping_mag2={rx2}/{tx2} mag2_pba={'accepted' if pba else 'none'}")
+    return ok
+
+
+# --- clean-up: ours only (a targeted `mn -c`) ---------------------------------------------------
+def save_state(net: PmipNet) -> None:
+    pids = [n.shell.pid for n in net.hosts + net.switches if n.shell]
+    groups = [pid for name in P4_NODES for pid in net[name].pids()]
+    (net.out / STATE).write_text(json.dumps({"shells": pids, "groups": groups}))
+
+
+def clean_leftovers(out: Path, air_kind: str) -> None:
+    """Stop what a killed earlier run left (its recorded processes, if still ours) and its AIR links."""
+    state = out / STATE
+    try:
+        data = json.loads(state.read_text())
+    except (OSError, ValueError):
+        data = {}
+    for pid in data.get("groups", []):
+        if any(k in _cmdline(pid) for k in ("p4mob", "simple_switch")):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for pid in data.get("shells", []):
+        if "mininet:" in _cmdline(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    state.unlink(missing_ok=True)
+    for ifname in (*AIR_IFNAMES, AIR):
+        if Path(f"/sys/class/net/{ifname}").exists():
+            os.system(f"ip link del {ifname} 2>/dev/null")
+    if air_kind == "ovs":
+        os.system(f"ovs-vsctl --if-exists del-br {AIR} 2>/dev/null")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--target", choices=("embedded", "bmv2"), default=os.environ.get("TARGET", "embedded"))
+    ap.add_argument("--air", choices=tuple(AIR_KINDS), default="lxbr",
+                    help="the radio: Linux bridge (default) or OVS userspace datapath")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/p4mob-mn"), help="configs and logs")
+    ap.add_argument("--test", action="store_true", help="play the handover, print one line, exit 0/1")
     args = ap.parse_args()
-    setLogLevel("info")
-    net = build(args.target)
+    reason = lab_unavailable() or (ovs_unavailable() if args.air == "ovs" else None)
+    if reason:
+        print(f"cannot run: {reason}", file=sys.stderr)
+        return 2
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    lock = open(LOCK, "w")
     try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"cannot run: another mininet/pmip.py run holds {LOCK}", file=sys.stderr)
+        return 2
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    setLogLevel("error" if args.test else "info")
+    echo = print
+    clean_leftovers(args.out, args.air)
+    for f in args.out.glob("*"):
+        if f.suffix in (".log", ".db", ".sock", ".toml") or f.name.endswith(("-wal", "-shm")):
+            f.unlink()
+    net = PmipNet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False)
+    net.out, net.air_kind = args.out, args.air
+    ok = False
+    try:
+        build(net, args.target, args.air)
+        save_state(net)
         net.start()
-        configure(net)
-        CLI(net)
+        configure_hosts(net)
+        start_p4(net, echo)
+        if args.test:
+            ok = scenario(net, echo)
+        else:
+            net.attach("mag1")
+            echo(f"MN attached at mag1, address {net.mn_address()}; logs and configs in {args.out}")
+            echo("try: mn ping -6 -c 3 2001:db8:c::2 | py net.move('mag2') | "
+                 f"lma {Path(sys.executable).with_name('p4mob')} show bindings --socket {args.out}/lma.sock")
+            CLI(net)
+            ok = True
+    except Exception as exc:  # LabError, or Mininet's plain Exception: one line, no traceback
+        echo(f"pmip-handover FAIL: {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        echo("interrupted")
     finally:
+        for name in P4_NODES:
+            if name in net:
+                net[name].stop_p4()
         net.stop()
-    return 0
+        (args.out / STATE).unlink(missing_ok=True)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

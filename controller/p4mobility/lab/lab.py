@@ -27,6 +27,12 @@ from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 GRPC_PORT = 9559
 METRICS_PORT = 9100  # Prometheus, per node namespace
 
+# the MN is a stock host: SLAAC from the MAG's RA, RS right away and forever (net.ipv6.conf.mn0.*)
+MN_SYSCTLS = (("accept_dad", 0), ("accept_ra", 1), ("autoconf", 1), ("addr_gen_mode", 0),
+              ("router_solicitation_delay", 0), ("router_solicitations", -1),
+              ("router_solicitation_interval", 1), ("router_solicitation_max_interval", 2),
+              ("keep_addr_on_down", 1), ("dad_transmits", 0))
+
 
 def find_switch(target: str) -> str:
     """The switch binary for ``target`` ("embedded" | "bmv2"), or LabError saying why not."""
@@ -46,6 +52,29 @@ def find_switch(target: str) -> str:
             return "/opt/p4/bin/simple_switch_grpc"
         raise LabError("bmv2 simple_switch_grpc not found on PATH or in /opt/p4/bin")
     raise LabError(f"unknown target {target!r} (embedded | bmv2)")
+
+
+def switch_argv(binary: str, target: str, node: str, ipsec: bool = False) -> list[str]:
+    """The switch command line for ``node`` (simple_switch_grpc's, which p4mob-switch shares):
+    one ``-i port@ifname`` per port of T.SWITCHES[node] (and the crypto port with IPsec),
+    gRPC on 127.0.0.1 in its namespace."""
+    argv = [binary]
+    for ifname, port in T.SWITCHES[node].items():
+        argv += ["-i", f"{port}@{ifname}"]
+    if ipsec:
+        argv += ["-i", f"{T.CRYPTO_PORT}@{T.CRYPTO_IFACES[0]}"]
+    argv += ["--device-id", "1", "--no-p4"]
+    if target == "embedded":
+        argv += ["-L", "warn"]
+    return argv + ["--", "--grpc-server-addr", f"127.0.0.1:{GRPC_PORT}", "--cpu-port", str(T.CPU_PORT)]
+
+
+def node_settings(out: Path, node: str) -> dict[str, Any]:
+    """The [node] table of ``node``'s config, its files (socket, state, log) under ``out``."""
+    return {"name": node, "switch_address": f"127.0.0.1:{GRPC_PORT}", "device_id": 1,
+            "election_id": 10, "p4info": str(DEFAULT_P4INFO), "p4blob": str(DEFAULT_P4BLOB),
+            "control_socket": str(out / f"{node}.sock"), "state_db": str(out / f"{node}.db"),
+            "counters_interval": 2.0, "metrics_port": METRICS_PORT}
 
 
 def lab_unavailable() -> str | None:
@@ -156,10 +185,7 @@ class Lab:
         sh("ip", "link", "set", "mnair", "master", "br0", "up", ns=air)
         sh("ip", "link", "set", "br0", "up", ns=air)
         mn = self.ns("mn")
-        for key, val in (("accept_dad", 0), ("accept_ra", 1), ("autoconf", 1), ("addr_gen_mode", 0),
-                         ("router_solicitation_delay", 0), ("router_solicitations", -1),
-                         ("router_solicitation_interval", 1), ("router_solicitation_max_interval", 2),
-                         ("keep_addr_on_down", 1), ("dad_transmits", 0)):
+        for key, val in MN_SYSCTLS:
             sh("sysctl", "-qw", f"net.ipv6.conf.mn0.{key}={val}", ns=mn, check=False)
         cn = self.ns("cn")
         sh("sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0", ns=cn)
@@ -171,15 +197,7 @@ class Lab:
 
     # --- switches and controllers -----------------------------------------------------
     def start_switch(self, node: str) -> None:
-        argv = [self.switch_bin]
-        for ifname, port in T.SWITCHES[node].items():
-            argv += ["-i", f"{port}@{ifname}"]
-        if self.opts.ipsec:
-            argv += ["-i", f"{T.CRYPTO_PORT}@{T.CRYPTO_IFACES[0]}"]
-        argv += ["--device-id", "1", "--no-p4"]
-        if self.target == "embedded":
-            argv += ["-L", "warn"]
-        argv += ["--", "--grpc-server-addr", f"127.0.0.1:{GRPC_PORT}", "--cpu-port", str(T.CPU_PORT)]
+        argv = switch_argv(self.switch_bin, self.target, node, ipsec=self.opts.ipsec)
         self.sup.spawn(f"switch-{node}", argv, self.out / f"{node}-switch.log", ns=self.ns(node))
         self._wait_port(node, GRPC_PORT, timeout=90)
 
@@ -197,10 +215,7 @@ class Lab:
         raise LabError(f"{node} switch did not open gRPC port {port}")
 
     def node_settings(self, node: str) -> dict[str, Any]:
-        return {"name": node, "switch_address": f"127.0.0.1:{GRPC_PORT}", "device_id": 1,
-                "election_id": 10, "p4info": str(DEFAULT_P4INFO), "p4blob": str(DEFAULT_P4BLOB),
-                "control_socket": str(self.sock(node)), "state_db": str(self.out / f"{node}.db"),
-                "counters_interval": 2.0, "metrics_port": METRICS_PORT}
+        return node_settings(self.out, node)
 
     def write_configs(self) -> None:
         if self.opts.ipsec:
@@ -384,4 +399,5 @@ def _tail(path: Path, n: int = 1500) -> str:
         return ""
 
 
-__all__ = ["Lab", "LabError", "find_switch", "lab_unavailable", "GRPC_PORT"]
+__all__ = ["Lab", "LabError", "find_switch", "lab_unavailable", "switch_argv", "node_settings", "MN_SYSCTLS",
+           "GRPC_PORT"]
