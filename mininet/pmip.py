@@ -303,12 +303,29 @@ def main() -> int:
     except KeyboardInterrupt:
         echo("interrupted")
     finally:
-        for name in P4_NODES:
-            if name in net:
-                net[name].stop_p4()
-        net.stop()
-        (args.out / STATE).unlink(missing_ok=True)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # cleaning up: a second Ctrl-C must not cut it short
+        stop(net, args)
     return 0 if ok else 1
+
+
+def stop(net: PmipNet, args: argparse.Namespace) -> None:
+    """Our processes, then Mininet's own stop; what that leaves goes as a leftover would."""
+    for name in P4_NODES:
+        if name in net:
+            net[name].stop_p4()
+    for node in net.hosts + net.switches:  # a command cut by a signal: interrupt it, read its prompt
+        if node.shell and node.waiting:
+            node.sendInt()
+            deadline = time.monotonic() + 5
+            while node.waiting and time.monotonic() < deadline:
+                node.monitor(timeoutms=200)
+            node.waiting = False
+    try:
+        net.stop()
+    except Exception as exc:  # noqa: BLE001 - cleanup goes on
+        print(f"note: mininet stop: {type(exc).__name__}: {exc}; cleaning up directly", file=sys.stderr)
+    clean_leftovers(args.out, args.air)
 
 
 if __name__ == "__main__":
