@@ -42,6 +42,8 @@ def _bootstrap() -> None:
     except ImportError:
         if (DEBIAN_DIST / "mininet").is_dir() and str(DEBIAN_DIST) not in sys.path:
             sys.path.append(str(DEBIAN_DIST))
+        for name in [m for m in sys.modules if m == "mininet" or m.startswith("mininet.")]:
+            del sys.modules[name]  # e.g. this repo's mininet/ folder taken as a namespace package
         try:
             import mininet.net  # noqa: F401,F811
         except ImportError:
@@ -68,7 +70,7 @@ from nodes import AIR_KINDS, P4Bmv2Node, P4EmbeddedNode, ovs_unavailable  # noqa
 from topo import AIR, AIR_IFNAMES, AIR_PORTS, HOSTS, LINKS, MACS, MN_IFNAME, P4_NODES  # noqa: E402
 
 from p4mobility.lab import topology as T  # noqa: E402
-from p4mobility.lab.lab import MN_SYSCTLS, LabError, lab_unavailable, node_settings  # noqa: E402
+from p4mobility.lab.lab import MN_SYSCTLS, LabError, find_switch, lab_unavailable, node_settings  # noqa: E402
 from p4mobility.runtime.logs import read_events  # noqa: E402
 
 LOCK = Path("/run/p4mob-mininet.lock")
@@ -174,7 +176,7 @@ def configure_hosts(net: PmipNet) -> None:
 
 def start_p4(net: PmipNet, echo) -> None:
     """Switches, configs (the lab's), controllers; then wait until each controller reconciled."""
-    opts = T.LabOptions()
+    opts = T.LabOptions(ipsec=False)  # the plain lab (`p4mob lab --no-ipsec`)
     for name in P4_NODES:
         net[name].start_switch(net.out)
         save_state(net)
@@ -241,6 +243,14 @@ def clean_leftovers(out: Path, air_kind: str) -> None:
         os.system(f"ovs-vsctl --if-exists del-br {AIR} 2>/dev/null")
 
 
+def switch_missing(target: str) -> str | None:
+    try:
+        find_switch(target)
+    except LabError as exc:
+        return str(exc)
+    return None
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -255,9 +265,10 @@ def main() -> int:
                     help="the radio: Linux bridge (default) or OVS userspace datapath")
     ap.add_argument("--out", type=Path, default=Path("/tmp/p4mob-mn"), help="configs and logs")
     ap.add_argument("--test", action="store_true", help="play the handover, print one line, exit 0/1")
+    ap.add_argument("--clean", action="store_true", help="only remove what a killed run left (like mn -c, ours only)")
     args = ap.parse_args()
-    reason = lab_unavailable() or (ovs_unavailable() if args.air == "ovs" else None)
-    if reason:
+    reason = lab_unavailable() or (ovs_unavailable() if args.air == "ovs" else None) or switch_missing(args.target)
+    if reason and not (args.clean and os.geteuid() == 0):
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
     args.out = args.out.resolve()
@@ -268,6 +279,9 @@ def main() -> int:
     except BlockingIOError:
         print(f"cannot run: another mininet/pmip.py run holds {LOCK}", file=sys.stderr)
         return 2
+    if args.clean:
+        clean_leftovers(args.out, args.air)
+        return 0
 
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")

@@ -1,0 +1,128 @@
+"""The Mininet lab (`mininet/pmip.py --test`) on each target: the MN attaches at
+MAG1, reaches the CN, moves to MAG2, reaches it again with the same address.
+
+Checked here, not taken from the script: the MN's address is its home network
+prefix + the modified EUI-64 of its MAC (computed below by hand), the LMA's
+log shows the binding created at MAG1's Proxy-CoA and moved to MAG2's, and
+nothing of the run is left afterwards (processes, root-namespace links).
+Skips without root, the P4 build, the target binary, or Mininet (Debian's
+`mininet` package, plus bridge-utils for the AIR's Linux bridge; `make
+install` installs both); the OVS case also needs Open vSwitch running.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from p4mobility.lab.lab import LabError, find_switch, lab_unavailable
+
+from .conftest import targets
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "mininet" / "pmip.py"
+MN_MAC = "02:00:00:00:aa:01"
+MAG_COA = {"mag1": "2001:db8:a::1", "mag2": "2001:db8:b::1"}
+AIR_LINKS = ("air", "mnair", "air1", "air2")
+
+
+def mininet_unavailable() -> str | None:
+    code = ("import sys\ntry:\n import mininet.net\nexcept ImportError:\n"
+            " sys.path.append('/usr/lib/python3/dist-packages'); import mininet.net")
+    # cwd "/": from the repo root, its mininet/ folder would import as an empty namespace package
+    if subprocess.run([sys.executable, "-c", code], capture_output=True, cwd="/").returncode != 0:
+        return "Mininet is not installed (apt-get install mininet)"
+    for tool in ("mnexec", "brctl"):
+        if shutil.which(tool) is None:
+            return f"{tool} not found (apt-get install mininet bridge-utils)"
+    return None
+
+
+def eui64_address(prefix: str, mac: str) -> str:
+    """RFC 4291 App. A: flip the U/L bit, put ff:fe in the middle."""
+    b = bytearray(int(x, 16) for x in mac.split(":"))
+    b[0] ^= 0x02
+    iid = bytes(b[:3]) + b"\xff\xfe" + bytes(b[3:])
+    net = ipaddress.IPv6Network(prefix)
+    return str(ipaddress.IPv6Address(net.network_address.packed[:8] + iid))
+
+
+def run_script(target: str, air: str, out: Path) -> tuple[int, str]:
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--test", "--target", target, "--air", air,
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        text, _ = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the script cleans up on SIGTERM
+        text, _ = proc.communicate(timeout=60)
+        pytest.fail(f"mininet/pmip.py --test did not finish:\n{text}")
+    return proc.returncode, text
+
+
+def events(log: Path, name: str) -> list[dict]:
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            e = json.loads(line)
+            if e.get("event") == name:
+                found.append(e)
+    return found
+
+
+def logging_into(out: Path) -> list[str]:
+    """Processes whose stdout is a file under ``out`` (the script's switches and controllers)."""
+    found = []
+    for fd in Path("/proc").glob("[0-9]*/fd/1"):
+        try:
+            if Path(fd.readlink()).is_relative_to(out):
+                found.append(fd.parts[2])
+        except OSError:
+            continue
+    return found
+
+
+CASES = [(t, "lxbr") for t in targets()] + [("embedded", "ovs")]
+
+
+@pytest.mark.parametrize("target,air", CASES, ids=[f"{t}-{a}" for t, a in CASES])
+def test_mininet_handover_keeps_address_and_reaches_cn(target: str, air: str, tmp_path: Path) -> None:
+    reason = lab_unavailable() or mininet_unavailable()
+    if reason:
+        pytest.skip(reason)
+    try:
+        find_switch(target)
+    except LabError as exc:
+        pytest.skip(str(exc))
+    if air == "ovs" and subprocess.run(["ovs-vsctl", "-t", "2", "show"], capture_output=True).returncode != 0:
+        pytest.skip("Open vSwitch is not running (ovs-ctl start; OVS user datapath case)")
+
+    rc, text = run_script(target, air, tmp_path)
+    line = next((ln for ln in text.splitlines() if ln.startswith("pmip-handover ")), "")
+    assert rc == 0 and " PASS " in line, text
+    fields = dict(kv.split("=", 1) for kv in line.split()[2:])
+    assert fields["target"] == target and fields["air"] == air
+    assert fields["address_kept"] == "yes"
+    for phase in ("ping_mag1", "ping_mag2"):
+        received, sent = map(int, fields[phase].split("/"))
+        assert 0 < received <= sent, line
+
+    # the LMA gave the MN one HNP at MAG1 and moved that binding to MAG2 (one BCE, same prefix)
+    created = events(tmp_path / "lma.log", "BindingCreated")
+    moved = events(tmp_path / "lma.log", "BindingMoved")
+    assert [e["proxy_coa"] for e in created] == [MAG_COA["mag1"]]
+    assert [(e["old_proxy_coa"], e["proxy_coa"]) for e in moved] == [(MAG_COA["mag1"], MAG_COA["mag2"])]
+    assert moved[0]["hnps"] == created[0]["hnps"]
+    assert fields["mn_address"] == eui64_address(created[0]["hnps"][0], MN_MAC)
+
+    # cleaned up: no process writes its output into the out dir any more, no AIR links
+    assert logging_into(tmp_path) == []
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    names = {re.split(r"[@:]", ln.split(": ")[1])[0] for ln in links.splitlines() if ": " in ln}
+    assert not names & set(AIR_LINKS)
