@@ -7,15 +7,17 @@ PYTEST_ARGS ?=
 .PHONY: install test lab bench p4 clean
 
 # Debian packages the lab and the independent checks use (installed when missing and root).
-SYS_PKGS := tshark tcpdump iproute2 iputils-ping
+# mininet + bridge-utils: mininet/pmip.py (its AIR is Mininet's LinuxBridge, which uses brctl);
+# without recommends, so no Open vSwitch (not needed: docs/lab.md, Mininet).
+SYS_PKGS := tshark tcpdump iproute2 iputils-ping mininet bridge-utils
 
 $(VENV)/.installed: pyproject.toml
-	@missing=0; for t in tshark tcpdump ip ping; do command -v $$t >/dev/null || missing=1; done; \
+	@missing=0; for t in tshark tcpdump ip ping mnexec brctl; do command -v $$t >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYS_PKGS) >/dev/null \
-	      || echo "note: apt-get failed; tests needing $(SYS_PKGS) will be skipped"; \
-	  else echo "note: install $(SYS_PKGS) (as root) for the lab and the tshark cross-checks"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      $(SYS_PKGS) >/dev/null || echo "note: apt-get failed; tests needing $(SYS_PKGS) will be skipped"; \
+	  else echo "note: install $(SYS_PKGS) (as root) for the lab, Mininet and the tshark cross-checks"; fi; \
 	fi
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip

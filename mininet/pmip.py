@@ -29,6 +29,8 @@ DEBIAN_DIST = Path("/usr/lib/python3/dist-packages")
 
 
 def _bootstrap() -> None:
+    path = os.environ.get("PATH", "").split(":")  # Mininet needs ifconfig, brctl (sbin)
+    os.environ["PATH"] = ":".join(path + [d for d in ("/usr/sbin", "/sbin") if d not in path])
     try:
         import p4mobility  # noqa: F401
     except ImportError:

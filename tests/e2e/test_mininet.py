@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 import shutil
 import signal
@@ -40,7 +41,7 @@ def mininet_unavailable() -> str | None:
     if subprocess.run([sys.executable, "-c", code], capture_output=True, cwd="/").returncode != 0:
         return "Mininet is not installed (apt-get install mininet)"
     for tool in ("mnexec", "brctl"):
-        if shutil.which(tool) is None:
+        if shutil.which(tool, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") is None:
             return f"{tool} not found (apt-get install mininet bridge-utils)"
     return None
 
