@@ -2,8 +2,9 @@
 
 Rule: orchestration only. A P4 node is a Mininet host whose namespace runs a
 P4 switch (P4EmbeddedNode: p4mob-switch, P4Bmv2Node: simple_switch_grpc,
-with `p4mob lab`'s command line) and its controller (`p4mob lma|mag run`),
-each in its own process group, stopped when the node is. The AIR is a switch
+with `p4mob lab`'s command line), with IPsec its crypto path (`p4mob ipsec
+run` on a crypto veth), and its controller (`p4mob lma|mag run`), each in its
+own process group, stopped when the node is. The AIR is a switch
 in the root namespace (Mininet's LinuxBridge, or OVS with the userspace
 datapath); attaching the MN to a MAG is adding that MAG's AIR port to it,
 detaching is taking the port down and out (carrier loss at the access port).
@@ -20,7 +21,9 @@ from pathlib import Path
 from mininet.node import Host, OVSSwitch
 from mininet.nodelib import LinuxBridge
 
-from p4mobility.lab.lab import GRPC_PORT, LabError, find_switch, switch_argv
+from p4mobility.lab import topology as T
+from p4mobility.lab.launch import GRPC_PORT, controller_argv, crypto_argv, find_switch, switch_argv
+from p4mobility.lab.supervisor import LabError
 
 STOP_TIMEOUT = 5.0
 
@@ -41,13 +44,17 @@ class P4Node(Host):
         self.procs[what] = proc
         return proc
 
-    def start_switch(self, out: Path) -> subprocess.Popen:
-        binary = find_switch(self.target)
-        for intf in self.intfNames():
+    def start_switch(self, out: Path, ipsec: bool) -> subprocess.Popen:
+        if ipsec:  # the switch's crypto port and the crypto path's end, inside this node
+            a, b = T.CRYPTO_IFACES
+            self.cmd(f"ip link add {a} type veth peer name {b}")
+        for intf in self.cmd("ls /sys/class/net").split():
             if intf != "lo":  # the switch owns its ports: no kernel IPv6 chatter on them
-                self.cmd(f"sysctl -qw net.ipv6.conf.{intf}.disable_ipv6=1")
-        proc = self.spawn("switch", switch_argv(binary, self.target, self.name), out / f"{self.name}-switch.log")
-        self._wait_port(GRPC_PORT, out / f"{self.name}-switch.log", timeout=90)
+                self.cmd(f"sysctl -qw net.ipv6.conf.{intf}.disable_ipv6=1; ip link set {intf} up")
+        binary = find_switch(self.target)
+        log = out / f"{self.name}-switch.log"
+        proc = self.spawn("switch", switch_argv(binary, self.target, self.name, ipsec=ipsec), log)
+        self._wait_port(GRPC_PORT, log, timeout=90)
         return proc
 
     def _wait_port(self, port: int, log: Path, timeout: float) -> None:
@@ -62,16 +69,18 @@ class P4Node(Host):
             time.sleep(0.2)
         raise LabError(f"{self.name} switch did not open gRPC port {port}")
 
-    def start_controller(self, config: Path, log: Path) -> subprocess.Popen:
-        role = "lma" if self.name == "lma" else "mag"
-        return self.spawn("controller", [sys.executable, "-m", "p4mobility.cli", role, "run", "-c", str(config)], log)
+    def start_crypto(self, out: Path) -> subprocess.Popen:
+        return self.spawn("crypto", crypto_argv(out, self.name), out / f"{self.name}-crypto.out")
+
+    def start_controller(self, out: Path) -> subprocess.Popen:
+        return self.spawn("controller", controller_argv(out, self.name), out / f"{self.name}.log")
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs.values() if p.poll() is None]
 
     def stop_p4(self) -> None:
-        """Controller first, then the switch: SIGTERM to the process group, SIGKILL after a while."""
-        for what in ("controller", "switch"):
+        """Controller first, then crypto path and switch: SIGTERM to each process group, then SIGKILL."""
+        for what in ("controller", "crypto", "switch"):
             proc = self.procs.pop(what, None)
             if proc is not None:
                 stop_group(proc)

@@ -72,7 +72,9 @@ from nodes import AIR_KINDS, P4Bmv2Node, P4EmbeddedNode, ovs_unavailable  # noqa
 from topo import AIR, AIR_IFNAMES, AIR_PORTS, HOSTS, LINKS, MACS, MN_IFNAME, P4_NODES  # noqa: E402
 
 from p4mobility.lab import topology as T  # noqa: E402
-from p4mobility.lab.lab import MN_SYSCTLS, LabError, find_switch, lab_unavailable, node_settings  # noqa: E402
+from p4mobility.lab.lab import lab_unavailable  # noqa: E402
+from p4mobility.lab.launch import MN_SYSCTLS, find_switch, write_configs  # noqa: E402
+from p4mobility.lab.supervisor import LabError  # noqa: E402
 from p4mobility.runtime.logs import read_events  # noqa: E402
 
 LOCK = Path("/run/p4mob-mininet.lock")
@@ -176,22 +178,20 @@ def configure_hosts(net: PmipNet) -> None:
     cn.cmd(f"ip -6 route add default via {T.CN_GATEWAY} dev eth0")
 
 
-def start_p4(net: PmipNet, echo) -> None:
-    """Switches, configs (the lab's), controllers; then wait until each controller reconciled."""
-    opts = T.LabOptions(ipsec=False)  # the plain lab (`p4mob lab --no-ipsec`)
+def start_p4(net: PmipNet, ipsec: bool, echo) -> None:
+    """Switches, the lab's configs, crypto paths, controllers; then wait until each reconciled."""
     for name in P4_NODES:
-        net[name].start_switch(net.out)
+        net[name].start_switch(net.out, ipsec)
         save_state(net)
+    write_configs(net.out, T.LabOptions(ipsec=ipsec))
     for name in P4_NODES:
-        settings = node_settings(net.out, name)
-        cfg = T.lma_config(settings, opts) if name == "lma" else T.mag_config(name, settings, opts)
-        path = net.out / f"{name}.toml"
-        path.write_text(T.to_toml(cfg))
-        net[name].start_controller(path, net.out / f"{name}.log")
+        if ipsec:
+            net[name].start_crypto(net.out)
+        net[name].start_controller(net.out)
         save_state(net)
     for name in P4_NODES:
         net.wait_event(name, "reconciled", timeout=120)
-    echo(f"switches and controllers up, reconciled: {', '.join(P4_NODES)}")
+    echo(f"switches, {'crypto paths, ' if ipsec else ''}controllers up and reconciled: {', '.join(P4_NODES)}")
 
 
 def scenario(net: PmipNet, echo) -> bool:
@@ -206,7 +206,7 @@ def scenario(net: PmipNet, echo) -> bool:
     pba = next((e for e in net.events("mag2", "pba_rx", since=t_move) if e.get("status") == 0 and e.get("lifetime")), None)
     ok = rx1 > 0 and rx2 > 0 and addr1 == addr2 and pba is not None
     echo(f"pmip-handover {'PASS' if ok else 'FAIL'} target={net['lma'].target} air={net.air_kind} "
-         f"mn_address={addr1} address_kept={'yes' if addr1 == addr2 else 'no:' + addr2} "
+         f"ipsec={'on' if net.ipsec else 'off'} mn_address={addr1} address_kept={'yes' if addr1 == addr2 else 'no:' + addr2} "
          f"ping_mag1={rx1}/{tx1} ping_mag2={rx2}/{tx2} mag2_pba={'accepted' if pba else 'none'}")
     return ok
 
@@ -266,6 +266,8 @@ def main() -> int:
     ap.add_argument("--air", choices=tuple(AIR_KINDS), default="lxbr",
                     help="the radio: Linux bridge (default) or OVS userspace datapath")
     ap.add_argument("--out", type=Path, default=Path("/tmp/p4mob-mn"), help="configs and logs")
+    ap.add_argument("--no-ipsec", dest="ipsec", action="store_false",
+                    help="PBU/PBA in clear (default: in ESP, as `p4mob lab`)")
     ap.add_argument("--test", action="store_true", help="play the handover, print one line, exit 0/1")
     ap.add_argument("--clean", action="store_true", help="only remove what a killed run left (like mn -c, ours only)")
     args = ap.parse_args()
@@ -294,17 +296,18 @@ def main() -> int:
     echo = print
     clean_leftovers(args.out, args.air)
     for f in args.out.glob("*"):
-        if f.suffix in (".log", ".db", ".sock", ".toml") or f.name.endswith(("-wal", "-shm")):
+        if f.suffix in (".log", ".db", ".sock", ".toml", ".out") or f.name.endswith(("-wal", "-shm")) \
+                or f.name == "esp_sa":
             f.unlink()
     net = PmipNet(topo=None, controller=None, build=False, autoSetMacs=False, autoStaticArp=False)
-    net.out, net.air_kind = args.out, args.air
+    net.out, net.air_kind, net.ipsec = args.out, args.air, args.ipsec
     ok = False
     try:
         build(net, args.target, args.air)
         save_state(net)
         net.start()
         configure_hosts(net)
-        start_p4(net, echo)
+        start_p4(net, args.ipsec, echo)
         if args.test:
             ok = scenario(net, echo)
         else:

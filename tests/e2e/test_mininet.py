@@ -8,6 +8,8 @@ nothing of the run is left afterwards (processes, root-namespace links).
 Skips without root, the P4 build, the target binary, or Mininet (Debian's
 `mininet` package, plus bridge-utils for the AIR's Linux bridge; `make
 install` installs both); the OVS case also needs Open vSwitch running.
+With IPsec (the default, as `p4mob lab`) the LMA's crypto path must have
+carried the signaling.
 """
 from __future__ import annotations
 
@@ -55,9 +57,10 @@ def eui64_address(prefix: str, mac: str) -> str:
     return str(ipaddress.IPv6Address(net.network_address.packed[:8] + iid))
 
 
-def run_script(target: str, air: str, out: Path) -> tuple[int, str]:
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--test", "--target", target, "--air", air,
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def run_script(target: str, air: str, ipsec: bool, out: Path) -> tuple[int, str]:
+    argv = [sys.executable, str(SCRIPT), "--test", "--target", target, "--air", air, "--out", str(out)]
+    proc = subprocess.Popen(argv + ([] if ipsec else ["--no-ipsec"]), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     try:
         text, _ = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
@@ -89,11 +92,13 @@ def logging_into(out: Path) -> list[str]:
     return found
 
 
-CASES = [(t, "lxbr") for t in targets()] + [("embedded", "ovs")]
+# as `p4mob lab`: PBU/PBA in ESP; the OVS case runs the plain lab (--no-ipsec)
+CASES = [(t, "lxbr", True) for t in targets()] + [("embedded", "ovs", False)]
 
 
-@pytest.mark.parametrize("target,air", CASES, ids=[f"{t}-{a}" for t, a in CASES])
-def test_mininet_handover_keeps_address_and_reaches_cn(target: str, air: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("target,air,ipsec", CASES,
+                         ids=[f"{t}-{a}-{'ipsec' if i else 'plain'}" for t, a, i in CASES])
+def test_mininet_handover_keeps_address_and_reaches_cn(target: str, air: str, ipsec: bool, tmp_path: Path) -> None:
     reason = lab_unavailable() or mininet_unavailable()
     if reason:
         pytest.skip(reason)
@@ -104,11 +109,11 @@ def test_mininet_handover_keeps_address_and_reaches_cn(target: str, air: str, tm
     if air == "ovs" and subprocess.run(["ovs-vsctl", "-t", "2", "show"], capture_output=True).returncode != 0:
         pytest.skip("Open vSwitch is not running (ovs-ctl start; OVS user datapath case)")
 
-    rc, text = run_script(target, air, tmp_path)
+    rc, text = run_script(target, air, ipsec, tmp_path)
     line = next((ln for ln in text.splitlines() if ln.startswith("pmip-handover ")), "")
     assert rc == 0 and " PASS " in line, text
     fields = dict(kv.split("=", 1) for kv in line.split()[2:])
-    assert fields["target"] == target and fields["air"] == air
+    assert (fields["target"], fields["air"], fields["ipsec"]) == (target, air, "on" if ipsec else "off")
     assert fields["address_kept"] == "yes"
     for phase in ("ping_mag1", "ping_mag2"):
         received, sent = map(int, fields[phase].split("/"))
@@ -121,6 +126,15 @@ def test_mininet_handover_keeps_address_and_reaches_cn(target: str, air: str, tm
     assert [(e["old_proxy_coa"], e["proxy_coa"]) for e in moved] == [(MAG_COA["mag1"], MAG_COA["mag2"])]
     assert moved[0]["hnps"] == created[0]["hnps"]
     assert fields["mn_address"] == eui64_address(created[0]["hnps"][0], MN_MAC)
+
+    # RFC 5213 §4: with IPsec the LMA's signaling went through its crypto path (both PBUs in,
+    # both PBAs out), all of it authenticated; without, there is no crypto path at all
+    stops = events(tmp_path / "lma-crypto.log", "crypto_stop") if ipsec else []
+    if ipsec:
+        assert len(stops) == 1 and stops[0]["bad_frames"] == 0, stops
+        assert stops[0]["frames_in"] >= 2 and stops[0]["frames_out"] >= 2, stops
+    else:
+        assert not (tmp_path / "lma-crypto.log").exists()
 
     # cleaned up: no process writes its output into the out dir any more, no AIR links
     assert logging_into(tmp_path) == []
