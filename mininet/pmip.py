@@ -87,27 +87,21 @@ class PmipNet(Mininet):
     out: Path
     attached: str | None = None
 
-    def attach(self, mag: str) -> float:
-        t = time.time()
+    def attach(self, mag: str) -> None:
         self[AIR].apply(self[AIR].attach(AIR_PORTS[mag]))
         self["mn"].cmd(f"ip link set {MN_IFNAME} up")
         self.attached = mag
-        return t
 
-    def detach(self) -> float:
-        t = time.time()
+    def detach(self) -> None:
         if self.attached:
             self[AIR].apply(self[AIR].detach(AIR_PORTS[self.attached]))
         self.attached = None
-        return t
 
-    def move(self, mag: str) -> float:
+    def move(self, mag: str) -> None:
         """Link-layer handoff: the MN keeps its interface, MAC and address (RFC 5213 §6.8)."""
-        t = time.time()
         air = self[AIR]
         air.apply((air.detach(AIR_PORTS[self.attached]) if self.attached else "") + air.attach(AIR_PORTS[mag]))
         self.attached = mag
-        return t
 
     def events(self, node: str, name: str, since: float = 0.0) -> list[dict]:
         return [e for e in read_events(str(self.out / f"{node}.log"))
@@ -200,7 +194,8 @@ def scenario(net: PmipNet, echo) -> bool:
     addr1 = net.mn_address()
     tx1, rx1 = net.ping(3)
     echo(f"at mag1: MN {addr1}, ping CN {rx1}/{tx1}")
-    t_move = net.move("mag2")
+    t_move = time.time()
+    net.move("mag2")
     tx2, rx2 = net.ping(5)  # its first echo is MAG2's attach trigger (RFC 5213 §6.9.1.1)
     addr2 = net.mn_address(timeout=5)
     pba = next((e for e in net.events("mag2", "pba_rx", since=t_move) if e.get("status") == 0 and e.get("lifetime")), None)
