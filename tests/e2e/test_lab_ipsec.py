@@ -129,3 +129,18 @@ def test_rfc4303_3_4_2_unknown_spi_dropped_in_the_switch_and_counted(lab):
     assert _unknown_spi_drops(lab) == before + 3
     # nothing reached the controller or the crypto path
     assert lab.events("lma", "pbu_rx", since=t) == [] and lab.events("lma", "mh_discarded", since=t) == []
+
+
+def test_show_sas_says_when_the_crypto_path_runs_another_file(lab):
+    """Last in the module: restarting a crypto path resets its sequence numbers."""
+    lab.sup.stop("crypto-lma")
+    conf = lab.out / "ipsec-lma.toml"
+    conf.write_text(conf.read_text() + "\n# edited after the node started\n")
+    lab.start_crypto("lma")
+    deadline = time.monotonic() + 20
+    while True:  # until the new crypto path answers
+        note = show(lab, "lma", "sas").get("note", "")
+        if "not reachable" not in note or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert "sha256 differs" in note

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import signal
 import time
@@ -68,6 +69,7 @@ class NodeRuntime:
         # The SAD numbered as the crypto path numbers it; only the SPD is used here.
         self.sad = ipsec.config.build_sad(0.0) if ipsec else None
         self.policy = CryptoPath(self.sad, ipsec.config.spd) if ipsec else None
+        self.ipsec_digest = hashlib.sha256(ipsec.config_path.read_bytes()).hexdigest() if ipsec else None
         self.log = log or EventLog(settings.name)
         self.entries = EntrySet()
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -159,6 +161,13 @@ class NodeRuntime:
         except ControlError as exc:
             out["note"] = f"crypto path not reachable: {exc}"
             return out
+        try:
+            status = await loop.run_in_executor(None, request, self.ipsec.crypto_socket, {"cmd": "status"}, 2.0)
+        except ControlError:
+            status = {}
+        if status.get("config_digest") not in (None, self.ipsec_digest):
+            out["note"] = ("the crypto path loaded another version of the IPsec file than this node "
+                           "(sha256 differs): restart one of them")
         cols = live.get("columns") or []
         by_index = {r[0]: dict(zip(cols, r)) for r in live.get("rows") or [] if r}
         for row in rows:
