@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from p4mobility.runtime.crypto_port import PACKET_IGNORE_OUTGOING, SOL_PACKET
 from tests.dataplane.netns import ETH_P_ALL, PACKET_OUTGOING, _setns
 
 P4MOB = str(Path(sys.executable).with_name("p4mob"))
@@ -38,6 +39,7 @@ def socket_in_netns(netns: str, ifname: str) -> socket.socket:
             sock.bind((ifname, 0))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)  # no copies of our own frames
             sock.setblocking(False)
         finally:
             _setns(own)

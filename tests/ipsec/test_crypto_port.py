@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,24 @@ mode = "tunnel"
 dir = "out"
 enc = {{ name = "cbc(aes)", key-file = "cbc.key" }}
 auth = {{ name = "hmac(sha256)", key-file = "auth.key", trunc-len = 128 }}
+
+[[state]]   # 5: lifetimes (RFC 4301 §4.4.2.1): soft after 2 packets, hard after 3
+src = "{HA}"
+dst = "{HOA}"
+spi = "0x6000"
+reqid = 5
+dir = "out"
+aead = {{ name = "rfc4106(gcm(aes))", key-file = "gcm.key", icv-len = 128 }}
+limit = {{ packet-soft = 2, packet-hard = 3 }}
+
+[[state]]   # 6: seconds lifetimes, fired by the process's timer
+src = "{HA}"
+dst = "{HOA}"
+spi = "0x7000"
+reqid = 6
+dir = "out"
+aead = {{ name = "rfc4106(gcm(aes))", key-file = "gcm.key", icv-len = 128 }}
+limit = {{ time-soft = 1, time-hard = 2 }}
 
 [[policy]]
 dir = "in"
@@ -201,6 +220,34 @@ def test_rfc4303_3_4_icv_replay_unknown_sa_not_answered_and_counted(lab):
     assert status["frames_out"] == status0["frames_out"] + 2
 
 
+def test_rfc4301_4_4_2_1_lifetimes_logged_as_rekey_and_hard_limit_stops_answers(lab):
+    ssa = SecurityAssociation(ESP, spi=0x2000, **GCM)
+    for seq in (1, 2, 3):  # the packet reaching the hard limit is still processed
+        meta = reply_of(exchange(lab, frame(CryptoDirection.ENCRYPT, 5, ba_packet(seq), port=1)))
+        assert IPv6(bytes(meta.payload))[ESP].seq == seq
+    lab.sock.send(frame(CryptoDirection.ENCRYPT, 5, ba_packet(4), port=1))  # SaExpired: no answer
+    meta = reply_of(exchange(lab, frame(CryptoDirection.ENCRYPT, 2, ba_packet(), port=6)))
+    assert meta.port == 6 and ssa.decrypt(IPv6(bytes(meta.payload)))
+    rekeys = [(e["sa_index"], e["reason"], e["hard"]) for e in read_events(lab.log) if e["event"] == "rekey"]
+    assert (5, "packets", False) in rekeys and (5, "packets", True) in rekeys
+    assert sa_rows(lab)[5]["other_drops"] == 1  # expired_drops
+
+
+def test_rfc4301_4_4_2_1_seconds_lifetimes_fire_from_the_timer(lab):
+    """No packet uses SA 6: only the process's timer can raise its soft and hard events."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        rekeys = {(e["reason"], e["hard"]) for e in read_events(lab.log)
+                  if e["event"] == "rekey" and e["sa_index"] == 6}
+        if rekeys == {("time", False), ("time", True)}:
+            break
+        time.sleep(0.1)
+    assert rekeys == {("time", False), ("time", True)}
+    lab.sock.send(frame(CryptoDirection.ENCRYPT, 6, ba_packet(), port=1))  # dead SA: no answer
+    meta = reply_of(exchange(lab, frame(CryptoDirection.ENCRYPT, 2, ba_packet(), port=5)))
+    assert meta.port == 5
+
+
 def test_garbage_frames_counted_and_process_alive(lab):
     status0 = request(lab.control, {"cmd": "status"})
     ether = bytes(Ether(dst=SWITCH_MAC, src=HOST_MAC, type=0x88B5))
@@ -239,7 +286,7 @@ def test_status_digest_log_events_and_sigterm(tmp_path):
     try:
         lab.start(cfg)
         st = request(lab.control, {"cmd": "status"})
-        assert st == {"ok": True, "role": "crypto", "sas": 4,
+        assert st == {"ok": True, "role": "crypto", "sas": 6,
                       "config_digest": hashlib.sha256(cfg.read_bytes()).hexdigest(),
                       "unknown_sa": 0, "frames_in": 0, "frames_out": 0, "bad_frames": 0}
         ssa = SecurityAssociation(ESP, spi=0x1000, **GCM)

@@ -17,10 +17,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from .ipframe import Proto, upper_layer_ports, walk
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# packed bytes -> address object; the same few addresses repeat on the crypto port's hot path
+_address = lru_cache(maxsize=4096)(ipaddress.ip_address)
 
 
 class Action(StrEnum):
@@ -63,7 +67,7 @@ def selector_from_packet(packet: bytes) -> PacketSelector:
     """Addresses, protocol and port-like fields, skipping IPv6 extension headers."""
     view = walk(packet)
     a, b = upper_layer_ports(packet, view)
-    src, dst = ipaddress.ip_address(view.src), ipaddress.ip_address(view.dst)
+    src, dst = _address(view.src), _address(view.dst)
     opaque = view.fragment and not view.first_fragment
     if view.proto == Proto.MH:
         return PacketSelector(src, dst, view.proto, mh_type=a, opaque=opaque)

@@ -121,17 +121,17 @@ class CryptoPortNode:
         self._sock: socket.socket | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._stop: asyncio.Event | None = None
+        self._inbound, self._outbound = self.path.process_inbound, self.path.process_outbound
+        self._rekeyed = False
 
     # --- the hot path --------------------------------------------------------------------------
     def on_readable(self) -> None:
-        """Drain up to ``batch`` frames (loop.add_reader callback)."""
+        """Drain up to ``batch`` frames (loop.add_reader callback); answer each at once."""
         sock = self._sock
         if sock is None:
             return
-        recvfrom, send = sock.recvfrom, sock.send
-        inbound, outbound = self.path.process_inbound, self.path.process_outbound
+        recvfrom, send, handle = sock.recvfrom, sock.send, self.handle_frame
         now = time.monotonic()
-        rekeyed = False
         for _ in range(self.batch):
             try:
                 frame, addr = recvfrom(MAX_FRAME)
@@ -140,36 +140,50 @@ class CryptoPortNode:
             except OSError as exc:  # interface went down: keep running, log once per interval
                 self.drop_log.drop(now, "socket_error", error=exc.strerror)
                 break
-            if addr[2] == PACKET_OUTGOING or frame[12:14] != _ETHERTYPE_BYTES:
-                continue  # our own frame, or not for us (ND noise)
-            try:
-                sa_index, direction, port, packet = split(frame)
-            except PortFrameError as exc:
-                self.bad_frames += 1
-                self.drop_log.drop(now, "bad_frame", error=str(exc))
-                continue
-            if direction == _DECRYPT:
-                r = inbound(packet, sa_index, now)
-                ok = r.__class__ is Accepted
-            elif direction == _ENCRYPT:
-                r = outbound(packet, sa_index, now)
-                ok = r.__class__ is Protected
-            else:
-                continue  # a result direction: not ours to answer
-            self.frames_in += 1
-            if ok:
+            if addr[2] == PACKET_OUTGOING:
+                continue  # our own frame (kernels without PACKET_IGNORE_OUTGOING)
+            reply = handle(frame, now)
+            if reply is not None:
                 try:
-                    send(encode_reply(frame, sa_index, port, direction, r.packet))
+                    send(reply)
                     self.frames_out += 1
-                except (PortFrameError, OSError) as exc:  # queue full, link down: the packet is lost
+                except OSError as exc:  # queue full, link down: the packet is lost
                     self.tx_errors += 1
-                    self.drop_log.drop(now, "send_failed", error=str(exc))
-            else:
-                self._dropped(r, direction, sa_index, now)
-            if r.events:
-                rekeyed |= self._events(r.events)
-        if rekeyed:
+                    self.drop_log.drop(now, "send_failed", error=exc.strerror)
+        if self._rekeyed:
+            self._rekeyed = False
             self._arm_timer()
+
+    def handle_frame(self, frame: bytes, now: float) -> bytes | None:
+        """One frame from the switch -> the reply frame, or None (ignored, malformed, dropped)."""
+        if frame[12:14] != _ETHERTYPE_BYTES:
+            return None  # not for us (ND noise)
+        try:
+            sa_index, direction, port, packet = split(frame)
+        except PortFrameError as exc:
+            self.bad_frames += 1
+            self.drop_log.drop(now, "bad_frame", error=str(exc))
+            return None
+        if direction == _DECRYPT:
+            r = self._inbound(packet, sa_index, now)
+            ok = r.__class__ is Accepted
+        elif direction == _ENCRYPT:
+            r = self._outbound(packet, sa_index, now)
+            ok = r.__class__ is Protected
+        else:
+            return None  # a result direction: not ours to answer
+        self.frames_in += 1
+        if r.events:
+            self._rekeyed |= self._events(r.events)
+        if not ok:
+            self._dropped(r, direction, sa_index, now)
+            return None
+        try:
+            return encode_reply(frame, sa_index, port, direction, r.packet)
+        except PortFrameError as exc:  # tunnel inner that is not IP (only without selectors / SPD)
+            self.drops["NotIp"] += 1
+            self.drop_log.drop(now, "NotIp", sa_index=sa_index, error=str(exc))
+            return None
 
     def _dropped(self, r: Dropped, direction: int, sa_index: int, now: float) -> None:
         reason = type(r.error)
