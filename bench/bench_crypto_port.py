@@ -6,8 +6,12 @@ makes; the real CLI process serves cry1. One round trip = an ENCRYPT frame
 then a DECRYPT frame of what came back answered DECRYPTED. At most
 `--window` requests are in flight (bounded: no queue drops distort the rate).
 Baseline, measured in the same run and interleaved: one seal + one open of the
-same size with raw `cryptography` calls (bench_esp's raw_gcm / raw_cbc).
-Prints round trips/s and the ratio; writes bench/results/crypto_port.json.
+same size with raw `cryptography` calls (bench_esp's raw_gcm / raw_cbc). Also
+timed: the same two frames through ``CryptoPortNode.handle_frame`` in this
+process (codec + CryptoPath, no socket), which separates the Python cost from
+the kernel's (two AF_PACKET syscalls per frame on each side of the veth).
+The crypto process's own CPU time (/proc) gives its capacity on a core of its
+own, apart from the bench's share of the machine. Prints round trips/s and the ratios; writes bench/results/crypto_port.json.
 Goal: ratio >= 0.4 for AES-GCM at 64 bytes. Needs root.
 
     sudo .venv/bin/python bench/bench_crypto_port.py [--count 20000]
@@ -119,6 +123,27 @@ def round_trips(sock, algo: str, size: int, count: int, window: int) -> tuple[fl
     return done / elapsed, count - done, ok
 
 
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time of ``pid`` (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def in_process(node, algo: str, size: int):
+    """The adapter's per-frame work for one round trip, no socket: frame in -> frame out."""
+    out_i, in_i = SA[algo]
+    packet = udp_packet(algo, size)
+    enc_frame = ETH + META.pack(out_i, ENCRYPT, 0, 1, 0x86DD) + packet
+    dec_head = ETH + META.pack(in_i, DECRYPT, 0, 1, 0x86DD)
+
+    def run(n: int) -> None:
+        handle = node.handle_frame
+        for _ in range(n):
+            reply = handle(dec_head + handle(enc_frame, 0.0)[24:], 0.0)
+        assert reply[24:] == packet
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=20000, help="round trips per timing")
@@ -131,28 +156,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {reason}")
         return 0
     be = _bench_esp()
+    from p4mobility.runtime.crypto_port import CryptoPortNode
+    from p4mobility.runtime.logs import EventLog
     results = []
     with tempfile.TemporaryDirectory(prefix="p4mob-crypto-bench-") as tmp:
         lab = CryptoLab(Path(tmp))
         try:
-            lab.start(write_config(Path(tmp)))
+            cfg = write_config(Path(tmp))
+            lab.start(cfg)
+            local = CryptoPortNode(str(cfg), "unused", None, EventLog("bench", open(os.devnull, "w")))
             for algo, raw in (("aes-gcm-16", be.raw_gcm), ("aes-cbc+hmac-sha256-128", be.raw_cbc)):
                 key = "gcm" if algo.startswith("aes-gcm") else "cbc"
                 for size in (64, 1400):
-                    raw_fn = raw(size)
-                    base = port = 0.0
+                    raw_fn, local_fn = raw(size), in_process(local, key, size)
+                    base = port = inproc = cpu_rate = 0.0
                     lost, ok = 0, True
                     for _ in range(args.repeats):  # interleaved, best of: load hits both alike
                         t0 = time.perf_counter()
                         raw_fn(args.count)
                         base = max(base, args.count / (time.perf_counter() - t0))
+                        t0 = time.perf_counter()
+                        local_fn(args.count)
+                        inproc = max(inproc, args.count / (time.perf_counter() - t0))
+                        cpu0 = cpu_seconds(lab.proc.pid)
                         rate, n_lost, good = round_trips(lab.sock, key, size, args.count, args.window)
+                        cpu = cpu_seconds(lab.proc.pid) - cpu0
+                        cpu_rate = max(cpu_rate, args.count / cpu if cpu > 0 else 0.0)
                         port, lost, ok = max(port, rate), lost + n_lost, ok and good
                     row = dict(algorithm=algo, payload_bytes=size, raw_pps=round(base), port_pps=round(port),
-                               ratio=round(port / base, 3), lost=lost, plaintext_ok=ok)
+                               ratio=round(port / base, 3), in_process_pps=round(inproc),
+                               in_process_ratio=round(inproc / base, 3), process_cpu_pps=round(cpu_rate),
+                               process_cpu_ratio=round(cpu_rate / base, 3), lost=lost, plaintext_ok=ok)
                     results.append(row)
-                    print(f"{algo:24s} {size:5d} B  raw {base:9.0f} pkt/s  crypto port {port:9.0f} "
-                          f"round trips/s (ratio {port / base:.2f})  lost {lost}  plaintext {'ok' if ok else 'BAD'}")
+                    print(f"{algo:24s} {size:5d} B  raw {base:8.0f}/s  crypto port {port:7.0f}/s "
+                          f"(ratio {port / base:.3f})  per process CPU {cpu_rate:7.0f}/s (ratio {cpu_rate / base:.3f})"
+                          f"  in-process {inproc:7.0f}/s (ratio {inproc / base:.3f})  "
+                          f"lost {lost}  plaintext {'ok' if ok else 'BAD'}")
             st = request(lab.control, {"cmd": "status"})
         finally:
             lab.close()
@@ -165,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                python=platform.python_version(), cpu_count=os.cpu_count(), goal_gcm64_ratio=0.4,
                goal_met=goal_met, results=results,
                note="one round trip = ENCRYPT + DECRYPT through the veth and the process; "
-                    "baseline = raw seal + open of the same size in the bench process")
+                    "baseline = raw seal + open of the same size in the bench process; in_process = "
+                    "CryptoPortNode.handle_frame for both frames, no socket; process_cpu = round trips per "
+                    "CPU second of the crypto process (its capacity on a core of its own)")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2) + "\n")
