@@ -43,9 +43,12 @@ class Proto(IntEnum):
 OPT_HOME_ADDRESS = 201  # RFC 6275 §6.3
 DSMIP_UDP_PORT = 4191  # RFC 5555 §4.1: IPv6 (and its ESP) carried in UDP over IPv4
 ROUTING_TYPE_2 = 2  # RFC 6275 §6.4
-_EXT = (Proto.HOPOPTS, Proto.ROUTING, Proto.FRAGMENT, Proto.DSTOPTS)
+_EXT = frozenset((Proto.HOPOPTS, Proto.ROUTING, Proto.FRAGMENT, Proto.DSTOPTS))
 _HOP_LIMIT = 64
 _PLEN_NH = struct.Struct("!HB")  # IPv6 payload length, next header
+_PORTED = frozenset((Proto.TCP, Proto.UDP))
+_ICMPS = frozenset((Proto.ICMP, Proto.ICMPV6))
+_MH = int(Proto.MH)
 
 
 @dataclass(slots=True)
@@ -140,12 +143,12 @@ def upper_layer_ports(packet: bytes, view: IpView) -> tuple[int | None, int | No
     """The two 16-bit values after the walked chain (ports, ICMP type/code, MH)."""
     if view.fragment and not view.first_fragment:
         return None, None
-    s = view.start
-    if view.proto in (Proto.TCP, Proto.UDP) and len(packet) >= s + 4:
-        return int.from_bytes(packet[s:s + 2], "big"), int.from_bytes(packet[s + 2:s + 4], "big")
-    if view.proto in (Proto.ICMP, Proto.ICMPV6) and len(packet) >= s + 2:
+    s, proto = view.start, view.proto
+    if proto in _PORTED and len(packet) >= s + 4:
+        return (packet[s] << 8) | packet[s + 1], (packet[s + 2] << 8) | packet[s + 3]
+    if proto in _ICMPS and len(packet) >= s + 2:
         return packet[s], packet[s + 1]
-    if view.proto == Proto.MH and len(packet) >= s + 3:
+    if proto == _MH and len(packet) >= s + 3:
         return packet[s + 2], None  # RFC 6275 §6.1.1: MH type at offset 2
     return None, None
 
