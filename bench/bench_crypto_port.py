@@ -193,13 +193,15 @@ def main(argv: list[str] | None = None) -> int:
                           f"  in-process {inproc:7.0f}/s (ratio {inproc / base:.3f})  "
                           f"lost {lost}  plaintext {'ok' if ok else 'BAD'}")
             st = request(lab.control, {"cmd": "status"})
+            st.update(request(lab.control, {"cmd": "show", "what": "drops"}))
         finally:
             lab.close()
     gcm64 = next(r for r in results if r["algorithm"] == "aes-gcm-16" and r["payload_bytes"] == 64)
     goal_met = gcm64["ratio"] >= 0.4
     print(f"goal crypto port/raw >= 0.4 for AES-GCM at 64 B: {'met' if goal_met else 'NOT met'} "
           f"({gcm64['ratio']:.2f}); process counted frames_in {st.get('frames_in')} "
-          f"frames_out {st.get('frames_out')} bad_frames {st.get('bad_frames')}")
+          f"frames_out {st.get('frames_out')} bad_frames {st.get('bad_frames')}, "
+          f"{st['frames_in'] / max(st.get('wakeups', 0), 1):.1f} frames per wakeup")
     doc = dict(benchmark="crypto_port", count=args.count, repeats=args.repeats, window=args.window,
                python=platform.python_version(), cpu_count=os.cpu_count(), goal_gcm64_ratio=0.4,
                goal_met=goal_met, results=results,

@@ -116,7 +116,7 @@ class CryptoPortNode:
         self.drop_log = DropLog(self.log)
         self.batch = max(1, batch)
         self.frames_in = self.frames_out = self.bad_frames = 0
-        self.unknown_sa = self.tx_errors = 0
+        self.unknown_sa = self.tx_errors = self.wakeups = 0
         self.drops: Counter[str] = Counter()
         self._sock: socket.socket | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -132,6 +132,7 @@ class CryptoPortNode:
             return
         recvfrom, send, handle = sock.recvfrom, sock.send, self.handle_frame
         now = time.monotonic()
+        self.wakeups += 1
         for _ in range(self.batch):
             try:
                 frame, addr = recvfrom(MAX_FRAME)
@@ -237,7 +238,7 @@ class CryptoPortNode:
         if cmd == "show" and req.get("what") == "sas":
             return {"ok": True, "columns": list(SA_COLUMNS), "rows": [sa_row(sa) for sa in self.path.sad]}
         if cmd == "show" and req.get("what") == "drops":
-            return {"ok": True, "drops": dict(self.drops), "tx_errors": self.tx_errors}
+            return {"ok": True, "drops": dict(self.drops), "tx_errors": self.tx_errors, "wakeups": self.wakeups}
         return {"ok": False, "error": f"unknown request {cmd!r} (status; show sas|drops)"}
 
     # --- running -------------------------------------------------------------------------------
@@ -269,7 +270,8 @@ class CryptoPortNode:
                 with contextlib.suppress(OSError):
                     Path(self.control_socket).unlink()
             st = self.status()
-            self.log.event("crypto_stop", **{k: v for k, v in st.items() if k not in ("ok", "role")})
+            self.log.event("crypto_stop", wakeups=self.wakeups,
+                           **{k: v for k, v in st.items() if k not in ("ok", "role")})
 
     def stop(self) -> None:
         if self._stop is not None:
