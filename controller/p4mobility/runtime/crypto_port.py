@@ -165,15 +165,20 @@ class CryptoPortNode:
             self.bad_frames += 1
             self.drop_log.drop(now, "bad_frame", error=str(exc))
             return None
-        if direction == _DECRYPT:
-            r = self._inbound(packet, sa_index, now)
-            ok = r.__class__ is Accepted
-        elif direction == _ENCRYPT:
-            r = self._outbound(packet, sa_index, now)
-            ok = r.__class__ is Protected
-        else:
+        if direction != _DECRYPT and direction != _ENCRYPT:
             return None  # a result direction: not ours to answer
         self.frames_in += 1
+        try:
+            if direction == _DECRYPT:
+                r = self._inbound(packet, sa_index, now)
+                ok = r.__class__ is Accepted
+            else:
+                r = self._outbound(packet, sa_index, now)
+                ok = r.__class__ is Protected
+        except Exception as exc:  # a bug in the core must not stop the port: count, log, drop
+            self.drops["InternalError"] += 1
+            self.drop_log.drop(now, "InternalError", sa_index=sa_index, error=repr(exc)[:200])
+            return None
         if r.events:
             self._rekeyed |= self._events(r.events)
         if not ok:
