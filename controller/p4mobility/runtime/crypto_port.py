@@ -27,7 +27,7 @@ from typing import Any
 
 from p4mobility.ipsec import CryptoPath
 from p4mobility.ipsec.config import load_config
-from p4mobility.ipsec.errors import NoOutboundSa, UnknownSpi
+from p4mobility.ipsec.errors import IpsecConfigError, NoOutboundSa, UnknownSpi
 from p4mobility.ipsec.events import (Accepted, Dropped, Event, IcvFailure, Protected, RekeyHard,
                                      RekeySoft, ReplayDrop, SequenceOverflowEvent)
 from p4mobility.ipsec.portframe import (ETHERTYPE_CRYPTO_META, CryptoDirection, PortFrameError,
@@ -54,7 +54,7 @@ _DECRYPT, _ENCRYPT = int(CryptoDirection.DECRYPT), int(CryptoDirection.ENCRYPT)
 
 
 class CryptoPortError(Exception):
-    """The interface cannot be opened (missing, no permission)."""
+    """The interface or the control socket cannot be opened (missing, no permission)."""
 
 
 def sa_row(sa: Sa) -> list[Any]:
@@ -107,9 +107,11 @@ class CryptoPortNode:
 
     def __init__(self, config_path: str, ifname: str, control_socket: str | None = None,
                  log: EventLog | None = None, batch: int = DEFAULT_BATCH) -> None:
-        raw = Path(config_path).read_bytes() if Path(config_path).is_file() else b""
         cfg = load_config(config_path)  # IpsecConfigError for every problem
-        self.config_digest = hashlib.sha256(raw).hexdigest()
+        try:  # the digest lets the controllers check they program the same file
+            self.config_digest = hashlib.sha256(Path(config_path).read_bytes()).hexdigest()
+        except OSError as exc:
+            raise IpsecConfigError(str(config_path), f"cannot read: {exc.strerror}") from None
         self.path = CryptoPath(cfg.build_sad(time.monotonic()), cfg.spd)
         self.ifname, self.control_socket = ifname, control_socket
         self.log = log or EventLog("crypto")
@@ -255,14 +257,20 @@ class CryptoPortNode:
                 loop.add_signal_handler(sig, self._stop.set)
         self._sock = open_packet_socket(self.ifname)
         server = None
+        started = False
         try:
             loop.add_reader(self._sock.fileno(), self.on_readable)
             if self.control_socket:
-                Path(self.control_socket).parent.mkdir(parents=True, exist_ok=True)
-                server = await serve_control(self.control_socket, self.handle_control)
+                try:
+                    Path(self.control_socket).parent.mkdir(parents=True, exist_ok=True)
+                    server = await serve_control(self.control_socket, self.handle_control)
+                except OSError as exc:
+                    raise CryptoPortError(f"cannot serve the control socket {self.control_socket}: "
+                                          f"{exc.strerror}") from None
             self._arm_timer()
             self.log.event("crypto_start", interface=self.ifname, sas=len(self.path.sad),
                            config_digest=self.config_digest, control_socket=self.control_socket)
+            started = True
             await self._stop.wait()
         finally:
             loop.remove_reader(self._sock.fileno())
@@ -275,8 +283,9 @@ class CryptoPortNode:
                 with contextlib.suppress(OSError):
                     Path(self.control_socket).unlink()
             st = self.status()
-            self.log.event("crypto_stop", wakeups=self.wakeups,
-                           **{k: v for k, v in st.items() if k not in ("ok", "role")})
+            if started:
+                self.log.event("crypto_stop", wakeups=self.wakeups,
+                               **{k: v for k, v in st.items() if k not in ("ok", "role")})
 
     def stop(self) -> None:
         if self._stop is not None:
