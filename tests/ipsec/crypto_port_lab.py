@@ -8,6 +8,7 @@ real CLI, started with `ip netns exec`; everything is removed by close().
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -28,7 +29,7 @@ def _run(*args: str) -> None:
     subprocess.run(args, check=True, capture_output=True, text=True)
 
 
-def socket_in_netns(netns: str, ifname: str) -> socket.socket:
+def socket_in_netns(netns: str, ifname: str, ignore_outgoing: bool = True) -> socket.socket:
     """A non-blocking ETH_P_ALL socket on ``ifname`` inside ``netns``."""
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
@@ -39,7 +40,9 @@ def socket_in_netns(netns: str, ifname: str) -> socket.socket:
             sock.bind((ifname, 0))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-            sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)  # no copies of our own frames
+            with contextlib.suppress(OSError):  # Linux >= 4.20; recv_frame filters anyway
+                if ignore_outgoing:
+                    sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)  # no copies of our own frames
             sock.setblocking(False)
         finally:
             _setns(own)

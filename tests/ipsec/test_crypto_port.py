@@ -304,6 +304,39 @@ def test_status_digest_log_events_and_sigterm(tmp_path):
     assert events[-1]["frames_out"] == 1 and events[-1]["unknown_sa"] == 1
 
 
+def test_own_frames_skipped_without_packet_ignore_outgoing(tmp_path):
+    """Kernels before 4.20 hand a packet socket copies of what it sent (PACKET_OUTGOING):
+    the node, driven in this process on a socket without the option, reads them in the
+    same batch as the request (the copy is queued when send returns) and skips them."""
+    import select
+
+    from p4mobility.runtime.crypto_port import CryptoPortNode
+    from p4mobility.runtime.logs import EventLog
+
+    from .crypto_port_lab import socket_in_netns
+
+    reason = netns_available()
+    if reason:
+        pytest.skip(reason)
+    lab = CryptoLab(tmp_path)  # veth only; the node runs here, not as a process
+    try:
+        node = CryptoPortNode(str(write_config(tmp_path)), "cry1", None, EventLog("crypto", open(os.devnull, "w")))
+        node._sock = socket_in_netns(lab.netns, "cry1", ignore_outgoing=False)
+        ssa = SecurityAssociation(ESP, spi=0x1000, **GCM)
+        for seq in (1, 2):
+            lab.sock.send(frame(CryptoDirection.DECRYPT, 1, bytes(ssa.encrypt(IPv6(bu_packet(seq)), seq_num=seq))))
+            assert select.select([node._sock], [], [], WAIT)[0]
+            node.on_readable()  # answers, then reads and skips the copy of its answer
+            meta = reply_of(recv_frame(lab.sock, WAIT))
+            assert bytes(meta.payload) == bu_packet(seq)  # the first answer is this request's
+        assert (node.frames_in, node.frames_out, node.bad_frames) == (2, 2, 0)
+        assert not select.select([node._sock], [], [], 0)[0]  # the copies were consumed
+    finally:
+        if node._sock is not None:
+            node._sock.close()
+        lab.close()
+
+
 def test_config_error_is_one_line_exit_2(tmp_path):
     cfg = write_config(tmp_path, CONFIG.replace('spi = "0x1000"', 'spi = "0x10"'))
     r = subprocess.run([P4MOB, "ipsec", "run", "-c", str(cfg), "-i", "cry1"], capture_output=True, text=True)

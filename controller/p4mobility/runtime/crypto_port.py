@@ -65,8 +65,9 @@ def sa_row(sa: Sa) -> list[Any]:
             sum(getattr(c, name) for name in _OTHER_DROPS)]
 
 
-def open_packet_socket(ifname: str) -> socket.socket:
-    """Non-blocking AF_PACKET socket bound to ``ifname`` in the current namespace."""
+def open_packet_socket(ifname: str) -> tuple[socket.socket, bool]:
+    """Non-blocking AF_PACKET socket bound to ``ifname`` in the current namespace, and
+    whether the kernel keeps our own transmissions out of it (PACKET_IGNORE_OUTGOING)."""
     try:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     except OSError as exc:
@@ -74,13 +75,16 @@ def open_packet_socket(ifname: str) -> socket.socket:
     try:
         sock.bind((ifname, 0))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-        with contextlib.suppress(OSError):  # older kernels: filtered by PACKET_OUTGOING below
+        try:
             sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            ignores_outgoing = True
+        except OSError:  # kernels before 4.20: filtered by PACKET_OUTGOING per frame
+            ignores_outgoing = False
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
         raise CryptoPortError(f"cannot bind to interface {ifname!r}: {exc.strerror}") from None
-    return sock
+    return sock, ignores_outgoing
 
 
 class DropLog:
@@ -121,6 +125,7 @@ class CryptoPortNode:
         self.unknown_sa = self.tx_errors = self.wakeups = 0
         self.drops: Counter[str] = Counter()
         self._sock: socket.socket | None = None
+        self._ignores_outgoing = False
         self._timer: asyncio.TimerHandle | None = None
         self._stop: asyncio.Event | None = None
         self._inbound, self._outbound = self.path.process_inbound, self.path.process_outbound
@@ -132,19 +137,19 @@ class CryptoPortNode:
         sock = self._sock
         if sock is None:
             return
-        recvfrom, send, handle = sock.recvfrom, sock.send, self.handle_frame
+        # recv() skips the address tuple recvfrom() builds, when the kernel filters our frames
+        recv = sock.recv if self._ignores_outgoing else self._recv_not_own
+        send, handle = sock.send, self.handle_frame
         now = time.monotonic()
         self.wakeups += 1
         for _ in range(self.batch):
             try:
-                frame, addr = recvfrom(MAX_FRAME)
+                frame = recv(MAX_FRAME)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:  # interface went down: keep running, log once per interval
                 self.drop_log.drop(now, "socket_error", error=exc.strerror)
                 break
-            if addr[2] == PACKET_OUTGOING:
-                continue  # our own frame (kernels without PACKET_IGNORE_OUTGOING)
             reply = handle(frame, now)
             if reply is not None:
                 try:
@@ -156,6 +161,10 @@ class CryptoPortNode:
         if self._rekeyed:
             self._rekeyed = False
             self._arm_timer()
+
+    def _recv_not_own(self, size: int) -> bytes:
+        frame, addr = self._sock.recvfrom(size)
+        return b"" if addr[2] == PACKET_OUTGOING else frame  # b"": ignored by handle_frame
 
     def handle_frame(self, frame: bytes, now: float) -> bytes | None:
         """One frame from the switch -> the reply frame, or None (ignored, malformed, dropped)."""
@@ -255,7 +264,7 @@ class CryptoPortNode:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._stop.set)
-        self._sock = open_packet_socket(self.ifname)
+        self._sock, self._ignores_outgoing = open_packet_socket(self.ifname)
         server = None
         started = False
         try:
