@@ -210,6 +210,8 @@ def test_rfc4303_3_4_icv_replay_unknown_sa_not_answered_and_counted(lab):
     meta = reply_of(exchange(lab, frame(CryptoDirection.DECRYPT, 1, good[2], port=9)))
     assert (meta.port, bytes(meta.payload)) == (9, bu_packet(seq=22))
     after = sa_rows(lab)[1]
+    shown = subprocess.run([P4MOB, "show", "sas", "--socket", lab.control], capture_output=True, text=True)
+    assert shown.returncode == 0 and "0x00001000" in shown.stdout and "icv_failures" in shown.stdout
     assert after["icv_failures"] == before["icv_failures"] + 1
     assert after["replay_drops"] == before["replay_drops"] + 1
     assert after["packets"] == before["packets"] + 2
