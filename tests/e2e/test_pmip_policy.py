@@ -9,6 +9,7 @@ import time
 import pytest
 
 from p4mobility.lab import topology as T
+from p4mobility.lab.supervisor import sh
 
 from .conftest import make_lab, targets
 
@@ -61,8 +62,13 @@ def test_rfc5213_6_9_1_4_configured_detach_timeout_deregisters_an_idle_mn(lab):
     lab.opts = T.LabOptions(mn_lifetime=8.0, detach_timeout=1.5)
     lab.write_configs()
     t = time.time()
-    lab.start_controller("mag1")  # killed above; restores and re-registers the MN it served
+    lab.start_controller("mag1")  # killed above; the binding it restores has expired meanwhile
     lab.wait_event("mag1", "reconciled", since=t, timeout=60)
+    lab.detach()
+    time.sleep(0.5)
+    t = lab.attach("mag1")  # a fresh attachment under the new configuration: the MN's link
+    sh("ip", "link", "set", "mn0", "down", ns=lab.ns("mn"))  # flaps, so Linux sends an RS
+    sh("ip", "link", "set", "mn0", "up", ns=lab.ns("mn"))
     lab.wait_event("mag1", "MagBindingInstalled", since=t, timeout=30)
     idle = lab.wait_event("mag1", "idle_detach", since=t, timeout=30)  # the MN sends nothing
     lab.wait_event("lma", "BindingDeregistered", since=idle["ts"], timeout=30)

@@ -20,6 +20,7 @@ import hashlib
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import finsy
@@ -41,6 +42,7 @@ from p4mobility.runtime.store import BindingStore
 from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
+MAX_HELD_PACKETS = 1024
 DROP_REASON_COUNT = 16
 CLEAR_MH_PUNTS = (PuntReason.MOBILITY_HEADER, PuntReason.MOBILITY_HEADER_UDP)
 ETHERNET_HEADER = 14
@@ -83,7 +85,8 @@ class NodeRuntime:
         # grpc.aio allows one write at a time on the stream; a second concurrent
         # write fails the call and finsy then sends on a new, unarbitrated stream.
         self._out_lock = asyncio.Lock()
-        self._out_fields: tuple[str, ...] = ("egress_port", "through_pipeline")
+        self._pending_outs: list[P4PacketOut] = []  # signaling made while the switch is away
+        self._out_fields: tuple[str, ...] = _packet_out_fields(settings.p4info)
 
     # --- hooks -----------------------------------------------------------------
     def restore(self) -> list[Change]:
@@ -252,6 +255,10 @@ class NodeRuntime:
         self.switch = switch
         self.writer = Writer(switch, self.entries)
         self.metrics.connected.set(1)
+        held, self._pending_outs = self._pending_outs, []
+        if held:  # after reconcile: the entries they rely on are in place
+            self.log.event("held_packets_sent", packets=len(held))
+            await self.send_packets(switch, held)
         self.on_connected()
         try:
             async for pkt in packets:
@@ -297,6 +304,7 @@ class NodeRuntime:
             await self.send_packets(switch, outs)
         else:
             self.entries.plan(changes)  # written by reconcile when the switch is back
+            self._hold_packets([p for a in actions for p in self.packet_outs(a)])
         if written:
             self.metrics.writes.inc()
             self.metrics.updates.inc(written)
@@ -363,6 +371,17 @@ class NodeRuntime:
 
         asyncio.get_running_loop().create_task(self.send_packets(switch, outs))
 
+    def _hold_packets(self, outs: list[P4PacketOut]) -> None:
+        """Keep packet-outs (PBU/PBA/RA) made while disconnected, up to MAX_HELD_PACKETS
+        (the oldest go first); retransmission timers cover what is dropped."""
+        if not outs:
+            return
+        self._pending_outs.extend(outs)
+        excess = len(self._pending_outs) - MAX_HELD_PACKETS
+        if excess > 0:
+            del self._pending_outs[:excess]
+            self.log.event("held_packets_dropped", packets=excess)
+
     async def send_packets(self, switch: Any, outs: list[P4PacketOut]) -> None:
         """Every packet-out goes through here, one stream write at a time."""
         if not outs:
@@ -397,6 +416,16 @@ class NodeRuntime:
             return {"ok": True, "entries": sorted(f"{k[0]} {dict(k[1])} -> {e.action}"
                                                   for k, e in self.entries.desired.items())}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+
+def _packet_out_fields(p4info: Any) -> tuple[str, ...]:
+    """packet_out metadata names of the P4Info (padding included), so a packet-out
+    built before the switch connects is complete."""
+    try:
+        schema = finsy.P4Schema(Path(p4info))
+        return tuple(m.name for m in schema.controller_packet_metadata["packet_out"].metadata)
+    except Exception:  # noqa: BLE001 - unreadable here: _ready() takes them from the switch
+        return ("egress_port", "through_pipeline")
 
 
 def _algo_name(sa: Any) -> str:
