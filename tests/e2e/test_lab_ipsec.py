@@ -49,6 +49,7 @@ def test_rfc5213_4_registration_in_esp_and_traffic_flows(lab):
     assert pbu["mn_id"] == T.MN_ID
     assert lab.events("lma", "mh_unprotected_dropped") == []
     t = lab.move("mag2")
+    lab.ping_once(count=2)  # the MN's next packet is MAG2's attach trigger (no RS on a link-layer move)
     lab.wait_event("mag2", "pba_rx", since=t, timeout=30, where=lambda e: e.get("status") == 0)
     assert lab.ping_once(count=3)
 
@@ -129,6 +130,24 @@ def test_rfc4303_3_4_2_unknown_spi_dropped_in_the_switch_and_counted(lab):
     assert _unknown_spi_drops(lab) == before + 3
     # nothing reached the controller or the crypto path
     assert lab.events("lma", "pbu_rx", since=t) == [] and lab.events("lma", "mh_discarded", since=t) == []
+
+
+def test_rfc4303_3_3_3_restarted_crypto_path_continues_its_sequence_numbers(lab):
+    """Manual keys with anti-replay: after a crypto path restart the LMA's PBAs must not
+    reuse sequence numbers, or the MAGs drop them as replays and no registration completes."""
+    lab.sup.stop("crypto-lma")
+    t = time.time()
+    lab.start_crypto("lma")
+    started = lab.wait_crypto_event("lma", "crypto_start", since=t)
+    assert started["resumed_sequence"]  # it continued after its stored reservations
+    t = lab.move("mag1")
+    lab.ping_once(count=2)  # the attach trigger
+    pba = lab.wait_event("mag1", "pba_rx", since=t, timeout=30, where=lambda e: e.get("lifetime"))
+    assert pba["status"] == 0
+    assert lab.ping_once(count=3)
+    mag1 = {r[1]: r for r in show(lab, "mag1", "sas")["rows"]}
+    pba_sa = next(spi for spi, r in mag1.items() if r[2] == "in")
+    assert mag1[pba_sa][9] == 0  # no replay drops at MAG1
 
 
 def test_show_sas_says_when_the_crypto_path_runs_another_file(lab):

@@ -39,6 +39,9 @@ def add_ipsec_commands(subparsers: argparse._SubParsersAction) -> None:
                      help="crypto-side veth of CRYPTO_PORT (e.g. cry1)")
     run.add_argument("--control-socket", metavar="PATH", help="Unix socket for status / show sas")
     run.add_argument("--log", metavar="PATH", help="append JSON event lines here (default stdout)")
+    run.add_argument("--state", metavar="PATH",
+                     help="keep outbound sequence numbers here across restarts (RFC 4303 §3.3.3; "
+                          "needed for anti-replay with manual keys)")
     run.set_defaults(func=_run)
 
 
@@ -57,6 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     from p4mobility.cli import CliError
     from p4mobility.runtime.crypto_port import CryptoPortError, CryptoPortNode
     from p4mobility.runtime.logs import EventLog
+    from p4mobility.runtime.seqstore import SeqStoreError
 
     stream = None
     try:
@@ -67,7 +71,9 @@ def _run(args: argparse.Namespace) -> int:
                 raise CliError(f"{args.log}: cannot open log: {exc.strerror}") from None
         try:
             node = CryptoPortNode(args.config, args.interface, args.control_socket,
-                                  EventLog("crypto", stream))
+                                  EventLog("crypto", stream), state=args.state)
+        except SeqStoreError as exc:
+            raise CliError(str(exc)) from None
         except IpsecConfigError as exc:
             where = "" if exc.key == args.config else f"{args.config}: "
             raise CliError(f"{where}{exc}") from None

@@ -74,7 +74,7 @@ class Lab:
             raise LabError(reason)
         self.out.mkdir(parents=True, exist_ok=True)
         for f in self.out.glob("*"):
-            if f.suffix in (".log", ".db", ".sock", ".pcap", ".toml", ".out") or f.name.endswith(("-wal", "-shm")) \
+            if f.suffix in (".log", ".db", ".sock", ".pcap", ".toml", ".out", ".state") or f.name.endswith(("-wal", "-shm")) \
                     or f.name == "esp_sa":
                 f.unlink()
         clean_leftovers()
@@ -197,6 +197,17 @@ class Lab:
     def events(self, node: str, name: str | None = None, since: float = 0.0) -> list[dict]:
         return [e for e in read_events(str(self.log_path(node)))
                 if (name is None or e.get("event") == name) and e.get("ts", 0) >= since]
+
+    def wait_crypto_event(self, node: str, name: str, since: float = 0.0, timeout: float = 30.0) -> dict:
+        """An event of ``node``'s crypto path (its own log)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in read_events(str(self.out / f"{node}-crypto.log")):
+                if e.get("event") == name and e.get("ts", 0) >= since:
+                    return e
+            if time.monotonic() > deadline:
+                raise LabError(f"{node} crypto path: no '{name}' event within {timeout} s")
+            time.sleep(0.05)
 
     def wait_event(self, node: str, name: str, since: float = 0.0, timeout: float = 30.0,
                    where: Any = None) -> dict:

@@ -110,7 +110,7 @@ def crypto_argv(out: Path, node: str) -> list[str]:
     """The host-side crypto path of ``node`` on the crypto veth's far end."""
     return [sys.executable, "-m", "p4mobility.cli", "ipsec", "run", "-c", str(out / f"ipsec-{node}.toml"),
             "-i", T.CRYPTO_IFACES[1], "--control-socket", str(crypto_sock(out, node)),
-            "--log", str(out / f"{node}-crypto.log")]
+            "--log", str(out / f"{node}-crypto.log"), "--state", str(out / f"{node}-crypto.state")]
 
 
 def controller_argv(out: Path, node: str) -> list[str]:

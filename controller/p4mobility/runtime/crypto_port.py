@@ -35,6 +35,7 @@ from p4mobility.ipsec.portframe import (ETHERTYPE_CRYPTO_META, CryptoDirection, 
 from p4mobility.ipsec.sa import Sa, SaCounters
 from p4mobility.runtime.control import serve_control
 from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.seqstore import SequenceStore
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -110,7 +111,7 @@ class CryptoPortNode:
     role = "crypto"
 
     def __init__(self, config_path: str, ifname: str, control_socket: str | None = None,
-                 log: EventLog | None = None, batch: int = DEFAULT_BATCH) -> None:
+                 log: EventLog | None = None, batch: int = DEFAULT_BATCH, state: str | None = None) -> None:
         cfg = load_config(config_path)  # IpsecConfigError for every problem
         try:  # the digest lets the controllers check they program the same file
             self.config_digest = hashlib.sha256(Path(config_path).read_bytes()).hexdigest()
@@ -130,6 +131,11 @@ class CryptoPortNode:
         self._stop: asyncio.Event | None = None
         self._inbound, self._outbound = self.path.process_inbound, self.path.process_outbound
         self._rekeyed = False
+        # RFC 4303 §3.3.3: with manual keys the sender counter must survive restarts
+        self.seqstore = SequenceStore(state) if state else None
+        self.resumed = self.seqstore.attach(self.path.sad) if self.seqstore else {}
+        if self.seqstore is not None:
+            self._outbound = self._outbound_persisted
 
     # --- the hot path --------------------------------------------------------------------------
     def on_readable(self) -> None:
@@ -201,6 +207,12 @@ class CryptoPortNode:
             self.drops["NotIp"] += 1
             self.drop_log.drop(now, "NotIp", sa_index=sa_index, error=str(exc))
             return None
+
+    def _outbound_persisted(self, packet: bytes, sa_index: int, now: float) -> Any:
+        sa = self.path.sad.get(sa_index)
+        if sa is not None:
+            self.seqstore.before_seal(sa)  # SeqStoreError: counted as an internal error, not sent
+        return self.path.process_outbound(packet, sa_index, now)
 
     def _dropped(self, r: Dropped, direction: int, sa_index: int, now: float) -> None:
         reason = type(r.error)
@@ -278,7 +290,8 @@ class CryptoPortNode:
                                           f"{exc.strerror}") from None
             self._arm_timer()
             self.log.event("crypto_start", interface=self.ifname, sas=len(self.path.sad),
-                           config_digest=self.config_digest, control_socket=self.control_socket)
+                           config_digest=self.config_digest, control_socket=self.control_socket,
+                           resumed_sequence={str(k): v for k, v in self.resumed.items()})
             started = True
             await self._stop.wait()
         finally:

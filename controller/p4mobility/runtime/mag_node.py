@@ -172,7 +172,9 @@ class MagNode(NodeRuntime):
         mn_id = self.cfg.mn_macs.get(frame[6:12]) if len(frame) >= 14 else None
         if mn_id is None:
             return []
-        views = [v for v in self.core.binding_update_list() if v.access_port == port]
+        # an entry still de-registering does not hold the port: the MN came back, the core
+        # replaces that entry with a new registration
+        views = [v for v in self.core.binding_update_list() if v.access_port == port and v.state != "deregistering"]
         if views:  # registration in flight: keep the MN's packets for the new tunnel
             v = views[0]
             if v.mn_id == mn_id and self.buffer.hold(port, frame, now) and v.state in ("bound", "refreshing"):
