@@ -54,9 +54,9 @@ def outer(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr",
                 "127.0.0.1:9559", "--cpu-port", "255"]
-        sup.spawn("switch", argv, out / "switch.log", ns=ns)
+        sw = sup.spawn("switch", argv, out / "switch.log", ns=ns)  # `ip netns exec` execs: same pid
         inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--rate", str(args.rate),
-                 "--out", str(out), "--target", args.target]
+                 "--out", str(out), "--target", args.target, "--switch-pid", str(sw.popen.pid)]
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
 
 
@@ -117,6 +117,16 @@ def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
         dt = time.perf_counter() - t
         node.store.close()
     return count / dt
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU seconds of a process so far (0.0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pbu_frame(i: int, seq: int) -> bytes:
@@ -189,7 +199,7 @@ def inner(args: argparse.Namespace) -> int:
     n_burst, n_rate = args.count, max(100, min(args.count, 2000))
     baseline = asyncio.run(raw_write_rate(max(n_burst, 1000), 256))
     print(f"baseline: raw P4Runtime INSERT into bindings, batches of 256: {baseline:,.0f} entries/s", flush=True)
-    total = n_burst + 2 * n_rate
+    total = n_burst + 3 * n_rate
     cfg = {
         "node": {"name": "lma", "switch_address": "127.0.0.1:9559", "p4info": str(DEFAULT_P4INFO),
                  "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "lma.sock"), "counters_interval": 60.0},
@@ -218,6 +228,9 @@ def inner(args: argparse.Namespace) -> int:
                 return 1
             time.sleep(0.1)
         gen = Generator()
+        written_before = sum(1 for e in read_events(str(log)) if e["event"] == "entries_written")
+        procs = {"switch": args.switch_pid, "node": node.pid, "generator": os.getpid()}
+        cpu0 = {k: cpu_seconds(p) for k, p in procs.items()}
         # 1. burst: as fast as the generator can send, with a bounded window
         t0 = time.perf_counter()
         window = 512
@@ -229,10 +242,15 @@ def inner(args: argparse.Namespace) -> int:
         done = [gen.acked[i][0] for i in range(n_burst) if i in gen.acked]
         burst_rate = len(done) / (max(done) - t0) if done else 0.0
         ok = sum(1 for i in range(n_burst) if gen.acked.get(i, (0, -1))[1] == 0)
+        # CPU time per answered registration: the cost, whatever else shares the cores
+        cpu_us = {k: round((cpu_seconds(p) - cpu0[k]) * 1e6 / max(1, len(done))) for k, p in procs.items()}
+        burst_batches = [e["updates"] for e in read_events(str(log))
+                         if e["event"] == "entries_written"][written_before:]
         # 2. fixed rates: PBU -> PBA latency (the goal's rate, and a fifth of it)
         latency: dict[int, dict] = {}
         base_i = n_burst
-        for rate in sorted({max(1, args.rate // 5), args.rate}):
+        # the goal's rate, a fifth of it, and half the burst rate (one it sustains)
+        for rate in sorted({max(1, args.rate // 5), args.rate, max(1, int(burst_rate * 0.5))}):
             lat = []
             period = 1.0 / rate
             t_next = time.perf_counter()
@@ -268,9 +286,15 @@ def inner(args: argparse.Namespace) -> int:
            "burst_accepted": ok, "registrations_per_s": round(burst_rate),
            "ratio_entries_vs_raw_write": round(ratio, 3), "latency_by_rate": latency,
            "write_batches": len(batches), "mean_updates_per_batch": round(statistics.mean(batches), 1) if batches else 0,
+           "burst_write_batches": len(burst_batches),
+           "burst_updates_per_batch": {"mean": round(statistics.mean(burst_batches), 1) if burst_batches else 0,
+                                       "max": max(burst_batches, default=0)},
+           "burst_cpu_us_per_registration": cpu_us,
            "goal": ">= 10000 registrations/s; p99 < 5 ms at 1000/s"}
     print(f"burst: {ok}/{n_burst} accepted, {burst_rate:,.0f} registrations/s = {ratio:.2f}x the raw write rate "
-          f"(2 entries per registration; {res['mean_updates_per_batch']} updates per WriteRequest)")
+          f"(2 entries per registration; {res['burst_updates_per_batch']['mean']} updates per WriteRequest, "
+          f"max {res['burst_updates_per_batch']['max']})")
+    print("burst CPU per registration: " + ", ".join(f"{k} {v} us" for k, v in cpu_us.items()))
     for rate, r in latency.items():
         print(f"at {rate}/s: {r['answered']}/{r['sent']} answered, PBU->PBA p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms")
     RESULTS.mkdir(exist_ok=True)
@@ -285,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="embedded")
     ap.add_argument("--out", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "p4mob-bench-reg"))
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--switch-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     return inner(args) if args.inner else outer(args)
 
