@@ -6,10 +6,10 @@ folds a batch of changes into that dict and returns the P4Runtime updates
 that take the switch from the old desired set to the new one (INSERT for a
 new key, MODIFY for a changed action, DELETE for a removed key; a key that
 appears several times in a batch is written once). `Writer.apply` sends one
-WriteRequest per batch. `reconcile` Reads every entry of the owned tables,
-diffs them against the desired set and writes only the difference: missing
-entries inserted, changed ones modified, stale ones deleted, other tables
-untouched.
+WriteRequest per batch, encoded by fastenc (finsy's bytes, less CPU).
+`reconcile` Reads every entry of the owned tables, diffs them against the
+desired set and writes only the difference: missing entries inserted, changed
+ones modified, stale ones deleted, other tables untouched.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from finsy import P4TableEntry
 
 from .entries import Change, Key
+from .fastenc import UpdateEncoder
 
 
 class EntrySet:
@@ -67,11 +68,13 @@ class Writer:
         self.switch = switch
         self.entries = entries
         self.stats = WriteStats()
+        self.encoder = UpdateEncoder(switch.p4info)
 
     async def apply(self, changes: Iterable[Change]) -> int:
         updates = self.entries.plan(changes)
         if updates:
-            await self.switch.write(updates)
+            encode = self.encoder.encode
+            await self.switch.write([encode(u) for u in updates])
             self.stats.batches += 1
             self.stats.updates += len(updates)
         return len(updates)

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from finsy import P4TableAction, P4TableEntry, P4TableMatch
 
+from p4mobility.addrtext import addr_text
 from p4mobility.pmip.actions import (
     BindingCreated,
     BindingDeleted,
@@ -76,13 +77,13 @@ def _delete(table: str, match: dict[str, Any], priority: int = 0) -> Change:
 # --- base entries -------------------------------------------------------------------
 
 def lma_base_entries(lma_address: IPv6Address, routes: Iterable[Route]) -> list[Change]:
-    out = [_entry("local_addresses", {"dst_addr": str(lma_address)}, "set_local")]
+    out = [_entry("local_addresses", {"dst_addr": addr_text(lma_address)}, "set_local")]
     out += [_route(r) for r in routes]
     return out
 
 
 def mag_base_entries(proxy_coa: IPv6Address, routes: Iterable[Route], access_ports: Iterable[int]) -> list[Change]:
-    out = [_entry("local_addresses", {"dst_addr": str(proxy_coa)}, "set_local")]
+    out = [_entry("local_addresses", {"dst_addr": addr_text(proxy_coa)}, "set_local")]
     out += [_route(r) for r in routes]
     for port in access_ports:  # RS and NS from MNs reach the controller
         for icmp_type in ND_PUNTS:
@@ -104,7 +105,7 @@ def attach_punt(port: int, present: bool = True) -> Change:
 
 
 def _route(r: Route) -> Change:
-    return _entry("routes", {"dst_addr": str(r.prefix)}, "set_next_hop",
+    return _entry("routes", {"dst_addr": addr_text(r.prefix)}, "set_next_hop",
                   port=r.port, src_mac=mac_str(r.src_mac), dst_mac=mac_str(r.dst_mac))
 
 
@@ -114,7 +115,7 @@ def _peer_added(a: TunnelPeerAdded, decap_action: str) -> list[Change]:
     # RFC 5213 §5.6.1 / §6.10.4: one bidirectional IPv6-in-IPv6 tunnel per peer
     return [
         _entry("tunnel_peers", {"tunnel_peer_id": a.tunnel_peer_id}, "load_tunnel_peer_ipv6",
-               src_addr=str(a.local), dst_addr=str(a.remote)),
+               src_addr=addr_text(a.local), dst_addr=addr_text(a.remote)),
         _entry("tunnel_terminations", _term_match(a.remote, a.local), decap_action),
     ]
 
@@ -125,23 +126,23 @@ def _peer_removed(a: TunnelPeerRemoved) -> list[Change]:
 
 
 def _term_match(outer_src: IPv6Address, outer_dst: IPv6Address) -> dict[str, Any]:
-    return {"outer_src_addr": str(outer_src), "outer_dst_addr": str(outer_dst),
+    return {"outer_src_addr": addr_text(outer_src), "outer_dst_addr": addr_text(outer_dst),
             "encap_kind": int(EncapKind.IPV6_IN_IPV6)}
 
 
 # --- LMA ----------------------------------------------------------------------------
 
 def _binding(bid: int, hnp: IPv6Network, peer: int) -> Change:
-    return _entry("bindings", {"dst_addr": str(hnp)}, "set_binding", binding_id=bid, tunnel_peer_id=peer)
+    return _entry("bindings", {"dst_addr": addr_text(hnp)}, "set_binding", binding_id=bid, tunnel_peer_id=peer)
 
 
 def _uplink(bid: int, coa: IPv6Address, hnp: IPv6Network) -> Change:
     # RFC 5213 §5.6.2: accept reverse-tunnelled packets only from the Proxy-CoA
-    return _entry("uplink_sources", {"coa": str(coa), "home_addr": str(hnp)}, "accept_uplink", binding_id=bid)
+    return _entry("uplink_sources", {"coa": addr_text(coa), "home_addr": addr_text(hnp)}, "accept_uplink", binding_id=bid)
 
 
 def _no_uplink(coa: IPv6Address, hnp: IPv6Network) -> Change:
-    return _delete("uplink_sources", {"coa": str(coa), "home_addr": str(hnp)})
+    return _delete("uplink_sources", {"coa": addr_text(coa), "home_addr": addr_text(hnp)})
 
 
 BUFFER_PUNT_PRIORITY = 20
@@ -151,7 +152,7 @@ def buffer_punt(hnp: IPv6Network, present: bool = True) -> Change:
     """Downlink to a de-registering binding's HNP goes to the controller, which
     holds it until the MN's next registration (issue: buffer at the LMA between
     de-registration and the new binding, like SD-Fabric's DBUF)."""
-    match = {"dst_addr": str(hnp)}
+    match = {"dst_addr": addr_text(hnp)}
     if not present:
         return _delete("punts", match, BUFFER_PUNT_PRIORITY)
     return _entry("punts", match, "punt_to_controller", priority=BUFFER_PUNT_PRIORITY)
@@ -177,7 +178,7 @@ def lma_changes(a: Any) -> list[Change]:
         out += [buffer_punt(n) for n in a.hnps]
         return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
     if isinstance(a, BindingDeleted):
-        out = [_delete("bindings", {"dst_addr": str(n)}) for n in a.hnps]
+        out = [_delete("bindings", {"dst_addr": addr_text(n)}) for n in a.hnps]
         out += [buffer_punt(n, present=False) for n in a.hnps]
         return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
     return []
@@ -197,17 +198,17 @@ def mag_changes(a: Any, router_mac: str) -> list[Change]:
             raise ValueError("MagBindingInstalled needs the MN's MAC as MN-LL-ID")
         out: list[Change] = [attach_punt(a.access_port, present=False)]
         for n in a.hnps:  # §6.10.5: uplink by access port + source prefix into the tunnel
-            out.append(_entry("mag_uplinks", {"ingress_port": a.access_port, "src_addr": str(n)},
+            out.append(_entry("mag_uplinks", {"ingress_port": a.access_port, "src_addr": addr_text(n)},
                               "tunnel_to_lma", binding_id=a.access_port, tunnel_peer_id=a.tunnel_peer_id))
-            out.append(_entry("mag_downlinks", {"dst_addr": str(n)}, "forward_to_mn",
+            out.append(_entry("mag_downlinks", {"dst_addr": addr_text(n)}, "forward_to_mn",
                               binding_id=a.access_port, port=a.access_port,
                               src_mac=mac_str(router_mac), dst_mac=mac_str(a.mn_ll_id)))
         return out
     if isinstance(a, MagBindingRemoved):
         out = [attach_punt(a.access_port)]
         for n in a.hnps:
-            out.append(_delete("mag_uplinks", {"ingress_port": a.access_port, "src_addr": str(n)}))
-            out.append(_delete("mag_downlinks", {"dst_addr": str(n)}))
+            out.append(_delete("mag_uplinks", {"ingress_port": a.access_port, "src_addr": addr_text(n)}))
+            out.append(_delete("mag_downlinks", {"dst_addr": addr_text(n)}))
         return out
     return []
 

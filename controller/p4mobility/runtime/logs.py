@@ -2,22 +2,21 @@
 
 Rule: `EventLog.event(name, **fields)` writes {"ts", "node", "event", ...}
 to the stream (stdout by default) and flushes, so a supervisor reading the
-file sees each event as it happens. bytes fields (MN-ID) are shown as text
-when printable, else hex.
+file sees each event as it happens; inside `with log.held():` (a worker batch,
+no await in it) the batch's lines are flushed once at its end instead of one
+write per line. bytes fields (MN-ID) are shown as text when printable, else hex.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from functools import lru_cache
+from collections.abc import Iterator
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, TextIO
 
-
-@lru_cache(maxsize=4096)
-def _text(v: IPv6Address | IPv6Network) -> str:
-    return str(v)  # ipaddress formatting is slow and the same few addresses repeat
+from p4mobility.addrtext import addr_text
 
 
 def _plain(v: Any) -> Any:
@@ -28,7 +27,7 @@ def _plain(v: Any) -> Any:
         except UnicodeDecodeError:
             return v.hex()
     if isinstance(v, (IPv6Address, IPv6Network)):
-        return _text(v)
+        return addr_text(v)
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     if isinstance(v, dict):
@@ -41,15 +40,29 @@ class EventLog:
         self.node = node
         self.stream = stream or sys.stdout
         self.clock = clock
+        self._held = 0
 
     def event(self, name: str, **fields: Any) -> None:
         rec = {"ts": round(self.clock(), 6), "node": self.node, "event": name}
         rec.update({k: _plain(v) for k, v in fields.items()})
         try:
             self.stream.write(json.dumps(rec, default=str) + "\n")
-            self.stream.flush()
+            if not self._held:
+                self.stream.flush()
         except (OSError, ValueError):
             pass
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Lines written inside reach the stream with one flush at the end."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held:
+                with contextlib.suppress(OSError, ValueError):
+                    self.stream.flush()
 
 
 def read_events(path: str) -> list[dict]:

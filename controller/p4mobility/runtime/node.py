@@ -281,11 +281,12 @@ class NodeRuntime:
                 pass
             now = time.time()
             actions: list = []
-            for item in items:
-                actions += self.on_item(item, now)
-            deadline = self.next_deadline()
-            if deadline is not None and deadline <= now:
-                actions += self.core_timer(now)
+            with self.log.held():  # one flush for the batch's log lines
+                for item in items:
+                    actions += self.on_item(item, now)
+                deadline = self.next_deadline()
+                if deadline is not None and deadline <= now:
+                    actions += self.core_timer(now)
             if actions:
                 await self.apply(actions)
 
@@ -305,12 +306,13 @@ class NodeRuntime:
         else:
             self.entries.plan(changes)  # written by reconcile when the switch is back
             self._hold_packets([p for a in actions for p in self.packet_outs(a)])
-        if written:
-            self.metrics.writes.inc()
-            self.metrics.updates.inc(written)
-            self.log.event("entries_written", updates=written)
-        self.metrics.entries.set(len(self.entries))
-        self._log_actions(actions)
+        with self.log.held():
+            if written:
+                self.metrics.writes.inc()
+                self.metrics.updates.inc(written)
+                self.log.event("entries_written", updates=written)
+            self.metrics.entries.set(len(self.entries))
+            self._log_actions(actions)
         self.update_gauges()
 
     async def _reconcile_now(self, switch: Any) -> None:
