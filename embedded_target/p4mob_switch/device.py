@@ -94,6 +94,7 @@ class Device:
         self.ports: dict[int, Callable[[bytes], None]] = {}  # port -> send(frame)
         self.packet_in: Callable[[bytes, list], None] | None = None
         self.no_port_drops = 0
+        self._out_widths: dict[int, int] | None = None
 
     # -- pipeline config -------------------------------------------------------
     def build(self, json_bytes: bytes, info: "p4i.P4Info | None") -> tuple[Pipeline, P4InfoMap | None]:
@@ -107,6 +108,7 @@ class Device:
 
     def _commit(self, pl: Pipeline, pm: P4InfoMap | None, info, json_bytes: bytes, cookie: int) -> None:
         self.pipeline, self.pm, self.p4info = pl, pm, info
+        self._out_widths = None  # packet_out metadata id -> bitwidth, from this P4Info
         self.json_bytes, self.cookie = json_bytes, cookie
         log.info("pipeline committed: %d tables, %d actions", len(pl.program.tables), len(pl.program.actions))
 
@@ -383,13 +385,20 @@ class Device:
         pm = self._pm()
         if self.cpu_port is None:
             raise FailedPrecondition("packet-out needs --cpu-port")
-        known = {fid: bw for fid, _n, bw in pm.packet_out.fields}
+        known = self._out_widths
+        if known is None:
+            known = self._out_widths = {fid: bw for fid, _n, bw in pm.packet_out.fields}
         vals = {}
         for m in pkt.metadata:
-            if m.metadata_id not in known:
-                raise InvalidArgument(f"packet_out: unknown metadata id {m.metadata_id}")
-            vals[m.metadata_id] = codec.decode_value(m.value, known[m.metadata_id],
-                                                     f"packet_out metadata {m.metadata_id}")
+            fid = m.metadata_id
+            bw = known.get(fid)
+            if bw is None:
+                raise InvalidArgument(f"packet_out: unknown metadata id {fid}")
+            b = m.value
+            v = int.from_bytes(b, "big")
+            if not b or len(b) > (bw + 7) // 8 or v >> bw:  # the message only when it is wrong
+                codec.decode_value(b, bw, f"packet_out metadata {fid}")
+            vals[fid] = v
         self.receive(self.cpu_port, pack_meta(pm.packet_out, vals) + bytes(pkt.payload))
 
 

@@ -19,7 +19,12 @@ from typing import Any, TextIO
 from p4mobility.addrtext import addr_text
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _plain(v: Any) -> Any:
+    if type(v) in _SCALARS:
+        return v
     if isinstance(v, bytes):
         try:
             s = v.decode("ascii")
