@@ -147,9 +147,10 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
                 self._drop_stream(s)
 
         task = asyncio.create_task(reader())
+        queue = s.queue
         try:
             while True:
-                msg = await s.queue.get()
+                msg = queue.get_nowait() if queue.qsize() else await queue.get()  # queued: no wake-up
                 if msg is None:
                     break
                 yield msg

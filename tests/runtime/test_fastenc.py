@@ -98,6 +98,21 @@ def test_out_of_range_and_unhandled_values_get_finsy_behaviour():
         assert ENC.encode(+copy.copy(e)) == want
 
 
-def test_packet_outs_pass_to_finsy():
-    po = P4PacketOut(b"\x00" * 60, egress_port=0, through_pipeline=1, _pad0=0)
-    assert ENC.encode(po) == po.encode_update(SCHEMA)
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=200), st.integers(0, 511), st.integers(0, 1))
+def test_p4runtime_16_1_packet_out_encodes_as_finsy_does(payload, port, through):
+    po = P4PacketOut(payload, egress_port=port, through_pipeline=through, _pad0=0)
+    enc = UpdateEncoder(SCHEMA)
+    assert enc.encode(po).SerializeToString(deterministic=True) == \
+        po.encode_update(SCHEMA).SerializeToString(deterministic=True)
+    assert enc.fast == 1
+
+
+def test_packet_out_missing_extra_or_too_wide_metadata_gets_finsy_errors():
+    for po in (P4PacketOut(b"x", egress_port=1, through_pipeline=1),
+               P4PacketOut(b"x", egress_port=1, through_pipeline=1, _pad0=0, extra=1),
+               P4PacketOut(b"x", egress_port=512, through_pipeline=1, _pad0=0)):
+        with pytest.raises(ValueError):
+            po.encode_update(SCHEMA)
+        with pytest.raises(ValueError):
+            ENC.encode(po)
