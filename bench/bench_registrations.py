@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -158,6 +159,8 @@ class Generator:
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD))
         self.sock.bind(("gen0", 0))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+        with contextlib.suppress(OSError):  # PACKET_IGNORE_OUTGOING: our own PBUs are not read back
+            self.sock.setsockopt(263, 23, 1)
         self.sent: dict[int, float] = {}
         self.acked: dict[int, tuple[float, int]] = {}
         self._stop = False

@@ -2,7 +2,8 @@
 
 Rule: a port only moves frames. Receive runs in the asyncio loop (add_reader)
 and takes at most RX_BATCH frames per wake-up so gRPC stays responsive; frames
-we sent ourselves (PACKET_OUTGOING) are skipped; a VLAN tag stripped by rx
+we sent ourselves are not delivered back (PACKET_IGNORE_OUTGOING, Linux 4.20)
+and skipped if they are (PACKET_OUTGOING); a VLAN tag stripped by rx
 offload is restored from PACKET_AUXDATA; frames longer than MAX_FRAME are
 truncated by the kernel read and dropped here. Send errors are counted,
 never raised into the pipeline.
@@ -24,6 +25,7 @@ PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_OUTGOING = 4
 PACKET_AUXDATA = 8
+PACKET_IGNORE_OUTGOING = 23
 TP_STATUS_VLAN_VALID = 1 << 4
 TP_STATUS_VLAN_TPID_VALID = 1 << 6
 RX_BATCH = 64
@@ -63,6 +65,10 @@ class AfPacketPort:
         s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         enable_auxdata(s)
+        try:  # one syscall and one wake-up less per frame sent
+            s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        except OSError:
+            pass
         s.setblocking(False)
         self.sock = s
         self._loop: asyncio.AbstractEventLoop | None = None
