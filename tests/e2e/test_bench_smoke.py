@@ -28,3 +28,24 @@ def test_bench_registrations_pbu_frames_are_real_pbus():
 
 def test_bench_handover_imports():
     assert callable(load("bench_handover").main)
+
+
+def test_bench_registrations_node_alone_and_cpu_accounting_smoke(tmp_path):
+    import os
+
+    from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
+
+    mod = load("bench_registrations")
+    n = 20
+    cfg = {"node": {"name": "lma", "switch_address": "127.0.0.1:1", "p4info": str(DEFAULT_P4INFO),
+                    "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(tmp_path / "s")},
+           "lma": {"lma_address": str(mod.LMA), "max_bindings": n + 1, "max_tunnel_peers": 2},
+           "policy": {"trusted_mags": [str(mod.MAG)],
+                      "pools": {"home": {"network": "2001:db8:100::/40", "prefix_length": 64}},
+                      "profiles": {f"mn{i}": {"pool": "home"} for i in range(n)}},
+           "routes": []}
+    assert mod.node_alone_rate(cfg, n, batch=7) > 0
+    before = mod.cpu_seconds(os.getpid())
+    sum(i * i for i in range(200_000))
+    assert mod.cpu_seconds(os.getpid()) >= before > 0
+    assert mod.cpu_seconds(2 ** 30) == 0.0  # no such process
