@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "target": args.target, "runs": len(runs),
         "lost_total": sum(lost), "lost_max": max(lost, default=0),
-        "gap_ms_median": statistics.median(gaps) if gaps else None, "gap_ms_max": max(gaps, default=None),
+        "gap_ms_median": round(statistics.median(gaps), 1) if gaps else None, "gap_ms_max": max(gaps, default=None),
         "baseline_gap_ms_median": statistics.median(base),
         "gap_vs_baseline_ratio": round(statistics.median(gaps) / max(statistics.median(base), 1e-9), 2)
         if gaps else None,
