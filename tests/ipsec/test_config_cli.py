@@ -184,3 +184,41 @@ def test_keys_never_in_repr_or_check_output(tmp_path):
     cfg = load_config(write_conf(tmp_path))
     text = " ".join(repr(sa) for sa in cfg.sas)
     assert all(k.hex() not in text and repr(k) not in text for k in KEYS.values())
+
+
+def test_examples_ipsec_files_with_genkey_keys_check_and_feed_the_nodes(tmp_path):
+    """examples/ipsec-*.toml + `p4mob ipsec genkey` keys: `p4mob ipsec check` accepts each, and
+    each node file with its commented [ipsec] table enabled validates (the switch can express it)."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO, lma_from_dict, mag_from_dict
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    cli = [sys.executable, "-m", "p4mobility.cli", "ipsec"]
+    (tmp_path / "keys").mkdir()
+    names = set()
+    for f in examples.glob("ipsec-*.toml"):
+        shutil.copy(f, tmp_path / f.name)
+        names |= set(re.findall(r'key-file = "keys/([\w-]+)\.key"', f.read_text()))
+    assert names == {"pbu-mag1", "pba-mag1", "pbu-mag2", "pba-mag2"}
+    for k in sorted(names):
+        subprocess.run(cli + ["genkey", str(tmp_path / "keys" / f"{k}.key")], check=True, timeout=60)
+        assert (tmp_path / "keys" / f"{k}.key").stat().st_mode & 0o077 == 0
+    again = subprocess.run(cli + ["genkey", str(tmp_path / "keys" / "pbu-mag1.key")], capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 2 and "exists" in again.stderr  # a key in use is never overwritten
+    for node, loader in (("lma", lma_from_dict), ("mag1", mag_from_dict), ("mag2", mag_from_dict)):
+        chk = subprocess.run(cli + ["check", str(tmp_path / f"ipsec-{node}.toml")], capture_output=True,
+                             text=True, timeout=60)
+        assert chk.returncode == 0, chk.stderr
+        text = (examples / f"{node}.toml").read_text()
+        enabled = re.sub(r"^# (\[ipsec\]|config = .*|crypto_socket = .*)$", r"\1", text, flags=re.M)
+        data = tomllib.loads(enabled)
+        data["node"].update(p4info=str(DEFAULT_P4INFO), p4blob=str(DEFAULT_P4BLOB))
+        cfg = loader(data, tmp_path)
+        assert cfg.ipsec is not None and len(cfg.ipsec.config.sas) == (4 if node == "lma" else 2)

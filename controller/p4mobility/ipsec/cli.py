@@ -3,7 +3,8 @@
 Rule: an adapter only. ``export-wireshark`` loads the TOML SA configuration
 and prints the tshark `esp_sa` UAT records (or writes them to a file created
 mode 0600, since they hold keys); ``check`` validates the file and lists the
-SAs and the ordered SPD in ip-xfrm words, without keys; ``run`` is the
+SAs and the ordered SPD in ip-xfrm words, without keys; ``genkey`` writes a
+random hex key file (0600, never over an existing one); ``run`` is the
 host-side crypto path on the switch's crypto port (runtime/crypto_port.py)
 until SIGINT/SIGTERM. Configuration errors are reported as a CliError (exit
 status 2), never a traceback.
@@ -33,6 +34,13 @@ def add_ipsec_commands(subparsers: argparse._SubParsersAction) -> None:
     chk.add_argument("config", help="SA configuration file (TOML)")
     chk.set_defaults(func=_check)
 
+    gen = sub.add_parser("genkey", help="write a random key file (hex, mode 0600) for a key-file setting")
+    gen.add_argument("output", help="key file to create (refused if it exists)")
+    gen.add_argument("--bytes", type=int, default=20,
+                     help="key length: 20 for rfc4106(gcm(aes)) 128-bit + salt (default), 36 for 256-bit, "
+                          "16/32 for cbc(aes), 32 for hmac(sha256)")
+    gen.set_defaults(func=_genkey)
+
     run = sub.add_parser("run", help="run the crypto path on the switch's crypto port veth")
     run.add_argument("-c", "--config", required=True, help="SA configuration file (TOML)")
     run.add_argument("-i", "--interface", required=True, metavar="IFNAME",
@@ -43,6 +51,22 @@ def add_ipsec_commands(subparsers: argparse._SubParsersAction) -> None:
                      help="keep outbound sequence numbers here across restarts (RFC 4303 §3.3.3; "
                           "needed for anti-replay with manual keys)")
     run.set_defaults(func=_run)
+
+
+def _genkey(args: argparse.Namespace) -> int:
+    from p4mobility.cli import CliError
+
+    if not 4 <= args.bytes <= 64:
+        raise CliError("--bytes: expected 4..64")
+    try:  # O_EXCL: never overwrite a key in use
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(f"{args.output}: exists; remove it first to replace the key") from None
+    except OSError as exc:
+        raise CliError(f"{args.output}: {exc.strerror}") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(os.urandom(args.bytes).hex() + "\n")
+    return 0
 
 
 def _load(path: str):
