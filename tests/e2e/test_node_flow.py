@@ -241,3 +241,26 @@ def test_hostile_punted_frames_never_raise(nodes, payload, reason, port, prefix)
     for node in (lma, mag):
         out = node.on_item(("packet", Punted(frame, punt_reason=int(reason), ingress_port=port)), 200.0)
         assert isinstance(out, list)
+
+
+def test_rfc5213_6_9_1_1_mn_back_while_its_deregistration_is_pending_is_attached_again(nodes):
+    """The old MAG's de-registration can go unanswered (RFC 5213 §5.3.5: the LMA ignores a
+    de-registration from a MAG the binding left). If the MN comes back meanwhile, its first
+    frame starts a new registration instead of waiting for the retransmissions to give up."""
+    from scapy.layers.inet6 import ICMPv6EchoRequest
+    from p4mobility.mh import BindingUpdate
+
+    lma, mag = nodes
+    echo = Ether(src=T.MN_MAC, dst=T.ROUTER_MAC) / IPv6(src="2001:db8:100::ff:fe00:aa01",
+                                                        dst=str(T.CN_ADDRESS)) / ICMPv6EchoRequest(seq=1)
+    frame = Punted(bytes(echo), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)
+    acts = mag.on_item(("packet", frame), 100.0)
+    deliver([a for a in deliver(acts, lma, now=100.01) if isinstance(a, SendMh)], mag, now=100.02)
+    assert [v.state for v in mag.core.binding_update_list()] == ["bound"]
+    dereg = mag.on_item(("link", 1, False), 101.0)  # the MN leaves: de-registration, unanswered here
+    assert [a.message.lifetime for a in dereg if isinstance(a, SendMh)] == [0]
+    assert [v.state for v in mag.core.binding_update_list()] == ["deregistering"]
+    again = mag.on_item(("packet", frame), 101.5)  # the MN is back before the retransmissions end
+    pbus = [a.message for a in again if isinstance(a, SendMh)]
+    assert len(pbus) == 1 and isinstance(pbus[0], BindingUpdate) and pbus[0].lifetime > 0
+    assert [v.state for v in mag.core.binding_update_list()] == ["registering"]
