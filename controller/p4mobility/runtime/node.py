@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import signal
 import time
@@ -26,15 +25,14 @@ from typing import Any
 import finsy
 from finsy import P4CounterEntry, P4PacketOut
 
-from p4mobility.ipsec.events import Dropped
-from p4mobility.ipsec.path import CryptoPath
-from p4mobility.ipsec.spd import selector_from_packet
 from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
 from p4mobility.p4rt.apply import EntrySet, Writer, reconcile
-from p4mobility.p4rt.entries import Change, ipsec_entries
-from p4mobility.p4rt.names import PuntReason, check_names
+from p4mobility.p4rt.entries import Change
+from p4mobility.p4rt.names import check_names
 from p4mobility.pmip.actions import LogEvent, SendMh
-from p4mobility.runtime.control import ControlError, request, serve_control
+from p4mobility.runtime.control import serve_control
+from p4mobility.runtime.crypto_port import SA_COLUMNS
+from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.metrics import NodeMetrics
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
@@ -44,10 +42,6 @@ from p4mobility.runtime.switch_probe import watch
 MAX_BATCH = 1024
 MAX_HELD_PACKETS = 1024
 DROP_REASON_COUNT = 16
-CLEAR_MH_PUNTS = (PuntReason.MOBILITY_HEADER, PuntReason.MOBILITY_HEADER_UDP)
-ETHERNET_HEADER = 14
-SA_COLUMNS = ["index", "spi", "dir", "src", "dst", "mode", "algo", "packets", "bytes", "replay_drops",
-              "icv_failures", "other_drops"]
 
 
 def mh_fields(msg: Any) -> dict[str, Any]:
@@ -67,11 +61,7 @@ class NodeRuntime:
     def __init__(self, settings: NodeSettings, log: EventLog | None = None,
                  ipsec: IpsecSettings | None = None) -> None:
         self.settings = settings
-        self.ipsec = ipsec
-        # The SAD numbered as the crypto path numbers it; only the SPD is used here.
-        self.sad = ipsec.config.build_sad(0.0) if ipsec else None
-        self.policy = CryptoPath(self.sad, ipsec.config.spd) if ipsec else None
-        self.ipsec_digest = hashlib.sha256(ipsec.config_path.read_bytes()).hexdigest() if ipsec else None
+        self.node_ipsec = NodeIpsec(ipsec) if ipsec else None
         self.log = log or EventLog(settings.name)
         self.entries = EntrySet()
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -126,60 +116,20 @@ class NodeRuntime:
 
     def ipsec_changes(self) -> list[Change]:
         """esp_sas / outbound_policies from the [ipsec] file (none without it)."""
-        if self.ipsec is None:
-            return []
-        return ipsec_entries(self.sad, self.ipsec.config.spd)
+        return self.node_ipsec.changes() if self.node_ipsec else []
 
     def clear_signaling_refused(self, pkt: Any, reason: Any) -> bool:
-        """RFC 4301 §5.2 / RFC 5213 §4: a punted MH that arrived without ESP is
-        processed only if the inbound SPD bypasses it; else dropped, counted, logged."""
-        if self.policy is None or reason not in CLEAR_MH_PUNTS:
-            return False
-        result = self.policy.process_clear_inbound(pkt.payload[ETHERNET_HEADER:])
-        if not isinstance(result, Dropped):
+        """A punted MH that arrived without ESP where the SPD wants it: dropped, counted, logged."""
+        if self.node_ipsec is None or not self.node_ipsec.refuses_clear(pkt.payload, reason):
             return False
         self.metrics.mh_unprotected.inc()
-        try:
-            src = str(selector_from_packet(pkt.payload[ETHERNET_HEADER:]).src)
-        except Exception:  # noqa: BLE001 - logging only; the packet is dropped anyway
-            src = None
-        self.log.event("mh_unprotected_dropped", src=src, reason=type(result.error).__name__,
-                       punt_reason=int(reason))
+        self.log.event("mh_unprotected_dropped", src=NodeIpsec.source(pkt.payload), punt_reason=int(reason))
         return True
 
     async def show_sas(self) -> dict:
-        """SAs of the [ipsec] file with the crypto path's counters (when it answers)."""
-        if self.ipsec is None:
+        if self.node_ipsec is None:
             return {"ok": True, "columns": SA_COLUMNS, "rows": [], "note": "no [ipsec] configured"}
-        rows = [[sa.index, f"0x{sa.spi:08x}", str(sa.dir), sa.src, sa.dst, str(sa.mode),
-                 _algo_name(sa), None, None, None, None, None] for sa in self.sad]
-        out: dict = {"ok": True, "columns": SA_COLUMNS, "rows": rows}
-        if not self.ipsec.crypto_socket:
-            out["note"] = "no crypto_socket configured: counters unknown"
-            return out
-        loop = asyncio.get_running_loop()
-        try:
-            live = await loop.run_in_executor(None, request, self.ipsec.crypto_socket,
-                                              {"cmd": "show", "what": "sas"}, 2.0)
-        except ControlError as exc:
-            out["note"] = f"crypto path not reachable: {exc}"
-            return out
-        try:
-            status = await loop.run_in_executor(None, request, self.ipsec.crypto_socket, {"cmd": "status"}, 2.0)
-        except ControlError:
-            status = {}
-        if status.get("config_digest") not in (None, self.ipsec_digest):
-            out["note"] = ("the crypto path loaded another version of the IPsec file than this node "
-                           "(sha256 differs): restart one of them")
-        cols = live.get("columns") or []
-        by_index = {r[0]: dict(zip(cols, r)) for r in live.get("rows") or [] if r}
-        for row in rows:
-            got = by_index.get(row[0])
-            if got is None or got.get("spi") != row[1]:
-                out["note"] = "the crypto path's SAs differ from this node's [ipsec] file"
-                continue
-            row[7:] = [got.get(c) for c in SA_COLUMNS[7:]]
-        return out
+        return await self.node_ipsec.show_sas()
 
     def extra_tasks(self) -> list:
         return []
@@ -431,10 +381,6 @@ def _packet_out_fields(p4info: Any) -> tuple[str, ...]:
         return tuple(m.name for m in schema.controller_packet_metadata["packet_out"].metadata)
     except Exception:  # noqa: BLE001 - unreadable here: _ready() takes them from the switch
         return ("egress_port", "through_pipeline")
-
-
-def _algo_name(sa: Any) -> str:
-    return "+".join(a.name for a in (sa.aead, sa.enc, sa.auth) if a is not None)
 
 
 __all__ = ["NodeRuntime", "mh_fields", "MAX_BATCH"]
