@@ -188,3 +188,15 @@ def test_refused_state_leaves_a_usable_empty_core():
         from p4mobility.pmip import mag_persist
         mag_persist.restore(fresh, state)
     assert fresh.binding_update_list() == [] and fresh.export_state()["seq"] == 0
+
+
+def test_rfc5213_6_9_1_3_restored_after_its_lifetime_the_binding_expires_without_a_refresh():
+    """Restored once both the refresh and the expiry are past (the MAG was down longer than
+    the lifetime): the binding is gone, no refresh PBU is sent for it."""
+    mag, _, _ = populated()
+    back = restored(mag)
+    late = T0 + LIFETIME * 4 + 1.0
+    acts = back.handle_timer(late)
+    mn1 = [a for a in of(acts, SendMh) if a.message.option(MnIdentifier).identifier == b"mn1"]
+    assert mn1 == []
+    assert 1 not in {v.access_port for v in back.binding_update_list()}

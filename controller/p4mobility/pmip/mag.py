@@ -100,7 +100,9 @@ class MobileAccessGateway:
 
     def handle_timer(self, now: float) -> list:
         actions: list = []
-        for kind, port in self._timers.pop_due(now):
+        # an entry whose lifetime is over is gone (§6.9.1.3 refreshes come before expiry):
+        # when both are due at once (a restored state, a stalled process) expiry goes first
+        for kind, port in sorted(self._timers.pop_due(now), key=lambda kp: kp[0] != EXPIRE):
             self._touched.add(port)
             entry = self._bul.get(port)
             if entry is not None:
