@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from .actions import DROP_PORT
-from .program import CondNode, Control, Program, TableNode
+from .program import Control, Program, TableNode
 
 log = logging.getLogger(__name__)
 

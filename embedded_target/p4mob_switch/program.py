@@ -179,7 +179,7 @@ class Program:
 
     # -- controls ---------------------------------------------------------------
     def _control(self, pipe: dict, i: int) -> Control:
-        lay, gen = self.layout, self.gen
+        gen = self.gen
         pname = pipe["name"]
         where0 = f"pipelines[{pname}]"
         for j, ap in enumerate(pipe.get("action_profiles") or []):

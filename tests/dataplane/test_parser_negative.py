@@ -9,7 +9,7 @@ from scapy.layers.inet6 import IPv6
 from scapy.packet import Raw
 
 from .p4consts import DropReason, EncapKind
-from .packets import CN, CN_PREFIX, CN_V4, CN_V4_PREFIX, COA1, COA_V4, HNP, LMA, LMA_V4, MN, eth_in
+from .packets import CN, CN_V4, CN_V4_PREFIX, COA1, COA_V4, HNP, LMA, LMA_V4, MN, eth_in
 
 TRUNCATED = {
     "ipv6_header": lambda: bytes(eth_in() / IPv6(src=MN, dst=CN))[:14 + 20],

@@ -9,7 +9,6 @@ process handles frames in order), so no test waits for silence.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time

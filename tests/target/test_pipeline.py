@@ -19,7 +19,7 @@ from scapy.utils import checksum
 
 from p4mob_switch.errors import PermissionDenied
 
-from .tlib import CPU_PORT, Rig, require_features
+from .tlib import Rig, require_features
 
 M1, M2 = "02:00:00:00:00:01", "02:00:00:00:00:02"
 
