@@ -42,15 +42,17 @@ EPOCH = 1_800_000_000.0  # simulated POSIX time (Timestamp options are real)
 def describe_action(a: Any) -> str:
     hn = lambda nets: ",".join(str(n) for n in nets)  # noqa: E731
     if isinstance(a, BindingCreated):
-        return f"BindingCreated id={a.binding_id} HNP={hn(a.hnps)} Proxy-CoA={a.proxy_coa} peer={a.tunnel_peer_id} lifetime={a.lifetime:g}s"
+        return (f"BindingCreated id={a.binding_id} HNP={hn(a.home_prefixes)} Proxy-CoA={a.paths[0].coa} "
+                f"peer={a.paths[0].tunnel_peer_id} lifetime={a.lifetime:g}s")
     if isinstance(a, BindingUpdated):
         return f"BindingUpdated id={a.binding_id} lifetime={a.lifetime:g}s reactivated={a.reactivated}"
     if isinstance(a, BindingMoved):
-        return f"BindingMoved id={a.binding_id} peer {a.old_tunnel_peer_id}->{a.tunnel_peer_id} ({a.old_proxy_coa} -> {a.proxy_coa})"
+        return (f"BindingMoved id={a.binding_id} peer {a.old_paths[0].tunnel_peer_id}->{a.paths[0].tunnel_peer_id} "
+                f"({a.old_paths[0].coa} -> {a.paths[0].coa})")
     if isinstance(a, BindingDeregistered):
         return f"BindingDeregistered id={a.binding_id} (traffic dropped, delete in MinDelayBeforeBCEDelete)"
     if isinstance(a, BindingDeleted):
-        return f"BindingDeleted id={a.binding_id} HNP={hn(a.hnps)} reason={a.reason}"
+        return f"BindingDeleted id={a.binding_id} HNP={hn(a.home_prefixes)} reason={a.reason}"
     if isinstance(a, (TunnelPeerAdded, TunnelPeerRemoved)):
         return f"{type(a).__name__} id={a.tunnel_peer_id} {a.local} <-> {a.remote}"
     if isinstance(a, MagBindingInstalled):

@@ -29,7 +29,14 @@ from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
 from p4mobility.p4rt.apply import EntrySet, Writer, reconcile
 from p4mobility.p4rt.entries import Change
 from p4mobility.p4rt.names import check_names
-from p4mobility.pmip.actions import LogEvent, SendMh
+from p4mobility.pmip.actions import (
+    HoldDownlink,
+    HoldUplink,
+    LogEvent,
+    ReleaseDownlink,
+    ReleaseUplink,
+    SendMh,
+)
 from p4mobility.runtime.control import serve_control
 from p4mobility.runtime.crypto_port import SA_COLUMNS
 from p4mobility.runtime.node_ipsec import NodeIpsec
@@ -284,11 +291,8 @@ class NodeRuntime:
             elif isinstance(a, LogEvent):
                 self.log.event("core", level=a.level, message=a.message, **{k: v for k, v in a.fields.items()
                                                                               if k not in ("ts", "node", "event")})
-            else:
-                fields = {k: getattr(a, k) for k in a.__slots__ if k in (
-                    "binding_id", "mn_id", "hnps", "proxy_coa", "old_proxy_coa", "tunnel_peer_id",
-                    "access_port", "reason", "lifetime", "remote")}
-                self.log.event(type(a).__name__, **fields)
+            elif not isinstance(a, QUIET_ACTIONS):
+                self.log.event(type(a).__name__, **action_fields(a))
 
     async def _counters(self) -> None:
         while True:
@@ -371,6 +375,25 @@ class NodeRuntime:
             return {"ok": True, "entries": sorted(f"{k[0]} {dict(k[1])} -> {e.action}"
                                                   for k, e in self.entries.desired.items())}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+
+LOGGED_FIELDS = ("binding_id", "mn_id", "hnps", "home_prefixes", "tunnel_peer_id", "access_port", "reason",
+                 "lifetime")
+QUIET_ACTIONS = (HoldDownlink, HoldUplink, ReleaseDownlink, ReleaseUplink)  # per packet: the adapter logs flushes
+
+
+def action_fields(a: Any) -> dict[str, Any]:
+    """Log fields of a core action: its ids and prefixes, care-of addresses of its paths."""
+    fields = {k: getattr(a, k) for k in a.__slots__ if k in LOGGED_FIELDS}
+    if hasattr(a, "paths"):
+        fields["coa"] = [str(p.coa) for p in a.paths]
+        fields["tunnel_peer_id"] = [p.tunnel_peer_id for p in a.paths]
+    if hasattr(a, "old_paths"):
+        fields["old_coa"] = [str(p.coa) for p in a.old_paths]
+    if hasattr(a, "endpoints"):
+        fields["remote"] = str(a.endpoints.remote)
+        fields["transport"] = a.endpoints.transport.value
+    return fields
 
 
 def _packet_out_fields(p4info: Any) -> tuple[str, ...]:

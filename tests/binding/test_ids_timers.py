@@ -1,8 +1,7 @@
 """Deadline heap (lazy deletion) and the small-id allocator used for P4 indices."""
 from __future__ import annotations
 
-from p4mobility.pmip.bce import IdAllocator
-from p4mobility.pmip.timers import DeadlineHeap
+from p4mobility.binding import DeadlineHeap, IdAllocator
 
 
 def test_deadline_heap_replaces_cancels_and_orders():
