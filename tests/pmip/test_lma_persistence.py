@@ -70,7 +70,7 @@ def test_snapshot_actions_rebuild_the_data_plane():
 
 
 def test_show_tables_render_with_the_runtime_renderer():
-    from p4mobility.runtime.show_cli import render_table
+    from p4mobility.cli.show import render_table
     lma = populated()
     table = lma.show_bindings(T0 + 2)
     assert len(table["rows"]) == len(lma.bindings())
