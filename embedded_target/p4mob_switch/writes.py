@@ -15,7 +15,8 @@ from typing import Callable
 from finsy.proto import p4r
 
 from . import codec
-from .errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unimplemented
+from .errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
+                     Unimplemented)
 from .meters import MeterConfig
 from .p4info import P4InfoMap
 
