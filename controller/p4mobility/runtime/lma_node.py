@@ -24,6 +24,7 @@ from p4mobility.pmip.events import DownlinkPunted, PbuReceived
 from p4mobility.pmip.lma import LocalMobilityAnchor
 from p4mobility.runtime.attach_buffer import AttachBuffer
 from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
+from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
 from p4mobility.runtime.nodeconfig import LmaNodeConfig
@@ -62,11 +63,11 @@ class LmaNode(NodeRuntime):
         self.update_gauges()
         return changes
 
-    def on_item(self, item: tuple, now: float) -> list:
+    def on_item(self, item: QueueItem, now: float) -> list:
         self.last_now = now
-        if item[0] != "packet":
+        if not isinstance(item, PacketIn):
             return []
-        pkt = item[1]
+        pkt = item.packet
         try:
             reason = pkt["punt_reason"]
         except KeyError:

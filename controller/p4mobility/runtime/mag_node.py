@@ -43,6 +43,7 @@ from p4mobility.pmip.mag_persist import MagStateError
 from p4mobility.runtime.attach_buffer import AttachBuffer, encapsulate
 from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
 from p4mobility.runtime.home_link import na_frame, ra_frame
+from p4mobility.runtime.items import IdleTimeout, LinkChanged, PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
 from p4mobility.runtime.nodeconfig import MagNodeConfig
@@ -109,22 +110,21 @@ class MagNode(NodeRuntime):
             self.store.apply(puts, deletes)
 
     # --- inputs ----------------------------------------------------------------
-    def on_item(self, item: tuple, now: float) -> list:
+    def on_item(self, item: QueueItem, now: float) -> list:
         self.last_now = now
-        kind = item[0]
-        if kind == "idle":
-            port = item[1]
+        if isinstance(item, IdleTimeout):
+            port = item.port
             self.log.event("idle_detach", access_port=port)
             return self.core.handle(MnDetached(None, port), now)
-        if kind == "link":
-            _, port, up = item
+        if isinstance(item, LinkChanged):
+            port, up = item.port, item.up
             self.log.event("link_up" if up else "link_down", access_port=port)
             if up:
                 return []
             return self.core.handle(MnDetached(None, port), now)
-        if kind != "packet":
+        if not isinstance(item, PacketIn):
             return []
-        pkt = item[1]
+        pkt = item.packet
         try:
             reason, port = pkt["punt_reason"], pkt["ingress_port"]
         except KeyError:
@@ -253,7 +253,7 @@ class MagNode(NodeRuntime):
                     seen[port] = (count, now)
                 elif now - last[1] >= timeout:
                     del seen[port]
-                    self.queue.put_nowait(("idle", port))
+                    self.queue.put_nowait(IdleTimeout(port))
 
     async def _watch_links(self, watched: dict[int, str]) -> None:
         """RFC 5213 §6.9.1.4: carrier loss on the access link = the MN left."""
@@ -264,7 +264,7 @@ class MagNode(NodeRuntime):
                 up = _oper_up(ifname)
                 if up != state[port]:
                     state[port] = up
-                    self.queue.put_nowait(("link", port, up))
+                    self.queue.put_nowait(LinkChanged(port, up))
 
     def counter_indices(self) -> list[int]:
         return sorted({v.access_port for v in self.core.binding_update_list()})
