@@ -151,3 +151,18 @@ def test_paths_round_trip_through_json_and_bad_ones_name_the_field():
     assert err.value.where == "p.remote_port"
     with pytest.raises(StateError):
         path_from_json(dict(path_to_json(path), remote="2001:db8::9"), "p")  # family mismatch
+
+
+def test_rfc6275_11_8_max_update_rate_per_key_and_bounded_memory():
+    from p4mobility.binding.ratelimit import UpdateRateLimiter
+    rl = UpdateRateLimiter(3)
+    for t in (0.0, 0.1, 0.2):
+        assert rl.defer_until("mn", t) is None
+        rl.sent("mn", t)
+    assert rl.defer_until("mn", 0.5) == 1.0  # the fourth waits for the first to age out
+    assert rl.defer_until("other", 0.5) is None  # per key
+    assert rl.defer_until("mn", 1.0) is None
+    for i in range(500):  # many keys that go quiet are forgotten
+        rl.sent(i, 2.0)
+    rl.defer_until("new", 10.0, live=1)
+    assert len(rl._times) <= 2 * 1 + 64 + 1

@@ -14,7 +14,7 @@ state. BCE state moves go through ``lma_state.next_state``.
 from __future__ import annotations
 
 from enum import Enum
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import Callable, Iterable
 
 from p4mobility.binding import DeadlineHeap, TunnelEndpoints, seq_newer
@@ -43,6 +43,7 @@ from .lma_validate import PbuContext, validate_pbu
 from .lookup import Lookup, lookup_bce
 from .pba import make_pba
 from .policy import PolicyStore
+from .prefixes import assign_prefixes, release_prefixes, reserve_prefixes
 from .records import BindingView, TunnelPeerView
 
 
@@ -191,7 +192,7 @@ class LocalMobilityAnchor:
         endpoints = self._endpoints(pbu.proxy_coa)
         if not self.cache.can_add_binding() or not self.cache.can_set_path(endpoints):
             raise E.InsufficientResources("no binding or tunnel slot left")
-        hnps = self._assign_prefixes(pbu)  # raises 155/130, allocates last
+        hnps = assign_prefixes(self.policy, self.cache, pbu)  # raises 155/130, allocates last
         state = next_state(BceState.NONE, BceEvent.REGISTER)
         bid = self.cache.binding_ids.allocate()
         assert bid is not None
@@ -210,29 +211,6 @@ class LocalMobilityAnchor:
             actions.append(TunnelPeerAdded(created.tunnel_peer_id, endpoints))
         actions.append(BindingCreated(bid, bce.mn_id, hnps, bce.path_tuple(), lifetime, bce.expires_at))
         return actions + [self._accept(bce, pbu, now)]
-
-    def _assign_prefixes(self, pbu: PbuContext) -> tuple[IPv6Network, ...]:
-        profile = self.policy.profile(pbu.mn_id) or pbu.profile
-        if pbu.hnps:  # §5.3.2: a named prefix must be authorized for this MN
-            for net in pbu.hnps:
-                if net not in profile.static_hnps:
-                    raise E.NotAuthorizedForHnp(f"{net} not in the MN's profile")
-            return pbu.hnps
-        static = profile.static_hnps
-        if static and all(self.cache.for_prefix(n) is None for n in static):
-            return static
-        pool = self.policy.pools.get(profile.pool) if profile.pool else None
-        if pool is None:
-            raise E.InsufficientResources("no free prefix for this MN")
-        got = []
-        for _ in range(profile.prefixes_per_session):
-            net = pool.allocate()
-            if net is None:
-                for n in got:  # roll back: a rejection leaves no state
-                    pool.release(n)
-                raise E.InsufficientResources(f"pool {profile.pool} exhausted")
-            got.append(net)
-        return tuple(got)
 
     def _refresh(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list[Action]:
         """§5.3.3: lifetime extension from the same MAG (revives a de-registering entry)."""
@@ -371,20 +349,13 @@ class LocalMobilityAnchor:
         bce.state = BceState.DELETED
         for kind in Timer:
             self._timers.cancel((kind, bce.binding_id))
-        self._release_prefixes(bce)
+        release_prefixes(self.policy, bce.mn_id, bce.home_prefixes)
         paths = bce.path_tuple()
         gone = self.cache.remove(bce)
         self._touched.add(bce.binding_id)
         actions: list[Action] = [BindingDeleted(bce.binding_id, bce.mn_id, bce.home_prefixes, paths, reason)]
         actions += [TunnelPeerRemoved(p.tunnel_peer_id, p.endpoints) for p in gone]
         return actions
-
-    def _release_prefixes(self, bce: BindingCacheEntry) -> None:
-        profile = self.policy.profile(bce.mn_id)
-        pool = self.policy.pools.get(profile.pool) if profile and profile.pool else None
-        if pool is not None:
-            for net in bce.home_prefixes:
-                pool.release(net)  # type: ignore[arg-type]
 
     # --- state (records.py; lma_persist.py turns it into JSON) ----------------------------
 
@@ -408,11 +379,7 @@ class LocalMobilityAnchor:
                 mn_ll_id=r.mn_ll_id, att=r.att, handoff_indicator=r.handoff_indicator,
                 mag_link_local=r.mag_link_local, timestamp=r.timestamp, state=state)
             lma.cache.restore(bce)
-            profile = policy.profile(bce.mn_id)
-            pool = policy.pools.get(profile.pool) if profile and profile.pool else None
-            if pool is not None:
-                for net in bce.home_prefixes:
-                    pool.reserve(net)  # type: ignore[arg-type]
+            reserve_prefixes(policy, bce.mn_id, bce.home_prefixes)
             if state is BceState.DEREGISTERING and bce.delete_at is not None:
                 lma._timers.set((Timer.DELETE, bce.binding_id), bce.delete_at)
             else:

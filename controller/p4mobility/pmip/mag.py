@@ -20,18 +20,17 @@ are held (HoldUplink) and released into the tunnel once it does.
 """
 from __future__ import annotations
 
-from collections import deque
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import Any, Callable, Iterable, Mapping
 
 from p4mobility.binding import DeadlineHeap, TunnelEndpoints, TunnelPeerTable, seq_next
 from p4mobility.binding.lifetime import request_units
+from p4mobility.binding.ratelimit import UpdateRateLimiter
 from p4mobility.mh import (
     BaStatus,
     BindingAck,
     BindingUpdate,
     HandoffIndicator,
-    HomeNetworkPrefix,
     LinkLocalAddress,
     MnIdentifier,
     Timestamp,
@@ -59,7 +58,7 @@ from .events import (
     PbaReceived,
     RouterSolicitationReceived,
 )
-from .mag_messages import build_pbu, router_advertisement
+from .mag_messages import accepted_prefixes, build_pbu, pba_problem, router_advertisement
 from .policy import MagMnProfile
 from .records import BulView, MagCoreState, MagState, TunnelPeerView
 
@@ -78,7 +77,7 @@ class MobileAccessGateway:
         self._bul: dict[int, BulEntry] = {}
         self._by_seq: dict[int, int] = {}  # last sent Sequence Number -> access port
         self._seq = 0
-        self._send_times: dict[bytes, deque] = {}  # per MN: PBU send times in the last second
+        self._rate = UpdateRateLimiter(config.max_update_rate)  # per MN, across its attachments
         self._timers = DeadlineHeap()
         self._peers = TunnelPeerTable(1 << 16)  # one tunnel per LMA (RFC 5213 §6.10.4)
         self._touched: set[int] = set()  # access ports whose entry changed since take_changes()
@@ -274,15 +273,8 @@ class MobileAccessGateway:
         return self._send(entry, now)
 
     def _send(self, entry: BulEntry, now: float) -> list[Action]:
-        times = self._send_times.get(entry.mn_id)
-        if times is None:
-            if len(self._send_times) > 2 * len(self._bul) + 64:  # forget MNs quiet for 1 s
-                self._send_times = {m: t for m, t in self._send_times.items() if t and now - t[-1] < 1.0}
-            times = self._send_times[entry.mn_id] = deque()
-        while times and now - times[0] >= 1.0:
-            times.popleft()
-        if len(times) >= self.config.max_update_rate:  # §6.9.4: MAX_UPDATE_RATE per second
-            when = times[0] + 1.0
+        when = self._rate.defer_until(entry.mn_id, now, len(self._bul))
+        if when is not None:  # §6.9.4: MAX_UPDATE_RATE per second
             self._timers.cancel((RETRANSMIT, entry.access_port))
             self._timers.set((SEND, entry.access_port), when)
             return [LogEvent("info", "PBU rate limited", {"port": entry.access_port, "until": when})]
@@ -291,7 +283,7 @@ class MobileAccessGateway:
             self._by_seq.pop(entry.last_sequence, None)
         self._by_seq[self._seq] = entry.access_port
         entry.last_sequence = self._seq
-        times.append(now)
+        self._rate.sent(entry.mn_id, now)
         entry.last_sent_at = now
         pbu = self._build_pbu(entry, now)
         self._timers.set((RETRANSMIT, entry.access_port), now + entry.timeout)
@@ -314,20 +306,7 @@ class MobileAccessGateway:
             # RFC 6275 §6.1.8: a 135 carries the LMA's last accepted number, not ours
             entry = next((e for e in self._bul.values() if e.mn_id == mn.identifier
                           and e.last_sequence in self._by_seq and e.lma_address == ev.src), None)
-        ts = msg.option(Timestamp)
-        problem = None
-        if not msg.proxy:
-            problem = "P flag clear"
-        elif entry is None or (entry.last_sequence != msg.sequence
-                               and msg.status != BaStatus.SEQUENCE_NUMBER_OUT_OF_WINDOW):
-            problem = "no PBU outstanding with this sequence number"
-        elif ev.src != entry.lma_address:
-            problem = f"from {ev.src}, not our LMA"
-        elif mn is None or (mn.identifier != entry.mn_id and msg.status != BaStatus.MISSING_MN_IDENTIFIER_OPTION):
-            problem = "MN-ID does not match"
-        elif (self.config.timestamp_based_approach_in_use and msg.status != BaStatus.TIMESTAMP_MISMATCH
-              and (ts is None or ts.value != entry.last_timestamp)):
-            problem = "Timestamp does not echo ours"
+        problem = pba_problem(self.config, entry, msg, ev.src)
         if problem is not None:
             return [LogEvent("info", f"PBA ignored: {problem}", {"sequence": msg.sequence})]
         assert entry is not None
@@ -343,14 +322,7 @@ class MobileAccessGateway:
         if entry.state is BulState.DEREGISTERING:
             bul_next(entry.state, BulEvent.ACCEPTED)
             return self._drop(entry, "deregistered")
-        hnps = []
-        for o in msg.options_of(HomeNetworkPrefix):
-            try:
-                net = IPv6Network((int(o.prefix), o.prefix_length))
-            except (ValueError, TypeError):
-                continue
-            if net.network_address != ALL_ZERO:
-                hnps.append(net)
+        hnps = accepted_prefixes(msg)
         if not hnps or msg.lifetime == 0:
             return self._pba_rejected(entry, msg, now, "accepted PBA without prefixes or lifetime")
         entry.state = bul_next(entry.state, BulEvent.ACCEPTED)

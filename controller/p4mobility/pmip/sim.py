@@ -136,9 +136,6 @@ class Simulation:
             self.run()
         self.now = max(self.now, until)
 
-    def advance_by(self, seconds: float) -> None:
-        self.advance(self.now + seconds)
-
     def run(self) -> None:
         while self._queue:
             item = self._queue.pop(0)
