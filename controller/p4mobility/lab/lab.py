@@ -166,8 +166,8 @@ class Lab:
     def node_settings(self, node: str) -> dict[str, Any]:
         return node_settings(self.out, node)
 
-    def write_configs(self) -> None:
-        write_configs(self.out, self.opts)
+    def write_configs(self, new_keys: bool = True) -> None:
+        write_configs(self.out, self.opts, new_keys)
 
     def write_ipsec(self) -> None:
         write_ipsec(self.out)

@@ -74,9 +74,10 @@ def crypto_sock(out: Path, node: str) -> Path:
     return out / f"{node}-crypto.sock"
 
 
-def write_configs(out: Path, opts: T.LabOptions) -> None:
-    """`<node>.toml` for every P4 node (and the IPsec files when opts.ipsec)."""
-    if opts.ipsec:
+def write_configs(out: Path, opts: T.LabOptions, new_keys: bool = True) -> None:
+    """`<node>.toml` for every P4 node (and the IPsec files when opts.ipsec; with
+    ``new_keys`` False the running crypto paths' files stay as they are)."""
+    if opts.ipsec and new_keys:
         write_ipsec(out)
     for node in T.SWITCHES:
         settings = node_settings(out, node)
