@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from scapy.layers.inet6 import IPv6  # noqa: E402
 from scapy.layers.l2 import Ether  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 
+from p4mobility.lab.tools import find_tool  # noqa: E402
 from tests.dataplane.netns import Namespace, netns_available  # noqa: E402
 from tests.dataplane.p4consts import CRYPTO_PORT, EncapKind  # noqa: E402
 from tests.dataplane.targets import SwitchProcess, find_binary  # noqa: E402
@@ -44,15 +43,8 @@ LMA, COA, CN, MN, HNP = "2001:db8:ffff::1", "2001:db8:a::1", "2001:db8:c0::10", 
     "2001:db8:100::5", "2001:db8:100::/64"
 
 
-def p4c() -> str | None:
-    found = shutil.which("p4c-bm2-ss")
-    if found:
-        return found
-    return "/opt/p4/bin/p4c-bm2-ss" if os.access("/opt/p4/bin/p4c-bm2-ss", os.X_OK) else None
-
-
 def build_router(workdir: Path) -> tuple[Path, Path]:
-    compiler = p4c()
+    compiler = find_tool("p4c-bm2-ss")
     if compiler is None:
         raise RuntimeError("p4c-bm2-ss not found: cannot build the router baseline")
     out_json, out_info = workdir / "router.json", workdir / "router.p4info.txtpb"

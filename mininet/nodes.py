@@ -24,6 +24,7 @@ from mininet.nodelib import LinuxBridge
 from p4mobility.lab import topology as T
 from p4mobility.lab.launch import GRPC_PORT, controller_argv, crypto_argv, find_switch, switch_argv
 from p4mobility.lab.supervisor import LabError
+from p4mobility.lab.tools import tool_missing
 
 STOP_TIMEOUT = 5.0
 
@@ -155,6 +156,9 @@ AIR_KINDS = {"lxbr": AirBridge, "ovs": AirOvs}
 
 
 def ovs_unavailable() -> str | None:
+    missing = tool_missing("ovs-vsctl")
+    if missing:
+        return missing
     res = subprocess.run(["ovs-vsctl", "-t", "2", "show"], capture_output=True, text=True)
     if res.returncode != 0:
         return ("Open vSwitch is not running (start it: /usr/share/openvswitch/scripts/ovs-ctl start); "

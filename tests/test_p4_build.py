@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,8 @@ import pytest
 from google.protobuf import text_format
 
 from finsy.proto.p4.config.v1 import p4info_pb2
+
+from tests.tooling import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "p4src" / "build"
@@ -38,15 +39,6 @@ def _hash_module():
 
 def _p4info() -> p4info_pb2.P4Info:
     return text_format.Parse(P4INFO.read_text(), p4info_pb2.P4Info())
-
-
-def _p4c() -> str | None:
-    found = shutil.which("p4c-bm2-ss")
-    if found:
-        return found
-    if os.access("/opt/p4/bin/p4c-bm2-ss", os.X_OK):
-        return "/opt/p4/bin/p4c-bm2-ss"
-    return None
 
 
 def test_committed_outputs_exist():
@@ -82,9 +74,7 @@ def _unexpected_diagnostics(stderr: str) -> list[str]:
 
 
 def test_recompiling_gives_the_committed_outputs(tmp_path):
-    p4c = _p4c()
-    if p4c is None:
-        pytest.skip("p4c-bm2-ss not found on PATH or in /opt/p4/bin")
+    p4c = require_tool("p4c-bm2-ss")
     out_info, out_json = tmp_path / "mobility.p4info.txtpb", tmp_path / "mobility.json"
     proc = subprocess.run(
         [p4c, "--arch", "v1model", "--std", "p4-16", "--Werror",

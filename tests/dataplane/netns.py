@@ -17,6 +17,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from p4mobility.lab.tools import tool_missing
+
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -38,9 +40,7 @@ def netns_available() -> str | None:
     """None when namespaces can be used here, else the reason they cannot."""
     if os.geteuid() != 0:
         return "needs root (network namespaces, veths)"
-    if subprocess.run(["ip", "-V"], capture_output=True).returncode != 0:
-        return "iproute2 'ip' not found"
-    return None
+    return tool_missing("ip")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The switch targets the data-plane tests run on, started with one argv shape.
 
-Rule: bmv2 (`simple_switch_grpc` from PATH or /opt/p4/bin) and the embedded
+Rule: bmv2 (`simple_switch_grpc` from PATH or P4MOB_TOOL_DIRS) and the embedded
 target (`p4mob-switch` in the venv) take the same command line:
   <binary> -i 1@<if> ... --device-id 1 --no-p4 -- --grpc-server-addr 127.0.0.1:<port> --cpu-port 255
 A target that is not installed yields a skip reason, never a failure.
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from p4mobility.lab.launch import find_switch
+from p4mobility.lab.supervisor import LabError
 
 ALL_TARGETS = ("bmv2", "embedded")
 CPU_PORT = 255
@@ -32,29 +33,20 @@ def selected_targets() -> list[str]:
 
 
 def find_binary(target: str) -> tuple[str | None, str]:
-    """(path, reason): path is None when the target cannot run here."""
-    if target == "bmv2":
-        path = shutil.which("simple_switch_grpc")
-        if path is None and os.access("/opt/p4/bin/simple_switch_grpc", os.X_OK):
-            path = "/opt/p4/bin/simple_switch_grpc"
-        if path is None:
-            return None, "bmv2 simple_switch_grpc not found on PATH or in /opt/p4/bin"
-        return path, ""
+    """(path, reason): path is None when the target cannot run here (the lab's lookup,
+    p4mobility.lab.launch.find_switch: PATH, then P4MOB_TOOL_DIRS for bmv2)."""
+    try:
+        path = find_switch(target)
+    except LabError as exc:
+        return None, str(exc)
     if target == "embedded":
-        script = Path(sys.executable).with_name("p4mob-switch")
-        if not script.exists():
-            found = shutil.which("p4mob-switch")
-            if found is None:
-                return None, "embedded target: p4mob-switch console script not installed"
-            script = Path(found)
         try:
             cli = importlib.import_module("p4mob_switch.cli")
         except Exception as exc:  # the other helper's package may be mid-way
             return None, f"embedded target: p4mob_switch.cli not importable ({exc!r})"
         if not callable(getattr(cli, "main", None)):
             return None, "embedded target: p4mob_switch.cli has no main()"
-        return str(script), ""
-    return None, f"unknown target {target!r}"
+    return path, ""
 
 
 def free_tcp_port() -> int:

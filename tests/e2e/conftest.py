@@ -1,6 +1,8 @@
 """Fixtures for end-to-end tests: one running lab (namespaces, switches,
 controllers) per test module and target. Skips cleanly without root, without
-the committed P4 build, or without the target binary."""
+the committed P4 build, without ping or the target binary; without tcpdump
+the lab captures nothing (the pcap tests skip). Each test brings the shared
+lab to the state it starts from (states.py)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from p4mobility.lab.lab import Lab, LabError, find_switch, lab_unavailable
+from tests.tooling import find_tool, tool_missing
 
 
 def targets() -> list[str]:
@@ -17,7 +20,7 @@ def targets() -> list[str]:
 
 
 def make_lab(request, tmp_path_factory, options=None) -> Lab:
-    reason = lab_unavailable()
+    reason = lab_unavailable() or tool_missing("ping")
     if reason:
         pytest.skip(reason)
     target = request.param
@@ -26,7 +29,7 @@ def make_lab(request, tmp_path_factory, options=None) -> Lab:
     except LabError as exc:
         pytest.skip(str(exc))
     out = Path(tmp_path_factory.mktemp(f"lab-{target}"))
-    lab = Lab(out, target, options, tag="t")
+    lab = Lab(out, target, options, tag="t", pcap=find_tool("tcpdump") is not None)
     try:
         lab.start()
     except BaseException:

@@ -2,12 +2,11 @@
 PBU/PBA cross the MAG-LMA links in ESP made by each node's crypto path (the
 switch's port 254), tshark decrypts them with the lab's `esp_sa` file, a clear
 PBU the SPD says must be protected is dropped and logged, an unknown SPI is
-dropped and counted in the switch, `p4mob show sas` shows the SAs at work.
-Tests run in file order on one lab."""
+dropped and counted in the switch, `p4mob show sas` shows the SAs at work. The tests share one lab per target
+but not its history: each starts from the state it names (states.py)."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +18,15 @@ from p4mobility.lab import topology as T
 from p4mobility.lab.pcapcheck import malformed, mh_rows
 from p4mobility.mh import BindingUpdate, MnIdentifier
 from p4mobility.runtime.frames import mh_frame
+from p4mobility.runtime.control import request
+
+from tests.tooling import needs_tools, tool_missing
 
 from .conftest import make_lab, targets
+from .states import registered_at, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 UNKNOWN_SPI_REASON = 4  # DropReason.UNKNOWN_SPI (docs/dataplane.md)
-needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 
 
 @pytest.fixture(scope="module", params=targets())
@@ -40,21 +42,28 @@ def show(lab, node, what) -> dict:
     return ans
 
 
+def visit_both_mags(lab) -> None:
+    """A registration at each MAG from now on, so each MAG-LMA link carries signaling."""
+    first = "mag2" if lab.attached == "mag1" else "mag1"
+    registered_at(lab, first)
+    registered_at(lab, "mag2" if first == "mag1" else "mag1")
+
+
 def test_rfc5213_4_registration_in_esp_and_traffic_flows(lab):
-    lab.attach("mag1")
-    lab.mn_address(timeout=30)
-    assert lab.ping_once(count=3)
-    # the PBU reached the LMA core through the crypto path, never in the clear
-    pbu = lab.wait_event("lma", "pbu_rx", timeout=10)
+    registered_at(lab, "mag1")
+    t = time.time()
+    registered_at(lab, "mag2")  # a move: the MN's next packet is MAG2's attach trigger (no RS)
+    # MAG2's PBU reached the LMA core through the crypto path, never in the clear
+    pbu = lab.wait_event("lma", "pbu_rx", since=t, timeout=10,
+                         where=lambda e: e.get("src") == str(T.MAG_COA["mag2"]))
     assert pbu["mn_id"] == T.MN_ID
-    assert lab.events("lma", "mh_unprotected_dropped") == []
-    t = lab.move("mag2")
-    lab.ping_once(count=2)  # the MN's next packet is MAG2's attach trigger (no RS on a link-layer move)
     lab.wait_event("mag2", "pba_rx", since=t, timeout=30, where=lambda e: e.get("status") == 0)
+    assert lab.events("lma", "mh_unprotected_dropped", since=t) == []
     assert lab.ping_once(count=3)
 
 
 def test_show_sas_lists_every_sa_with_the_crypto_paths_counters(lab):
+    visit_both_mags(lab)
     ans = show(lab, "lma", "sas")
     rows = [dict(zip(ans["columns"], r)) for r in ans["rows"]]
     assert "note" not in ans, ans.get("note")
@@ -71,13 +80,18 @@ def test_show_sas_lists_every_sa_with_the_crypto_paths_counters(lab):
     assert len(json.loads(cli.stdout)["rows"]) == 2
 
 
-@needs_tshark
+@needs_tools("tshark")
 def test_rfc4303_signaling_on_the_wire_is_esp_and_tshark_decrypts_it(lab):
-    for name in ("pcap-mag1", "pcap-mag2"):
+    if not lab.pcap:
+        pytest.skip(tool_missing("tcpdump") or "the lab captured nothing")
+    visit_both_mags(lab)
+    for name in ("pcap-mag1", "pcap-mag2"):  # the capture ends here (no other test reads it)
         lab.sup.stop(name, sig=signal.SIGINT)
     esp_sa = lab.out / "esp_sa"
     assert esp_sa.exists()
-    for pcap in sorted(lab.out.glob("lma-*.pcap")):
+    pcaps = sorted(lab.out.glob("lma-*.pcap"))
+    assert [p.name for p in pcaps] == ["lma-mag1.pcap", "lma-mag2.pcap"]
+    for pcap in pcaps:
         assert mh_rows(pcap) == [], f"clear MH on the wire in {pcap.name}"
         rows = mh_rows(pcap, esp_sa)
         assert {5, 6} <= {r.mh_type for r in rows}, f"no PBU/PBA decrypted in {pcap.name}"
@@ -86,19 +100,27 @@ def test_rfc4303_signaling_on_the_wire_is_esp_and_tshark_decrypts_it(lab):
         assert malformed(pcap, esp_sa) == ""
 
 
+def _unprotected_dropped(lab) -> float:
+    lines = [ln for ln in lab.metrics("lma").splitlines() if ln.startswith("p4mob_mh_unprotected_dropped_total ")]
+    assert len(lines) == 1
+    return float(lines[0].split()[-1])
+
+
 def test_rfc4301_5_2_clear_pbu_is_dropped_counted_logged_never_processed(lab):
+    registered_at(lab, "mag2")
     before = show(lab, "lma", "bindings")["rows"]
     assert len(before) == 1
+    dropped = _unprotected_dropped(lab)
     t = time.time()
     # a clear de-registration for the MN naming MAG2 (the MN's MAG): processed, it would end the binding
     bu = BindingUpdate(60000, 0, ack=True, proxy=True, options=(MnIdentifier(T.MN_ID.encode()),))
     lab.inject("cn", "eth0", _to_lma(mh_frame(bu, T.MAG_COA["mag2"], T.LMA_ADDRESS)))
+    # the node logs the drop where it would otherwise have decoded the PBU: its handling ends there
     ev = lab.wait_event("lma", "mh_unprotected_dropped", since=t, timeout=10)
     assert ev["src"] == str(T.MAG_COA["mag2"])
-    time.sleep(0.5)
     assert [e for e in lab.events("lma", "pbu_rx", since=t) if e.get("seq") == 60000] == []
     assert show(lab, "lma", "bindings")["rows"][0][:5] == before[0][:5]
-    assert "p4mob_mh_unprotected_dropped_total 1.0" in lab.metrics("lma")
+    assert _unprotected_dropped(lab) == dropped + 1
     assert lab.ping_once(count=3)
 
 
@@ -115,8 +137,15 @@ def _unknown_spi_drops(lab) -> int:
     return sum(r[2] for r in rows if r[0] == "drop_counter" and r[1] == UNKNOWN_SPI_REASON)
 
 
+def _crypto_drops(lab) -> tuple[int, int]:
+    """What the LMA's crypto path counted as unknown SA and as bad frames."""
+    st = request(str(lab.crypto_sock("lma")), {"cmd": "status"})
+    return st["unknown_sa"], st["bad_frames"]
+
+
 def test_rfc4303_3_4_2_unknown_spi_dropped_in_the_switch_and_counted(lab):
-    before = _unknown_spi_drops(lab)
+    registered_at(lab)
+    before, crypto_before = _unknown_spi_drops(lab), _crypto_drops(lab)
     ip6 = (bytes([0x60, 0, 0, 0]) + (40).to_bytes(2, "big") + bytes([50, 64])
            + T.MAG_COA["mag1"].packed + T.LMA_ADDRESS.packed)
     esp = (0xDEAD0001).to_bytes(4, "big") + (1).to_bytes(4, "big") + bytes(32)
@@ -124,17 +153,18 @@ def test_rfc4303_3_4_2_unknown_spi_dropped_in_the_switch_and_counted(lab):
     t = time.time()
     for _ in range(3):
         lab.inject("cn", "eth0", frame)
-    deadline = time.monotonic() + 15
-    while _unknown_spi_drops(lab) < before + 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for(lambda: _unknown_spi_drops(lab) >= before + 3, "3 unknown-SPI drops counted", timeout=15, poll=0.2)
     assert _unknown_spi_drops(lab) == before + 3
     # nothing reached the controller or the crypto path
-    assert lab.events("lma", "pbu_rx", since=t) == [] and lab.events("lma", "mh_discarded", since=t) == []
+    assert lab.events("lma", "mh_discarded", since=t) == []
+    assert lab.events("lma", "mh_unprotected_dropped", since=t) == []
+    assert _crypto_drops(lab) == crypto_before
 
 
 def test_rfc4303_3_3_3_restarted_crypto_path_continues_its_sequence_numbers(lab):
     """Manual keys with anti-replay: after a crypto path restart the LMA's PBAs must not
     reuse sequence numbers, or the MAGs drop them as replays and no registration completes."""
+    registered_at(lab, "mag2")
     lab.sup.stop("crypto-lma")
     t = time.time()
     lab.start_crypto("lma")
@@ -151,15 +181,22 @@ def test_rfc4303_3_3_3_restarted_crypto_path_continues_its_sequence_numbers(lab)
 
 
 def test_show_sas_says_when_the_crypto_path_runs_another_file(lab):
-    """Last in the module: restarting a crypto path resets its sequence numbers."""
-    lab.sup.stop("crypto-lma")
     conf = lab.out / "ipsec-lma.toml"
-    conf.write_text(conf.read_text() + "\n# edited after the node started\n")
-    lab.start_crypto("lma")
-    deadline = time.monotonic() + 20
-    while True:  # until the new crypto path answers
-        note = show(lab, "lma", "sas").get("note", "")
-        if "not reachable" not in note or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert "sha256 differs" in note
+    original = conf.read_text()
+
+    def answered() -> dict | None:  # the restarted crypto path answers the node
+        ans = show(lab, "lma", "sas")
+        return None if "not reachable" in ans.get("note", "") else ans
+
+    lab.sup.stop("crypto-lma")
+    try:
+        conf.write_text(original + "\n# edited after the node started\n")
+        lab.start_crypto("lma")
+        ans = wait_for(answered, "the restarted crypto path answers", timeout=20, poll=0.2)
+        assert "sha256 differs" in ans.get("note", "")
+    finally:  # the node's own file again, run by its crypto path (for the tests that follow)
+        lab.sup.stop("crypto-lma")
+        conf.write_text(original)
+        lab.start_crypto("lma")
+    ans = wait_for(answered, "the crypto path runs the node's file again", timeout=20, poll=0.2)
+    assert "note" not in ans, ans["note"]

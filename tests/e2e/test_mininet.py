@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from p4mobility.lab.lab import LabError, find_switch, lab_unavailable
+from p4mobility.lab.tools import tool_missing
 
 from .conftest import targets
 
@@ -42,9 +41,16 @@ def mininet_unavailable() -> str | None:
     # cwd "/": from the repo root, its mininet/ folder would import as an empty namespace package
     if subprocess.run([sys.executable, "-c", code], capture_output=True, cwd="/").returncode != 0:
         return "Mininet is not installed (apt-get install mininet)"
-    for tool in ("mnexec", "brctl"):
-        if shutil.which(tool, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") is None:
-            return f"{tool} not found (apt-get install mininet bridge-utils)"
+    # the script appends /usr/sbin and /sbin to PATH, as Mininet needs them
+    return tool_missing("mnexec", "brctl", extra_dirs=("/usr/sbin", "/sbin"))
+
+
+def ovs_unavailable() -> str | None:
+    missing = tool_missing("ovs-vsctl")
+    if missing:
+        return missing
+    if subprocess.run(["ovs-vsctl", "-t", "2", "show"], capture_output=True).returncode != 0:
+        return "Open vSwitch is not running (ovs-ctl start; OVS user datapath case)"
     return None
 
 
@@ -106,8 +112,9 @@ def test_mininet_handover_keeps_address_and_reaches_cn(target: str, air: str, ip
         find_switch(target)
     except LabError as exc:
         pytest.skip(str(exc))
-    if air == "ovs" and subprocess.run(["ovs-vsctl", "-t", "2", "show"], capture_output=True).returncode != 0:
-        pytest.skip("Open vSwitch is not running (ovs-ctl start; OVS user datapath case)")
+    reason = ovs_unavailable() if air == "ovs" else None
+    if reason:
+        pytest.skip(reason)
 
     rc, text = run_script(target, air, ipsec, tmp_path)
     line = next((ln for ln in text.splitlines() if ln.startswith("pmip-handover ")), "")

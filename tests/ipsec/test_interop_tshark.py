@@ -9,7 +9,6 @@ the MH codec's input and scapy, never from our ESP code.
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -19,13 +18,14 @@ from scapy.packet import Raw
 from scapy.utils import wrpcap
 
 from p4mobility.ipsec import export_wireshark_esp_sa
+from p4mobility.lab.tools import find_tool
 from p4mobility.mh import HomeTestInit, encode_mh
+from tests.tooling import needs_tools
 
 from .conftest import COA, HA, HOA, bu_packet, path_pair
 
-TSHARK = shutil.which("tshark")
-pytestmark = [pytest.mark.tshark,
-              pytest.mark.skipif(TSHARK is None, reason="tshark not installed (apt-get install tshark)")]
+TSHARK = find_tool("tshark")
+pytestmark = [pytest.mark.tshark, needs_tools("tshark")]
 
 ETH = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 COOKIE = bytes.fromhex("0102030405060708")

@@ -3,11 +3,11 @@ code under test: plain struct), a catalogue of sample messages, tshark runner.""
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import subprocess
 from ipaddress import IPv4Address, IPv6Address
 
+from p4mobility.lab.tools import find_tool
 from p4mobility.mh import (
     AccessTechnologyType,
     AccessTechnologyTypeOption,
@@ -45,7 +45,7 @@ LMA = IPv6Address("2001:db8:ffff::1")
 HOA = IPv6Address("2001:db8:1::100")
 HA = IPv6Address("2001:db8:1::1")
 COA = IPv6Address("2001:db8:2::100")
-TSHARK = shutil.which("tshark")
+TSHARK = find_tool("tshark")
 
 
 def pbu(seq: int = 7) -> BindingUpdate:

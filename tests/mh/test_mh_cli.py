@@ -27,6 +27,7 @@ from p4mobility.mh import (
     message_to_json,
 )
 from tests.mh.mh_testlib import COA, HA, HOA, LMA, MAG, TSHARK, ether, ipv4, ipv6, pba, pbu, udp
+from tests.tooling import needs_tools
 
 P4MOB = Path(sys.executable).with_name("p4mob")
 
@@ -167,7 +168,7 @@ def test_decode_pcap_finds_mh_in_every_encapsulation(tmp_path):
 
 
 @pytest.mark.tshark
-@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+@needs_tools("tshark")
 def test_decode_pcap_agrees_with_tshark(tmp_path):
     frames = [f for f, kind in _frames() if kind not in ("error",)]
     path = tmp_path / "mh.pcap"

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 from tests.mh.mh_testlib import HA, HOA, LMA, MAG, TSHARK, catalogue, ether, ipv4, ipv6, udp
+from tests.tooling import needs_tools
 
 from p4mobility.mh import (
     AccessTechnologyTypeOption,
@@ -44,7 +45,7 @@ from p4mobility.mh import (
     encode_mh,
 )
 
-pytestmark = [pytest.mark.tshark, pytest.mark.skipif(TSHARK is None, reason="tshark not installed")]
+pytestmark = [pytest.mark.tshark, needs_tools("tshark")]
 
 # RFC alignment requirements (xn+y) written from the RFC text, not from our code.
 ALIGN = {

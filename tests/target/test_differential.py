@@ -18,9 +18,11 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Dot1Q, Ether
 
+from tests.tooling import require_tool
+
 from .test_pipeline import probe_frame
 from .test_stacks import STACK_CASES
-from .tlib import BUILD, CPU_PORT, FEATURES_JSON, FEATURES_P4INFO, Rig, find_tool, require_features
+from .tlib import BUILD, CPU_PORT, FEATURES_JSON, FEATURES_P4INFO, Rig, require_features
 from .veth import VethSet, veth_unavailable
 
 pytestmark = [pytest.mark.bmv2, pytest.mark.root]
@@ -114,9 +116,7 @@ def test_bmv2_and_embedded_give_identical_outputs(program: str) -> None:
     require_features()
     p4json, p4info, make_entries, make_frames = PROGRAMS[program]
     # P4MOB_DIFF_BINARY swaps the reference (e.g. p4mob-switch itself, to check this harness)
-    binary = os.environ.get("P4MOB_DIFF_BINARY") or find_tool("simple_switch_grpc")
-    if binary is None:
-        pytest.skip("bmv2 simple_switch_grpc not installed (PATH or /opt/p4/bin)")
+    binary = os.environ.get("P4MOB_DIFF_BINARY") or require_tool("simple_switch_grpc")
     reason = veth_unavailable()
     if reason:
         pytest.skip(reason)

@@ -6,14 +6,14 @@ import subprocess
 
 import pytest
 
-from .tlib import BUILD, P4_DIR, find_tool
+from tests.tooling import require_tool
+
+from .tlib import BUILD, P4_DIR
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in P4_DIR.glob("*.p4")))
 def test_committed_build_matches_source(name: str, tmp_path) -> None:
-    p4c = find_tool("p4c-bm2-ss")
-    if p4c is None:
-        pytest.skip("p4c-bm2-ss not installed (PATH or /opt/p4/bin)")
+    p4c = require_tool("p4c-bm2-ss")
     out_json, out_info = tmp_path / f"{name}.json", tmp_path / f"{name}.p4info.txtpb"
     r = subprocess.run([p4c, "--arch", "v1model", "-o", str(out_json), "--p4runtime-files", str(out_info),
                         f"{name}.p4"], capture_output=True, text=True, cwd=P4_DIR, timeout=120)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import finsy as fy
 import grpc
@@ -217,9 +218,8 @@ def test_p4runtime_packet_io_and_wildcard_reads() -> None:
                                              action=fy.P4TableAction("set_port", port=3))])
                 frame = bytes(Ether(dst="02:00:00:00:00:05") / IP(dst="1.2.3.4") / UDP() / b"abc")
                 await sw.write([fy.P4PacketOut(frame, egress_port=3, _pad=0)])
-                for _ in range(100):
-                    if srv.ports[3].sent:
-                        break
+                deadline = time.monotonic() + 10
+                while not srv.ports[3].sent and time.monotonic() < deadline:
                     await asyncio.sleep(0.01)
                 assert srv.ports[3].take() == [frame]
                 # a frame with a bad IPv4 header goes to the CPU as packet-in

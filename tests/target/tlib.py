@@ -6,8 +6,6 @@ the target's own codec); expected packets are built with scapy.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import finsy as fy
@@ -28,13 +26,6 @@ CPU_PORT = 255
 def require_features() -> None:
     if not FEATURES_JSON.exists() or not FEATURES_P4INFO.exists():
         pytest.skip("tests/target/p4/build/features.{json,p4info.txtpb} not built (needs p4c-bm2-ss)")
-
-
-def find_tool(name: str) -> str | None:
-    path = shutil.which(name)
-    if path is None and os.access(f"/opt/p4/bin/{name}", os.X_OK):
-        path = f"/opt/p4/bin/{name}"
-    return path
 
 
 class Rig:

@@ -14,6 +14,7 @@ import time
 import uuid
 
 from p4mob_switch.ports import enable_auxdata, recv_frame
+from p4mobility.lab.tools import tool_missing
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -22,9 +23,7 @@ PACKET_OUTGOING = 4
 def veth_unavailable() -> str | None:
     if os.geteuid() != 0:
         return "needs root to create veth pairs"
-    if subprocess.run(["ip", "-V"], capture_output=True).returncode != 0:
-        return "iproute2 'ip' not found"
-    return None
+    return tool_missing("ip")
 
 
 def _ip(*args: str) -> None:

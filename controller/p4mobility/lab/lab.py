@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from p4mobility.lab import topology as T
 from p4mobility.lab.launch import (GRPC_PORT, METRICS_PORT, MN_SYSCTLS, controller_argv, crypto_argv, crypto_sock,
                                    find_switch, node_settings, switch_argv, write_configs, write_ipsec)
 from p4mobility.lab.supervisor import LabError, Supervisor, clean_leftovers, sh
+from p4mobility.lab.tools import tool_missing
 from p4mobility.runtime.control import ControlError, request
 from p4mobility.runtime.logs import read_events
 from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
@@ -29,8 +29,9 @@ def lab_unavailable() -> str | None:
     """None when a lab can run here, else the reason it cannot."""
     if os.geteuid() != 0:
         return "the lab needs root (network namespaces, veths)"
-    if shutil.which("ip") is None:
-        return "iproute2 'ip' not found"
+    missing = tool_missing("ip")
+    if missing:
+        return missing
     if not (DEFAULT_P4INFO.exists() and DEFAULT_P4BLOB.exists()):
         return "p4src/build outputs missing (run `make p4`)"
     return None
@@ -165,8 +166,8 @@ class Lab:
     def node_settings(self, node: str) -> dict[str, Any]:
         return node_settings(self.out, node)
 
-    def write_configs(self) -> None:
-        write_configs(self.out, self.opts)
+    def write_configs(self, new_keys: bool = True) -> None:
+        write_configs(self.out, self.opts, new_keys)
 
     def write_ipsec(self) -> None:
         write_ipsec(self.out)

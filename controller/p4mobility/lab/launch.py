@@ -16,6 +16,7 @@ from typing import Any
 from p4mobility.lab import topology as T
 from p4mobility.lab.ipsec_setup import KEY_BYTES, ipsec_config, lab_sas
 from p4mobility.lab.supervisor import LabError
+from p4mobility.lab.tools import find_tool, tool_missing
 from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 
 GRPC_PORT = 9559
@@ -39,12 +40,10 @@ def find_switch(target: str) -> str:
             return found
         raise LabError("embedded target p4mob-switch is not installed (pip install -e .)")
     if target == "bmv2":
-        found = shutil.which("simple_switch_grpc")
+        found = find_tool("simple_switch_grpc")
         if found:
             return found
-        if os.access("/opt/p4/bin/simple_switch_grpc", os.X_OK):
-            return "/opt/p4/bin/simple_switch_grpc"
-        raise LabError("bmv2 simple_switch_grpc not found on PATH or in /opt/p4/bin")
+        raise LabError(tool_missing("simple_switch_grpc") or "simple_switch_grpc not found")
     raise LabError(f"unknown target {target!r} (embedded | bmv2)")
 
 
@@ -75,9 +74,10 @@ def crypto_sock(out: Path, node: str) -> Path:
     return out / f"{node}-crypto.sock"
 
 
-def write_configs(out: Path, opts: T.LabOptions) -> None:
-    """`<node>.toml` for every P4 node (and the IPsec files when opts.ipsec)."""
-    if opts.ipsec:
+def write_configs(out: Path, opts: T.LabOptions, new_keys: bool = True) -> None:
+    """`<node>.toml` for every P4 node (and the IPsec files when opts.ipsec; with
+    ``new_keys`` False the running crypto paths' files stay as they are)."""
+    if opts.ipsec and new_keys:
         write_ipsec(out)
     for node in T.SWITCHES:
         settings = node_settings(out, node)

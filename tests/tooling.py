@@ -1,0 +1,31 @@
+"""External programs in tests: found one way, skipped with the reason when absent.
+
+Rule: every test that runs an external program (p4c-bm2-ss, simple_switch_grpc,
+ovs-vsctl, tshark, tcpdump, mnexec, brctl, ip, ...) finds it with
+p4mobility.lab.tools (PATH, then P4MOB_TOOL_DIRS, default /opt/p4/bin) and
+skips, never fails, when it is absent; the skip reason names the program and
+what provides it. `make test-bare` runs the suite with those programs hidden.
+"""
+from __future__ import annotations
+
+import pytest
+
+from p4mobility.lab.tools import find_tool, tool_missing
+
+
+def require_tool(name: str, extra_dirs: tuple[str, ...] = ()) -> str:
+    """The path of ``name``, or skip the calling test with the reason."""
+    __tracebackhide__ = True  # the skip is reported at the caller's line
+    path = find_tool(name, extra_dirs)
+    if path is None:
+        pytest.skip(tool_missing(name, extra_dirs=extra_dirs))
+    return path
+
+
+def needs_tools(*names: str) -> pytest.MarkDecorator:
+    """A skipif mark for a test or module that runs ``names``."""
+    reason = tool_missing(*names)
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
+__all__ = ["find_tool", "needs_tools", "require_tool", "tool_missing"]
