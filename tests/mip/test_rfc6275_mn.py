@@ -16,7 +16,7 @@ from p4mobility.mip import (AddressAdded, AddressRemoved, AtHome, BeReceived, Br
                             Registered, RegistrationFailed, SendMh, Stopped, StopRequested, TunnelChanged,
                             seq_newer, seq_next)
 from tests.mip.mip_helpers import (COA_A, COA_A2, COA_B, HA, HOA, HOME_LINK, T0, ba, bu_of, make_mn, of,
-                                   registered, the, wire)
+                                   registered, the)
 
 
 def test_rfc6275_11_7_1_bu_from_an_ipv6_coa():

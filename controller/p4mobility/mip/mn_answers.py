@@ -102,7 +102,8 @@ class AnswersMixin:
             e.pending = None
             status = statuses[bid]
             if tx.kind is not TxKind.REGISTER:
-                if status >= 128 and not (tx.kind is TxKind.HOME and status == BaStatus.NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE):
+                gone_already = tx.kind is TxKind.HOME and status == BaStatus.NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE
+                if status >= 128 and not gone_already:  # §11.5.4: 133 at home = no binding left
                     actions.append(LogEvent("info", f"de-registration answered {_name(BaStatus, status)}",
                                             {"bid": bid}))
                 reason = "home" if tx.kind is TxKind.HOME else "stopped" if self._stopping else "deregistered"
@@ -265,6 +266,8 @@ class AnswersMixin:
             return []
         if e.state is not BulState.BOUND:  # a BU is already out on this path
             self._timers.set((KEEPALIVE, bid), now + e.keepalive)
+            return []
+        if not self._present(e.bound):  # the path is gone: nothing to keep alive
             return []
         return [Keepalive(bid, e.tunnel, e.keepalive)] + self._register([(bid, e.bound)], now)
 
