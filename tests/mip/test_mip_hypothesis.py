@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from p4mobility.mh import BindingError, BindingRefreshRequest, NatDetection
-from p4mobility.mip import (AddressAdded, AddressRemoved, BaReceived, BeReceived, BrrReceived, BulState,
+from p4mobility.mip import (AddressAdded, AddressRemoved, BeReceived, BrrReceived, BulState,
                             InterfaceDown, SendMh, StopRequested, TunnelChanged, seq_next)
 from tests.mip.mip_helpers import COA4, COA_A, COA_A2, COA_B, HA, HOA, HOME_LINK, T0, ba, make_mn, wire
 

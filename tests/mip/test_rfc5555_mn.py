@@ -100,7 +100,8 @@ def test_rfc5555_3_2_2_forced_udp_without_nat_has_no_keepalives():
 def test_rfc5555_4_1_ba_over_udp_must_come_from_the_home_agent_port_4191():
     mn = make_mn()
     send = v4_bu(mn)
-    for outer in (OuterUdp4(NAT4, COA4, 4191, 4191), OuterUdp4(HA4, COA4, 5000, 4191)):
+    for outer in (OuterUdp4(NAT4, COA4, 4191, 4191), OuterUdp4(HA4, COA4, 5000, 4191),
+                  OuterUdp4(HA4, COA4, 4191, 5000)):
         acts = mn.handle(ba(send, options=(NAT_30,), outer=outer), T0 + 0.2)
         assert not of(acts, Registered) and of(acts, LogEvent)
     assert of(mn.handle(ba(send, options=(NAT_30,)), T0 + 0.3), Registered)

@@ -55,8 +55,9 @@ class AnswersMixin:
             return f"from {ev.src}, not our home agent"
         if check_dst and ev.dst != cfg.home_address:
             return f"to {ev.dst}, not our home address"
-        if o is not None and (o.src != cfg.home_agent_ipv4 or o.sport != DSMIPV6_UDP_PORT):
-            return f"outer {o.src}:{o.sport} is not the home agent's IPv4 address and port 4191"
+        if o is not None and (o.src != cfg.home_agent_ipv4 or o.sport != DSMIPV6_UDP_PORT
+                              or o.dport != cfg.mn_udp_port):
+            return f"outer {o.src}:{o.sport} -> {o.dport} is not the home agent's 4191 to our port"
         return None
 
     # --- Binding Acknowledgement ---------------------------------------------------------
