@@ -48,6 +48,7 @@ def test_rfc5648_losing_one_interface_deregisters_that_bid_only():
     dereg = bu_of(acts)
     assert acts.index(gone) < acts.index(moved) < acts.index(dereg)
     assert dereg.message.lifetime == 0 and dereg.path.coa == COA_A  # leaves by the remaining CoA
+    assert dereg.message.option(AlternateCareofAddress).address == HOA  # RFC 6275 §6.1.7
     assert [(b.bid, b.coa) for b in dereg.message.options_of(BindingIdentifier)] == [(2, None)]
     acts = mn.handle(ba(dereg, bid_statuses={}), T0 + 5.1)
     assert the(acts, Deregistered).bid == 2 and not of(acts, TunnelChanged)

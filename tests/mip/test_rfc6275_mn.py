@@ -293,6 +293,7 @@ def test_stop_deregisters_then_reports_stopped():
     registered(mn)
     send = bu_of(mn.handle(StopRequested(), T0 + 30))
     assert send.message.lifetime == 0 and send.path.coa == COA_A and send.home_address_option
+    assert send.ipv6_src == COA_A and send.message.option(AlternateCareofAddress).address == HOA  # §6.1.7
     acts = mn.handle(ba(send), T0 + 30.1)
     assert the(acts, Deregistered).reason == "stopped" and the(acts, TunnelChanged).tunnel is None
     assert of(acts, Stopped) and mn.stopped and mn.next_deadline() is None

@@ -14,6 +14,9 @@ Rule (RFC 6275 §11.7.1, RFC 5555 §3.1/§4.1, RFC 5648 §5.3/§6.1):
 - At home (de-registration, §11.5.4): source = the home address, no HAO,
   lifetime 0, Alternate CoA = the home address, no BID option (= every
   binding, RFC 5648 §5.6).
+- A de-registration from a CoA (stop, a lost RFC 5648 binding) has
+  lifetime 0 and, like every lifetime-0 BU, the home address as the CoA it
+  names (Alternate CoA = HoA, §6.1.7), the HAO and the CoA as source.
 - Registrations carry the IPv4 Home Address option when one is wanted: the
   assigned address once known, else the configured one (0.0.0.0 = assign).
 - With multiple CoAs every BU names its BIDs; a bulk registration puts
@@ -54,8 +57,8 @@ def build_bu(cfg: MnConfig, tx: Transaction, sequence: int, ipv4_hoa: IPv4Addres
     home = path.encapsulation is Encapsulation.HOME
     over_v4 = path.is_ipv4
     opts: list = []
-    if not over_v4:  # RFC 6275 §11.7.1
-        opts.append(AlternateCareofAddress(cfg.home_address if home else path.coa))
+    if not over_v4:  # RFC 6275 §11.7.1; lifetime 0: the CoA given is the HoA (§6.1.7, §11.5.4)
+        opts.append(AlternateCareofAddress(cfg.home_address if home or tx.lifetime == 0 else path.coa))
     if tx.kind is TxKind.REGISTER and cfg.ipv4_home_address is not None:  # RFC 5555 §3.1.1
         opts.append(Ipv4HomeAddress(cfg.ipv4_home_prefix_length, False, ipv4_hoa or cfg.ipv4_home_address))
     if over_v4:  # RFC 5555 §3.1.2
