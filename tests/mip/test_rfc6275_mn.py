@@ -311,3 +311,12 @@ def test_rfc6275_11_8_deregistration_gives_up():
 def test_stop_without_any_binding_is_immediate():
     mn = make_mn()
     assert of(mn.handle(StopRequested(), T0), Stopped)
+
+
+def test_events_an_adapter_got_wrong_are_logged_not_raised():
+    mn = make_mn()
+    send = bu_of(mn.handle(AddressAdded("eth0", COA_A), T0))
+    for bad in (AddressAdded("eth0", "2001:db8::1"), BrrReceived(send.message, HA, HOA), object()):
+        acts = mn.handle(bad, T0 + 0.1)
+        assert [type(a) for a in acts] == [LogEvent]
+    assert mn.bindings()[0].state is BulState.REGISTERING

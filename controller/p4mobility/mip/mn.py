@@ -19,8 +19,10 @@ BE) are handled in mn_answers.py; transactions in mn_tx.py.
 from __future__ import annotations
 
 from collections import deque
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Callable
 
+from p4mobility.mh import BindingAck, BindingError, BindingRefreshRequest
 from p4mobility.pmip.actions import LogEvent
 from p4mobility.pmip.timers import DeadlineHeap
 
@@ -33,6 +35,20 @@ from .events import (AddressAdded, AddressRemoved, BaReceived, BeReceived, BrrRe
 from .mn_answers import AnswersMixin
 from .mn_tx import EXPIRE, KEEPALIVE, REFRESH, RETRANSMIT, SEND, TransactionsMixin
 from .path import Encapsulation, Path
+
+
+_MESSAGE_OF = {BaReceived: BindingAck, BrrReceived: BindingRefreshRequest, BeReceived: BindingError}
+
+
+def _malformed(event: Any) -> str | None:
+    """What makes an event unusable (wrong types from an adapter), or None."""
+    address = getattr(event, "address", None)
+    if isinstance(event, (AddressAdded, AddressRemoved)) and not isinstance(address, (IPv4Address, IPv6Address)):
+        return f"{address!r} is not an IP address"
+    want = _MESSAGE_OF.get(type(event))
+    if want is not None and not isinstance(event.message, want):
+        return f"carries a {type(event.message).__name__}, not a {want.__name__}"
+    return None
 
 
 class MobileNode(TransactionsMixin, AnswersMixin):
@@ -69,6 +85,9 @@ class MobileNode(TransactionsMixin, AnswersMixin):
         handler = self._handlers.get(type(event))
         if handler is None:
             return [LogEvent("warning", f"mobile node ignores {type(event).__name__}")]
+        problem = _malformed(event)
+        if problem is not None:
+            return [LogEvent("warning", f"mobile node ignores {type(event).__name__}: {problem}")]
         return handler(event, now)
 
     def handle_timer(self, now: float) -> list:
