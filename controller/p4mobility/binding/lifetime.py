@@ -10,6 +10,7 @@ import math
 
 LIFETIME_UNIT = 4  # seconds
 MAX_LIFETIME_UNITS = 0xFFFF
+MAX_LIFETIME_SECONDS = MAX_LIFETIME_UNITS * LIFETIME_UNIT
 
 
 def request_units(seconds: float) -> int:
@@ -19,4 +20,4 @@ def request_units(seconds: float) -> int:
     return min(MAX_LIFETIME_UNITS, math.ceil(seconds / LIFETIME_UNIT))
 
 
-__all__ = ["LIFETIME_UNIT", "MAX_LIFETIME_UNITS", "request_units"]
+__all__ = ["LIFETIME_UNIT", "MAX_LIFETIME_UNITS", "MAX_LIFETIME_SECONDS", "request_units"]

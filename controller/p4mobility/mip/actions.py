@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from p4mobility.mh import BindingUpdate
-from p4mobility.pmip.actions import LogEvent
+from p4mobility.binding.actions import LogEvent
 
 from .path import Path
 

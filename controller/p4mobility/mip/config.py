@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Any, Mapping
 
-from p4mobility.pmip.config import MAX_LIFETIME_SECONDS, ConfigError
+from p4mobility.binding.errors import ConfigError
+from p4mobility.binding.lifetime import MAX_LIFETIME_SECONDS
 
 UNSPECIFIED_V4 = IPv4Address(0)
 

@@ -23,8 +23,8 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Callable
 
 from p4mobility.mh import BindingAck, BindingError, BindingRefreshRequest
-from p4mobility.pmip.actions import LogEvent
-from p4mobility.pmip.timers import DeadlineHeap
+from p4mobility.binding.actions import LogEvent
+from p4mobility.binding.timers import DeadlineHeap
 
 from .access import AccessTable, Coa
 from .actions import Stopped

@@ -29,7 +29,7 @@ from __future__ import annotations
 from p4mobility.mh import (BaStatus, BindingIdentifier, BindingRefreshAdvice, BeStatus, Ipv4AckStatus,
                            Ipv4AddressAcknowledgement, NatDetection)
 from p4mobility.mh.constants import NAT_REFRESH_NO_NAT
-from p4mobility.pmip.actions import LogEvent
+from p4mobility.binding.actions import LogEvent
 
 from .access import Coa
 from .actions import (AtHome, Deregistered, FlowsMoved, HomeAddressAssigned, HomeAddressReleased, Keepalive,

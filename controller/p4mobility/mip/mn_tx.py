@@ -17,7 +17,7 @@ since only that BU lets the HA see its NAT (RFC 5555 §4.1).
 """
 from __future__ import annotations
 
-from p4mobility.pmip.actions import LogEvent
+from p4mobility.binding.actions import LogEvent
 
 from .access import Coa
 from .bu_build import build_bu, bu_lifetime
