@@ -151,3 +151,31 @@ def test_paths_round_trip_through_json_and_bad_ones_name_the_field():
     assert err.value.where == "p.remote_port"
     with pytest.raises(StateError):
         path_from_json(dict(path_to_json(path), remote="2001:db8::9"), "p")  # family mismatch
+
+
+def test_set_home_prefixes_reindexes_lookups_by_address():
+    """An IPv4 home address added to a live binding (RFC 5555) is found by address,
+    and a prefix taken away is not."""
+    cache = BindingCache(8, 8)
+    b = binding(cache, home=("2001:db8:100::1/128",))
+    v4 = ip_network("10.9.0.7/32")
+    cache.set_home_prefixes(b, (b.home_prefixes[0], v4))
+    assert cache.for_address(IPv4Address("10.9.0.7")) is b
+    assert cache.for_address(IPv6Address("2001:db8:100::1")) is b
+    cache.set_home_prefixes(b, (v4,))
+    assert cache.for_address(IPv6Address("2001:db8:100::1")) is None
+    assert cache.for_prefix(v4) is b
+    cache.remove(b)
+    assert cache.for_address(IPv4Address("10.9.0.7")) is None and cache.for_prefix(v4) is None
+
+
+def test_can_set_paths_counts_only_new_distinct_peers():
+    """A bulk registration (RFC 5648 §4.3) is checked whole before any path changes:
+    endpoints already in use and repeats need no new id."""
+    cache = BindingCache(8, 3)  # peer ids 1..2
+    b = binding(cache)
+    cache.set_path(b, 1, v6(COA1))
+    assert cache.can_set_paths([v6(COA1), v6(COA2), v6(COA2)])
+    assert not cache.can_set_paths([v6(COA2), v6(IPv6Address("2001:db8:c::1"))])
+    cache.set_path(b, 2, v6(COA2))
+    assert cache.can_set_paths([v6(COA1), v6(COA2)]) and not cache.can_set_paths([v6(IPv6Address("2001:db8:c::1"))])
