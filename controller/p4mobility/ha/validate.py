@@ -147,12 +147,13 @@ def check_bu(ev: BuReceived, config: HaConfig, cache: BindingCache, profile_of, 
     return ctx
 
 
-def _primary_coa(ev: BuReceived) -> IPAddress:
+def _primary_coa(ev: BuReceived) -> IPAddress | None:
     """RFC 6275 §9.5.1: Alternate CoA option, else the IPv6 Source; RFC 5555 §3.1.2: the
-    IPv4 CoA option when the BU came over IPv4."""
+    IPv4 CoA option when the BU came over IPv4 (None without one: the inner source is
+    the home address there, never a care-of address)."""
     v4 = ev.message.option(Ipv4CareofAddress)
-    if ev.outer_v4 is not None and v4 is not None:
-        return v4.address
+    if ev.outer_v4 is not None:
+        return None if v4 is None else v4.address
     alt = ev.message.option(AlternateCareofAddress)
     return alt.address if alt is not None else ev.src
 
@@ -164,7 +165,7 @@ def _status_error(status: int) -> E.BuRejected:
     return E.BuRejected(f"status {status}")
 
 
-def _requests(ctx: BuContext, config: HaConfig, primary: IPAddress, opts: tuple[BindingIdentifier, ...]) -> None:
+def _requests(ctx: BuContext, config: HaConfig, primary: IPAddress | None, opts: tuple[BindingIdentifier, ...]) -> None:
     ev, bu, hoa = ctx.event, ctx.event.message, ctx.home_address
     dereg = bu.lifetime == 0 or primary == hoa  # RFC 6275 §9.5.1: lifetime 0 or CoA = HoA
     if not dereg:
@@ -197,13 +198,14 @@ def _requests(ctx: BuContext, config: HaConfig, primary: IPAddress, opts: tuple[
             ctx.requests.append(BidRequest(o.bid, coa, status=err.status))
 
 
-def _check_primary(ev: BuReceived, coa: IPAddress) -> None:
+def _check_primary(ev: BuReceived, coa: IPAddress | None) -> None:
     """RFC 6275 §9.5.1 (174) and RFC 5555 §3.1.2, §4.2 transport rules for the BU's own CoA."""
     has_v4 = ev.message.option(Ipv4CareofAddress) is not None
     if ev.outer_v4 is not None and not has_v4:
         raise E.InvalidCareofAddress("BU over IPv4 without an IPv4 Care-of Address option")
     if ev.outer_v4 is None and has_v4:
         raise E.InvalidCareofAddress("IPv4 Care-of Address option in a BU that did not come over IPv4")
+    assert coa is not None
     ok = ipv4_unicast(coa) if isinstance(coa, IPv4Address) else _unicast_v6(coa)
     if not ok:
         raise E.InvalidCareofAddress(f"{coa} is not a unicast routable address")
