@@ -179,7 +179,8 @@ def _requests(ctx: BuContext, config: HaConfig, primary: IPAddress | None, opts:
     if len(opts) > 1 and not config.mcoa_bulk_registration:
         raise E.McoaBulkRegistrationProhibited(f"{len(opts)} BID options")
     bids = [o.bid for o in opts]
-    if 0 in bids or len(set(bids)) != len(bids) or sum(o.coa is None for o in opts) > 1:
+    # two registrations both meaning "the BU's own CoA" would be one binding under two BIDs
+    if 0 in bids or len(set(bids)) != len(bids) or (not dereg and sum(o.coa is None for o in opts) > 1):
         raise E.McoaMalformed(f"BIDs {bids}")
     if any(o.h for o in opts):
         raise E.McoaSimultaneousHomeAndForeignProhibited("H flag in a BID option")
