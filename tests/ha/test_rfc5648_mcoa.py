@@ -198,3 +198,12 @@ def test_rfc5648_5_each_bid_has_its_own_lifetime():
     assert [p.bid for p in only(actions, BindingMoved).paths] == [2] and ha.binding_for(HOA).expires_at == 600.0
     actions = ha.handle_timer(600.0)
     assert only(actions, BindingDeleted).reason == "expired" and ha.tunnel_peers() == []
+
+
+def test_rfc5648_care_of_addresses_per_home_address_are_bounded_130():
+    ha = make_ha(max_care_of_addresses=2)
+    two_bids(ha)
+    before = ha.state()
+    ba, _ = ba_of(ha.handle(from_coa(bu(3, 100, bid(3)), COA3), 1.0))
+    assert ba.status == BaStatus.INSUFFICIENT_RESOURCES and ha.state() == before
+    assert ba_of(ha.handle(from_coa(bu(4, 100, bid(2)), COA3), 2.0))[0].status == 0  # moving one is fine

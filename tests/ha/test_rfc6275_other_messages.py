@@ -73,3 +73,12 @@ def test_rfc6275_9_3_3_binding_errors_are_rate_limited_and_never_sent_to_multica
     assert sent_at_0 == [1, 1, 0] and ha.counters["binding_errors_rate_limited"] == 1
     assert of(ha.handle(HaoPacketReceived(COA, HA, HOA), 1.0), SendMh)  # tokens refilled
     assert of(ha.handle(HaoPacketReceived(IPv6Address("ff02::1"), HA, HOA), 5.0), SendMh) == []
+
+
+def test_monami6_solicitation_from_a_source_that_is_none_of_the_coas_is_dropped():
+    ha = make_ha()
+    ha.handle(from_coa(bu(1)), 0.0)
+    actions = ha.handle(mps(src=COA2), 1.0)
+    assert of(actions, SendMobilePrefixAdvertisement) == [] and ha.counters["mps_unknown_source"] == 1
+    ha.handle(over_udp(bu(2), outer=(NAT4, 40000)), 2.0)
+    assert of(ha.handle(mps(outer=(HA4, 40000)), 3.0), SendMobilePrefixAdvertisement) == []

@@ -56,6 +56,7 @@ class HaConfig:
     max_binding_lifetime: float = 3600.0  # RFC 6275 §10.3.1: granted <= local policy maximum
     mcoa_enabled: bool = True  # RFC 5648 support; off -> BID options answered 166
     mcoa_bulk_registration: bool = True  # RFC 5648 §4.3; off -> several BID options answered 168
+    max_care_of_addresses: int = 8  # BIDs one home address may hold (local policy; more -> 130)
     nat_keepalive_refresh: int = NAT_KEEPALIVE_DEFAULT  # Refresh time in the NAT Detection option (s)
     force_udp_encapsulation: bool = False  # RFC 5555 §3.2.2: HA policy, UDP even without a NAT
     binding_refresh_advice: float = 0.0  # RFC 6275 §6.2.4: interval in BAs (s); 0 = no option
@@ -144,6 +145,7 @@ _NUMBERS: dict[str, tuple[float, float, bool]] = {
     "max_binding_errors_per_second": (0.001, 1e6, False),
     "home_prefix_valid_lifetime": (0, INFINITE_LIFETIME, True),
     "home_prefix_preferred_lifetime": (0, INFINITE_LIFETIME, True),
+    "max_care_of_addresses": (1, 64, True),  # binding/statejson.py keeps at most 64 paths
     "max_bindings": (2, 2**32, True),
     "max_tunnel_peers": (2, 2**32, True),
 }

@@ -3,8 +3,10 @@
 Rules.
 - Mobile Prefix Solicitation (ICMPv6 146, §6.7, §10.6.2): answered only when
   carried by the ESP SA of the home address it comes from (RFC 3776 §4.1,
-  §5.2.3; the same check as a BU) and that home address has a binding
-  (decision: the advertisement goes along a registered path); the
+  §5.2.3; the same check as a BU), that home address has a binding and the
+  solicitation's source (the outer IPv4 source in UDP 4191) is one of the
+  binding's care-of addresses (Monami6 slides: transport-mode signalling is
+  accepted from any registered CoA, dropped otherwise); the
   advertisement (147, §6.8) copies the Identifier and lists the home
   prefixes with their configured lifetimes (§10.6.1), along the way the
   solicitation came. Otherwise silently discarded and counted.
@@ -66,8 +68,12 @@ class OtherMessages:
             return self._discard("sa_home_address_mismatch", f"solicitation for {hoa} on the SA of {ev.protected_by}")
         if ev.outer_v4 is not None and cfg.ha_address_v4 is None:
             return self._discard("no_ipv4_endpoint", "solicitation in UDP 4191 but no ha_address_v4")
-        if self.core.cache.for_address(hoa) is None:
+        b = self.core.cache.for_address(hoa)
+        if b is None:
             return self._discard("mps_without_binding", f"solicitation from {hoa}, which has no binding")
+        source = ev.outer_v4[0] if ev.outer_v4 is not None else ev.src
+        if source not in {p.coa for p in b.paths.values()}:  # Monami6: the source must be one of its CoAs
+            return self._discard("mps_unknown_source", f"solicitation for {hoa} from {source}, not one of its CoAs")
         prefixes = tuple(AdvertisedPrefix(n, cfg.home_prefix_valid_lifetime, cfg.home_prefix_preferred_lifetime)
                          for n in cfg.home_prefixes)
         return [SendMobilePrefixAdvertisement(ev.identifier & 0xFFFF, prefixes, route_for(ev, hoa, cfg))]

@@ -17,8 +17,9 @@ own address -> 129); P -> 152; R -> 140; then care-of addresses (174,
 RFC 5555 transport rules) and Binding Identifier options (RFC 5648 §5.2:
 166, 168, 164, 169; per BID 167/174 in a bulk registration); (9) only
 de-registrations and no entry -> 133; 165 for BIDs on a binding without
-them. Resources (row 11, 130) and the IPv4 home address are decided here
-too; the core only applies.
+them. Resources (row 11, 130: binding and tunnel peer ids, at most
+``max_care_of_addresses`` BIDs per home address) and the IPv4 home address
+are decided here too; the core only applies.
 """
 from __future__ import annotations
 
@@ -141,6 +142,9 @@ def check_bu(ev: BuReceived, config: HaConfig, cache: BindingCache, profile_of, 
         if (b is None and not cache.can_add_binding()) or not cache.can_set_paths(
                 r.endpoints for r in regs if r.endpoints is not None):
             raise E.InsufficientResources("no binding or tunnel slot left")
+        kept = set() if b is None or ctx.whole else set(b.paths) - {r.bid for r in ctx.ok if r.deregister}
+        if len(kept | {r.bid for r in regs}) > config.max_care_of_addresses:
+            raise E.InsufficientResources(f"more than {config.max_care_of_addresses} care-of addresses")
         opt = bu.option(Ipv4HomeAddress)
         if opt is not None:
             ctx.ipv4 = decide_ipv4_home_address(opt, b.ipv4_home_address if b else None, profile, pool)
