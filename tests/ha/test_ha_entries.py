@@ -65,3 +65,32 @@ def test_rfc6275_10_3_2_deregistration_and_expiry_leave_no_entries():
     program(es, ha.handle(over_udp(bu(3, 10)), 2.0))
     program(es, ha.handle_timer(100.0))
     assert es.desired == {}
+
+
+def _terminations(es: EntrySet) -> set:
+    return {dict(m)["encap_kind"] for (t, m) in es.desired if t == "tunnel_terminations"
+            and dict(m)["outer_src_addr"] == f"::ffff:{NAT4}"}
+
+
+NAT_KEY_BUG = ("p4rt/entries.py: tunnel_terminations are keyed by (outer src, outer dst, encap kind) without the "
+               "UDP port, so removing one UDP tunnel peer deletes the termination another peer from the same NAT "
+               "address still uses (left for the owner of p4rt/)")
+
+
+@pytest.mark.xfail(strict=True, reason=NAT_KEY_BUG)
+def test_rfc5555_4_2_nat_rebinding_to_a_new_port_keeps_the_uplink_termination():
+    es, ha = EntrySet(), make_ha()
+    program(es, ha.handle(over_udp(bu(1), outer=(NAT4, 40000)), 0.0))
+    assert _terminations(es) == {"4", "5"}
+    program(es, ha.handle(over_udp(bu(2), outer=(NAT4, 40001)), 1.0))  # the NAT picked a new port
+    assert _terminations(es) == {"4", "5"}
+
+
+@pytest.mark.xfail(strict=True, reason=NAT_KEY_BUG)
+def test_rfc5555_two_mns_behind_one_nat_one_leaves_the_other_keeps_its_uplink_termination():
+    from tests.ha.ha_helpers import HOA2
+    es, ha = EntrySet(), make_ha()
+    program(es, ha.handle(over_udp(bu(1), outer=(NAT4, 40000)), 0.0))
+    program(es, ha.handle(over_udp(bu(1), outer=(NAT4, 40001), hoa=HOA2), 0.0))
+    program(es, ha.handle(over_udp(bu(2, 0)), 1.0))  # the first MN de-registers
+    assert ha.binding_for(HOA2) is not None and _terminations(es) == {"4", "5"}
