@@ -179,3 +179,24 @@ def test_can_set_paths_counts_only_new_distinct_peers():
     assert not cache.can_set_paths([v6(COA2), v6(IPv6Address("2001:db8:c::1"))])
     cache.set_path(b, 2, v6(COA2))
     assert cache.can_set_paths([v6(COA1), v6(COA2)]) and not cache.can_set_paths([v6(IPv6Address("2001:db8:c::1"))])
+
+
+def test_update_paths_keeps_a_peer_that_changes_bid_and_swaps_without_churn():
+    """RFC 5648: a BU without BID replacing BID 1 by BID 0 at the same CoA, and two BIDs
+    swapping CoAs in one bulk BU, neither free nor re-create a peer (its id stays)."""
+    cache = BindingCache(8, 8)
+    b = binding(cache)
+    cache.set_path(b, 1, v6(COA1))
+    id1 = cache.peers.get(v6(COA1)).tunnel_peer_id
+    created, gone = cache.update_paths(b, {0: v6(COA1)}, drop=[1])
+    assert (created, gone) == ([], []) and set(b.paths) == {0}
+    assert cache.peers.get(v6(COA1)).tunnel_peer_id == id1 and cache.peers.get(v6(COA1)).refcount == 1
+    cache.set_path(b, 2, v6(COA2))
+    ids = {e: cache.peers.get(e).tunnel_peer_id for e in (v6(COA1), v6(COA2))}
+    created, gone = cache.update_paths(b, {0: v6(COA2), 2: v6(COA1)})
+    assert (created, gone) == ([], []) and b.paths[0].coa == COA2 and b.paths[2].coa == COA1
+    assert {e: cache.peers.get(e).tunnel_peer_id for e in ids} == ids
+    assert [p.refcount for p in cache.peers] == [1, 1]
+    created, gone = cache.update_paths(b, {0: v6(IPv6Address("2001:db8:c::1"))}, drop=[2])
+    assert [p.endpoints.remote for p in created] == [IPv6Address("2001:db8:c::1")]
+    assert sorted(p.endpoints.remote for p in gone) == [COA1, COA2] and len(cache.peers) == 1

@@ -207,3 +207,15 @@ def test_rfc5648_care_of_addresses_per_home_address_are_bounded_130():
     ba, _ = ba_of(ha.handle(from_coa(bu(3, 100, bid(3)), COA3), 1.0))
     assert ba.status == BaStatus.INSUFFICIENT_RESOURCES and ha.state() == before
     assert ba_of(ha.handle(from_coa(bu(4, 100, bid(2)), COA3), 2.0))[0].status == 0  # moving one is fine
+
+
+def test_rfc5648_5_2_replacing_bid_1_by_no_bid_at_the_same_coa_keeps_the_tunnel_peer():
+    """Found by the random test: the peer moves from BID 1 to BID 0 and must not be freed
+    and re-created under the same id (a TunnelPeerRemoved after the TunnelPeerAdded would
+    delete it from the switch)."""
+    ha = make_ha()
+    ha.handle(over_udp(bu(1, 100, bid(1))), 0.0)
+    peer = ha.tunnel_peers()
+    actions = ha.handle(over_udp(bu(2)), 1.0)
+    assert of(actions, TunnelPeerAdded) == [] and of(actions, TunnelPeerRemoved) == []
+    assert [p.bid for p in only(actions, BindingMoved).paths] == [0] and ha.tunnel_peers() == peer

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from .ids import IdAllocator
 from .tunnels import IPAddress, Path, TunnelEndpoints, TunnelPeer, TunnelPeerTable
@@ -152,6 +152,30 @@ class BindingCache:
         gone = self.peers.release(old.endpoints) if old is not None else None
         path = b.paths[bid] = Path(bid, endpoints, peer.tunnel_peer_id)
         return path, peer if created else None, gone
+
+    def update_paths(self, b: Binding, new: Mapping[int, TunnelEndpoints], drop: Iterable[int] = ()
+                     ) -> tuple[list[TunnelPeer], list[TunnelPeer]]:
+        """Point the BIDs of ``new`` at their endpoints and remove the BIDs in ``drop``, as
+        one change (RFC 5648 bulk registration, a binding's BIDs replaced): every new peer
+        is acquired before any old one is released, so a peer still in use after the
+        change (moved from one BID to another) is never reported gone and re-created
+        under the same id. Returns (peers created, peers gone). The caller checked
+        ``can_set_paths``."""
+        created: list[TunnelPeer] = []
+        for e in new.values():  # hold every new peer first
+            got = self.peers.acquire(e)
+            if got is None:
+                raise RuntimeError("no tunnel peer id left (caller must check can_set_paths)")
+            if got[1]:
+                created.append(got[0])
+        gone = [p for bid in drop if bid in b.paths and (p := self.drop_path(b, bid)) is not None]
+        for bid, e in new.items():
+            _, _, freed = self.set_path(b, bid, e)
+            if freed is not None:
+                gone.append(freed)
+        for e in new.values():  # let go of the holds: every new peer is used by a path now
+            self.peers.release(e)
+        return created, gone
 
     def drop_path(self, b: Binding, bid: int) -> TunnelPeer | None:
         """Remove BID ``bid`` of ``b``; returns its tunnel peer if that was its last use."""

@@ -215,20 +215,15 @@ class HomeAgent:
                 ) -> list[Action]:
         """RFC 6275 §10.3.1 refresh/move; RFC 5648 §5.2 BIDs added, moved or de-registered."""
         old_paths, old_prefixes = b.path_tuple(), b.home_prefixes
-        added: list[Action] = []
-        removed: list[Action] = []
-        for bid in sorted(gone):
-            peer = self._drop(b, bid)
-            if peer is not None:
-                removed.append(self._peer_removed(peer))
+        for bid in gone:
+            self._forget(b, bid)
+        # one change: a peer that stays in use (another BID, the same CoA) is never freed
+        created, freed = self.cache.update_paths(b, {r.bid: r.endpoints for r in regs if r.endpoints},
+                                                 sorted(gone))
+        added: list[Action] = [self._peer_added(p) for p in created]
+        removed: list[Action] = [self._peer_removed(p) for p in freed]
         lifetime = float(ctx.granted * LIFETIME_UNIT)
         for r in regs:
-            assert r.endpoints is not None
-            _, created, freed = self.cache.set_path(b, r.bid, r.endpoints)
-            if created is not None:
-                added.append(self._peer_added(created))
-            if freed is not None:
-                removed.append(self._peer_removed(freed))
             b.careofs[r.bid] = self._careof(r, lifetime, now)
             self._arm(b, r.bid, now)
         v4 = self._take_ipv4(ctx, b.ipv4_home_address)
@@ -249,10 +244,14 @@ class HomeAgent:
             change = BindingUpdated(b.binding_id, b.mn_id, b.home_prefixes, b.path_tuple(), b.lifetime, b.expires_at)
         return added + [change] + removed
 
-    def _drop(self, b: HomeBinding, bid: int):
+    def _forget(self, b: HomeBinding, bid: int) -> None:
+        """BID ``bid``'s timers and registration (its path goes with the cache)."""
         for kind in Timer:
             self._timers.cancel((kind, b.binding_id, bid))
         b.careofs.pop(bid, None)
+
+    def _drop(self, b: HomeBinding, bid: int):
+        self._forget(b, bid)
         return self.cache.drop_path(b, bid)
 
     def _arm(self, b: HomeBinding, bid: int, now: float) -> None:
