@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1] / "controller" / "p4mobility"
 TOP = "p4mobility"
 
 # Sans-I/O core packages: add every new generic core package here.
-CORE_PACKAGES = ("mh", "ipsec", "nd", "pmip", "binding", "mip")
+CORE_PACKAGES = ("mh", "ipsec", "nd", "pmip", "binding", "mip", "ha")
 # Adapters: a core package never imports these.
 ADAPTER_PACKAGES = ("runtime", "lab", "cli", "p4rt")
 

@@ -166,3 +166,52 @@ def test_rfc6275_11_8_max_update_rate_per_key_and_bounded_memory():
         rl.sent(i, 2.0)
     rl.defer_until("new", 10.0, live=1)
     assert len(rl._times) <= 2 * 1 + 64 + 1
+
+
+def test_set_home_prefixes_reindexes_lookups_by_address():
+    """An IPv4 home address added to a live binding (RFC 5555) is found by address,
+    and a prefix taken away is not."""
+    cache = BindingCache(8, 8)
+    b = binding(cache, home=("2001:db8:100::1/128",))
+    v4 = ip_network("10.9.0.7/32")
+    cache.set_home_prefixes(b, (b.home_prefixes[0], v4))
+    assert cache.for_address(IPv4Address("10.9.0.7")) is b
+    assert cache.for_address(IPv6Address("2001:db8:100::1")) is b
+    cache.set_home_prefixes(b, (v4,))
+    assert cache.for_address(IPv6Address("2001:db8:100::1")) is None
+    assert cache.for_prefix(v4) is b
+    cache.remove(b)
+    assert cache.for_address(IPv4Address("10.9.0.7")) is None and cache.for_prefix(v4) is None
+
+
+def test_can_set_paths_counts_only_new_distinct_peers():
+    """A bulk registration (RFC 5648 §4.3) is checked whole before any path changes:
+    endpoints already in use and repeats need no new id."""
+    cache = BindingCache(8, 3)  # peer ids 1..2
+    b = binding(cache)
+    cache.set_path(b, 1, v6(COA1))
+    assert cache.can_set_paths([v6(COA1), v6(COA2), v6(COA2)])
+    assert not cache.can_set_paths([v6(COA2), v6(IPv6Address("2001:db8:c::1"))])
+    cache.set_path(b, 2, v6(COA2))
+    assert cache.can_set_paths([v6(COA1), v6(COA2)]) and not cache.can_set_paths([v6(IPv6Address("2001:db8:c::1"))])
+
+
+def test_update_paths_keeps_a_peer_that_changes_bid_and_swaps_without_churn():
+    """RFC 5648: a BU without BID replacing BID 1 by BID 0 at the same CoA, and two BIDs
+    swapping CoAs in one bulk BU, neither free nor re-create a peer (its id stays)."""
+    cache = BindingCache(8, 8)
+    b = binding(cache)
+    cache.set_path(b, 1, v6(COA1))
+    id1 = cache.peers.get(v6(COA1)).tunnel_peer_id
+    created, gone = cache.update_paths(b, {0: v6(COA1)}, drop=[1])
+    assert (created, gone) == ([], []) and set(b.paths) == {0}
+    assert cache.peers.get(v6(COA1)).tunnel_peer_id == id1 and cache.peers.get(v6(COA1)).refcount == 1
+    cache.set_path(b, 2, v6(COA2))
+    ids = {e: cache.peers.get(e).tunnel_peer_id for e in (v6(COA1), v6(COA2))}
+    created, gone = cache.update_paths(b, {0: v6(COA2), 2: v6(COA1)})
+    assert (created, gone) == ([], []) and b.paths[0].coa == COA2 and b.paths[2].coa == COA1
+    assert {e: cache.peers.get(e).tunnel_peer_id for e in ids} == ids
+    assert [p.refcount for p in cache.peers] == [1, 1]
+    created, gone = cache.update_paths(b, {0: v6(IPv6Address("2001:db8:c::1"))}, drop=[2])
+    assert [p.endpoints.remote for p in created] == [IPv6Address("2001:db8:c::1")]
+    assert sorted(p.endpoints.remote for p in gone) == [COA1, COA2] and len(cache.peers) == 1

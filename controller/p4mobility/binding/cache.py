@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping
 
 from .ids import IdAllocator
 from .tunnels import IPAddress, Path, TunnelEndpoints, TunnelPeer, TunnelPeerTable
@@ -91,6 +91,16 @@ class BindingCache:
             lengths = self._lengths[net.version]
             lengths[net.prefixlen] = lengths.get(net.prefixlen, 0) + 1
 
+    def set_home_prefixes(self, b: Binding, prefixes: tuple[IPNetwork, ...]) -> None:
+        """Replace the home prefixes of an indexed entry (e.g. an IPv4 home address
+        added by RFC 5555), keeping every index right."""
+        self._unindex_prefixes(b)
+        b.home_prefixes = prefixes
+        for net in prefixes:
+            self._by_prefix[net] = b.binding_id
+            lengths = self._lengths[net.version]
+            lengths[net.prefixlen] = lengths.get(net.prefixlen, 0) + 1
+
     def remove(self, b: Binding) -> list[TunnelPeer]:
         """Forget the entry and its paths; returns the tunnel peers that are gone."""
         gone = [p for bid in list(b.paths) if (p := self.drop_path(b, bid)) is not None]
@@ -99,6 +109,11 @@ class BindingCache:
         ids.remove(b.binding_id)
         if not ids:
             del self._by_mn[b.mn_id]
+        self._unindex_prefixes(b)
+        self.binding_ids.release(b.binding_id)
+        return gone
+
+    def _unindex_prefixes(self, b: Binding) -> None:
         for net in b.home_prefixes:
             if self._by_prefix.get(net) == b.binding_id:
                 del self._by_prefix[net]
@@ -106,8 +121,6 @@ class BindingCache:
                 lengths[net.prefixlen] -= 1
                 if not lengths[net.prefixlen]:
                     del lengths[net.prefixlen]
-        self.binding_ids.release(b.binding_id)
-        return gone
 
     def restore(self, b: Binding) -> None:
         """Add an entry from saved state: its id and its paths' peer ids are reserved."""
@@ -120,6 +133,10 @@ class BindingCache:
 
     def can_set_path(self, endpoints: TunnelEndpoints) -> bool:
         return self.peers.can_acquire(endpoints)
+
+    def can_set_paths(self, endpoints: Iterable[TunnelEndpoints]) -> bool:
+        """All of ``endpoints`` at once (a bulk registration, RFC 5648 §4.3)."""
+        return self.peers.can_acquire_all(endpoints)
 
     def set_path(self, b: Binding, bid: int, endpoints: TunnelEndpoints
                  ) -> tuple[Path, TunnelPeer | None, TunnelPeer | None]:
@@ -135,6 +152,30 @@ class BindingCache:
         gone = self.peers.release(old.endpoints) if old is not None else None
         path = b.paths[bid] = Path(bid, endpoints, peer.tunnel_peer_id)
         return path, peer if created else None, gone
+
+    def update_paths(self, b: Binding, new: Mapping[int, TunnelEndpoints], drop: Iterable[int] = ()
+                     ) -> tuple[list[TunnelPeer], list[TunnelPeer]]:
+        """Point the BIDs of ``new`` at their endpoints and remove the BIDs in ``drop``, as
+        one change (RFC 5648 bulk registration, a binding's BIDs replaced): every new peer
+        is acquired before any old one is released, so a peer still in use after the
+        change (moved from one BID to another) is never reported gone and re-created
+        under the same id. Returns (peers created, peers gone). The caller checked
+        ``can_set_paths``."""
+        created: list[TunnelPeer] = []
+        for e in new.values():  # hold every new peer first
+            got = self.peers.acquire(e)
+            if got is None:
+                raise RuntimeError("no tunnel peer id left (caller must check can_set_paths)")
+            if got[1]:
+                created.append(got[0])
+        gone = [p for bid in drop if bid in b.paths and (p := self.drop_path(b, bid)) is not None]
+        for bid, e in new.items():
+            _, _, freed = self.set_path(b, bid, e)
+            if freed is not None:
+                gone.append(freed)
+        for e in new.values():  # let go of the holds: every new peer is used by a path now
+            self.peers.release(e)
+        return created, gone
 
     def drop_path(self, b: Binding, bid: int) -> TunnelPeer | None:
         """Remove BID ``bid`` of ``b``; returns its tunnel peer if that was its last use."""

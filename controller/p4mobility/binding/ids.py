@@ -29,6 +29,10 @@ class IdAllocator:
         """True when ``allocate`` would return an id."""
         return bool(self._free) or self._next < self.limit
 
+    def free_count(self) -> int:
+        """How many ids ``allocate`` can still hand out."""
+        return len(self._free) + self.limit - self._next
+
     def release(self, ident: int) -> None:
         heapq.heappush(self._free, ident)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv4Address, IPv6Address
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .ids import IdAllocator
 
@@ -95,6 +95,12 @@ class TunnelPeerTable:
 
     def can_acquire(self, endpoints: TunnelEndpoints) -> bool:
         return endpoints in self._peers or self._ids.available()
+
+    def can_acquire_all(self, endpoints: Iterable[TunnelEndpoints]) -> bool:
+        """True when every one of ``endpoints`` can be acquired together (the new
+        distinct ones fit the free ids): check a whole request before changing anything."""
+        new = {e for e in endpoints if e not in self._peers}
+        return len(new) <= self._ids.free_count()
 
     def acquire(self, endpoints: TunnelEndpoints) -> tuple[TunnelPeer, bool] | None:
         """Take a reference: (peer, created), or None when no id is left."""
