@@ -82,11 +82,11 @@ def test_watch_link_back_up_reannounces_kept_addresses():
 
 
 def test_requests_parse_back():
-    req = nl.address_request(True, 7, IPv6Address("2001:db8:1::100"), 128, 42, nl.IFA_F_NODAD)
+    req = nl.address_request(True, 7, IPv6Address("2001:db8:1::100"), 128, nl.IFA_F_NODAD, seq=42)
     (msg,) = nl.parse(req)
     assert (msg.index, msg.address, msg.prefixlen, msg.flags) == (7, IPv6Address("2001:db8:1::100"), 128,
                                                                   nl.IFA_F_NODAD)
-    route = nl.default_route_request(True, socket.AF_INET6, 7, 16, 43, IPv6Address("2001:db8:1::100"))
+    route = nl.default_route_request(True, socket.AF_INET6, 7, 16, IPv6Address("2001:db8:1::100"), seq=43)
     assert len(route) % 4 == 0 and nl.parse(route) == []  # routes are sent, never parsed
 
 
@@ -100,7 +100,7 @@ def _with_length(data: bytes, length: int) -> bytes:
     (lambda d: _with_length(d[:24] + b"\xff\x00" + d[26:], len(d)), "attribute length"),  # rta_len 255
 ])
 def test_truncated_is_a_netlink_error(broken, why):
-    data = nl.address_request(True, 7, IPv4Address("10.0.0.1"), 24, 1)
+    data = nl.address_request(True, 7, IPv4Address("10.0.0.1"), 24, seq=1)
     with pytest.raises(nl.NetlinkError, match=why):
         nl.parse(broken(data))
 

@@ -92,6 +92,27 @@ class AccessWatch:
             return [AddressRemoved(link.name, msg.address)]
         return []
 
+    def resync(self, messages: list) -> list:
+        """After lost notifications (ENOBUFS): start over from a fresh dump;
+        the events are the difference between what was and what is."""
+        fresh = AccessWatch(self.interfaces, self.tunnel)
+        for m in messages:
+            fresh.feed(m)
+        old, new = self._visible(), fresh._visible()
+        out: list = []
+        for name, addrs in old.items():
+            if name not in new:
+                out.append(InterfaceDown(name))
+            else:
+                out += [AddressRemoved(name, a) for a in addrs if a not in new[name]]
+        for name, addrs in new.items():
+            out += [AddressAdded(name, a, v) for a, v in addrs.items() if a not in old.get(name, {})]
+        self._links = fresh._links
+        return out
+
+    def _visible(self) -> dict[str, dict]:
+        return {link.name: dict(link.addresses) for link in self._links.values() if link.up}
+
     # --- what the adapter asks ---------------------------------------------------------
 
     def links(self) -> dict[str, int]:

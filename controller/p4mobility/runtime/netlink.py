@@ -8,7 +8,7 @@ is checked before it is read; a truncated or inconsistent message raises
 ``NetlinkError`` (the caller drops the datagram). An address is IFA_LOCAL if
 present (IPv4; the peer is in IFA_ADDRESS on point-to-point links), else
 IFA_ADDRESS; its flags are IFA_FLAGS when present (32 bits) else ifa_flags.
-The builders make the few requests the mobile node sends: dumps, an
+The builders (``seq`` by keyword) make the few requests the mobile node sends: dumps, an
 address, a default route, link up/MTU.
 """
 from __future__ import annotations
@@ -174,16 +174,16 @@ def _attr(atype: int, value: bytes) -> bytes:
     return _RTA.pack(n, atype) + value + bytes(_align(n) - n)
 
 
-def dump_links(seq: int) -> bytes:
+def dump_links(*, seq: int) -> bytes:
     return _msg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
 
 
-def dump_addresses(seq: int) -> bytes:
+def dump_addresses(*, seq: int) -> bytes:
     return _msg(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, _IFADDR.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
 
 
-def address_request(new: bool, index: int, address: IPv4Address | IPv6Address, prefixlen: int, seq: int,
-                    flags: int = 0) -> bytes:
+def address_request(new: bool, index: int, address: IPv4Address | IPv6Address, prefixlen: int,
+                    flags: int = 0, *, seq: int) -> bytes:
     """RTM_NEWADDR (create or replace) / RTM_DELADDR, with an ACK asked for."""
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
     body = _IFADDR.pack(family, prefixlen, flags & 0xFF, RT_SCOPE_UNIVERSE, index)
@@ -192,8 +192,8 @@ def address_request(new: bool, index: int, address: IPv4Address | IPv6Address, p
     return _msg(RTM_NEWADDR if new else RTM_DELADDR, mflags, seq, body)
 
 
-def default_route_request(new: bool, family: int, index: int, metric: int, seq: int,
-                          prefsrc: IPv4Address | IPv6Address | None = None) -> bytes:
+def default_route_request(new: bool, family: int, index: int, metric: int,
+                          prefsrc: IPv4Address | IPv6Address | None = None, *, seq: int) -> bytes:
     """A default route through interface ``index`` (no gateway: a point-to-point
     device), metric ``metric``, preferred source ``prefsrc``, main table."""
     scope = RT_SCOPE_LINK if family == socket.AF_INET else RT_SCOPE_UNIVERSE
@@ -205,7 +205,7 @@ def default_route_request(new: bool, family: int, index: int, metric: int, seq: 
     return _msg(RTM_NEWROUTE if new else RTM_DELROUTE, mflags, seq, body)
 
 
-def link_request(index: int, up: bool, mtu: int | None, seq: int) -> bytes:
+def link_request(index: int, up: bool, mtu: int | None, *, seq: int) -> bytes:
     body = _IFINFO.pack(socket.AF_UNSPEC, 0, index, IFF_UP if up else 0, IFF_UP)
     if mtu is not None:
         body += _attr(IFLA_MTU, _U32.pack(mtu))

@@ -62,15 +62,15 @@ class Rtnl:
                     out.append(msg)
 
     def dump(self, build) -> list[nl.Message]:
-        """``build(seq)`` (a dump request), send it; the messages up to NLMSG_DONE."""
+        """``build(seq=...)`` (a dump request), send it; the messages up to NLMSG_DONE."""
         seq = self._next()
-        self.sock.send(build(seq))
+        self.sock.send(build(seq=seq))
         return self._receive(seq, dump=True)
 
     def request(self, build, *args, ignore: tuple[int, ...] = ()) -> None:
-        """``build(*args, seq)``, send it, wait for the ACK; errnos in ``ignore`` are not errors."""
+        """``build(*args, seq=...)``, send it, wait for the ACK; errnos in ``ignore`` are not errors."""
         seq = self._next()
-        self.sock.send(build(*args, seq))
+        self.sock.send(build(*args, seq=seq))
         try:
             self._receive(seq, dump=False)
         except RtnlError as exc:
