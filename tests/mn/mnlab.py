@@ -132,6 +132,9 @@ class MnLab:
                 sh("sysctl", "-qw", f"net.ipv6.conf.{acc}.accept_ra=0", ns=self.mn_ns)
                 sh("ip", "link", "set", acc, "up", ns=self.mn_ns)
             sh("ip", "link", "set", "lo", "up", ns=self.mn_ns)
+            # the peer's kernel drops what the test peer answers for, without ICMP errors
+            sh("ip", "-6", "route", "add", "blackhole", f"{HA}/128", ns=self.peer_ns)
+            sh("ip", "-4", "route", "add", "blackhole", f"{HA4}/32", ns=self.peer_ns)
             self.write_files()
         except BaseException:
             self.close()

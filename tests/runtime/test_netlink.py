@@ -112,3 +112,17 @@ def test_garbage_raises_netlink_error_only(data):
         nl.parse(data)
     except nl.NetlinkError:
         pass
+
+
+def test_watch_resync_after_lost_notifications_reports_the_difference():
+    up = nl.IFF_UP | 0x10000
+    a, b, c = IPv6Address("2001:db8:a::2"), IPv6Address("2001:db8:b::2"), IPv4Address("10.1.0.2")
+    watch = AccessWatch(("eth0", "eth1"), tunnel="tun0")
+    for m in (nl.LinkMsg(True, 5, "eth0", up), nl.AddrMsg(True, 5, a, 64, 0, 0, None),
+              nl.LinkMsg(True, 6, "eth1", up), nl.AddrMsg(True, 6, c, 24, 0, 0, None)):
+        watch.feed(m)
+    # meanwhile (notifications lost): a went away, b came, eth1 lost its carrier
+    dump = [nl.LinkMsg(True, 5, "eth0", up), nl.LinkMsg(True, 6, "eth1", nl.IFF_UP),
+            nl.AddrMsg(True, 5, b, 64, 0, 0, None), nl.AddrMsg(True, 6, c, 24, 0, 0, None)]
+    assert watch.resync(dump) == [AddressRemoved("eth0", a), InterfaceDown("eth1"), AddressAdded("eth0", b)]
+    assert watch.addresses("eth0") == {b}
