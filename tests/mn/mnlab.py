@@ -89,11 +89,12 @@ def _ipsec_toml(side: str, payload: bool) -> str:
         text += (f'[[state]]\nsrc = "{src}"\ndst = "{dst}"\nspi = {SPI[key]}\nreqid = {reqid}\nmode = "{mode}"\n'
                  f'dir = "{direction}"\n[state.aead]\nname = "rfc4106(gcm(aes))"\nkey-file = "keys/{key}.key"\n\n')
     me, peer = (HOA, HA) if mn else (HA, HOA)
-    pol = [("out", 5 if mn else 6, 1 if mn else 2), ("in", 6 if mn else 5, 2 if mn else 1)]
-    for direction, mh, reqid in pol:  # RFC 3776 §5.2: BU/BA by MH type, transport mode
-        kind = "local-mh-type" if direction == "out" else "remote-mh-type"
+    # RFC 3776 §5.2: BUs by MH type 5 on the BU SA; the HA's BA, BRR and BE (any MH type) on the BA SA
+    pol = [("out", "local-mh-type = 5\n" if mn else "", 1 if mn else 2),
+           ("in", "" if mn else "remote-mh-type = 5\n", 2 if mn else 1)]
+    for direction, mh, reqid in pol:
         text += (f'[[policy]]\ndir = "{direction}"\nlocal = "{me}/128"\nremote = "{peer}/128"\nproto = "mh"\n'
-                 f'{kind} = {mh}\naction = "protect"\n[policy.tmpl]\nreqid = {reqid}\nmode = "transport"\n\n')
+                 f'{mh}action = "protect"\n[policy.tmpl]\nreqid = {reqid}\nmode = "transport"\n\n')
     for direction, reqid in (("out", 3 if mn else 4), ("in", 4 if mn else 3)):  # last, host-wide (req. 2)
         sel = f'local = "{HOA}/128"' if mn else f'remote = "{HOA}/128"'
         if payload:

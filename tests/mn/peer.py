@@ -157,6 +157,8 @@ class HaPeer:
             from p4mobility.mh import Ipv4AddressAcknowledgement, Ipv4HomeAddress
             if bu.option(Ipv4HomeAddress) is not None:
                 opts.append(Ipv4AddressAcknowledgement(0, 32, self.assign_ipv4))
+        from p4mobility.mh import BindingIdentifier
+        opts += [BindingIdentifier(b.bid, 0, coa=b.coa) for b in bu.options_of(BindingIdentifier)]  # RFC 5648 §6.1
         ba = BindingAck(0, bu.sequence, bu.lifetime, options=tuple(opts))
         with self.lock:
             if self.hold:
@@ -171,8 +173,9 @@ class HaPeer:
         for seen, ba in held:
             self.send_ba(seen, ba)
 
-    def send_ba(self, seen: Seen, ba: BindingAck) -> None:
-        mh = encode_mh(ba, HA, HOA)  # checksum over the final addresses (RFC 6275 §6.1.1)
+    def send_ba(self, seen: Seen, message) -> None:
+        """A BA (or a BRR, BE: any MH to the MN) back by the way ``seen`` came, ESP-protected."""
+        mh = encode_mh(message, HA, HOA)  # checksum over the final addresses (RFC 6275 §6.1.1)
         if seen.outer == "ipv6":  # RFC 6275 §6.4: RH2 with the home address
             clear = bytes(IPv6(src=str(HA), dst=seen.outer_src, nh=43) / Raw(encode_type2_routing_header(135, HOA) + mh))
         else:

@@ -20,7 +20,7 @@ from scapy.utils import wrpcap
 from p4mobility.ipsec import export_wireshark_esp_sa
 from p4mobility.ipsec.config import load_config
 from p4mobility.lab.tools import find_tool
-from p4mobility.mh import AlternateCareofAddress, Ipv4CareofAddress, Ipv4HomeAddress
+from p4mobility.mh import AlternateCareofAddress, BindingIdentifier, BindingRefreshRequest, Ipv4CareofAddress, Ipv4HomeAddress
 from tests.mn.mnlab import CN, CN4, COA4, COA_A, COA_B, HA, HA4, HOA, MAC, MN_PORT, SPI, sh, wait_for
 
 TSHARK = find_tool("tshark")
@@ -68,6 +68,11 @@ def test_rfc3776_bu_from_the_coa_in_esp_then_data_through_the_tunnel_interface(m
     # the tunnel interface carries the home address and, registered, the default route
     assert f"inet6 {HOA}/128" in sh("ip", "addr", "show", "mip6tun0", ns=lab.mn_ns).stdout
     assert "default dev mip6tun0" in sh("ip", "-6", "route", ns=lab.mn_ns).stdout
+    peer.clear()
+    # RFC 6275 §11.7.4: a Binding Refresh Request (on the BA SA) is answered by a BU
+    peer.send_ba(bu, BindingRefreshRequest())
+    refresh = peer.wait("the refresh BU", lambda s: s.kind == "bu").bu
+    assert refresh.sequence == bu.bu.sequence + 1 and refresh.lifetime > 0
     peer.clear()
     assert lab.ping(CN)  # the reply the peer tunnelled back reached the application
     data = peer.wait("a tunnelled echo request", lambda s: s.kind == "data")
@@ -180,3 +185,32 @@ def test_rfc5555_ipv4_coa_bu_in_udp_4191_and_the_ipv4_home_address(make_lab, nat
             assert data.sport == MN_PORT
         inner = IPv6(data.inner) if version == 6 else IP(data.inner)
         assert (inner.src, inner.dst) == ((str(HOA), str(CN)) if version == 6 else (str(HOA4), str(CN4)))
+
+
+def test_rfc5648_two_interfaces_two_bindings_and_the_flows_of_a_lost_one_move(make_lab):
+    lab, peer = make_lab(mn_extra={"multiple_coa": True})
+    lab.add_coa("acc1", COA_A, 64)
+    lab.add_coa("acc2", COA_B, 64)
+    lab.start()
+    bus = {s.port: s for s in [peer.wait("a BU on p1", lambda s: s.kind == "bu" and s.port == "p1"),
+                               peer.wait("a BU on p2", lambda s: s.kind == "bu" and s.port == "p2")]}
+    # RFC 5648 §5.1: one BID per interface, its position in access.interfaces + 1
+    assert [(b.outer_src, [o.bid for o in b.bu.options_of(BindingIdentifier)]) for b in (bus["p1"], bus["p2"])] == [
+        (str(COA_A), [1]), (str(COA_B), [2])]
+    rows = wait_for("two bindings", lambda: (r := lab.ask({"cmd": "show", "what": "bindings"})["rows"])
+                    and all(row[4] for row in r) and len(r) == 2 and r)
+    assert [(r[0], r[3]) for r in rows] == [(1, str(COA_A)), (2, str(COA_B))]
+    peer.clear()
+    assert lab.ping(CN)
+    assert peer.wait("data", lambda s: s.kind == "data").port == "p1"  # the preferred interface's binding
+    peer.clear()
+    lab.del_coa("acc1", COA_A, 64)
+    seen = peer.wait("the lost binding's de-registration", lambda s: s.kind == "bu")
+    dereg = seen.bu  # sent by the CoA that is left
+    assert (seen.port, seen.outer_src, dereg.lifetime) == ("p2", str(COA_B), 0)
+    assert [o.bid for o in dereg.options_of(BindingIdentifier)] == [1]
+    wait_for("data to move to BID 2", lambda: lab.status()["tunnel"]["coa"] == str(COA_B))
+    assert lab.events("flows_moved")
+    peer.clear()
+    assert lab.ping(CN)
+    assert peer.wait("data", lambda s: s.kind == "data").port == "p2"
