@@ -47,7 +47,8 @@ class MnDatapath:
         self._on_drop = on_drop or (lambda now, reason, **fields: None)
         self._out_sas = [sa for sa in crypto.sad if sa.dir is Dir.OUT]
 
-    def _drop(self, now: float, reason: str, **fields: Any) -> None:
+    def drop(self, now: float, reason: str, **fields: Any) -> None:
+        """Count a drop as ``drop_<reason>`` and hand it to the rate-limited log."""
         self.counters[f"drop_{reason}"] += 1
         self._on_drop(now, reason, **fields)
 
@@ -62,7 +63,7 @@ class MnDatapath:
     def signalling(self, send: SendMh, now: float) -> tuple[str, bytes] | None:
         r = self._protect(bu_packet(send), now)
         if not isinstance(r, Protected):  # RFC 3776 §4.1: a BU is never sent without ESP
-            self._drop(now, "bu_not_protected", error=str(getattr(r, "error", "bypassed")))
+            self.drop(now, "bu_not_protected", error=str(getattr(r, "error", "bypassed")))
             return None
         self.counters["bu_sent"] += 1
         return send.path.interface, wrap_signalling(send.path, r.packet)
@@ -70,11 +71,11 @@ class MnDatapath:
     def from_tunnel_interface(self, packet: bytes, now: float) -> tuple[str, bytes] | None:
         self.counters["tun_in"] += 1
         if not self._from_home(packet):
-            self._drop(now, "not_from_home_address")
+            self.drop(now, "not_from_home_address")
             return None
         path = self.tunnels.path()
         if path is None:
-            self._drop(now, "no_tunnel")
+            self.drop(now, "no_tunnel")
             return None
         r = self._protect(packet, now)
         try:
@@ -83,10 +84,10 @@ class MnDatapath:
             elif isinstance(r, Bypassed):
                 wire = tunnel_packet(path, packet)
             else:
-                self._drop(now, "ipsec_out", error=type(r.error).__name__)
+                self.drop(now, "ipsec_out", error=type(r.error).__name__)
                 return None
         except FrameError as exc:
-            self._drop(now, "tunnel_framing", error=str(exc))
+            self.drop(now, "tunnel_framing", error=str(exc))
             return None
         self.counters["tunnel_out"] += 1
         return path.interface, wire
@@ -104,24 +105,24 @@ class MnDatapath:
         """A core event (signalling), bytes for the tunnel interface (data), or None."""
         self.counters["wire_in"] += 1
         if not self._to_local(packet, local):
-            self._drop(now, "not_to_a_coa")
+            self.drop(now, "not_to_a_coa")
             return None
         cfg = self.config
         try:
             d = decapsulate(packet, cfg.home_agent, cfg.home_agent_ipv4, cfg.home_address,
                             self.ipv4_home_address, cfg.mn_udp_port)
         except FrameError as exc:
-            self._drop(now, "malformed", error=str(exc)[:160])
+            self.drop(now, "malformed", error=str(exc)[:160])
             return None
         if not d.esp:
             if not isinstance(self.crypto.process_clear_inbound(d.packet), Bypassed):
-                self._drop(now, "clear_refused")  # RFC 4301 §5.2: the SPD wants ESP here
+                self.drop(now, "clear_refused")  # RFC 4301 §5.2: the SPD wants ESP here
                 return None
             self.counters["data_in"] += 1
             return d.packet
         r = self.crypto.process_inbound(d.packet, None, now)
         if not isinstance(r, Accepted):
-            self._drop(now, "ipsec_in", error=type(r.error).__name__, sa_index=r.sa_index)
+            self.drop(now, "ipsec_in", error=type(r.error).__name__, sa_index=r.sa_index)
             return None
         sa = self.crypto.sad.get(r.sa_index)
         if sa is not None and sa.mode is Mode.TUNNEL:  # the payload SA: data (draft-laganier req. 3)
@@ -130,10 +131,10 @@ class MnDatapath:
         try:  # the BU/BA SA: signalling
             event = parse_signalling(r.packet, cfg.home_address)
         except (FrameError, MhDecodeError) as exc:
-            self._drop(now, "bad_signalling", error=str(exc)[:160])
+            self.drop(now, "bad_signalling", error=str(exc)[:160])
             return None
         if event is None:
-            self._drop(now, "unhandled_mh")
+            self.drop(now, "unhandled_mh")
             return None
         self.counters["signalling_in"] += 1
         return event

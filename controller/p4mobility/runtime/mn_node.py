@@ -104,7 +104,7 @@ class MnNode:
             if blocked and isinstance(a, SendMh):
                 self.datapath.counters["bu_not_persisted"] += 1
                 continue
-            self._handlers[type(a)](a)
+            self._handlers.get(type(a), self._note)(a)
 
     def _arm_timer(self) -> None:
         if self._timer is not None:
@@ -192,13 +192,13 @@ class MnNode:
     def _send(self, interface: str, packet: bytes) -> None:
         port = self.ports.get(interface)
         if port is None:
-            self.datapath._drop(self.now(), "interface_gone", interface=interface)
+            self.datapath.drop(self.now(), "interface_gone", interface=interface)
             return
         try:
             port.send(packet)
             self.datapath.counters["wire_out"] += 1
         except OSError as exc:
-            self.datapath._drop(self.now(), "send_failed", interface=interface, error=exc.strerror)
+            self.datapath.drop(self.now(), "send_failed", interface=interface, error=exc.strerror)
 
     def _on_tun(self) -> None:
         now = self.now()
@@ -209,7 +209,7 @@ class MnNode:
             try:
                 out = self.datapath.from_tunnel_interface(packet, now)
             except Exception as exc:  # noqa: BLE001 - a bug must not stop the daemon: count, log, drop
-                self.datapath._drop(now, "internal_error", error=repr(exc)[:200])
+                self.datapath.drop(now, "internal_error", error=repr(exc)[:200])
                 continue
             if out is not None:
                 self._send(*out)
@@ -223,14 +223,14 @@ class MnNode:
             try:
                 got = self.datapath.from_access(packet, local, self.now())
             except Exception as exc:  # noqa: BLE001 - a bug must not stop the daemon: count, log, drop
-                self.datapath._drop(self.now(), "internal_error", error=repr(exc)[:200])
+                self.datapath.drop(self.now(), "internal_error", error=repr(exc)[:200])
                 continue
             if isinstance(got, bytes):
                 try:
                     self.tun.write(got)
                     self.datapath.counters["tun_out"] += 1
                 except OSError as exc:
-                    self.datapath._drop(self.now(), "tun_write", error=exc.strerror)
+                    self.datapath.drop(self.now(), "tun_write", error=exc.strerror)
             elif got is not None:
                 self.log.event("signalling_received", kind=type(got).__name__, seq=getattr(got.message, "sequence", None),
                                status=getattr(got.message, "status", None))
@@ -245,9 +245,13 @@ class MnNode:
                 break
             except OSError as exc:
                 if exc.errno != errno.ENOBUFS:
-                    raise
+                    self.log.event("netlink_error", error=exc.strerror)
+                    break
                 self.log.event("netlink_overrun", note="notifications lost: resynchronising from a dump")
-                events += self.watch.resync(self.rtnl.dump_all())
+                try:
+                    events += self.watch.resync(self.rtnl.dump_all())
+                except (OSError, nl.NetlinkError) as err:
+                    self.log.event("netlink_error", error=str(err))
                 continue
             try:
                 messages = nl.parse(data)
