@@ -109,3 +109,21 @@ def test_rfc6275_9_5_1_sequence_file(tmp_path):
     (tmp_path / "state").write_text("garbage")
     with pytest.raises(StateFileError):
         SequenceFile(tmp_path / "state").load()
+
+
+def test_the_example_files_validate_with_genkey_keys(tmp_path):
+    """examples/mn.toml and mn-ipsec.toml with keys from `p4mob ipsec genkey`: `p4mob mn run --check`."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    for name in ("mn.toml", "mn-ipsec.toml"):
+        shutil.copy(examples / name, tmp_path / name)
+    (tmp_path / "keys").mkdir()
+    for key in set(re.findall(r'key-file = "keys/([\w-]+)\.key"', (examples / "mn-ipsec.toml").read_text())):
+        subprocess.run([sys.executable, "-m", "p4mobility.cli", "ipsec", "genkey", str(tmp_path / "keys" / f"{key}.key")],
+                       check=True, timeout=60)
+    run = subprocess.run([sys.executable, "-m", "p4mobility.cli", "mn", "run", "-c", str(tmp_path / "mn.toml"), "--check"],
+                         capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stderr) == (0, "")

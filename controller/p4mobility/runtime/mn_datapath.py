@@ -33,7 +33,7 @@ from p4mobility.mip.data_tunnels import DataTunnels
 from p4mobility.mip.frames import FrameError, bu_packet, parse_signalling, tunnel_packet, wrap_signalling
 from p4mobility.mip.tunnel_frames import decapsulate, tunnel_protected
 
-from .seqstore import SequenceStore
+from .seqstore import SeqStoreError, SequenceStore
 
 Drop = Callable[..., None]
 
@@ -53,15 +53,22 @@ class MnDatapath:
         self._on_drop(now, reason, **fields)
 
     def _protect(self, packet: bytes, now: float):
+        """IPsec's verdict, or None when the ESP counters cannot be reserved (nothing is sent)."""
         if self.esp_store is not None:
-            for sa in self._out_sas:  # reserve before any of them seals (StateFileError escapes)
-                self.esp_store.before_seal(sa)
+            try:
+                for sa in self._out_sas:  # reserve before any of them seals
+                    self.esp_store.before_seal(sa)
+            except SeqStoreError as exc:
+                self.drop(now, "esp_state", error=str(exc))
+                return None
         return self.crypto.protect(packet, now)
 
     # --- outbound ------------------------------------------------------------------------
 
     def signalling(self, send: SendMh, now: float) -> tuple[str, bytes] | None:
         r = self._protect(bu_packet(send), now)
+        if r is None:
+            return None
         if not isinstance(r, Protected):  # RFC 3776 §4.1: a BU is never sent without ESP
             self.drop(now, "bu_not_protected", error=str(getattr(r, "error", "bypassed")))
             return None
@@ -78,6 +85,8 @@ class MnDatapath:
             self.drop(now, "no_tunnel")
             return None
         r = self._protect(packet, now)
+        if r is None:
+            return None
         try:
             if isinstance(r, Protected):
                 wire = tunnel_protected(path, r.packet)

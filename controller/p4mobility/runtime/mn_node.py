@@ -38,7 +38,7 @@ from .mn_config import MnNodeConfig
 from .mn_datapath import MnDatapath
 from .mn_state import SequenceFile, StateFileError
 from .mn_wire import AccessPort, Sinks
-from .rtnl import RECV_SIZE, Rtnl, RtnlError, open_events
+from .rtnl import RECV_SIZE, Rtnl, open_events
 from .seqstore import SequenceStore
 from .tun import TunConfig, TunDevice
 
@@ -376,4 +376,4 @@ class MnNode:
             port.close()
 
 
-__all__ = ["MnNode", "RtnlError"]
+__all__ = ["MnNode", "BINDING_COLUMNS", "path_fields"]
