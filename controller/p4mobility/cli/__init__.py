@@ -3,7 +3,7 @@
 Rule: this package is the only place with argparse and printing for the
 operator; the cores (mh/, ipsec/, pmip/, nd/) never import it. Each module
 registers one subcommand group (``add_*_commands(subparsers)``): mh, demo,
-show, ipsec, node (lma/mag run), lab. A handler takes the parsed arguments and
+show, ipsec, node (lma/mag run), mn (mn run), lab. A handler takes the parsed arguments and
 returns the process exit status. Bad input is reported on stderr with exit
 status 2 (``CliError``, errors.py), never a traceback.
 """
@@ -17,6 +17,7 @@ from .errors import CliError
 from .ipsec import add_ipsec_commands
 from .lab import add_lab_commands
 from .mh import add_mh_commands
+from .mn import add_mn_commands
 from .node import add_node_commands
 from .show import add_show_commands
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_show_commands(sub)
     add_ipsec_commands(sub)
     add_node_commands(sub)
+    add_mn_commands(sub)
     add_lab_commands(sub)
     return parser
 
