@@ -1,4 +1,4 @@
-"""`p4mob lma run -c lma.toml` and `p4mob mag run -c mag.toml`.
+"""`p4mob lma run -c lma.toml`, `p4mob mag run -c mag.toml` and `p4mob ha run -c ha.toml`.
 
 Rule: validate the whole file first (errors name the key, exit status 2),
 then run the node until SIGINT/SIGTERM.
@@ -16,7 +16,8 @@ from .errors import CliError
 
 def add_node_commands(subparsers: argparse._SubParsersAction) -> None:
     for role, what in (("lma", "local mobility anchor (RFC 5213 §5)"),
-                       ("mag", "mobile access gateway (RFC 5213 §6)")):
+                       ("mag", "mobile access gateway (RFC 5213 §6)"),
+                       ("ha", "MIPv6 / DSMIPv6 home agent (RFC 6275 §10, RFC 5555, RFC 5648)")):
         p = subparsers.add_parser(role, help=f"run a {what} node")
         sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
         run = sub.add_parser("run", help=f"run the {role.upper()} controller for one switch")
@@ -26,10 +27,11 @@ def add_node_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from p4mobility.runtime.haconfig import load_ha
     from p4mobility.runtime.nodeconfig import load
 
     try:
-        cfg = load(args.config, args.role)
+        cfg = load_ha(args.config) if args.role == "ha" else load(args.config, args.role)
     except ConfigError as exc:
         raise CliError(f"{args.config}: {exc.key}: {exc.problem}") from None
     if args.check:
@@ -39,6 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("finsy").setLevel(logging.ERROR)
     if args.role == "lma":
         from p4mobility.runtime.lma_node import LmaNode as Node
+    elif args.role == "ha":
+        from p4mobility.runtime.ha_node import HaNode as Node
     else:
         from p4mobility.runtime.mag_node import MagNode as Node
     node = Node(cfg)

@@ -47,12 +47,13 @@ def find_switch(target: str) -> str:
     raise LabError(f"unknown target {target!r} (embedded | bmv2)")
 
 
-def switch_argv(binary: str, target: str, node: str, ipsec: bool = False) -> list[str]:
+def switch_argv(binary: str, target: str, node: str, ipsec: bool = False,
+                ports: dict[str, int] | None = None) -> list[str]:
     """The switch command line for ``node`` (simple_switch_grpc's, which p4mob-switch shares):
-    one ``-i port@ifname`` per port of T.SWITCHES[node] (and the crypto port with IPsec),
-    gRPC on 127.0.0.1 in its namespace."""
+    one ``-i port@ifname`` per port of ``ports`` (default T.SWITCHES[node]; and the crypto
+    port with IPsec), gRPC on 127.0.0.1 in its namespace."""
     argv = [binary]
-    for ifname, port in T.SWITCHES[node].items():
+    for ifname, port in (T.SWITCHES[node] if ports is None else ports).items():
         argv += ["-i", f"{port}@{ifname}"]
     if ipsec:
         argv += ["-i", f"{T.CRYPTO_PORT}@{T.CRYPTO_IFACES[0]}"]

@@ -133,8 +133,8 @@ def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
 
 def ipsec_config(side: str, keydir: str = "keys") -> dict[str, Any]:
     """The ip-xfrm style IPsec document (as a dict) of ``side`` ("mn" | "ha"): the
-    same SAs with directions mirrored. BU/BA selected by MH type on HoA <-> HA
-    (RFC 3776 §5.2.1); payload last and host-wide on the home address
+    same SAs with directions mirrored. BUs selected by MH type 5 on HoA -> HA,
+    everything the HA's MH sends to the HoA on the BA SA (RFC 3776 §5.2.1); payload last and host-wide on the home address
     (draft-laganier requirement 2: no tunnel-interface selector); the IPv4 home
     address's data bypasses (it rides inside the tunnel)."""
     hoa, ha = f"{HOME_ADDRESS}/128", f"{HA_ADDRESS}/128"
@@ -142,12 +142,12 @@ def ipsec_config(side: str, keydir: str = "keys") -> dict[str, Any]:
     states = [_state(sa, "out" if sa.from_mn == mine else "in", keydir) for sa in mip_sas()]
     local, remote = (hoa, ha) if mine else (ha, hoa)
     bu_dir, ba_dir = ("out", "in") if mine else ("in", "out")
+    # BA SA: every MH the HA sends the home address (BA, BRR, BE; RFC 3776 §5.2), so no MH type
     policies = [
         {"name": "bu", "dir": bu_dir, "local": local, "remote": remote, "proto": "mh",
          ("local-mh-type" if mine else "remote-mh-type"): int(MhType.BU), "action": "protect",
          "tmpl": {"reqid": 61, "mode": "transport"}},
-        {"name": "ba", "dir": ba_dir, "local": local, "remote": remote, "proto": "mh",
-         ("remote-mh-type" if mine else "local-mh-type"): int(MhType.BA), "action": "protect",
+        {"name": "ba", "dir": ba_dir, "local": local, "remote": remote, "proto": "mh", "action": "protect",
          "tmpl": {"reqid": 62, "mode": "transport"}},
     ]
     if mine:  # host-wide on the home address

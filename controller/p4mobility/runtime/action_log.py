@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from p4mobility.ha.actions import SendBindingAck, SendBindingRefreshRequest, UdpIpv4Route
 from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
 from p4mobility.pmip.actions import HoldDownlink, HoldUplink, LogEvent, ReleaseDownlink, ReleaseUplink, SendMh
 from p4mobility.runtime.logs import EventLog
@@ -45,6 +46,12 @@ def mh_fields(msg: Any) -> dict[str, Any]:
     return out
 
 
+def _route_fields(route: Any) -> dict[str, Any]:
+    if isinstance(route, UdpIpv4Route):
+        return {"dst": route.ipv4_dst, "dst_port": route.dst_port, "home_address": route.home_address, "udp": True}
+    return {"dst": route.dst, "home_address": route.home_address}
+
+
 def log_actions(log: EventLog, metrics: NodeMetrics, actions: list) -> None:
     for a in actions:
         if isinstance(a, SendMh):
@@ -55,6 +62,11 @@ def log_actions(log: EventLog, metrics: NodeMetrics, actions: list) -> None:
             elif isinstance(msg, BindingAck):
                 metrics.pba_tx.labels(str(int(msg.status))).inc()
                 log.event("pba_tx", dst=a.dst, **mh_fields(msg))
+        elif isinstance(a, SendBindingAck):  # the home agent's BA (RFC 6275 §10.3.1), along its route
+            metrics.pba_tx.labels(str(int(a.message.status))).inc()
+            log.event("ba_tx", **_route_fields(a.route), **mh_fields(a.message))
+        elif isinstance(a, SendBindingRefreshRequest):
+            log.event("brr_tx", **_route_fields(a.route))
         elif isinstance(a, LogEvent):
             log.event("core", level=a.level, message=a.message, **{k: v for k, v in a.fields.items()
                                                                    if k not in ("ts", "node", "event")})

@@ -13,6 +13,9 @@ from p4mobility.pmip.records import BindingView, BulView, TunnelPeerView
 BINDING_COLUMNS = ["id", "mn_id", "home_prefixes", "coa", "peer", "att", "hi", "state", "lifetime", "expires_in"]
 BUL_COLUMNS = ["port", "mn_id", "state", "hnps", "lma", "peer", "last_seq", "expires_in"]
 PEER_COLUMNS = ["peer", "local", "remote", "bindings"]
+HOME_BINDING_COLUMNS = ["id", "home_address", "ipv4_home_address", "coa", "peer", "state", "lifetime",
+                        "expires_in"]
+HOME_PEER_COLUMNS = ["peer", "local", "remote", "transport", "paths"]
 
 
 def _mn(mn_id: bytes) -> str:
@@ -47,4 +50,35 @@ def peer_table(views: Iterable[TunnelPeerView]) -> dict[str, Any]:
     return {"columns": PEER_COLUMNS, "rows": rows}
 
 
-__all__ = ["BINDING_COLUMNS", "BUL_COLUMNS", "PEER_COLUMNS", "binding_table", "bul_table", "peer_table"]
+def _careof(c: Any, path: Any) -> str:
+    """``bid:coa``; an IPv4 CoA behind a NAT shows where its tunnel really goes (RFC 5555 §4.2)."""
+    text = f"{c.bid}:{c.coa}"
+    if c.nat_detected:
+        text += f" (nat {path.coa}:{path.endpoints.remote_port})"
+    return text
+
+
+def home_binding_table(views: Iterable[Any], now: float) -> dict[str, Any]:
+    """The home agent's bindings (ha/records.py HomeBindingView): one row per home address."""
+    rows = []
+    for b in sorted(views, key=lambda v: v.binding_id):
+        coas = " ".join(_careof(c, p) for c, p in zip(b.careofs, b.paths))
+        rows.append([b.binding_id, str(b.home_address), None if b.ipv4_home_address is None else
+                     str(b.ipv4_home_address), coas, " ".join(str(p.tunnel_peer_id) for p in b.paths),
+                     b.state.value, int(b.lifetime), _left(b.expires_at, now)])
+    return {"columns": HOME_BINDING_COLUMNS, "rows": rows}
+
+
+def home_peer_table(views: Iterable[Any]) -> dict[str, Any]:
+    """The home agent's tunnel peers (ha/records.py TunnelPeerView), UDP ports shown."""
+    rows = []
+    for v in sorted(views, key=lambda v: v.tunnel_peer_id):
+        e = v.endpoints
+        udp = e.local_port != 0
+        rows.append([v.tunnel_peer_id, f"{e.local}:{e.local_port}" if udp else str(e.local),
+                     f"{e.remote}:{e.remote_port}" if udp else str(e.remote), e.transport.value, v.bindings])
+    return {"columns": HOME_PEER_COLUMNS, "rows": rows}
+
+
+__all__ = ["BINDING_COLUMNS", "BUL_COLUMNS", "PEER_COLUMNS", "HOME_BINDING_COLUMNS", "HOME_PEER_COLUMNS",
+           "binding_table", "bul_table", "peer_table", "home_binding_table", "home_peer_table"]

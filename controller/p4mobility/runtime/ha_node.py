@@ -1,0 +1,188 @@
+"""`p4mob ha run`: the MIPv6 / DSMIPv6 home agent (RFC 6275 §10, RFC 5555, RFC 5648) on a P4 switch.
+
+Rule: adapter only, no protocol rules. A punted Mobility Header
+(ha_frames.parse_punted) becomes a core event: a BU -> `BuReceived` with
+``protected_by`` = the home address the inbound SA that decrypted it is bound
+to (ha_sas.py, by the packet_in's sa_index; RFC 3776 §4.1) or None when it came
+without ESP (the core discards it; counted and logged here too), and
+``outer_v4`` = the outer IPv4 source and UDP source port of a UDP-4191
+wrapper as the switch recorded them, the wrapper the crypto path kept as
+received around the decrypted packet (draft-laganier req. 4); an MH that does
+not decode -> `MhUndecodable`. Actions: the binding and tunnel-peer ones ->
+entries (p4rt/entries.lma_changes, as for the LMA); BA/BRR -> a clear frame
+along the core's route (ha_frames.signalling_frame) sent through the
+pipeline, where the switch's SPD hands it to the crypto path (the node never
+encrypts: the crypto path alone owns each SA's sequence numbers) and routes
+the result; a Binding Error -> a plain IPv6 frame. Every changed binding is
+persisted (one "ha_binding" document per binding id, ha_persist) before the
+batch's entries and BAs go out; a restart rebuilds the core with
+`HomeAgent.from_state` and reconciles the switch against it.
+"""
+from __future__ import annotations
+
+import time
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+from finsy import P4PacketOut
+
+from p4mobility.binding.statejson import StateError
+from p4mobility.ha import (BuReceived, HomeAgent, HomeBindingView, MhUndecodable, SendBindingAck,
+                           SendBindingRefreshRequest, SendMobilePrefixAdvertisement)
+from p4mobility.ha import ha_persist
+from p4mobility.binding.actions import SendMh
+from p4mobility.mh import BindingUpdate
+from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
+from p4mobility.p4rt.names import LMA_TABLES, PuntReason
+from p4mobility.runtime.frames import FrameError, mh_frame
+from p4mobility.runtime.ha_frames import PuntedMh, parse_punted, signalling_frame
+from p4mobility.runtime.ha_sas import sa_home_addresses
+from p4mobility.runtime.haconfig import HaNodeConfig
+from p4mobility.runtime.items import PacketIn, QueueItem
+from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.node import NodeRuntime, mh_fields
+from p4mobility.runtime.show_tables import home_binding_table, home_peer_table
+
+KIND = "ha_binding"  # store documents: one per binding id
+CLEAR_PUNTS = (PuntReason.MOBILITY_HEADER, PuntReason.MOBILITY_HEADER_UDP)
+
+
+class HaNode(NodeRuntime):
+    role = "ha"
+    tables = LMA_TABLES
+
+    def __init__(self, cfg: HaNodeConfig, log: EventLog | None = None) -> None:
+        super().__init__(cfg.node, log, cfg.ipsec)
+        self.cfg = cfg
+        self.core = HomeAgent(cfg.home_agent)
+        self.sa_hoa: dict[int, IPv6Address] = (
+            sa_home_addresses(self.node_ipsec.sad, cfg.ipsec.config.spd) if self.node_ipsec and cfg.ipsec else {})
+        self._saved: dict[int, HomeBindingView] = {}
+
+    # --- state -------------------------------------------------------------------------------
+    def restore(self) -> list[Change]:
+        ha = self.cfg.home_agent
+        changes = lma_base_entries(ha.ha_address, self.cfg.routes)
+        if ha.ha_address_v4 is not None:  # the IPv4 endpoint (RFC 5555 §4.1), keyed IPv4-mapped
+            changes += lma_base_entries(IPv6Address(f"::ffff:{ha.ha_address_v4}"), ())
+        changes += self.ipsec_changes()
+        docs = self.store.load(KIND) if self.store is not None else {}
+        if docs:
+            try:
+                records = ha_persist.load_bindings(docs, ha)
+                self.core = HomeAgent.from_state(ha, records, time.time())
+            except (StateError, ValueError) as exc:  # refused: start empty, keep nothing half-loaded
+                self.log.event("state_refused", error=str(exc)[:300])
+                self.core = HomeAgent(ha)
+                self.store.clear(KIND)
+            else:
+                for a in self.core.snapshot_actions():
+                    changes += lma_changes(a)
+                self._saved = {v.binding_id: v for v in self.core.state()}
+                self.log.event("state_restored", bindings=len(self._saved))
+        self.update_gauges()
+        return changes
+
+    def persist(self, actions: list) -> None:
+        now = {v.binding_id: v for v in self.core.state()}
+        if self.store is not None:
+            puts = [(KIND, str(i), ha_persist.binding_to_json(v)) for i, v in now.items() if self._saved.get(i) != v]
+            deletes = [(KIND, str(i)) for i in self._saved if i not in now]
+            if puts or deletes:
+                self.store.apply(puts, deletes)
+        self._saved = now
+
+    # --- input -------------------------------------------------------------------------------
+    def on_item(self, item: QueueItem, now: float) -> list:
+        if not isinstance(item, PacketIn):
+            return []
+        pkt = item.packet
+        reason = _meta(pkt, "punt_reason")
+        if reason != PuntReason.MOBILITY_HEADER_DECRYPTED and reason not in CLEAR_PUNTS:
+            self.log.event("punt_ignored", reason=reason)
+            return []
+        try:
+            punted = parse_punted(pkt.payload)
+        except FrameError as exc:  # RFC 6275 §9.2: silently discard
+            self.metrics.mh_discarded.inc()
+            self.log.event("mh_discarded", error=str(exc)[:200], punt_reason=int(reason))
+            return []
+        if punted.undecodable:
+            self.metrics.mh_discarded.inc()
+            self.log.event("mh_undecodable", error=type(punted.message).__name__, src=punted.src)
+            return self.core.handle(MhUndecodable(punted.message, punted.src, punted.dst,
+                                                  punted.home_address_option), now)
+        msg = punted.message
+        if not isinstance(msg, BindingUpdate):
+            self.log.event("mh_ignored", mh_type=int(msg.mh_type), src=punted.src)
+            return []
+        protected_by = None
+        if reason == PuntReason.MOBILITY_HEADER_DECRYPTED:
+            sa_index = _meta(pkt, "sa_index")
+            protected_by = self.sa_hoa.get(sa_index)
+            if protected_by is None:
+                self.log.event("sa_unbound", sa_index=sa_index, src=punted.src)
+        else:  # RFC 3776 §4.1: a BU must come in ESP; the core discards it, we count it
+            self.metrics.mh_unprotected.inc()
+            self.log.event("mh_unprotected", src=punted.src, punt_reason=int(reason))
+        outer = _outer_v4(pkt, punted)
+        self.metrics.pbu_rx.inc()
+        self.log.event("bu_rx", src=punted.src, home_address=punted.home_address_option or punted.src,
+                       protected_by=protected_by, outer=None if outer is None else f"{outer[0]}:{outer[1]}",
+                       **mh_fields(msg))
+        return self.core.handle(BuReceived(msg, punted.src, punted.dst, punted.home_address_option,
+                                           protected_by, outer), now)
+
+    def core_timer(self, now: float) -> list:
+        return self.core.handle_timer(now)
+
+    def next_deadline(self) -> float | None:
+        return self.core.next_deadline()
+
+    # --- output ------------------------------------------------------------------------------
+    def changes_for(self, action: Any) -> list[Change]:
+        return lma_changes(action)
+
+    def packet_outs(self, action: Any) -> list[P4PacketOut]:
+        if isinstance(action, (SendBindingAck, SendBindingRefreshRequest)):
+            return [self.make_packet_out(signalling_frame(action.message, action.route))]
+        if isinstance(action, SendMh):  # RFC 6275 §9.3.3: a Binding Error, plain IPv6, no ESP
+            return [self.make_packet_out(mh_frame(action.message, action.src, action.dst))]
+        if isinstance(action, SendMobilePrefixAdvertisement):
+            self.log.event("mpa_not_sent", identifier=action.identifier, reason="not implemented in the adapter")
+        return []
+
+    def counter_indices(self) -> list[int]:
+        return [v.binding_id for v in self.core.bindings()]
+
+    def update_gauges(self) -> None:
+        self.metrics.bindings.set(len(self.core.bindings()))
+        self.metrics.tunnel_peers.set(len(self.core.tunnel_peers()))
+
+    def show(self, what: str) -> dict:
+        if what == "bindings":
+            return {"ok": True, **home_binding_table(self.core.bindings(), time.time())}
+        if what == "peers":
+            return {"ok": True, **home_peer_table(self.core.tunnel_peers())}
+        return {"ok": False, "error": f"unknown: {what}"}
+
+
+def _meta(pkt: Any, name: str) -> int | None:
+    try:
+        return pkt[name]
+    except KeyError:
+        return None
+
+
+def _outer_v4(pkt: Any, punted: PuntedMh) -> Any:
+    """The UDP-4191 wrapper's (IPv4 source, UDP source port): the switch's packet_in fields,
+    else the wrapper in the frame (the same bytes, kept by the crypto path as received)."""
+    if punted.outer_v4 is None:
+        return None
+    src, port = _meta(pkt, "outer_ipv4_src"), _meta(pkt, "udp_src_port")
+    if src and port:
+        return IPv4Address(src), int(port)
+    return punted.outer_v4
+
+
+__all__ = ["HaNode"]
