@@ -1,4 +1,4 @@
-"""The host-mobility lab's files: keys, both sides' IPsec files, ha.toml, mn.toml, esp_sa.
+"""The host-mobility lab's files: keys, every side's IPsec file, ha.toml, mn.toml, esp_sa.
 
 Rule: pure values come from mip_topology.py; this module only writes them
 under the output directory (keys fresh per run, mode 0600, RFC 3776 §5.3
@@ -30,7 +30,7 @@ def node_settings(out: Path) -> dict:
 def write_keys(out: Path) -> None:
     keys = out / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
-    for sa in M.mip_sas():
+    for sa in (sa for mn in M.HOME_ADDRESSES for sa in M.mip_sas(mn)):
         path = keys / f"{sa.name}.key"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -45,7 +45,8 @@ def write_files(out: Path, opts: M.MipLabOptions, new_keys: bool = True) -> None
     if new_keys:
         write_keys(out)
     (out / "ipsec-ha.toml").write_text(to_toml(M.ipsec_config("ha")))
-    (out / "ipsec-mn.toml").write_text(to_toml(M.ipsec_config("mn")))
+    for mn in M.HOME_ADDRESSES:  # the second MN's file is for tests that play it
+        (out / f"ipsec-{mn}.toml").write_text(to_toml(M.ipsec_config(mn)))
     ha = M.ha_config(node_settings(out), opts)
     ha["ipsec"] = {"config": "ipsec-ha.toml", "crypto_socket": str(crypto_sock(out))}
     (out / "ha.toml").write_text(to_toml(ha))

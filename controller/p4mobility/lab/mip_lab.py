@@ -107,9 +107,9 @@ class MipLab:
                        self.out / "ha-switch.log", ns=ha)
         self._wait_grpc()
         if self.pcap:  # the HA's access links: BU/BA and tunnelled data as they cross
-            for ifname in ("acca", "accb", "nat"):
+            for ifname in ("acca", "accb", "nat", M.CRYPTO_IFACES[0]):  # + the crypto port's round trips
                 self.sup.spawn(f"pcap-{ifname}", ["tcpdump", "-i", ifname, "-U", "--immediate-mode", "-n", "-w",
-                                                  str(self.out / f"ha-{ifname}.pcap")],
+                                                  str(self.out / f"ha-{ifname.replace('cry0', 'crypto')}.pcap")],
                                self.out / f"tcpdump-{ifname}.log", ns=ha)
         write_files(self.out, self.opts)
         self.sup.spawn("crypto", crypto_argv(self.out), self.out / "ha-crypto.out", ns=ha)
@@ -209,10 +209,8 @@ class MipLab:
         ``carrier=False`` the link loses its carrier instead (a lost radio, addresses kept)."""
         ifname, mn = M.MN_IFACES[access], self.ns("mn")
         t = self.mark(f"detach {access}" + ("" if carrier else " (carrier lost)"))
-        if carrier:
-            family = "-4" if access == "nat" else "-6"
-            sh("ip", family, "addr", "flush", "dev", ifname, "scope", "global", ns=mn)
-            sh("ip", family, "route", "flush", "dev", ifname, ns=mn, check=False)
+        if carrier:  # the kernel drops what depends on the address, as when a lease ends
+            sh("ip", "-4" if access == "nat" else "-6", "addr", "flush", "dev", ifname, "scope", "global", ns=mn)
         else:
             sh("ip", "link", "set", "lan" if access == "nat" else "mn", "down", ns=self.ns(access))
         self.attached.discard(access)
@@ -266,6 +264,27 @@ class MipLab:
         """Packets the switch dropped for ``reason`` (drop_counter index, docs/dataplane.md)."""
         return sum(r["packets"] for r in self.show("counters") if r["counter"] == "drop_counter"
                    and r["index"] == reason)
+
+    def read_switch(self, *tables: str) -> list[dict]:
+        """Entries of ``tables`` as an independent P4Runtime client reads them (lab/inspect.py)."""
+        import json
+        import sys
+        res = sh(sys.executable, "-m", "p4mobility.lab.inspect", f"127.0.0.1:{GRPC_PORT}", *tables,
+                 ns=self.ns("ha"), timeout=60)
+        return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+
+    def drop_forwarded(self, node: str, match: str | None) -> None:
+        """Drop the forwarded packets nft expression ``match`` selects in ``node`` (an access
+        router or the NAT): a lossy radio for tests; None lifts it."""
+        if not self.nat:
+            raise LabError(nat_unavailable() or "no nft")
+        sh("nft", "delete", "table", "inet", "p4mlab", ns=self.ns(node), check=False)
+        if match is not None:
+            script = (f"table inet p4mlab {{\n chain lossy {{\n  type filter hook forward priority 0; policy accept;\n"
+                      f"  {match} drop\n }}\n}}\n")
+            path = self.out / f"drop-{node}.nft"
+            path.write_text(script)
+            sh("nft", "-f", str(path), ns=self.ns(node))
 
     # --- logs and waiting ---------------------------------------------------------------------------
     def events(self, node: str, name: str | None = None, since: float = 0.0) -> list[dict]:

@@ -28,6 +28,8 @@ HA_ADDRESS = IPv6Address("2001:db8:ffff::1")
 HA_ADDRESS_V4 = IPv4Address("192.0.2.1")
 HOME_PREFIX = IPv6Network("2001:db8:100::/64")
 HOME_ADDRESS = IPv6Address("2001:db8:100::5")
+MN2_HOME_ADDRESS = IPv6Address("2001:db8:100::6")  # a second MN the HA serves; tests play it with its SAs
+HOME_ADDRESSES = {"mn": HOME_ADDRESS, "mn2": MN2_HOME_ADDRESS}
 IPV4_POOL = IPv4Network("10.200.0.0/24")
 MN_NAME = "mn1"
 
@@ -117,12 +119,15 @@ class MipSa:
     from_mn: bool
 
 
-def mip_sas() -> list[MipSa]:
-    hoa, ha = str(HOME_ADDRESS), str(HA_ADDRESS)
-    return [MipSa("bu", hoa, ha, 0x6001, 61, "transport", True),
-            MipSa("ba", ha, hoa, 0x6002, 62, "transport", False),
-            MipSa("data-out", hoa, ha, 0x6003, 63, "tunnel", True),
-            MipSa("data-in", ha, hoa, 0x6004, 64, "tunnel", False)]
+def mip_sas(mn: str = "mn") -> list[MipSa]:
+    """The four SAs of one MN with the HA (RFC 3776 §5.2): BU and BA transport mode,
+    payload tunnel mode both ways; key files named after ``name``."""
+    hoa, ha = str(HOME_ADDRESSES[mn]), str(HA_ADDRESS)
+    spi, reqid, pre = (0x6000, 60, "") if mn == "mn" else (0x6100, 70, f"{mn}-")
+    return [MipSa(f"{pre}bu", hoa, ha, spi + 1, reqid + 1, "transport", True),
+            MipSa(f"{pre}ba", ha, hoa, spi + 2, reqid + 2, "transport", False),
+            MipSa(f"{pre}data-out", hoa, ha, spi + 3, reqid + 3, "tunnel", True),
+            MipSa(f"{pre}data-in", ha, hoa, spi + 4, reqid + 4, "tunnel", False)]
 
 
 def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
@@ -131,41 +136,47 @@ def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
             "aead": {"name": AEAD, "key-file": f"{keydir}/{sa.name}.key", "icv-len": 128}}
 
 
-def ipsec_config(side: str, keydir: str = "keys") -> dict[str, Any]:
-    """The ip-xfrm style IPsec document (as a dict) of ``side`` ("mn" | "ha"): the
-    same SAs with directions mirrored. BUs selected by MH type 5 on HoA -> HA,
-    everything the HA's MH sends to the HoA on the BA SA (RFC 3776 §5.2.1); payload last and host-wide on the home address
-    (draft-laganier requirement 2: no tunnel-interface selector); the IPv4 home
-    address's data bypasses (it rides inside the tunnel)."""
-    hoa, ha = f"{HOME_ADDRESS}/128", f"{HA_ADDRESS}/128"
-    mine = side == "mn"
-    states = [_state(sa, "out" if sa.from_mn == mine else "in", keydir) for sa in mip_sas()]
+def _signalling(mn: str, mine: bool) -> list[dict[str, Any]]:
+    """BUs selected by MH type 5 on HoA -> HA; everything the HA's MH sends the home
+    address (BA, BRR, BE) on the BA SA, so no MH type there (RFC 3776 §5.2.1)."""
+    bu, ba, _, _ = mip_sas(mn)
+    hoa, ha = f"{HOME_ADDRESSES[mn]}/128", f"{HA_ADDRESS}/128"
     local, remote = (hoa, ha) if mine else (ha, hoa)
-    bu_dir, ba_dir = ("out", "in") if mine else ("in", "out")
-    # BA SA: every MH the HA sends the home address (BA, BRR, BE; RFC 3776 §5.2), so no MH type
-    policies = [
-        {"name": "bu", "dir": bu_dir, "local": local, "remote": remote, "proto": "mh",
+    return [
+        {"name": f"{bu.name}", "dir": "out" if mine else "in", "local": local, "remote": remote, "proto": "mh",
          ("local-mh-type" if mine else "remote-mh-type"): int(MhType.BU), "action": "protect",
-         "tmpl": {"reqid": 61, "mode": "transport"}},
-        {"name": "ba", "dir": ba_dir, "local": local, "remote": remote, "proto": "mh", "action": "protect",
-         "tmpl": {"reqid": 62, "mode": "transport"}},
+         "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
+        {"name": f"{ba.name}", "dir": "in" if mine else "out", "local": local, "remote": remote, "proto": "mh",
+         "action": "protect", "tmpl": {"reqid": ba.reqid, "mode": "transport"}},
     ]
-    if mine:  # host-wide on the home address
-        policies += [
-            {"name": "payload-out", "dir": "out", "local": hoa, "action": "protect",
-             "tmpl": {"reqid": 63, "mode": "tunnel"}},
-            {"name": "payload-in", "dir": "in", "local": hoa, "action": "protect",
-             "tmpl": {"reqid": 64, "mode": "tunnel"}},
-            {"name": "ipv4-out", "dir": "out", "local": "0.0.0.0/0", "action": "bypass"},
-            {"name": "ipv4-in", "dir": "in", "local": "0.0.0.0/0", "action": "bypass"},
-        ]
-    else:
-        policies += [
-            {"name": "payload-out", "dir": "out", "remote": hoa, "action": "protect",
-             "tmpl": {"reqid": 64, "mode": "tunnel"}},
-            {"name": "payload-in", "dir": "in", "remote": hoa, "action": "protect",
-             "tmpl": {"reqid": 63, "mode": "tunnel"}},
-        ]
+
+
+def _payload(mn: str, mine: bool) -> list[dict[str, Any]]:
+    """Host-wide on the home address, last (draft-laganier requirement 2: no tunnel-interface selector)."""
+    _, _, out, into = mip_sas(mn)
+    hoa = f"{HOME_ADDRESSES[mn]}/128"
+    if mine:
+        return [{"name": "payload-out", "dir": "out", "local": hoa, "action": "protect",
+                 "tmpl": {"reqid": out.reqid, "mode": "tunnel"}},
+                {"name": "payload-in", "dir": "in", "local": hoa, "action": "protect",
+                 "tmpl": {"reqid": into.reqid, "mode": "tunnel"}},
+                # the IPv4 home address's data bypasses: it rides inside the tunnel as is
+                {"name": "ipv4-out", "dir": "out", "local": "0.0.0.0/0", "action": "bypass"},
+                {"name": "ipv4-in", "dir": "in", "local": "0.0.0.0/0", "action": "bypass"}]
+    return [{"name": f"{into.name}", "dir": "out", "remote": hoa, "action": "protect",
+             "tmpl": {"reqid": into.reqid, "mode": "tunnel"}},
+            {"name": f"{out.name}", "dir": "in", "remote": hoa, "action": "protect",
+             "tmpl": {"reqid": out.reqid, "mode": "tunnel"}}]
+
+
+def ipsec_config(side: str, keydir: str = "keys") -> dict[str, Any]:
+    """The ip-xfrm style IPsec document (as a dict) of ``side``: "mn" or "mn2" (that
+    MN's four SAs) or "ha" (every MN's, directions mirrored); signalling entries
+    first, the host-wide payload entries last."""
+    mns = [side] if side != "ha" else list(HOME_ADDRESSES)
+    mine = side != "ha"
+    states = [_state(sa, "out" if sa.from_mn == mine else "in", keydir) for mn in mns for sa in mip_sas(mn)]
+    policies = [p for mn in mns for p in _signalling(mn, mine)] + [p for mn in mns for p in _payload(mn, mine)]
     return {"state": states, "policy": policies}
 
 
@@ -183,7 +194,8 @@ def ha_config(node: dict[str, Any], opts: MipLabOptions) -> dict[str, Any]:
         "node": node,
         "home_agent": {"ha_address": str(HA_ADDRESS), "ha_address_v4": str(HA_ADDRESS_V4),
                        "home_prefixes": [str(HOME_PREFIX)], "ipv4_pool": str(IPV4_POOL),
-                       "mobile_nodes": [{"home_address": str(HOME_ADDRESS), "dynamic_ipv4": True}],
+                       "mobile_nodes": [{"home_address": str(a), "dynamic_ipv4": True}
+                                        for a in HOME_ADDRESSES.values()],
                        **opts.home_agent},
         "routes": [
             _route(CN_NET, "cn", ("cn", "eth0")), _route(CN_NET_V4, "cn", ("cn", "eth0")),
@@ -212,7 +224,7 @@ def mn_config(out: str, opts: MipLabOptions) -> dict[str, Any]:
 
 
 __all__ = [
-    "HA_ADDRESS", "HA_ADDRESS_V4", "HOME_PREFIX", "HOME_ADDRESS", "IPV4_POOL", "MN_NAME", "ACC_NET", "ACC_GW",
+    "HA_ADDRESS", "HA_ADDRESS_V4", "HOME_PREFIX", "HOME_ADDRESS", "MN2_HOME_ADDRESS", "HOME_ADDRESSES", "IPV4_POOL", "MN_NAME", "ACC_NET", "ACC_GW",
     "MN_COA", "TRANSIT", "TRANSIT_ROUTER", "NAT_LAN", "NAT_LAN_GW", "MN_V4_COA", "NAT_WAN", "NAT_PUBLIC",
     "NAT_WAN_GW", "CN_ADDRESS", "CN_GATEWAY", "CN_NET", "CN_ADDRESS_V4", "CN_GATEWAY_V4", "CN_NET_V4",
     "CPU_PORT", "CRYPTO_PORT", "CRYPTO_IFACES", "HA_PORTS", "MN_IFACES", "TUNNEL_IFACE", "MACS", "Link",

@@ -43,8 +43,11 @@ def _int(v: str) -> int | None:
     return int(v, 0) if v else None
 
 
-def mh_rows(pcap: Path, esp_sa: Path | None = None) -> list[MhRow]:
-    args = ["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), "-Y", "mipv6", "-T", "fields",
+DSMIPV6_DECODE = ("-d", "udp.port==4191,ipv6")  # RFC 5555 §4.1: IPv6 in UDP 4191 (not decoded by default)
+
+
+def mh_rows(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = ()) -> list[MhRow]:
+    args = ["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), *extra, "-Y", "mipv6", "-T", "fields",
             "-E", "separator=|", *[a for f in FIELDS for a in ("-e", f)]]
     res = subprocess.run(args, capture_output=True, text=True, timeout=120)
     if res.returncode != 0:
@@ -56,29 +59,29 @@ def mh_rows(pcap: Path, esp_sa: Path | None = None) -> list[MhRow]:
     return rows
 
 
-def malformed(pcap: Path, esp_sa: Path | None = None) -> str:
+def malformed(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = ()) -> str:
     """tshark's summary lines of malformed or error-level frames ('' when none)."""
-    res = subprocess.run(["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), "-Y",
+    res = subprocess.run(["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), *extra, "-Y",
                           "_ws.malformed || _ws.expert.severity == error"],
                          capture_output=True, text=True, timeout=120)
     return res.stdout.strip() if res.returncode == 0 else f"tshark failed: {res.stderr.strip()[:300]}"
 
 
-def signaling_summary(pcaps: list[Path], esp_sa: Path | None) -> dict[str, Any] | None:
+def signaling_summary(pcaps: list[Path], esp_sa: Path | None, extra: tuple[str, ...] = ()) -> dict[str, Any] | None:
     """Counts for summary.json: MH messages, how many in ESP with a good ICV, malformed frames."""
     if shutil.which("tshark") is None:
         return None
     total = in_esp = good = bad = 0
     for pcap in pcaps:
         try:
-            rows = mh_rows(pcap, esp_sa)
+            rows = mh_rows(pcap, esp_sa, extra)
         except (RuntimeError, subprocess.TimeoutExpired):
             return None
         total += len(rows)
         in_esp += sum(r.spi is not None for r in rows)
         good += sum(r.spi is not None and r.icv_good for r in rows)
-        bad += bool(malformed(pcap, esp_sa))
+        bad += bool(malformed(pcap, esp_sa, extra))
     return {"mh_messages": total, "in_esp": in_esp, "esp_icv_good": good, "pcaps_with_malformed": bad}
 
 
-__all__ = ["MhRow", "mh_rows", "malformed", "esp_options", "signaling_summary"]
+__all__ = ["MhRow", "mh_rows", "malformed", "esp_options", "signaling_summary", "DSMIPV6_DECODE"]
