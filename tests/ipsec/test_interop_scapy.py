@@ -117,3 +117,27 @@ def test_rfc5555_4_1_bu_in_udp_4191_decrypted_outer_kept():
     del got.chksum
     assert IP(bytes(got)).chksum == IP(r.packet).chksum  # header checksum valid
     assert bytes(IP(r.packet)[UDP].payload) == bytes(inner)
+
+
+def test_rfc5555_4_1_ba_to_a_nat_keeps_the_udp_4191_wrapper_outside_esp():
+    """The home agent's BA to a NAT'd CoA: IPv4{HA4->NAT} UDP{4191->port} IPv6{HA->HoA} MH is
+    handed over whole; ESP goes into the inner IPv6 packet (transport mode), the wrapper stays as
+    it came with its lengths and checksum fixed, and scapy decrypts the inner packet."""
+    from scapy.layers.inet import IP, UDP
+
+    from .conftest import mh_bu
+
+    path, out, _ = path_pair("gcm", src=HA, dst=HOA)
+    ssa = SecurityAssociation(ESP, spi=0x1000, **SCAPY_ALGOS["gcm"])
+    inner = bytes(IPv6(src=HA, dst=HOA, nh=135) / mh_bu())
+    clear = bytes(IP(src="198.51.100.1", dst="203.0.113.7") / UDP(sport=4191, dport=40000, chksum=0) / inner)
+    r = path.process_outbound(clear, out, 0.0)
+    assert isinstance(r, Protected), r
+    got = IP(r.packet)
+    assert (got.src, got.dst, got[UDP].sport, got[UDP].dport) == ("198.51.100.1", "203.0.113.7", 4191, 40000)
+    assert got.len == len(r.packet) and got[UDP].len == len(r.packet) - 20
+    del got.chksum
+    assert IP(bytes(got)).chksum == IP(r.packet).chksum
+    esp6 = IPv6(bytes(IP(r.packet)[UDP].payload))
+    assert esp6.nh == 50 and esp6[ESP].spi == 0x1000
+    assert bytes(ssa.decrypt(esp6)) == inner

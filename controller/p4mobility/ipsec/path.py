@@ -9,7 +9,10 @@ the result (transport mode) or dropped with the tunnel, fragments dropped, SA by
 {dst, SPI}) or by SPI lookup, replay/ICV/decrypt in the SA, then the
 decrypted packet must match the SA's selectors and the SPD (RFC 4301 §5.2).
 Outbound (RFC 4301 §5.1): ``protect`` consults the SPD (first match; none
-= DISCARD); transport mode keeps HAO/RH2 outside ESP, tunnel mode wraps.
+= DISCARD); transport mode keeps HAO/RH2 outside ESP, tunnel mode wraps;
+a DSMIPv6 IPv4/UDP-4191 wrapper around the IPv6 packet to protect (a home
+agent's BA to a NAT'd care-of address, RFC 5555 §4.1) stays outside ESP as
+it came, its lengths and IPv4 checksum fixed around the result.
 """
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ from .errors import (IcvError, IpsecError, MalformedPacket, NoOutboundSa, Policy
                      PolicyMismatch, ReplayError, UnknownSpi, FragmentReceived)
 from .esp import parse_header
 from .events import Accepted, Bypassed, Dropped, Event, IcvFailure, Protected, ReplayDrop
-from .ipframe import (Proto, join_udp_encap, split_udp_encap, transport_join, transport_split,
-                      tunnel_header, view_end, walk)
+from .ipframe import (DSMIP_UDP_PORT, Proto, join_udp_encap, split_udp_encap, transport_join, transport_split,
+                      tunnel_header, upper_layer_ports, view_end, walk)
 from .sad import Sad
 from .sa import Sa
 from .spd import Action, Dir, Mode, Spd, selector_from_packet
@@ -120,6 +123,11 @@ class CryptoPath:
         try:
             if sa is None or sa.dir != Dir.OUT:
                 raise NoOutboundSa(f"sa_index {sa_index} is not an outbound SA")
+            outer = b""
+            if packet[:1] and packet[0] >> 4 == 4:
+                view = walk(packet)
+                if view.proto == Proto.UDP and DSMIP_UDP_PORT in upper_layer_ports(packet, view):
+                    outer, packet = split_udp_encap(packet, view)  # RFC 5555 §4.1: outside ESP
             if sa.mode == Mode.TUNNEL:
                 view = walk(packet)
                 inner = packet[:view_end(packet, view)]
@@ -129,6 +137,8 @@ class CryptoPath:
                 view, headers, payload = transport_split(packet)
                 esp = sa.seal(payload, view.proto, now)
                 out = transport_join(view, headers, esp, Proto.ESP)
+            if outer:
+                out = join_udp_encap(outer, out)
             return Protected(out, sa.index, sa.oseq, sa.drain())
         except IpsecError as exc:
             return self._drop(exc, sa, 0)
