@@ -224,3 +224,25 @@ def test_rfc6275_10_4_5_tunnelled_packets_from_a_spoofed_coa_are_dropped_in_the_
     lab.wait_for(lambda: _drops(lab, UNKNOWN_TUNNEL) == unknown + 1 and
                  _drops(lab, SPOOFED_TUNNEL_SOURCE) == spoofed + 1, "both drops counted", poll=0.3)
     assert lab.ping(CN4)  # the genuine tunnel still works
+
+
+def test_a_crashed_ha_node_restores_its_bindings_and_the_switch_never_stops_forwarding(lab):
+    registered_at(lab, "acca")
+    before = binding(lab)
+    log = lab.start_ping(CN, name="restart-ping", interval=0.05)
+    wait_replies(log, 5)
+    t = lab.restart_ha()  # SIGKILL: nothing is flushed on the way out
+    assert lab.wait_event("ha", "state_restored", since=t, timeout=60)["bindings"] == 1
+    rec = lab.wait_event("ha", "reconciled", since=t, timeout=120)
+    assert (rec["inserted"], rec["modified"], rec["deleted"]) == (0, 0, 0)  # the switch had it all
+    wait_replies(log, 5, after=time.time())
+    lab.stop_ping("restart-ping")
+    after = binding(lab)
+    assert {k: after[k] for k in ("id", "coa", "ipv4_home_address", "peer")} == \
+        {k: before[k] for k in ("id", "coa", "ipv4_home_address", "peer")}
+    # the MN's next BU (sequence number after the restored one) is accepted
+    t = time.time()
+    lab.attach("accb")
+    lab.detach("acca")
+    lab.wait_tunnel(COA["accb"])
+    assert lab.wait_event("ha", "ba_tx", since=t)["status"] == 0

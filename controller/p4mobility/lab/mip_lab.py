@@ -184,6 +184,13 @@ class MipLab:
             time.sleep(0.2)
         raise LabError(f"the HA switch did not open gRPC port {GRPC_PORT}")
 
+    def restart_ha(self, sig: int = signal.SIGKILL) -> float:
+        """Stop the HA node (SIGKILL: a crash) and start it again; returns the restart time."""
+        self.sup.stop("ha", sig=sig)
+        t = self.mark("ha node restarted")
+        self.sup.spawn("ha", ha_argv(self.out), self.out / "ha.log", ns=self.ns("ha"))
+        return t
+
     # --- the MN's access networks -----------------------------------------------------------------
     def attach(self, access: str) -> float:
         """The MN's interface on ``access`` ("acca", "accb", "nat") gets carrier, its care-of
@@ -193,6 +200,7 @@ class MipLab:
         ifname, mn = M.MN_IFACES[access], self.ns("mn")
         t = self.mark(f"attach {access}")
         sh("ip", "link", "set", "lan" if access == "nat" else "mn", "up", ns=self.ns(access))
+        self.wait_for(lambda: self._oper_up(ifname), f"carrier on the MN's {ifname}", 10)  # then the lease
         if access == "nat":
             sh("ip", "addr", "add", f"{M.MN_V4_COA}/{M.NAT_LAN.prefixlen}", "dev", ifname, ns=mn)
             sh("ip", "route", "replace", "default", "via", str(M.NAT_LAN_GW), "dev", ifname,
@@ -203,6 +211,14 @@ class MipLab:
                "metric", str(ACCESS_METRIC[ifname]), ns=mn)
         self.attached.add(access)
         return t
+
+    def _oper_up(self, ifname: str) -> bool:
+        import json
+        res = sh("ip", "-j", "link", "show", "dev", ifname, ns=self.ns("mn"), check=False)
+        try:
+            return json.loads(res.stdout or "[]")[0].get("operstate") == "UP"
+        except (ValueError, IndexError):
+            return False
 
     def detach(self, access: str, carrier: bool = True) -> float:
         """The care-of address and route on ``access`` go (the lease ended); with

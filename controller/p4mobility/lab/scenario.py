@@ -1,4 +1,5 @@
-"""Lab scenarios. `pmip-handover` (the default; `make lab`):
+"""Lab scenarios. `mip-nat` and `mcoa` (host mobility) are in mip_scenario.py. `pmip-handover`
+(the default; `make lab`):
 
 MN attaches at MAG1 and configures its address by SLAAC from the RA carrying
 its home network prefix; it pings the CN every 10 ms; its link moves to MAG2
@@ -92,6 +93,13 @@ def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], Non
     return summary
 
 
-SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {"pmip-handover": pmip_handover}
+def _mip(name: str) -> Callable[..., dict[str, Any]]:
+    def run(*args: Any, **kw: Any) -> dict[str, Any]:
+        from p4mobility.lab import mip_scenario  # host mobility: lab/mip_scenario.py
+        return getattr(mip_scenario, name)(*args, **kw)
+    return run
+
+
+SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {"pmip-handover": pmip_handover, "mip-nat": _mip("mip_nat")}
 
 __all__ = ["pmip_handover", "SCENARIOS"]
