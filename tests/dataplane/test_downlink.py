@@ -5,6 +5,7 @@ encapsulations, with lengths, checksums, hop limits, DSCP and ECN
 
 from __future__ import annotations
 
+from finsy import P4TableAction
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.packet import Raw
@@ -142,6 +143,17 @@ def test_rfc5648_flow_to_unknown_tunnel_peer_dropped_and_counted(dp):
     """A multi-CoA binding whose selected peer has no tunnel_peers entry."""
     dp.add_route(COA1_PREFIX, 2)
     dp.add_multi_coa_binding(HNP, BINDING, [99])
+    before = dp.drops(DropReason.UNKNOWN_TUNNEL_PEER)
+    dp.send(1, eth_in() / IPv6(src=CN, dst=MN) / BODY)
+    assert dp.wait_drop(DropReason.UNKNOWN_TUNNEL_PEER, before) == before + 1
+    dp.verify_no_other_packets()
+
+
+def test_rfc5648_multi_coa_binding_without_a_group_is_dropped_not_routed(dp):
+    """The member says several CoAs but binding_peers has no entry: a route covering
+    the home prefix must not carry the packet in the clear."""
+    dp.add_route(HNP, 2)
+    dp.add_binding_member(BINDING, P4TableAction("set_multi_coa_binding", binding_id=BINDING), [HNP])
     before = dp.drops(DropReason.UNKNOWN_TUNNEL_PEER)
     dp.send(1, eth_in() / IPv6(src=CN, dst=MN) / BODY)
     assert dp.wait_drop(DropReason.UNKNOWN_TUNNEL_PEER, before) == before + 1

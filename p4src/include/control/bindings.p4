@@ -3,8 +3,8 @@
  * the binding's member of `binding_profile` (binding_profile.p4), which holds
  * its current tunnel, so a handover is one write of that member. A binding
  * with several CoAs (RFC 5648) picks one tunnel peer per flow with an action
- * selector on the 5-tuple hash. A binding without a CoA drops (and counts)
- * its downlink. */
+ * selector on the 5-tuple hash. A binding without a CoA, or with several
+ * but no selector group, drops (and counts) its downlink. */
 #ifndef __BINDINGS_P4__
 #define __BINDINGS_P4__
 
@@ -56,7 +56,10 @@ control Bindings(inout headers_t hdr,
             meta.count_downlink = true;
             meta.downlink_binding_id = meta.binding.binding_id;
             if (meta.binding.multi_coa) {
-                binding_peers.apply();
+                if (!binding_peers.apply().hit) {  // no group (yet): not routed in the clear
+                    meta.verdict = Verdict.DROP;
+                    meta.drop_reason = DropReason.UNKNOWN_TUNNEL_PEER;
+                }
             } else if (meta.binding.tunnel_type == TunnelType.NONE) {
                 meta.verdict = Verdict.DROP;
                 meta.drop_reason = DropReason.UNKNOWN_TUNNEL_PEER;
