@@ -100,12 +100,14 @@ def program_router(client) -> None:
 
 
 def program_mobility(client) -> None:
-    from finsy import P4TableAction, P4TableEntry, P4TableMatch
+    from finsy import P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry, P4TableMatch
 
     def entry(table, match, action, **params):
         return P4TableEntry(table, match=P4TableMatch(match),
                             action=P4TableAction(action, **params))
 
+    client.insert([P4ActionProfileMember("binding_profile", member_id=1, action=P4TableAction(
+        "set_binding_tunnel_ipv6", binding_id=1, src_addr=LMA, dst_addr=COA))])
     client.insert([
         entry("local_addresses", {"dst_addr": LMA}, "set_local"),
         entry("routes", {"dst_addr": "2001:db8:c0::/48"}, "set_next_hop", port=1,
@@ -114,11 +116,11 @@ def program_mobility(client) -> None:
               src_mac=SWITCH_MAC, dst_mac=NH_MAC),
         entry("tunnel_peers", {"tunnel_peer_id": 1}, "load_tunnel_peer_ipv6",
               src_addr=LMA, dst_addr=COA),
-        entry("bindings", {"dst_addr": HNP}, "set_binding", binding_id=1, tunnel_peer_id=1),
+        P4TableEntry("bindings", match=P4TableMatch(dst_addr=HNP), action=P4IndirectAction(member_id=1)),
         entry("tunnel_terminations", {"outer_src_addr": COA, "outer_dst_addr": LMA,
                                       "encap_kind": int(EncapKind.IPV6_IN_IPV6)},
               "decap_from_coa"),
-        entry("uplink_sources", {"coa": COA, "home_addr": HNP}, "accept_uplink", binding_id=1),
+        P4TableEntry("uplink_sources", match=P4TableMatch(home_addr=HNP), action=P4IndirectAction(member_id=1)),
     ])
 
 

@@ -8,6 +8,7 @@
 #include "include/size.p4"
 #include "include/header.p4"
 #include "include/parser.p4"
+#include "include/binding_profile.p4"
 #include "include/control/packetio.p4"
 #include "include/control/classifier.p4"
 #include "include/control/signaling.p4"
@@ -62,9 +63,7 @@ control MobilityIngress(inout headers_t hdr,
             if (!meta.has_tunnel_peer && !meta.egress_chosen) {
                 bindings.apply(hdr, meta, std);
             }
-            if (meta.has_tunnel_peer) {
-                tunnel_peers.apply(hdr, meta, std);
-            }
+            tunnel_peers.apply(hdr, meta, std);  // encapsulates if a tunnel was chosen
         }
         if (meta.verdict == Verdict.FORWARD && !meta.egress_chosen) {
             routing.apply(hdr, meta, std);

@@ -7,7 +7,9 @@ prefix length (longest first), ternary/range/optional tables a list sorted by
 priority (higher P4Runtime priority wins; ties by insertion) with a bounded
 lookup cache cleared on every change. Member selection in action selectors is
 `hash % members` over members ordered by member handle, where a new member
-takes the smallest free handle, as bmv2 (RandAccessUIntSet) does.
+takes the smallest free handle, as bmv2 (RandAccessUIntSet) does. A profile
+may serve several tables; it counts the entries that reference each member
+and group (over all of them), and one still referenced is not deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .actions import Action
-from .errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
+from .errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, ResourceExhausted
 
 CACHE_LIMIT = 8192
 
@@ -53,6 +55,20 @@ class ActionProfile:
     groups: dict[int, dict[int, int]] = field(default_factory=dict)  # gid -> {member_id: weight}
     group_max: dict[int, int] = field(default_factory=dict)
     _sel: dict[int, list[tuple[Action, tuple]]] = field(default_factory=dict)
+    refs: dict[tuple[str, int], int] = field(default_factory=dict)  # ("m"|"g", id) -> entries
+
+    def ref(self, e: "Entry", n: int) -> None:
+        """Count entry ``e`` (n=1) or uncount it (n=-1) as a user of its member / group."""
+        k = ("m", e.member_id) if e.member_id is not None else ("g", e.group_id) if e.group_id is not None else None
+        if k is not None:
+            c = self.refs.get(k, 0) + n
+            if c:
+                self.refs[k] = c
+            else:
+                self.refs.pop(k, None)
+
+    def referenced(self, kind: str, oid: int) -> bool:
+        return self.refs.get((kind, oid), 0) > 0
 
     def add_member(self, mid: int, act: Action, data: tuple) -> None:
         if mid in self.members:
@@ -75,6 +91,8 @@ class ActionProfile:
     def delete_member(self, mid: int) -> None:
         if mid not in self.members:
             raise NotFound(f"action profile {self.name}: no member {mid}")
+        if self.referenced("m", mid):  # bmv2: MBR_STILL_USED
+            raise FailedPrecondition(f"action profile {self.name}: member {mid} is referenced by a table entry")
         if any(mid in g for g in self.groups.values()):
             raise InvalidArgument(f"action profile {self.name}: member {mid} is in a group")
         del self.members[mid]
@@ -100,6 +118,8 @@ class ActionProfile:
     def delete_group(self, gid: int) -> None:
         if gid not in self.groups:
             raise NotFound(f"action profile {self.name}: no group {gid}")
+        if self.referenced("g", gid):  # bmv2: GRP_STILL_USED
+            raise FailedPrecondition(f"action profile {self.name}: group {gid} is referenced by a table entry")
         del self.groups[gid]
         self.group_max.pop(gid, None)
         self._sel.pop(gid, None)
@@ -197,6 +217,9 @@ class Table:
         if old.const:
             raise PermissionDenied(f"table {self.name}: entry is const")
         old.action, old.data = e.action, e.data
+        if self.profile is not None:
+            self.profile.ref(old, -1)
+            self.profile.ref(e, 1)
         old.member_id, old.group_id = e.member_id, e.group_id
         old.metadata = e.metadata
         self._cache.clear()
@@ -216,6 +239,8 @@ class Table:
             self._index_remove(e)
 
     def _index_add(self, e: Entry) -> None:
+        if self.profile is not None:
+            self.profile.ref(e, 1)
         if self.mode == "exact":
             self._exact[e.match] = e
         elif self.mode == "lpm":
@@ -233,6 +258,8 @@ class Table:
         self._cache.clear()
 
     def _index_remove(self, e: Entry) -> None:
+        if self.profile is not None:
+            self.profile.ref(e, -1)
         if self.mode == "exact":
             self._exact.pop(e.match, None)
         elif self.mode == "lpm":

@@ -15,7 +15,7 @@ from typing import Callable
 from finsy.proto import p4r
 
 from . import codec
-from .errors import (AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied,
+from .errors import (AlreadyExists, InvalidArgument, NotFound, PermissionDenied,
                      Unimplemented)
 from .meters import MeterConfig
 from .p4info import P4InfoMap
@@ -96,7 +96,7 @@ def _touch_tables(dev, prof) -> None:
 def _profile_member(dev, pm: P4InfoMap, utype: int, m: "p4r.ActionProfileMember") -> None:
     prof = _profile(pm, m.action_profile_id)
     if utype == DELETE:
-        prof.delete_member(m.member_id)
+        prof.delete_member(m.member_id)  # refused while an entry of any table refers to it
         return
     act, data = codec.decode_action(pm, m.action, None, default=False)
     (prof.add_member if utype == INSERT else prof.modify_member)(m.member_id, act, data)
@@ -108,10 +108,7 @@ def _profile_group(dev, pm: P4InfoMap, utype: int, g: "p4r.ActionProfileGroup") 
     if prof.selector is None:
         raise InvalidArgument(f"action profile {prof.name!r} has no selector; groups not allowed")
     if utype == DELETE:
-        for t in _tables_of(dev, prof):
-            if any(e.group_id == g.group_id for e in t.entries.values()):
-                raise FailedPrecondition(f"group {g.group_id} is referenced by table {t.name!r}")
-        prof.delete_group(g.group_id)
+        prof.delete_group(g.group_id)  # refused while an entry of any table refers to it
     else:
         members = {}
         for m in g.members:

@@ -155,6 +155,17 @@ struct headers_t {
     mh_t                 mh;
 }
 
+/* What a binding's member of `binding_profile` says (binding_profile.p4). */
+struct binding_t {
+    binding_id_t    binding_id;
+    bool            multi_coa;        // RFC 5648: binding_peers picks a CoA per flow
+    TunnelType      tunnel_type;      // NONE: the binding has no CoA now
+    l3_addr_t       tunnel_src;
+    l3_addr_t       tunnel_dst;       // the CoA, IPv4 mapped
+    bit<16>         tunnel_udp_sport;
+    bit<16>         tunnel_udp_dport;
+}
+
 struct local_metadata_t {
     Verdict         verdict;
     DropReason      drop_reason;
@@ -192,6 +203,8 @@ struct local_metadata_t {
     bit<16>         tunnel_udp_sport;
     bit<16>         tunnel_udp_dport;
     bool            egress_chosen;    // a mobility table set the port and MACs
+    /* the binding a `bindings` or `uplink_sources` lookup found last */
+    binding_t       binding;
 }
 
 #endif

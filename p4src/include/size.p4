@@ -3,11 +3,12 @@
 #ifndef __SIZE_P4__
 #define __SIZE_P4__
 
-#define MAX_BINDINGS            100000   // HNP / HoA entries; also per-binding counter size
+#define MAX_BINDINGS            100000   // HNP / HoA entries of `bindings` and `uplink_sources`;
+                                         // binding_profile members; per-binding counter size
 #define MAX_MULTI_COA_BINDINGS  16384    // bindings with several CoAs (RFC 5648)
 #define MAX_BINDING_PEER_MEMBERS 65536   // selector members: one per (binding, CoA)
+#define MAX_BINDING_COAS        65536    // (binding, CoA) pairs of multi-CoA bindings, checked on decap
 #define MAX_TUNNEL_PEERS        131072   // CoAs / Proxy-CoAs / LMAs
-#define MAX_UPLINK_SOURCES      200000   // (CoA, HNP/HoA) pairs accepted on decap
 #define MAX_SAS                 262144   // ESP SAs (a few per mobile node)
 #define MAX_SPD_ENTRIES         131072   // outbound policies (host-wide ones per HoA)
 #define MAX_LOCAL_ADDRESSES     1024

@@ -110,22 +110,51 @@ class Dataplane:
         self.insert(P4TableEntry("tunnel_peers", match=P4TableMatch({"tunnel_peer_id": peer_id}),
                                  action=action))
 
-    def move_tunnel_peer(self, binding_prefix: str, binding_id: int, peer_id: int) -> None:
-        """A handover: one MODIFY of the binding entry."""
-        self.modify(P4TableEntry(
-            "bindings", match=P4TableMatch({"dst_addr": key_addr(binding_prefix)}),
-            action=P4TableAction("set_binding", binding_id=binding_id,
-                                 tunnel_peer_id=peer_id)))
+    # ---- LMA / HA bindings: one binding_profile member per binding ----
+    @staticmethod
+    def binding_tunnel(binding_id: int, src: str, dst: str,
+                       udp: tuple[int, int] | None = None) -> P4TableAction:
+        """The member action that gives a binding its tunnel (binding_profile.p4)."""
+        if udp is not None:
+            return P4TableAction("set_binding_tunnel_udp", binding_id=binding_id, src_addr=src,
+                                 dst_addr=dst, src_port=udp[0], dst_port=udp[1])
+        if ":" in dst:
+            return P4TableAction("set_binding_tunnel_ipv6", binding_id=binding_id, src_addr=src,
+                                 dst_addr=dst)
+        return P4TableAction("set_binding_tunnel_ipv4", binding_id=binding_id, src_addr=src, dst_addr=dst)
 
-    def add_binding(self, prefix: str, binding_id: int, peer_id: int) -> None:
-        self.insert(P4TableEntry(
-            "bindings", match=P4TableMatch({"dst_addr": key_addr(prefix)}),
-            action=P4TableAction("set_binding", binding_id=binding_id,
-                                 tunnel_peer_id=peer_id)))
+    def add_binding_member(self, binding_id: int, action: P4TableAction,
+                           prefixes: Iterable[str]) -> None:
+        """Member ``binding_id`` of binding_profile, and for each prefix a
+        `bindings` (downlink) and an `uplink_sources` (uplink) entry to it."""
+        self.insert(P4ActionProfileMember("binding_profile", member_id=binding_id, action=action))
+        for prefix in prefixes:
+            ref = P4IndirectAction(member_id=binding_id)
+            self.insert(P4TableEntry("bindings", match=P4TableMatch({"dst_addr": key_addr(prefix)}),
+                                     action=ref),
+                        P4TableEntry("uplink_sources",
+                                     match=P4TableMatch({"home_addr": key_addr(prefix)}), action=ref))
+
+    def add_binding(self, prefix: str, binding_id: int, src: str, dst: str,
+                    udp: tuple[int, int] | None = None) -> None:
+        self.add_binding_member(binding_id, self.binding_tunnel(binding_id, src, dst, udp), [prefix])
+
+    def move_binding(self, binding_id: int, src: str, dst: str,
+                     udp: tuple[int, int] | None = None) -> None:
+        """A handover: one MODIFY of the binding's member, one update."""
+        self.modify(P4ActionProfileMember("binding_profile", member_id=binding_id,
+                                          action=self.binding_tunnel(binding_id, src, dst, udp)))
+
+    def detach_binding(self, binding_id: int) -> None:
+        """RFC 5213 §5.3.5: the binding stays, without a CoA (one MODIFY)."""
+        self.modify(P4ActionProfileMember("binding_profile", member_id=binding_id, action=P4TableAction(
+            "set_binding_without_tunnel", binding_id=binding_id)))
 
     def add_multi_coa_binding(self, prefix: str, binding_id: int,
-                              peer_ids: list[int]) -> None:
-        """RFC 5648: one selector member per CoA, one group per binding."""
+                              peer_ids: list[int], coas: Iterable[str] = ()) -> None:
+        """RFC 5648: one selector member per CoA, one group per binding; the
+        binding's member says multi-CoA; `binding_coas` lists the CoAs that
+        may send uplink."""
         members = []
         for peer_id in peer_ids:
             member_id = self._next_member
@@ -140,9 +169,12 @@ class Dataplane:
                                          max_size=len(members), members=members))
         self.insert(P4TableEntry("binding_peers", match=P4TableMatch({"binding_id": binding_id}),
                                  action=P4IndirectAction(group_id=group_id)))
-        self.insert(P4TableEntry(
-            "bindings", match=P4TableMatch({"dst_addr": key_addr(prefix)}),
-            action=P4TableAction("set_multi_coa_binding", binding_id=binding_id)))
+        self.add_binding_member(binding_id, P4TableAction("set_multi_coa_binding", binding_id=binding_id),
+                                [prefix])
+        for coa in coas:
+            self.insert(P4TableEntry("binding_coas",
+                                     match=P4TableMatch({"binding_id": binding_id, "coa": key_addr(coa)}),
+                                     action=P4TableAction("accept_coa")))
 
     def add_tunnel_termination(self, outer_src: str, outer_dst: str, kind: EncapKind,
                                from_lma: bool = False) -> None:
@@ -151,11 +183,6 @@ class Dataplane:
             match=P4TableMatch({"outer_src_addr": key_addr(outer_src),
                    "outer_dst_addr": key_addr(outer_dst), "encap_kind": int(kind)}),
             action=P4TableAction("decap_from_lma" if from_lma else "decap_from_coa")))
-
-    def add_uplink_source(self, coa: str, home: str, binding_id: int) -> None:
-        self.insert(P4TableEntry(
-            "uplink_sources", match=P4TableMatch({"coa": key_addr(coa), "home_addr": key_addr(home)}),
-            action=P4TableAction("accept_uplink", binding_id=binding_id)))
 
     def add_esp_sa(self, dst: str, spi: int, sa_index: int | None = None) -> None:
         """sa_index None: a signaling SA punted to the controller as is."""

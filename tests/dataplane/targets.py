@@ -70,6 +70,8 @@ class SwitchProcess:
         for number, ifname in sorted(ports.items()):
             argv += ["-i", f"{number}@{ifname}"]
         argv += ["--device-id", "1", "--no-p4"]
+        if target == "bmv2":  # its Thrift server: a port of its own, so parallel runs never collide on 9090
+            argv += ["--thrift-port", str(free_tcp_port())]
         argv += os.environ.get("P4MOB_SWITCH_EXTRA_ARGS", "").split()
         argv += ["--", "--grpc-server-addr", f"127.0.0.1:{grpc_port}",
                  "--cpu-port", str(CPU_PORT)]

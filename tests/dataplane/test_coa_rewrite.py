@@ -27,12 +27,10 @@ def encrypted_result(dst: str = MN):
 def test_draft_laganier_req1_outer_destination_follows_the_binding(dp):
     dp.add_route(COA1_PREFIX, 2)
     dp.add_route(COA2_PREFIX, 3)
-    dp.add_tunnel_peer(1, LMA, COA1)
-    dp.add_tunnel_peer(2, LMA, COA2)
-    dp.add_binding(HNP, BINDING, 1)
+    dp.add_binding(HNP, BINDING, LMA, COA1)
     dp.send(CRYPTO_PORT, encrypted_result())
     dp.verify_packet(eth_out(2) / IPv6(src=LMA, dst=COA1, hlim=64) / ESP_BODY, 2)
-    dp.move_tunnel_peer(HNP, BINDING, 2)  # new binding: next packet to the new CoA
+    dp.move_binding(BINDING, LMA, COA2)  # new binding: next packet to the new CoA
     dp.send(CRYPTO_PORT, encrypted_result())
     dp.verify_packet(eth_out(3) / IPv6(src=LMA, dst=COA2, hlim=64) / ESP_BODY, 3)
     dp.verify_no_other_packets()
@@ -40,8 +38,7 @@ def test_draft_laganier_req1_outer_destination_follows_the_binding(dp):
 
 def test_draft_laganier_req1_ipv4_care_of_address_behind_nat_is_udp_encapsulated(dp):
     dp.add_route(COA_V4_PREFIX, 2)
-    dp.add_tunnel_peer(1, LMA_V4, COA_V4, udp=(DSMIPV6_PORT, NAT_PORT))
-    dp.add_binding(HNP, BINDING, 1)
+    dp.add_binding(HNP, BINDING, LMA_V4, COA_V4, udp=(DSMIPV6_PORT, NAT_PORT))
     dp.send(CRYPTO_PORT, encrypted_result())
     dp.verify_packet(eth_out(2) / IP(src=LMA_V4, dst=COA_V4, ttl=64, id=0, flags="DF")
                      / UDP(sport=DSMIPV6_PORT, dport=NAT_PORT, chksum=0)
@@ -52,8 +49,7 @@ def test_draft_laganier_req1_ipv4_care_of_address_behind_nat_is_udp_encapsulated
 def test_plain_packet_to_home_address_is_encapsulated_not_rewritten(dp):
     """Only ESP handed back by the crypto path is rewritten."""
     dp.add_route(COA1_PREFIX, 2)
-    dp.add_tunnel_peer(1, LMA, COA1)
-    dp.add_binding(HNP, BINDING, 1)
+    dp.add_binding(HNP, BINDING, LMA, COA1)
     dp.send(1, eth_in() / IPv6(src=LMA, dst=MN, hlim=64) / ESP_BODY)
     dp.verify_packet(eth_out(2) / IPv6(src=LMA, dst=COA1, hlim=64)
                      / IPv6(src=LMA, dst=MN, hlim=63) / ESP_BODY, 2)

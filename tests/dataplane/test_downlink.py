@@ -1,9 +1,11 @@
-"""Downlink: binding lookup, tunnel-peer indirection and the five
+"""Downlink: binding lookup (the binding's member of binding_profile gives its
+tunnel; a multi-CoA binding picks a tunnel peer per flow) and the five
 encapsulations, with lengths, checksums, hop limits, DSCP and ECN
 (RFC 6040 §4.1 normal mode: the outer ECN is a copy of the inner)."""
 
 from __future__ import annotations
 
+from finsy import P4TableAction
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.packet import Raw
@@ -23,8 +25,7 @@ def setup_downlink(dp, home=HNP, peer=None):
     dp.add_route(COA1_PREFIX, 2)
     dp.add_route(COA2_PREFIX, 3)
     dp.add_route(COA_V4_PREFIX, 2)
-    dp.add_tunnel_peer(1, *(peer or (LMA, COA1)))
-    dp.add_binding(home, BINDING, 1)
+    dp.add_binding(home, BINDING, *(peer or (LMA, COA1)))
 
 
 def v4_inner(ttl: int, flags: int = 0) -> IP:
@@ -65,8 +66,7 @@ def test_rfc5555_ipv6_in_ipv4_downlink(dp):
 
 def test_rfc5555_ipv6_in_udp_ipv4_downlink_to_nat_port(dp):
     setup_downlink(dp)
-    dp.add_tunnel_peer(2, LMA_V4, COA_V4, udp=(DSMIPV6_PORT, NAT_PORT))
-    dp.move_tunnel_peer(HNP, BINDING, 2)
+    dp.move_binding(BINDING, LMA_V4, COA_V4, udp=(DSMIPV6_PORT, NAT_PORT))
     dp.send(1, eth_in() / IPv6(src=CN, dst=MN, tc=TC, hlim=64) / BODY)
     dp.verify_packet(eth_out(2) / IP(src=LMA_V4, dst=COA_V4, tos=TC, ttl=64, id=0, flags="DF")
                      / UDP(sport=DSMIPV6_PORT, dport=NAT_PORT, chksum=0)
@@ -76,8 +76,7 @@ def test_rfc5555_ipv6_in_udp_ipv4_downlink_to_nat_port(dp):
 
 def test_rfc5555_ipv4_in_udp_ipv4_downlink_copies_df(dp):
     dp.add_route(COA_V4_PREFIX, 2)
-    dp.add_tunnel_peer(3, LMA_V4, COA_V4, udp=(DSMIPV6_PORT, NAT_PORT))
-    dp.add_binding(HOA_V4 + "/32", BINDING, 3)
+    dp.add_binding(HOA_V4 + "/32", BINDING, LMA_V4, COA_V4, udp=(DSMIPV6_PORT, NAT_PORT))
     for flags, outer_flags in ((0, 0), (2, "DF")):
         dp.send(1, eth_in() / v4_inner(ttl=30, flags=flags))
         dp.verify_packet(eth_out(2) / IP(src=LMA_V4, dst=COA_V4, tos=TC, ttl=64, id=0,
@@ -89,8 +88,7 @@ def test_rfc5555_ipv4_in_udp_ipv4_downlink_copies_df(dp):
 
 def test_rfc5213_5_3_handover_is_one_write(dp):
     setup_downlink(dp)
-    dp.add_tunnel_peer(2, LMA, COA2)
-    dp.move_tunnel_peer(HNP, BINDING, 2)
+    dp.move_binding(BINDING, LMA, COA2)
     dp.send(1, eth_in() / IPv6(src=CN, dst=MN, hlim=64) / BODY)
     dp.verify_packet(eth_out(3) / IPv6(src=LMA, dst=COA2, hlim=64)
                      / IPv6(src=CN, dst=MN, hlim=63) / BODY, 3)
@@ -102,7 +100,7 @@ def test_rfc5648_multiple_coas_one_per_flow(dp):
     dp.add_route(COA2_PREFIX, 3)
     dp.add_tunnel_peer(1, LMA, COA1)
     dp.add_tunnel_peer(2, LMA, COA2)
-    dp.add_multi_coa_binding(HNP, BINDING, [1, 2])
+    dp.add_multi_coa_binding(HNP, BINDING, [1, 2], coas=(COA1, COA2))
     seen: dict[int, int] = {}
     for rnd in range(2):
         for sport in range(40000, 40016):
@@ -119,9 +117,9 @@ def test_rfc5648_multiple_coas_one_per_flow(dp):
     dp.verify_no_other_packets()
 
 
-def test_binding_without_tunnel_peer_dropped_and_counted(dp):
-    dp.add_route(COA1_PREFIX, 2)
-    dp.add_binding(HNP, BINDING, 99)
+def test_binding_without_tunnel_dropped_and_counted(dp):
+    setup_downlink(dp)
+    dp.detach_binding(BINDING)
     before = dp.drops(DropReason.UNKNOWN_TUNNEL_PEER)
     dp.send(1, eth_in() / IPv6(src=CN, dst=MN) / BODY)
     assert dp.wait_drop(DropReason.UNKNOWN_TUNNEL_PEER, before) == before + 1
@@ -139,3 +137,24 @@ def test_downlink_counted_per_binding(dp):
     after = dp.counter("binding_downlink_counter", BINDING)
     assert after[0] - before[0] == 3
     assert after[1] - before[1] == 3 * len(bytes(frame))
+
+
+def test_rfc5648_flow_to_unknown_tunnel_peer_dropped_and_counted(dp):
+    """A multi-CoA binding whose selected peer has no tunnel_peers entry."""
+    dp.add_route(COA1_PREFIX, 2)
+    dp.add_multi_coa_binding(HNP, BINDING, [99])
+    before = dp.drops(DropReason.UNKNOWN_TUNNEL_PEER)
+    dp.send(1, eth_in() / IPv6(src=CN, dst=MN) / BODY)
+    assert dp.wait_drop(DropReason.UNKNOWN_TUNNEL_PEER, before) == before + 1
+    dp.verify_no_other_packets()
+
+
+def test_rfc5648_multi_coa_binding_without_a_group_is_dropped_not_routed(dp):
+    """The member says several CoAs but binding_peers has no entry: a route covering
+    the home prefix must not carry the packet in the clear."""
+    dp.add_route(HNP, 2)
+    dp.add_binding_member(BINDING, P4TableAction("set_multi_coa_binding", binding_id=BINDING), [HNP])
+    before = dp.drops(DropReason.UNKNOWN_TUNNEL_PEER)
+    dp.send(1, eth_in() / IPv6(src=CN, dst=MN) / BODY)
+    assert dp.wait_drop(DropReason.UNKNOWN_TUNNEL_PEER, before) == before + 1
+    dp.verify_no_other_packets()

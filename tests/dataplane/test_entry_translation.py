@@ -1,8 +1,9 @@
 """The entries p4rt/entries.py makes from core actions, written to the switch
 as they are: every tunnel transport the program has (RFC 2473 IPv6, RFC 4213 /
 RFC 2003 IPv4, RFC 5555 UDP 4191 with the NAT's port), IPv6 and IPv4 home
-addresses, handover and de-registration. Expected frames are built with scapy
-from the documented layouts; the entries are not written by hand here."""
+addresses, handover and de-registration (each one update: the binding's
+member of binding_profile). Expected frames are built with scapy from the
+documented layouts; the entries are not written by hand here."""
 
 from __future__ import annotations
 
@@ -49,8 +50,10 @@ def write(dp):
     ops = {"INSERT": dp.p4rt.insert, "MODIFY": dp.p4rt.modify, "DELETE": dp.p4rt.delete}
 
     def apply(actions):
-        for u in es.plan([c for a in actions for c in lma_changes(a)]):
+        updates = es.plan([c for a in actions for c in lma_changes(a)])
+        for u in updates:
             ops[u._update_type.name]([u])
+        return [(u._update_type.name, getattr(u, "table_id", None) or u.action_profile_id) for u in updates]
 
     yield apply
     for entry in reversed(list(es.desired.values())):
@@ -129,7 +132,8 @@ def test_translated_handover_and_deregistration(dp, write):
     two = TunnelEndpoints(A6(LMA), A6(COA2))
     write(created(one))
     moved = BindingMoved(BINDING, b"mn", (ip_network(HNP),), (Path(0, one, 1),), (Path(0, two, 2),), 40.0, 150.0)
-    write([TunnelPeerAdded(2, two, inner_ipv4=True), moved])
+    assert write([moved]) == [("MODIFY", "binding_profile")]  # the handover: one update
+    write([TunnelPeerAdded(2, two, inner_ipv4=True)])
     dp.send(1, eth_in() / IPv6(src=CN, dst=MN, hlim=64) / BODY)
     dp.verify_packet(eth_out(3) / IPv6(src=LMA, dst=COA2, hlim=64) / IPv6(src=CN, dst=MN, hlim=63) / BODY, 3)
     # the old CoA no longer carries the binding's uplink (Monami6: only registered CoAs)
@@ -137,7 +141,8 @@ def test_translated_handover_and_deregistration(dp, write):
     dp.send(2, eth_in() / IPv6(src=COA1, dst=LMA) / IPv6(src=MN, dst=CN) / BODY)
     assert dp.wait_drop(DropReason.SPOOFED_TUNNEL_SOURCE, before) == before + 1
     # RFC 5213 §5.3.5: de-registered, the downlink is punted (to be held), not tunnelled
-    write([BindingDeregistered(BINDING, b"mn", (ip_network(HNP),), (Path(0, two, 2),), 200.0)])
+    assert sorted(write([BindingDeregistered(BINDING, b"mn", (ip_network(HNP),), (Path(0, two, 2),), 200.0)])) == [
+        ("INSERT", "punts"), ("MODIFY", "binding_profile")]
     dp.send(1, eth_in() / IPv6(src=CN, dst=MN, hlim=64) / BODY)
     pin = dp.verify_packet_in()
     assert pin["punt_reason"] == 5  # PUNT_RULE

@@ -31,7 +31,7 @@ def setup_everything(dp):
     dp.add_route("::/0", 1)
     dp.add_route("0.0.0.0/0", 1)
     dp.add_tunnel_termination(COA1, LMA, EncapKind.IPV6_IN_IPV6)
-    dp.add_uplink_source(COA1, HNP, 1)
+    dp.add_binding(HNP, 1, LMA, COA1)
 
 
 @pytest.mark.parametrize("what", sorted(TRUNCATED))

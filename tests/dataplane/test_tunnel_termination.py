@@ -1,8 +1,9 @@
 """Tunnel termination (uplink decapsulation) on the LMA / HA.
 
 The outer (src, dst, kind) must be a known tunnel and the outer source must be
-a care-of address registered for the inner source (any CoA of the binding,
-RFC 5648); otherwise the packet is dropped and counted. ECN per RFC 6040."""
+a care-of address registered for the inner source: the CoA of the binding's
+member of binding_profile, or any CoA in `binding_coas` of a multi-CoA binding
+(RFC 5648); otherwise the packet is dropped and counted. ECN per RFC 6040."""
 
 from __future__ import annotations
 
@@ -20,13 +21,20 @@ BODY = UDP(sport=1000, dport=2000) / Raw(b"uplink" * 8)
 BINDING = 11
 
 
+UDP_KINDS = (EncapKind.IPV6_IN_UDP_IPV4, EncapKind.IPV4_IN_UDP_IPV4)
+
+
 def setup_uplink(dp, coas=(COA1,), kind=EncapKind.IPV6_IN_IPV6, home=HNP, local=LMA):
     dp.add_local_address(local)
     dp.add_route(CN_PREFIX, 1)
     dp.add_route(CN_V4_PREFIX, 1)
     for coa in coas:
         dp.add_tunnel_termination(coa, local, kind)
-        dp.add_uplink_source(coa, home, BINDING)
+    if len(coas) == 1:
+        udp = (DSMIPV6_PORT, NAT_PORT) if kind in UDP_KINDS else None
+        dp.add_binding(home, BINDING, local, coas[0], udp=udp)
+    else:
+        dp.add_multi_coa_binding(home, BINDING, list(range(1, len(coas) + 1)), coas=coas)
 
 
 def test_rfc5213_5_6_2_ipv6_in_ipv6_uplink_decapsulated(dp):
@@ -75,7 +83,7 @@ def test_rfc5648_coa_of_another_binding_is_spoofing(dp):
     """COA2 is a known tunnel, but registered for another home prefix."""
     setup_uplink(dp)
     dp.add_tunnel_termination(COA2, LMA, EncapKind.IPV6_IN_IPV6)
-    dp.add_uplink_source(COA2, "2001:db8:200::/64", 12)
+    dp.add_binding("2001:db8:200::/64", 12, LMA, COA2)
     before = dp.drops(DropReason.SPOOFED_TUNNEL_SOURCE)
     dp.send(3, eth_in() / IPv6(src=COA2, dst=LMA) / IPv6(src=MN, dst=CN) / BODY)
     assert dp.wait_drop(DropReason.SPOOFED_TUNNEL_SOURCE, before) == before + 1

@@ -9,9 +9,9 @@ from ipaddress import IPv4Address, IPv4Network
 from ipaddress import IPv6Address as A
 from ipaddress import IPv6Network as N
 
-from finsy import P4TableEntry
+from finsy import P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry
 from p4mobility.binding import Path, Transport, TunnelEndpoints
-from p4mobility.p4rt.apply import EntrySet
+from p4mobility.p4rt.apply import EntrySet, phases
 from p4mobility.p4rt.entries import (
     Route,
     lma_base_entries,
@@ -37,8 +37,16 @@ HNP = N("2001:db8:100::/64")
 MN = b"mn1@example"
 
 
+def _name(u) -> str:
+    return u.action_profile_id if isinstance(u, P4ActionProfileMember) else u.table_id
+
+
 def ops(updates):
-    return sorted((u._update_type.name, u.table_id) for u in updates)
+    return sorted((u._update_type.name, _name(u)) for u in updates)
+
+
+def in_order(updates):
+    return [(u._update_type.name, _name(u)) for u in updates]
 
 
 def entry(es: EntrySet, table: str, **match) -> P4TableEntry | None:
@@ -46,6 +54,20 @@ def entry(es: EntrySet, table: str, **match) -> P4TableEntry | None:
         if t == table and dict(m) == {k: str(v) for k, v in match.items()}:
             return e
     return None
+
+
+def member(es: EntrySet, member_id: int) -> P4ActionProfileMember | None:
+    return es.desired.get(("binding_profile", (("member_id", str(member_id)),)))
+
+
+def points_to_member(es: EntrySet, hnp, member_id: int) -> bool:
+    ref = P4IndirectAction(member_id=member_id)
+    return (entry(es, "bindings", dst_addr=hnp).action == ref
+            and entry(es, "uplink_sources", home_addr=hnp).action == ref)
+
+
+def tunnel6(bid, coa):
+    return P4TableAction("set_binding_tunnel_ipv6", binding_id=bid, src_addr=str(LMA), dst_addr=str(coa))
 
 
 def path(peer=1, coa=MAG1, bid=0):
@@ -68,50 +90,57 @@ def moved(bid=1):
     return BindingMoved(bid, MN, (HNP,), (path(1, MAG1),), (path(2, MAG2),), 40.0, 150.0)
 
 
-def test_rfc5213_5_3_2_new_binding_writes_peer_tunnel_binding_and_uplink_source():
+def test_rfc5213_5_3_2_new_binding_writes_its_member_then_the_entries_pointing_to_it():
     es = EntrySet()
     ups = es.plan(lma_changes(peer_added(1)) + lma_changes(created()))
-    assert ops(ups) == [("INSERT", "bindings"), ("INSERT", "tunnel_peers"), ("INSERT", "tunnel_terminations"),
-                        ("INSERT", "uplink_sources")]
-    b = entry(es, "bindings", dst_addr="2001:db8:100::/64")
-    assert b.action.name == "set_binding" and b.action.args == {"binding_id": 1, "tunnel_peer_id": 1}
+    assert ops(ups) == [("INSERT", "binding_profile"), ("INSERT", "bindings"), ("INSERT", "tunnel_peers"),
+                        ("INSERT", "tunnel_terminations"), ("INSERT", "uplink_sources")]
+    assert in_order(ups)[0] == ("INSERT", "binding_profile")  # before the entries that point to it
+    assert [len(ph) for ph in phases(ups)] == [1, 4]
+    assert member(es, 1).action == tunnel6(1, MAG1)
+    assert points_to_member(es, HNP, 1)
     p = entry(es, "tunnel_peers", tunnel_peer_id=1)
     assert p.action.args == {"src_addr": str(LMA), "dst_addr": str(MAG1)}
     t = entry(es, "tunnel_terminations", outer_src_addr=MAG1, outer_dst_addr=LMA, encap_kind=1)
     assert t.action.name == "decap_from_coa"
-    u = entry(es, "uplink_sources", coa=MAG1, home_addr=HNP)
-    assert u.action.name == "accept_uplink" and u.action.args == {"binding_id": 1}
 
 
-def test_rfc5213_5_3_4_handover_is_one_modify_of_the_binding_entry():
+def test_rfc5213_5_3_4_handover_is_one_modify_of_the_binding_member():
     es = EntrySet()
     es.plan(lma_changes(peer_added(1)) + lma_changes(created()))
-    ups = es.plan(lma_changes(peer_added(2, remote=MAG2)) + lma_changes(moved())
-                  + lma_changes(peer_removed(1)))
-    bindings = [u for u in ups if u.table_id == "bindings"]
-    assert [(u._update_type.name, u.action.args["tunnel_peer_id"]) for u in bindings] == [("MODIFY", 2)]
-    assert entry(es, "uplink_sources", coa=MAG1, home_addr=HNP) is None
-    assert entry(es, "uplink_sources", coa=MAG2, home_addr=HNP) is not None
-    assert entry(es, "tunnel_peers", tunnel_peer_id=1) is None
+    ups = es.plan(lma_changes(moved()))
+    assert in_order(ups) == [("MODIFY", "binding_profile")] and ups[0].action == tunnel6(1, MAG2)
+    # with the new and the old MAG's peer entries in the same batch: still one update for the binding
+    es = EntrySet()
+    es.plan(lma_changes(peer_added(1)) + lma_changes(created()))
+    ups = es.plan(lma_changes(peer_added(2, remote=MAG2)) + lma_changes(moved()) + lma_changes(peer_removed(1)))
+    assert ops(ups) == [("DELETE", "tunnel_peers"), ("DELETE", "tunnel_terminations"), ("INSERT", "tunnel_peers"),
+                        ("INSERT", "tunnel_terminations"), ("MODIFY", "binding_profile")]
+    assert len(phases(ups)) == 1  # one WriteRequest, the member after the new peer's entries
+    assert in_order(ups)[-1] == ("MODIFY", "binding_profile")
+    assert points_to_member(es, HNP, 1) and entry(es, "tunnel_peers", tunnel_peer_id=1) is None
 
 
-def test_rfc5213_5_3_5_deregistration_points_binding_at_no_peer_then_delete_removes_all():
+def test_rfc5213_5_3_5_deregistration_is_one_modify_then_delete_removes_entries_before_the_member():
     es = EntrySet()
     es.plan(lma_changes(peer_added(1)) + lma_changes(created()))
     ups = es.plan(lma_changes(BindingDeregistered(1, MN, (HNP,), (path(),), 200.0)))
-    assert ops(ups) == [("DELETE", "uplink_sources"), ("INSERT", "punts"), ("MODIFY", "bindings")]
-    assert entry(es, "bindings", dst_addr=HNP).action.args["tunnel_peer_id"] == 0
+    assert ops(ups) == [("INSERT", "punts"), ("MODIFY", "binding_profile")]
+    assert member(es, 1).action == P4TableAction("set_binding_without_tunnel", binding_id=1)
     # meanwhile downlink to the HNP is punted, to be held (DBUF-like) ...
     punt = next(e for (t, _), e in es.desired.items() if t == "punts")
     assert punt.match["dst_addr"] == str(HNP) and punt.priority == 20
     revived = BindingUpdated(1, MN, (HNP,), (path(),), 40.0, 240.0, reactivated=True)
-    es.plan(lma_changes(revived))
-    assert entry(es, "bindings", dst_addr=HNP).action.args["tunnel_peer_id"] == 1
+    ups = es.plan(lma_changes(revived))
+    assert ops(ups) == [("DELETE", "punts"), ("MODIFY", "binding_profile")]
+    assert member(es, 1).action == tunnel6(1, MAG1)
     assert not [t for (t, _) in es.desired if t == "punts"]  # ... until it forwards again
     ups = es.plan(lma_changes(BindingDeleted(1, MN, (HNP,), (path(),), "deregistered"))
                   + lma_changes(peer_removed(1)))
-    assert ops(ups) == [("DELETE", "bindings"), ("DELETE", "tunnel_peers"), ("DELETE", "tunnel_terminations"),
-                        ("DELETE", "uplink_sources")]
+    assert ops(ups) == [("DELETE", "binding_profile"), ("DELETE", "bindings"), ("DELETE", "tunnel_peers"),
+                        ("DELETE", "tunnel_terminations"), ("DELETE", "uplink_sources")]
+    assert in_order(ups)[-1] == ("DELETE", "binding_profile")  # after the entries that pointed to it
+    assert [len(ph) for ph in phases(ups)] == [4, 1]
     assert len(es) == 0
 
 
@@ -124,8 +153,20 @@ def test_refresh_without_reactivation_writes_nothing():
 def test_a_key_changed_twice_in_one_batch_is_written_once():
     es = EntrySet()
     ups = es.plan(lma_changes(created(peer=1)) + lma_changes(moved()))
-    assert [u.table_id for u in ups].count("bindings") == 1
-    assert ups[0]._update_type.name == "INSERT" and ups[0].action.args["tunnel_peer_id"] == 2
+    assert [_name(u) for u in ups].count("binding_profile") == 1
+    assert ups[0]._update_type.name == "INSERT" and ups[0].action == tunnel6(1, MAG2)
+
+
+def test_binding_id_reused_in_one_batch_modifies_the_member():
+    """Binding 1 deleted and a new binding given id 1 in the same batch: no member delete."""
+    es = EntrySet()
+    es.plan(lma_changes(created()))
+    other = N("2001:db8:200::/64")
+    ups = es.plan(lma_changes(BindingDeleted(1, MN, (HNP,), (path(),), "expired"))
+                  + lma_changes(BindingCreated(1, b"mn2", (other,), (path(2, MAG2),), 40.0, 140.0)))
+    assert ("MODIFY", "binding_profile") in ops(ups) and ("DELETE", "binding_profile") not in ops(ups)
+    assert len(phases(ups)) == 1
+    assert entry(es, "bindings", dst_addr=HNP) is None and points_to_member(es, other, 1)
 
 
 def test_base_entries_lma_and_mag():
@@ -192,26 +233,39 @@ def test_rfc5555_4_1_udp_tunnel_peer_carries_the_nat_ports():
                         ("DELETE", "tunnel_terminations")] and len(es) == 0
 
 
-def test_rfc5555_ipv4_home_address_is_an_ipv4_mapped_binding_and_uplink_source():
+def test_rfc5555_ipv4_home_address_points_to_the_member_of_a_udp_tunnel():
     es = EntrySet()
     udp = Path(0, TunnelEndpoints(HA4, NAT4, Transport.UDP_IPV4, 4191, 40001), 4)
     es.plan(lma_changes(BindingCreated(9, MN, (HNP, HOA4), (udp,), 40.0, 140.0)))
-    assert entry(es, "bindings", dst_addr="::ffff:10.1.0.5/128").action.args == {"binding_id": 9,
-                                                                                  "tunnel_peer_id": 4}
-    assert entry(es, "uplink_sources", coa="::ffff:203.0.113.9", home_addr="::ffff:10.1.0.5/128") is not None
-    assert entry(es, "uplink_sources", coa="::ffff:203.0.113.9", home_addr=HNP) is not None
+    assert member(es, 9).action == P4TableAction("set_binding_tunnel_udp", binding_id=9, src_addr="192.0.2.1",
+                                                 dst_addr="203.0.113.9", src_port=4191, dst_port=40001)
+    assert points_to_member(es, "::ffff:10.1.0.5/128", 9) and points_to_member(es, HNP, 9)
 
 
-def test_rfc5648_several_coas_select_the_multi_coa_action():
+def test_rfc4213_ipv4_path_gives_an_ipv4_tunnel_member():
+    es = EntrySet()
+    v4 = Path(0, TunnelEndpoints(HA4, COA4, Transport.IPV4), 3)
+    es.plan(lma_changes(BindingCreated(8, MN, (HOA4,), (v4,), 40.0, 140.0)))
+    assert member(es, 8).action == P4TableAction("set_binding_tunnel_ipv4", binding_id=8, src_addr="192.0.2.1",
+                                                 dst_addr="198.51.100.7")
+
+
+def test_rfc5648_several_coas_select_the_multi_coa_member_and_list_the_coas():
     es = EntrySet()
     paths = (path(1, MAG1, bid=1), path(2, MAG2, bid=2))
     es.plan(lma_changes(BindingCreated(5, MN, (HNP,), paths, 40.0, 140.0)))
-    b = entry(es, "bindings", dst_addr=HNP)
-    assert b.action.name == "set_multi_coa_binding" and b.action.args == {"binding_id": 5}
+    assert member(es, 5).action == P4TableAction("set_multi_coa_binding", binding_id=5)
+    assert points_to_member(es, HNP, 5)
     # reverse tunnelled packets are accepted from any CoA of the binding (Monami6 slides)
-    assert entry(es, "uplink_sources", coa=MAG1, home_addr=HNP) and entry(es, "uplink_sources", coa=MAG2, home_addr=HNP)
-    # one CoA lost: its uplink source goes, the other stays
-    es.plan(lma_changes(BindingMoved(5, MN, (HNP,), paths, paths[1:], 40.0, 150.0)))
-    assert entry(es, "uplink_sources", coa=MAG1, home_addr=HNP) is None
-    assert entry(es, "uplink_sources", coa=MAG2, home_addr=HNP) is not None
-    assert entry(es, "bindings", dst_addr=HNP).action.args == {"binding_id": 5, "tunnel_peer_id": 2}
+    for coa in (MAG1, MAG2):
+        assert entry(es, "binding_coas", binding_id=5, coa=coa).action.name == "accept_coa"
+    # one CoA lost: one path left, so the member is its tunnel and binding_coas is empty
+    ups = es.plan(lma_changes(BindingMoved(5, MN, (HNP,), paths, paths[1:], 40.0, 150.0)))
+    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("MODIFY", "binding_profile")]
+    assert member(es, 5).action == tunnel6(5, MAG2)
+    # and back to two: the entries pointing to the member are not rewritten
+    ups = es.plan(lma_changes(BindingMoved(5, MN, (HNP,), paths[1:], paths, 40.0, 160.0)))
+    assert ops(ups) == [("INSERT", "binding_coas"), ("INSERT", "binding_coas"), ("MODIFY", "binding_profile")]
+    ups = es.plan(lma_changes(BindingDeregistered(5, MN, (HNP,), paths, 200.0)))
+    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("INSERT", "punts"),
+                        ("MODIFY", "binding_profile")]

@@ -85,7 +85,8 @@ def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
     names = [type(a).__name__ for a in lma_acts]
     assert names[:2] == ["TunnelPeerAdded", "BindingCreated"] and names[-1] == "SendMh"
     ups = lma.entries.plan([c for a in lma_acts for c in lma.changes_for(a)])
-    assert sorted(u.table_id for u in ups) == ["bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources"]
+    assert [getattr(u, "table_id", None) or u.action_profile_id for u in ups] == [
+        "binding_profile", "tunnel_peers", "tunnel_terminations", "bindings", "uplink_sources"]
     lma.persist(lma_acts)
     assert list(lma.store.load("bce")) == ["1"]
     mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)

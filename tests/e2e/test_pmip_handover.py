@@ -22,7 +22,7 @@ from .states import bul_rows, detached, lma_rows, registered_at, wait_replies
 
 MIN_DELAY = 4.0  # MinDelayBeforeBCEDelete here: long enough to read the switch meanwhile
 LMA_TABLES = ("bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources", "local_addresses", "routes",
-              "esp_sas", "outbound_policies")
+              "esp_sas", "outbound_policies", "binding_profile")
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 
 
@@ -38,6 +38,15 @@ def binding_entries(lab) -> list[dict]:
     return [e for e in lab.read_switch("lma", "bindings")]
 
 
+def binding_tunnel_dst(lab, entry: dict) -> str:
+    """The CoA of the member a `bindings` entry points to; its `uplink_sources` entry points to the same."""
+    members = {m["member_id"]: m for m in lab.read_switch("lma", "binding_profile")}
+    home = entry["match"]["dst_addr"]
+    [uplink] = [u for u in lab.read_switch("lma", "uplink_sources") if u["match"]["home_addr"] == home]
+    assert uplink["member_id"] == entry["member_id"]
+    return members[entry["member_id"]]["args"]["dst_addr"]
+
+
 def test_rfc5213_6_9_attach_slaac_address_from_hnp_and_ping(lab):
     detached(lab)
     lab.attach("mag1")
@@ -50,11 +59,10 @@ def test_rfc5213_6_9_attach_slaac_address_from_hnp_and_ping(lab):
     assert addr == T.slaac_address(hnp, T.MN_MAC)
     assert rows[0][3] == str(T.MAG_COA["mag1"])
     assert lab.ping_once(count=3)
-    # the LMA switch holds exactly this binding, pointing at MAG1's tunnel peer
+    # the LMA switch holds exactly this binding: both directions point at its member, a tunnel to MAG1
     entries = binding_entries(lab)
     assert [e["match"]["dst_addr"] for e in entries] == [str(hnp)]
-    peers = {e["match"]["tunnel_peer_id"]: e["args"]["dst_addr"] for e in lab.read_switch("lma", "tunnel_peers")}
-    assert peers[entries[0]["args"]["tunnel_peer_id"]] == str(T.MAG_COA["mag1"])
+    assert binding_tunnel_dst(lab, entries[0]) == str(T.MAG_COA["mag1"])
 
 
 def test_rfc5213_6_8_mag_answers_ns_for_the_shared_router_link_local(lab):
@@ -97,8 +105,7 @@ def test_rfc5213_5_3_4_handover_loses_only_the_window_until_the_new_binding(lab)
     rows = lma_rows(lab)
     assert len(rows) == 1 and rows[0][3] == str(T.MAG_COA["mag2"])
     entries = binding_entries(lab)
-    peers = {e["match"]["tunnel_peer_id"]: e["args"]["dst_addr"] for e in lab.read_switch("lma", "tunnel_peers")}
-    assert peers[entries[0]["args"]["tunnel_peer_id"]] == str(T.MAG_COA["mag2"])
+    assert binding_tunnel_dst(lab, entries[0]) == str(T.MAG_COA["mag2"])  # the member moved (one MODIFY)
     if not lost:
         return
     # no loss in steady state: the requests lost are one run of consecutive ones ...
@@ -220,14 +227,16 @@ def test_rfc5213_5_3_5_deregistration_then_bce_removed_after_min_delay(lab):
     registered_at(lab)
     t = lab.detach()
     dereg = lab.wait_event("lma", "BindingDeregistered", since=t, timeout=30)
-    # while de-registering the binding entry drops traffic (tunnel peer 0)
+    # while de-registering the binding's member has no tunnel: traffic dropped both ways
     entries = binding_entries(lab)
-    assert len(entries) == 1 and entries[0]["args"]["tunnel_peer_id"] == "0"
+    members = lab.read_switch("lma", "binding_profile")
+    assert len(entries) == 1 and [m["member_id"] for m in members] == [entries[0]["member_id"]]
+    assert members[0]["action"] == "set_binding_without_tunnel"
     deleted = lab.wait_event("lma", "BindingDeleted", since=t, timeout=30)
     # MinDelayBeforeBCEDelete (log stamps are taken after each write: allow 50 ms)
     assert MIN_DELAY - 0.05 <= deleted["ts"] - dereg["ts"] < MIN_DELAY + 5.0
     assert binding_entries(lab) == []
-    assert lab.read_switch("lma", "uplink_sources", "tunnel_peers") == []
+    assert lab.read_switch("lma", "uplink_sources", "tunnel_peers", "binding_profile") == []
     assert lma_rows(lab) == []
 
 

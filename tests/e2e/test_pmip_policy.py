@@ -15,7 +15,7 @@ from .conftest import make_lab, targets
 from .states import configured, detached
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
-LMA_TABLES = ("bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources")
+LMA_TABLES = ("bindings", "tunnel_peers", "tunnel_terminations", "uplink_sources", "binding_profile")
 UNKNOWN_MN = T.LabOptions(mn_profile_at_lma=False)
 SHORT_LIFETIME = T.LabOptions(mn_lifetime=8.0)  # 2 lifetime units of 4 s
 IDLE_DETACH = T.LabOptions(mn_lifetime=8.0, detach_timeout=1.5)

@@ -1,54 +1,61 @@
 """apply.diff: what reconcile writes, on entries encoded with a P4Info
-(hand-written, two tables shaped like mobility.p4's). Installed entries are
-built as a switch would return them: decoded from their protobuf form."""
+(hand-written, three tables and the binding profile shaped like mobility.p4's).
+Installed entries and members are built as a switch would return them:
+decoded from their protobuf form."""
 from __future__ import annotations
 
+from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
-from finsy import P4Schema, P4TableEntry
+from finsy import P4ActionProfileMember, P4Schema, P4TableEntry
 
-from p4mobility.p4rt.apply import diff
 from p4mobility.binding import Path as BindingPath, TunnelEndpoints
-from p4mobility.p4rt.entries import mag_base_entries
-from ipaddress import IPv6Address, IPv6Network
-
-from p4mobility.p4rt.entries import _binding  # one binding entry, as the LMA writes it
+from p4mobility.p4rt.apply import diff
+from p4mobility.p4rt.entries import _member, _to_member, mag_base_entries  # as the anchor writes them
 
 SCHEMA = P4Schema(Path(__file__).parent / "data" / "mini.p4info.txtpb")
+LMA = IPv6Address("2001:db8:ffff::1")
+MAG1, MAG2 = IPv6Address("2001:db8:a::1"), IPv6Address("2001:db8:b::1")
 
 
-def as_read(entry: P4TableEntry) -> P4TableEntry:
+def as_read(entity):
     """Round trip through protobuf, like a Read reply."""
-    return P4TableEntry.decode_entry(entry.encode_entry(SCHEMA), SCHEMA)
+    if isinstance(entity, P4ActionProfileMember):
+        return P4ActionProfileMember.decode(entity.encode(SCHEMA), SCHEMA)
+    return P4TableEntry.decode_entry(entity.encode_entry(SCHEMA), SCHEMA)
 
 
-def _one(peer):
-    """One path (PMIPv6: BID 0) through tunnel peer ``peer``."""
-    return (BindingPath(0, TunnelEndpoints(IPv6Address("2001:db8::1"), IPv6Address("2001:db8:a::1")), peer),)
+def binding(bid: int, hnp: str, coa: IPv6Address) -> list:
+    """The member (one path, PMIPv6: BID 0) and its two entries."""
+    paths = (BindingPath(0, TunnelEndpoints(LMA, coa), 1),)
+    return [_member(bid, paths)[1]] + [e for _, e in _to_member(bid, IPv6Network(hnp))]
 
 
 def kinds(updates):
-    return sorted((u._update_type.name, u.table_id) for u in updates)
+    return [(u._update_type.name, getattr(u, "table_id", None) or u.action_profile_id) for u in updates]
 
 
 def test_in_sync_means_no_write():
-    want = [e for _, e in mag_base_entries(IPv6Address("2001:db8:a::1"), [], [1]) if e.table_id == "punts"]
-    want.append(_binding(1, IPv6Network("2001:db8:100::/64"), _one(1))[1])
+    want = [e for _, e in mag_base_entries(MAG1, [], [1]) if e.table_id == "punts"]
+    want += binding(1, "2001:db8:100::/64", MAG1)
     assert diff(want, [as_read(e) for e in want], SCHEMA) == []
 
 
-def test_missing_inserted_stale_deleted_changed_modified():
-    b1 = _binding(1, IPv6Network("2001:db8:100::/64"), _one(1))[1]
-    b2 = _binding(2, IPv6Network("2001:db8:101::/64"), _one(1))[1]
-    stale = _binding(3, IPv6Network("2001:db8:102::/64"), _one(1))[1]
-    moved = _binding(1, IPv6Network("2001:db8:100::/64"), _one(2))[1]
-    installed = [as_read(b1), as_read(stale)]
-    ups = diff([moved, b2], installed, SCHEMA)
-    assert kinds(ups) == [("DELETE", "bindings"), ("INSERT", "bindings"), ("MODIFY", "bindings")]
-    by = {u._update_type.name: u for u in ups}
-    assert by["DELETE"].match["dst_addr"] == as_read(stale).match["dst_addr"]
-    assert by["INSERT"].match["dst_addr"] == b2.match["dst_addr"]
-    assert by["MODIFY"].action.args["tunnel_peer_id"] == 2
+def test_missing_inserted_stale_deleted_changed_modified_members_around_entries():
+    b1, b2, stale = (binding(1, "2001:db8:100::/64", MAG1), binding(2, "2001:db8:101::/64", MAG1),
+                     binding(3, "2001:db8:102::/64", MAG2))
+    moved = binding(1, "2001:db8:100::/64", MAG2)
+    installed = [as_read(e) for e in b1 + stale]
+    ups = diff(moved + b2, installed, SCHEMA)
+    # members inserted first, then entries and modified members, then members deleted
+    assert kinds(ups[:1]) == [("INSERT", "binding_profile")]
+    assert sorted(kinds(ups[1:5])) == [("DELETE", "bindings"), ("DELETE", "uplink_sources"),
+                                       ("INSERT", "bindings"), ("INSERT", "uplink_sources")]
+    assert kinds(ups[5:]) == [("MODIFY", "binding_profile"), ("DELETE", "binding_profile")]
+    assert ups[0].member_id == 2 and ups[6].member_id == 3
+    assert ups[5].member_id == 1 and ups[5].action.args["dst_addr"] == str(MAG2)
+    deleted = {u.table_id: u.match for u in ups[1:5] if u._update_type.name == "DELETE"}
+    assert deleted["bindings"]["dst_addr"] == as_read(stale[1]).match["dst_addr"]
 
 
 def test_ternary_priority_is_part_of_the_identity():

@@ -24,6 +24,17 @@ def entry(es: EntrySet, table: str, **match):
     return None
 
 
+def member(es: EntrySet, member_id: int):
+    """The binding's member of binding_profile (its tunnel, or several CoAs)."""
+    return es.desired.get(("binding_profile", (("member_id", str(member_id)),)))
+
+
+def points_to(es: EntrySet, home: str, member_id: int) -> bool:
+    """Downlink (bindings) and uplink check (uplink_sources) of ``home`` both use the member."""
+    return all(getattr(entry(es, t, **{f: home}).action, "member_id", None) == member_id
+               for t, f in (("bindings", "dst_addr"), ("uplink_sources", "home_addr")))
+
+
 def program(es: EntrySet, actions: list) -> None:
     for a in actions:
         es.plan(lma_changes(a))
@@ -39,21 +50,23 @@ def test_rfc5555_nat_path_and_ipv4_home_address_program_udp_peer_and_mapped_bind
     for kind in (4, 5):
         assert entry(es, "tunnel_terminations", outer_src_addr=f"::ffff:{NAT4}", outer_dst_addr=f"::ffff:{HA4}",
                      encap_kind=kind) is not None
-    assert entry(es, "bindings", dst_addr=H128).action.args == {"binding_id": 1, "tunnel_peer_id": 1}
-    assert entry(es, "bindings", dst_addr="::ffff:10.9.0.1/128").action.args == {"binding_id": 1, "tunnel_peer_id": 1}
-    assert entry(es, "uplink_sources", coa=f"::ffff:{NAT4}", home_addr="::ffff:10.9.0.1/128") is not None
+    m = member(es, 1).action
+    assert m.name == "set_binding_tunnel_udp"
+    assert m.args == {"binding_id": 1, "src_addr": str(HA4), "dst_addr": str(NAT4), "src_port": 4191, "dst_port": 40000}
+    assert points_to(es, H128, 1) and points_to(es, "::ffff:10.9.0.1/128", 1)
 
 
 def test_rfc5648_two_coas_select_the_multi_coa_action_and_a_deregistered_one_goes():
     es, ha = EntrySet(), make_ha()
     program(es, ha.handle(from_coa(bu(1, 100, bid(1), bid(2, COA2)), COA), 0.0))
-    assert entry(es, "bindings", dst_addr=H128).action.name == "set_multi_coa_binding"
-    assert entry(es, "uplink_sources", coa=COA, home_addr=H128)
-    assert entry(es, "uplink_sources", coa=COA2, home_addr=H128)
+    assert member(es, 1).action.name == "set_multi_coa_binding" and points_to(es, H128, 1)
+    assert entry(es, "binding_coas", binding_id=1, coa=COA) and entry(es, "binding_coas", binding_id=1, coa=COA2)
     program(es, ha.handle(from_coa(bu(2, 0, bid(1)), COA2, alt=False), 1.0))
-    assert entry(es, "uplink_sources", coa=COA, home_addr=H128) is None
+    # one CoA left: the member is its tunnel, no binding_coas
+    assert entry(es, "binding_coas", binding_id=1, coa=COA) is None
+    assert entry(es, "binding_coas", binding_id=1, coa=COA2) is None
     assert entry(es, "tunnel_peers", tunnel_peer_id=1) is None
-    assert entry(es, "bindings", dst_addr=H128).action.args == {"binding_id": 1, "tunnel_peer_id": 2}
+    assert member(es, 1).action.args == {"binding_id": 1, "src_addr": str(HA), "dst_addr": str(COA2)}
 
 
 def test_rfc6275_10_3_2_deregistration_and_expiry_leave_no_entries():

@@ -86,7 +86,9 @@ def tables(actions) -> dict:
     es = EntrySet()
     for a in actions:
         es.plan(lma_changes(a))
-    return {k: (e.action.name, dict(e.action.args)) for k, e in es.desired.items()}
+    def shown(a):  # an entry that points to the binding's member of binding_profile: the member id
+        return ("member", a.member_id) if not hasattr(a, "args") else (a.name, dict(a.args))
+    return {k: shown(e.action) for k, e in es.desired.items()}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,7 +7,8 @@ from ipaddress import IPv4Address, ip_network
 from ipaddress import IPv6Address as A, IPv6Network as N
 
 import pytest
-from finsy import P4PacketOut, P4Schema, P4TableAction, P4TableEntry, P4TableMatch
+from finsy import (P4ActionProfileMember, P4IndirectAction, P4PacketOut, P4Schema, P4TableAction, P4TableEntry,
+                   P4TableMatch)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,11 +42,19 @@ def _all_changes():
     out += lma_changes(BindingUpdated(7, MN, homes, (p1,), 40.0, 240.0, reactivated=True))
     out += lma_changes(BindingDeregistered(7, MN, homes, (p1,), 200.0))
     out += lma_changes(BindingDeleted(7, MN, homes, (p1,), "deregistered"))
+    p4, p5 = Path(1, peers[1], 2), Path(2, peers[2], 3)  # IPv4 and UDP tunnels; both: RFC 5648
+    out += lma_changes(BindingCreated(8, MN, homes, (p4,), 40.0, 140.0))
+    out += lma_changes(BindingMoved(8, MN, homes, (p4,), (p5,), 40.0, 150.0))
+    out += lma_changes(BindingMoved(8, MN, homes, (p5,), (p4, p5), 40.0, 160.0))
     out += mag_changes(TunnelPeerAdded(1, TunnelEndpoints(MAG1, LMA)), "02:00:00:00:00:01")
     inst = MagBindingInstalled(1, MN, bytes.fromhex("0200000000aa"), HNPS, LMA, MAG1, 1, A("fe80::1"), 40.0)
     out += mag_changes(inst, "02:00:00:00:00:01")
     out += mag_changes(MagBindingRemoved(1, MN, HNPS, LMA, 1, "detached"), "02:00:00:00:00:01")
     return [e for _, e in out if e is not None]
+
+
+def _name(e) -> str:
+    return e.action_profile_id if isinstance(e, P4ActionProfileMember) else e.table_id
 
 
 def _same(update):
@@ -57,8 +66,12 @@ def _same(update):
 @pytest.mark.parametrize("op", ["+", "-", "~"])
 def test_every_entry_of_entries_py_encodes_as_finsy_does(op):
     entries = _all_changes()
-    assert {e.table_id for e in entries} >= {"bindings", "uplink_sources", "tunnel_peers", "tunnel_terminations",
-                                             "local_addresses", "routes", "punts", "mag_uplinks", "mag_downlinks"}
+    assert {_name(e) for e in entries} >= {"bindings", "uplink_sources", "binding_profile", "binding_coas",
+                                           "tunnel_peers", "tunnel_terminations", "local_addresses", "routes",
+                                           "punts", "mag_uplinks", "mag_downlinks"}
+    assert {e.action.name for e in entries if _name(e) == "binding_profile"} == {
+        "set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp", "set_multi_coa_binding",
+        "set_binding_without_tunnel"}
     enc = UpdateEncoder(SCHEMA)
     for e in entries:
         u = copy.copy(e)
@@ -67,8 +80,9 @@ def test_every_entry_of_entries_py_encodes_as_finsy_does(op):
         before = enc.fast
         assert enc.encode(u).SerializeToString(deterministic=True) == want, u
         # what a registration writes takes the fast path; ternary punts and MAC params go to finsy
-        assert (enc.fast > before) == (e.table_id in ("bindings", "uplink_sources", "tunnel_peers",
-                                                      "tunnel_terminations", "local_addresses", "mag_uplinks")), u
+        assert (enc.fast > before) == (_name(e) in ("bindings", "uplink_sources", "binding_profile", "binding_coas",
+                                                    "tunnel_peers", "tunnel_terminations", "local_addresses",
+                                                    "mag_uplinks")), u
 
 
 addr = st.integers(0, (1 << 128) - 1).map(A)
@@ -77,26 +91,32 @@ addr = st.integers(0, (1 << 128) - 1).map(A)
 @settings(max_examples=300, deadline=None)
 @given(addr, addr, st.integers(0, 128), st.integers(0, (1 << 32) - 1))
 def test_p4runtime_8_4_lpm_masked_shortest_bytes_and_slash_0_omitted(coa, net, plen, bid):
-    e = P4TableEntry("uplink_sources", match=P4TableMatch(coa=str(coa), home_addr=f"{net}/{plen}"),
-                     action=P4TableAction("accept_uplink", binding_id=bid))
-    _same(+e)
+    _same(+P4TableEntry("uplink_sources", match=P4TableMatch(home_addr=f"{net}/{plen}"),
+                        action=P4IndirectAction(member_id=bid)))
+    _same(~P4ActionProfileMember("binding_profile", member_id=bid, action=P4TableAction(
+        "set_binding_tunnel_ipv6", binding_id=bid, src_addr=str(net), dst_addr=str(coa))))
 
 
 def test_out_of_range_and_unhandled_values_get_finsy_behaviour():
-    too_big = +P4TableEntry("bindings", match=P4TableMatch(dst_addr="2001:db8::/64"),
-                            action=P4TableAction("set_binding", binding_id=1 << 32, tunnel_peer_id=1))
+    too_big = +P4ActionProfileMember("binding_profile", member_id=1, action=P4TableAction(
+        "set_binding_without_tunnel", binding_id=1 << 32))
     with pytest.raises(ValueError):
         ENC.encode(too_big)
-    missing = +P4TableEntry("bindings", match=P4TableMatch(dst_addr="2001:db8::/64"),
-                            action=P4TableAction("set_binding", binding_id=1))
+    missing = +P4ActionProfileMember("binding_profile", member_id=1, action=P4TableAction(
+        "set_binding_tunnel_ipv6", binding_id=1))
     with pytest.raises(ValueError):
         ENC.encode(missing)
     for e in (P4TableEntry("bindings", match=P4TableMatch(dst_addr=N("2001:db8::/64")),
-                           action=P4TableAction("set_binding", binding_id=1, tunnel_peer_id=2)),
+                           action=P4IndirectAction(member_id=1)),
               P4TableEntry("bindings", match=P4TableMatch(dst_addr=" 2001:db8::/64"),
-                           action=P4TableAction("set_binding", binding_id=1, tunnel_peer_id=2)),
+                           action=P4IndirectAction(member_id=1)),
+              P4TableEntry("bindings", match=P4TableMatch(dst_addr="2001:db8::/64"),
+                           action=P4TableAction("set_binding_without_tunnel", binding_id=1)),
+              P4TableEntry("tunnel_peers", match=P4TableMatch(tunnel_peer_id=1),
+                           action=P4IndirectAction(member_id=1)),
               P4TableEntry("tunnel_peers", match=P4TableMatch(tunnel_peer_id="0x10"),
-                           action=P4TableAction("set_binding", binding_id=1, tunnel_peer_id=2), priority=0)):
+                           action=P4TableAction("load_tunnel_peer_ipv6", src_addr="::1", dst_addr="::2"),
+                           priority=0)):
         try:
             want = copy.copy(e).__pos__().encode_update(SCHEMA)
         except ValueError:

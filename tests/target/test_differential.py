@@ -105,9 +105,29 @@ def stacks_frames() -> list[bytes]:
     return out
 
 
+def shared_profile_entries() -> list:
+    """One profile, two tables in two controls (shared_profile.p4): members pointed
+    to by entries of both, then one member modified (it must move both lookups)."""
+    from .test_shared_profile import A_NET, B_NET, MAC_A, MAC_A2, MAC_B, member
+    E, M = fy.P4TableEntry, fy.P4TableMatch
+    out = [+member(1, 2, MAC_A), +member(2, 3, MAC_B)]
+    for net, mid in ((A_NET, 1), (B_NET, 2)):
+        out += [+E("by_src", match=M(src=net), action=fy.P4IndirectAction(member_id=mid)),
+                +E("by_dst", match=M(dst=net), action=fy.P4IndirectAction(member_id=mid))]
+    return out + [~member(1, 4, MAC_A2)]
+
+
+def shared_profile_frames() -> list[bytes]:
+    from .test_shared_profile import A, B, frame
+    return [frame(A, B), frame(B, A), frame(A, A), frame("2001:db8:c::1", B), frame(B, "2001:db8:c::1"),
+            bytes(Ether(dst=M1, src=M2) / IP(src="192.0.2.1", dst="10.0.0.1") / UDP() / b"not v6")]
+
+
 PROGRAMS = {
     "features": (FEATURES_JSON, FEATURES_P4INFO, entries, frames),
     "stacks": (BUILD / "stacks.json", BUILD / "stacks.p4info.txtpb", lambda: [], stacks_frames),
+    "shared_profile": (BUILD / "shared_profile.json", BUILD / "shared_profile.p4info.txtpb",
+                       shared_profile_entries, shared_profile_frames),
 }
 
 
@@ -125,8 +145,8 @@ def test_bmv2_and_embedded_give_identical_outputs(program: str) -> None:
     argv = [binary]
     for n, ifname in veths.switch_ifs().items():
         argv += ["-i", f"{n}@{ifname}"]
-    argv += ["--device-id", "1", "--no-p4", "--", "--grpc-server-addr", f"127.0.0.1:{port}",
-             "--cpu-port", str(CPU_PORT)]
+    argv += ["--device-id", "1", "--no-p4", "--thrift-port", str(_free_port()),  # never 9090 twice
+             "--", "--grpc-server-addr", f"127.0.0.1:{port}", "--cpu-port", str(CPU_PORT)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rig = Rig(NPORTS, p4json, p4info)
     for ent in make_entries():

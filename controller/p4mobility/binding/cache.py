@@ -150,7 +150,7 @@ class BindingCache:
             raise RuntimeError("no tunnel peer id left (caller must check can_set_path)")
         peer, created = got
         gone = self.peers.release(old.endpoints) if old is not None else None
-        path = b.paths[bid] = Path(bid, endpoints, peer.tunnel_peer_id)
+        path = b.paths[bid] = Path(bid, peer.endpoints, peer.tunnel_peer_id)  # one endpoints object per peer
         return path, peer if created else None, gone
 
     def update_paths(self, b: Binding, new: Mapping[int, TunnelEndpoints], drop: Iterable[int] = ()

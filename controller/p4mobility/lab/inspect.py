@@ -1,9 +1,11 @@
-"""`python -m p4mobility.lab.inspect ADDR TABLE...`: dump a switch's entries as JSON.
+"""`python -m p4mobility.lab.inspect ADDR TABLE|PROFILE...`: dump a switch's entries as JSON.
 
 Rule: an independent reader for tests and operators: a second P4Runtime
 client (election id 1, so it never becomes primary over a node controller)
-Reads the named tables and prints one JSON object per entry, sorted; it
-shares no code with the node's writer.
+Reads the named tables (an entry that points to an action profile member
+shows its `member_id`) and action profiles (one object per member) and
+prints one JSON object per entry, sorted; it shares no code with the node's
+writer.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import sys
 from ipaddress import IPv6Address, IPv6Network
 
 import finsy
-from finsy import P4TableEntry
+from finsy import P4ActionProfileMember, P4TableEntry
 
 from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
 
@@ -47,23 +49,34 @@ async def dump(addr: str, tables: list[str]) -> list[dict]:
     opts = finsy.SwitchOptions(p4info=DEFAULT_P4INFO, initial_election_id=1, device_id=1)
     out = []
     async with finsy.Switch("inspect", addr, opts) as sw:
+        profiles = {p.alias for p in sw.p4info.action_profiles}
         for t in tables:
+            if t in profiles:
+                async for m in sw.read(P4ActionProfileMember(t)):
+                    out.append({"profile": t, "member_id": m.member_id, **action_fields(sw.p4info, m.action)})
+                continue
             table = sw.p4info.tables[t]
             async for e in sw.read(P4TableEntry(t)):
-                action = e.action
-                name = getattr(action, "name", None)
-                widths = {p.name: p.bitwidth for p in sw.p4info.actions[name].params} if name else {}
                 match = {k: fmt_match(v, table.match_fields[k]) for k, v in (e.match or {}).items()}
-                out.append({"table": t, "match": match, "priority": e.priority, "action": name,
-                            "args": {k: fmt(v, widths.get(k, 0))
-                                     for k, v in (getattr(action, "args", None) or {}).items()}})
+                row = {"table": t, "match": match, "priority": e.priority, **action_fields(sw.p4info, e.action)}
+                member_id = getattr(e.action, "member_id", None)
+                if member_id is not None:
+                    row["member_id"] = member_id
+                out.append(row)
     return sorted(out, key=lambda d: json.dumps(d, sort_keys=True))
+
+
+def action_fields(p4info: object, action: object) -> dict:
+    name = getattr(action, "name", None)
+    widths = {p.name: p.bitwidth for p in p4info.actions[name].params} if name else {}
+    return {"action": name, "args": {k: fmt(v, widths.get(k, 0))
+                                     for k, v in (getattr(action, "args", None) or {}).items()}}
 
 
 def main(argv: list[str]) -> int:
     logging.getLogger("finsy").setLevel(logging.CRITICAL)
     if len(argv) < 2:
-        print("usage: python -m p4mobility.lab.inspect HOST:PORT TABLE...", file=sys.stderr)
+        print("usage: python -m p4mobility.lab.inspect HOST:PORT TABLE|PROFILE...", file=sys.stderr)
         return 2
     for row in asyncio.run(dump(argv[0], argv[1:])):
         print(json.dumps(row, sort_keys=True))

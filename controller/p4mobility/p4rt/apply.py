@@ -1,15 +1,22 @@
 """The only module that writes table entries to a switch.
 
 Rule: the runtime keeps the *desired* entries of the tables it owns as a dict
-keyed by (table, match) (entries.py builds the changes). `EntrySet.plan`
+keyed by (table, match), and the members of the action profiles it owns keyed
+by (profile, member id) (entries.py builds the changes). `EntrySet.plan`
 folds a batch of changes into that dict and returns the P4Runtime updates
 that take the switch from the old desired set to the new one (INSERT for a
 new key, MODIFY for a changed action, DELETE for a removed key; a key that
-appears several times in a batch is written once). `Writer.apply` sends one
-WriteRequest per batch, encoded by fastenc (finsy's bytes, less CPU).
-`reconcile` Reads every entry of the owned tables, diffs them against the
-desired set and writes only the difference: missing entries inserted, changed
-ones modified, stale ones deleted, other tables untouched.
+appears several times in a batch is written once), in dependency order:
+members inserted, then table entries and modified members, then members
+deleted (an entry points only to a member that exists). `Writer.apply`
+sends each of these phases that is not empty as one WriteRequest (P4Runtime
+§12.2: a server may reorder the updates of one batch), encoded by fastenc
+(finsy's bytes, less CPU); a handover is one update (the binding's member)
+in one WriteRequest with the tunnel peers' entries it needs. `reconcile` Reads
+every entry of the owned tables and every member of the owned profiles,
+diffs them against the desired set and writes only the difference, in the
+same order: missing ones inserted, changed ones modified, stale ones
+deleted, other tables untouched.
 """
 from __future__ import annotations
 
@@ -17,21 +24,41 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from finsy import P4TableEntry
+from finsy import P4ActionProfileMember, P4TableEntry
 
 from .entries import Change, Key
 from .fastenc import UpdateEncoder
 
 
+Entity = P4TableEntry | P4ActionProfileMember
+
+
+def phases(updates: list[Any]) -> list[list[Any]]:
+    """Updates split into what must be written before what: members inserted;
+    table entries, then members modified (which depend on nothing); members
+    deleted. Empty phases left out."""
+    first: list[Any] = []
+    tables: list[Any] = []
+    modified: list[Any] = []
+    last: list[Any] = []
+    for u in updates:
+        if type(u) is P4ActionProfileMember:
+            {"+": first, "~": modified, "-": last}[_op(u)].append(u)
+        else:
+            tables.append(u)
+    return [ph for ph in (first, tables + modified, last) if ph]
+
+
 class EntrySet:
-    """The desired entries of the owned tables."""
+    """The desired entries of the owned tables and members of the owned profiles."""
 
     def __init__(self) -> None:
-        self.desired: dict[Key, P4TableEntry] = {}
+        self.desired: dict[Key, Entity] = {}
         self.version = 0  # bumped by every plan that changes the desired set
 
     def plan(self, changes: Iterable[Change]) -> list[Any]:
-        net: dict[Key, P4TableEntry | None] = {}
+        """Updates in dependency order (see `phases`)."""
+        net: dict[Key, Entity | None] = {}
         for key, entry in changes:
             net[key] = entry
         updates: list[Any] = []
@@ -49,7 +76,7 @@ class EntrySet:
                 updates.append(~copy.copy(entry))
         if updates:
             self.version += 1
-        return updates
+        return [u for ph in phases(updates) for u in ph]
 
     def __len__(self) -> int:
         return len(self.desired)
@@ -72,11 +99,11 @@ class Writer:
 
     async def apply(self, changes: Iterable[Change]) -> int:
         updates = self.entries.plan(changes)
-        if updates:
-            encode = self.encoder.encode
-            await self.switch.write([encode(u) for u in updates])
+        encode = self.encoder.encode
+        for phase in phases(updates):
+            await self.switch.write([encode(u) for u in phase])
             self.stats.batches += 1
-            self.stats.updates += len(updates)
+            self.stats.updates += len(phase)
         return len(updates)
 
 
@@ -92,15 +119,18 @@ class ReconcileResult:
         return self.inserted + self.modified + self.deleted
 
 
-def _canon(entry: P4TableEntry, schema: Any) -> tuple[tuple, bytes]:
-    """(match identity, action bytes) of an entry in canonical P4Runtime form."""
+def _canon(entry: Entity, schema: Any) -> tuple[tuple, bytes]:
+    """(match identity, action bytes) of an entry or member in canonical P4Runtime form."""
+    if type(entry) is P4ActionProfileMember:
+        m = entry.encode(schema).action_profile_member
+        return ("member", m.action_profile_id, m.member_id), m.action.SerializeToString(deterministic=True)
     pb = entry.encode_entry(schema)
     match = tuple(sorted(m.SerializeToString(deterministic=True) for m in pb.match))
     return (pb.table_id, pb.priority, match), pb.action.SerializeToString(deterministic=True)
 
 
-def diff(desired: Iterable[P4TableEntry], installed: Iterable[P4TableEntry], schema: Any) -> list[Any]:
-    """Updates that turn ``installed`` into ``desired`` (pure; used by reconcile)."""
+def diff(desired: Iterable[Entity], installed: Iterable[Entity], schema: Any) -> list[Any]:
+    """Updates that turn ``installed`` into ``desired``, in dependency order (pure; used by reconcile)."""
     want = {}
     for e in desired:
         ident, act = _canon(e, schema)
@@ -116,7 +146,7 @@ def diff(desired: Iterable[P4TableEntry], installed: Iterable[P4TableEntry], sch
             updates.append(+copy.copy(e))
         elif got[1] != act:
             updates.append(~copy.copy(e))
-    return updates
+    return [u for ph in phases(updates) for u in ph]
 
 
 async def read_tables(switch: Any, tables: Iterable[str]) -> list[P4TableEntry]:
@@ -128,11 +158,20 @@ async def read_tables(switch: Any, tables: Iterable[str]) -> list[P4TableEntry]:
     return found
 
 
-async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str]) -> ReconcileResult:
-    installed = await read_tables(switch, tables)
+async def read_members(switch: Any, profiles: Iterable[str]) -> list[P4ActionProfileMember]:
+    found: list[P4ActionProfileMember] = []
+    for profile in profiles:
+        async for m in switch.read(P4ActionProfileMember(profile)):
+            found.append(m)
+    return found
+
+
+async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
+                    profiles: Iterable[str] = ()) -> ReconcileResult:
+    installed: list[Entity] = [*await read_tables(switch, tables), *await read_members(switch, profiles)]
     updates = diff(entries.desired.values(), installed, switch.p4info)
-    if updates:
-        await switch.write(updates)
+    for phase in phases(updates):
+        await switch.write(phase)
     count = {"+": 0, "~": 0, "-": 0}
     for u in updates:
         count[_op(u)] += 1
@@ -144,4 +183,5 @@ def _op(update: Any) -> str:
     return {"DELETE": "-", "MODIFY": "~"}.get(t, "+")
 
 
-__all__ = ["EntrySet", "Writer", "WriteStats", "ReconcileResult", "diff", "read_tables", "reconcile"]
+__all__ = ["EntrySet", "Writer", "WriteStats", "ReconcileResult", "diff", "phases", "read_tables", "read_members",
+           "reconcile"]

@@ -4,11 +4,16 @@ Rule: pure functions. `lma_changes(action)` / `mag_changes(action, ...)` turn
 one core action (pmip/actions.py) into keyed changes `(key, entry | None)`
 where None deletes the entry at `key`; `*_base_entries` give the entries a
 node needs before any binding (local address, routes, punt rules). The key is
-(table, match) so apply.py can diff desired against installed state and a
-handover is one MODIFY of the binding's entry (its tunnel peer id). Entries
-use table/action/field names from p4rt/names.py, never ids.
-Binding ids: LMA uses the core's binding id; the MAG uses the access port
-(one MN per point-to-point access link, RFC 5213 §6.9.1.1).
+(table, match), or (action profile, member id) for a member, so apply.py can
+diff desired against installed state. Anchor (LMA, home agent): a binding is
+one member of `binding_profile` (its tunnel, from its one path; or "several
+CoAs", RFC 5648; or none) that its home prefixes' `bindings` and
+`uplink_sources` entries point to, so a handover and a de-registration are
+one MODIFY of that member (docs/dataplane.md, One member per binding); the
+CoAs of a binding with several are its `binding_coas`. Entries use
+table/action/field names from p4rt/names.py, never ids.
+Binding ids: the anchor uses the core's binding id, also its member id; the
+MAG uses the access port (one MN per point-to-point access link, RFC 5213 §6.9.1.1).
 """
 from __future__ import annotations
 
@@ -16,10 +21,10 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any, Iterable
 
-from finsy import P4TableAction, P4TableEntry, P4TableMatch
+from finsy import P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry, P4TableMatch
 
 from p4mobility.addrtext import addr_text
-from p4mobility.binding import Path, Transport
+from p4mobility.binding import Path, Transport, TunnelEndpoints
 from p4mobility.pmip.actions import (
     BindingCreated,
     BindingDeleted,
@@ -36,8 +41,8 @@ from .names import EncapKind
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
 IPNetwork = IPv4Network | IPv6Network
-Change = tuple[Key, "P4TableEntry | None"]
-DROP_TUNNEL_PEER = 0  # no tunnel_peers entry: drop_unknown_tunnel_peer (RFC 5213 §5.3.5)
+Change = tuple[Key, "P4TableEntry | P4ActionProfileMember | None"]
+BINDING_PROFILE = "binding_profile"
 ETHERTYPE_IPV6 = 0x86DD
 ICMPV6 = 58
 ND_PUNTS = (133, 135)  # Router / Neighbor Solicitation from an MN (RFC 5213 §6.7-§6.8)
@@ -152,33 +157,61 @@ def _peer_removed(a: TunnelPeerRemoved) -> list[Change]:
         _delete("tunnel_terminations", m) for m in _terminations(a)]
 
 
-# --- LMA ----------------------------------------------------------------------------
+# --- LMA / home agent --------------------------------------------------------------
 
-def _binding(bid: int, hnp: IPNetwork, paths: tuple[Path, ...]) -> Change:
-    if len(paths) != 1:  # several CoAs: the selector group of binding_peers (multi_coa_entries)
-        return _entry("bindings", {"dst_addr": table_addr(hnp)}, "set_multi_coa_binding", binding_id=bid)
-    return _entry("bindings", {"dst_addr": table_addr(hnp)}, "set_binding", binding_id=bid,
-                  tunnel_peer_id=paths[0].tunnel_peer_id)
+def member_key(binding_id: int) -> Key:
+    return BINDING_PROFILE, (("member_id", str(binding_id)),)
 
 
-def _no_forwarding(bid: int, hnp: IPNetwork) -> Change:
-    return _entry("bindings", {"dst_addr": table_addr(hnp)}, "set_binding", binding_id=bid,
-                  tunnel_peer_id=DROP_TUNNEL_PEER)
+def _tunnel(bid: int, e: TunnelEndpoints) -> P4TableAction:
+    if e.transport is Transport.IPV6:
+        return P4TableAction("set_binding_tunnel_ipv6", binding_id=bid, src_addr=addr_text(e.local),
+                             dst_addr=addr_text(e.remote))
+    if e.transport is Transport.IPV4:
+        return P4TableAction("set_binding_tunnel_ipv4", binding_id=bid, src_addr=str(e.local), dst_addr=str(e.remote))
+    return P4TableAction("set_binding_tunnel_udp", binding_id=bid, src_addr=str(e.local), dst_addr=str(e.remote),
+                         src_port=e.local_port, dst_port=e.remote_port)
 
 
-def _uplink_match(coa: Any, hnp: IPNetwork) -> dict[str, Any]:
-    return {"coa": table_addr(coa), "home_addr": table_addr(hnp)}
+def _member(bid: int, paths: tuple[Path, ...]) -> Change:
+    """The binding's member: its one path's tunnel (RFC 5213 §5.6.1), several CoAs
+    (RFC 5648: binding_peers / binding_coas decide), or none (§5.3.5)."""
+    if not paths:
+        action = P4TableAction("set_binding_without_tunnel", binding_id=bid)
+    elif len(paths) == 1:
+        action = _tunnel(bid, paths[0].endpoints)
+    else:
+        action = P4TableAction("set_multi_coa_binding", binding_id=bid)
+    return member_key(bid), P4ActionProfileMember(BINDING_PROFILE, member_id=bid, action=action)
 
 
-def _uplinks(bid: int, paths: tuple[Path, ...], hnps: tuple[IPNetwork, ...]) -> list[Change]:
-    # RFC 5213 §5.6.2 / RFC 5648: reverse-tunnelled packets only from a CoA of the binding
-    return [_entry("uplink_sources", _uplink_match(p.coa, n), "accept_uplink", binding_id=bid)
-            for p in paths for n in hnps]
+def _to_member(bid: int, hnp: IPNetwork) -> list[Change]:
+    # downlink by destination; RFC 5213 §5.6.2: uplink only from the member's CoA
+    ref = P4IndirectAction(member_id=bid)
+    return [(key_of(table, match), P4TableEntry(table, match=P4TableMatch(match), action=ref))
+            for table, match in (("bindings", {"dst_addr": table_addr(hnp)}),
+                                 ("uplink_sources", {"home_addr": table_addr(hnp)}))]
 
 
-def _no_uplinks(paths: tuple[Path, ...], hnps: tuple[IPNetwork, ...], keep: tuple[Path, ...] = ()) -> list[Change]:
-    kept = {p.coa for p in keep}
-    return [_delete("uplink_sources", _uplink_match(p.coa, n)) for p in paths if p.coa not in kept for n in hnps]
+def _unbound(hnp: IPNetwork) -> list[Change]:
+    return [_delete("bindings", {"dst_addr": table_addr(hnp)}),
+            _delete("uplink_sources", {"home_addr": table_addr(hnp)})]
+
+
+def _coa_match(bid: int, coa: Any) -> dict[str, Any]:
+    return {"binding_id": bid, "coa": table_addr(coa)}
+
+
+def _coas(bid: int, paths: tuple[Path, ...]) -> list[Change]:
+    # RFC 5648: reverse-tunnelled packets from any registered CoA of a multi-CoA binding
+    if len(paths) < 2:
+        return []
+    return [_entry("binding_coas", _coa_match(bid, p.coa), "accept_coa") for p in paths]
+
+
+def _no_coas(bid: int, paths: tuple[Path, ...], keep: tuple[Path, ...] = ()) -> list[Change]:
+    kept = {p.coa for p in keep} if len(keep) > 1 else set()
+    return [_delete("binding_coas", _coa_match(bid, p.coa)) for p in paths if p.coa not in kept]
 
 
 BUFFER_PUNT_PRIORITY = 20
@@ -200,23 +233,22 @@ def lma_changes(a: Any) -> list[Change]:
         return _peer_added(a, "decap_from_coa")
     if isinstance(a, TunnelPeerRemoved):
         return _peer_removed(a)
-    if isinstance(a, BindingCreated) or (isinstance(a, BindingUpdated) and a.reactivated):
-        out = [_binding(a.binding_id, n, a.paths) for n in a.home_prefixes]
-        out += [buffer_punt(n, present=False) for n in a.home_prefixes]
-        return out + _uplinks(a.binding_id, a.paths, a.home_prefixes)
-    if isinstance(a, BindingMoved):  # §5.3.4: the binding's one entry names the new peer
-        out = [_binding(a.binding_id, n, a.paths) for n in a.home_prefixes]
-        out += [buffer_punt(n, present=False) for n in a.home_prefixes]
-        out += _no_uplinks(a.old_paths, a.home_prefixes, keep=a.paths)
-        return out + _uplinks(a.binding_id, a.paths, a.home_prefixes)
-    if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, no traffic to the old MAG
-        out = [_no_forwarding(a.binding_id, n) for n in a.home_prefixes]
-        out += [buffer_punt(n) for n in a.home_prefixes]
-        return out + _no_uplinks(a.paths, a.home_prefixes)
+    if isinstance(a, (BindingCreated, BindingMoved)) or (isinstance(a, BindingUpdated) and a.reactivated):
+        # §5.3.4: a handover rewrites the member; the entries pointing to it stay as they are
+        out = [_member(a.binding_id, a.paths)]
+        for n in a.home_prefixes:
+            out += _to_member(a.binding_id, n)
+        if isinstance(a, BindingMoved):
+            out += _no_coas(a.binding_id, a.old_paths, keep=a.paths)
+        out += _coas(a.binding_id, a.paths)
+        return out + [buffer_punt(n, present=False) for n in a.home_prefixes]
+    if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, no traffic to or from the old MAG
+        out = [_member(a.binding_id, ())] + _no_coas(a.binding_id, a.paths)
+        return out + [buffer_punt(n) for n in a.home_prefixes]
     if isinstance(a, BindingDeleted):
-        out = [_delete("bindings", {"dst_addr": table_addr(n)}) for n in a.home_prefixes]
+        out = [c for n in a.home_prefixes for c in _unbound(n)] + _no_coas(a.binding_id, a.paths)
         out += [buffer_punt(n, present=False) for n in a.home_prefixes]
-        return out + _no_uplinks(a.paths, a.home_prefixes)
+        return out + [(member_key(a.binding_id), None)]  # after the entries (apply.phases)
     return []
 
 
@@ -319,6 +351,6 @@ def ipsec_entries(sad: Any, spd: Any) -> list[Change]:
     return out
 
 
-__all__ = ["Key", "Change", "Route", "DROP_TUNNEL_PEER", "key_of", "mac_str", "lma_base_entries",
+__all__ = ["Key", "Change", "Route", "BINDING_PROFILE", "member_key", "key_of", "mac_str", "lma_base_entries",
            "mag_base_entries", "lma_changes", "table_addr", "mag_changes", "attach_punt", "buffer_punt", "ipsec_entries",
            "key_address"]

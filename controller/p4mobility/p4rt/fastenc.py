@@ -5,10 +5,12 @@ Rule: `UpdateEncoder(p4info).encode(update)` returns exactly the `p4r.Update`
 returns (tests compare the bytes for every entry p4rt/entries.py makes). It
 handles what a registration writes: table entries with EXACT and LPM fields
 whose values are ints or the IPv6/IPv4 address strings entries.py produces, a direct
-action with int/address parameters, a priority, nothing else set; packet-outs
-with every packet_out metadata field given as an int. Anything else (ternary
-fields, MAC or decimal strings, indirect actions, counters, metadata, bad
-values) goes to finsy, which also produces its errors. Values are encoded as P4Runtime §8.4 says:
+action with int/address parameters (or, in a table with an action profile,
+a member id), a priority, nothing else set; action profile members with such
+an action; packet-outs with every packet_out metadata field given as an int.
+Anything else (ternary fields, MAC or decimal strings, groups and one-shot
+action sets, counters, metadata, bad values) goes to finsy, which also
+produces its errors. Values are encoded as P4Runtime §8.4 says:
 the shortest big-endian string, at least one byte; an LPM value is masked to
 its prefix and a /0 field is omitted (a "don't care" match).
 finsy's path costs ~50-90 us an entry here, most of it parsing, schema
@@ -19,7 +21,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from finsy import P4PacketOut, P4TableAction, P4TableEntry
+from finsy import P4ActionProfileMember, P4IndirectAction, P4PacketOut, P4TableAction, P4TableEntry
 from finsy.proto import p4r
 
 _AF6 = socket.AF_INET6
@@ -55,11 +57,43 @@ def _bytes(ival: int, bitwidth: int) -> bytes:
     return ival.to_bytes((bitwidth + 7) // 8, "big").lstrip(b"\x00") or b"\x00"
 
 
+def _actions(refs: Any) -> dict[str, tuple[int, dict[str, tuple[int, int]], int]]:
+    """name/alias -> (action id, {param name/alias: (param id, bitwidth)}, param count)."""
+    out: dict[str, tuple[int, dict[str, tuple[int, int]], int]] = {}
+    for ref in refs:
+        params = {}
+        for p in ref.params:
+            for name in {p.name, getattr(p, "alias", p.name)}:
+                params[name] = (p.id, p.bitwidth)
+        entry = (ref.id, params, len(ref.params))
+        for name in {ref.name, getattr(ref, "alias", ref.name)}:
+            out[name] = entry
+    return out
+
+
+def _fill_action(act: Any, a: P4TableAction, actions: dict) -> None:
+    spec = actions.get(a.name)
+    if spec is None:
+        raise _Fallback
+    aid, pspec, nparams = spec
+    if a.args and len(a.args) != nparams:
+        raise _Fallback  # finsy names the missing parameters
+    act.action_id = aid
+    for name, value in a.args.items():
+        p = pspec.get(name)
+        if p is None:
+            raise _Fallback
+        par = act.params.add()
+        par.param_id = p[0]
+        par.value = _bytes(_int(value, p[1]), p[1])
+
+
 class _Table:
-    __slots__ = ("id", "fields", "actions")
+    __slots__ = ("id", "fields", "actions", "indirect")
 
     def __init__(self, table: Any) -> None:
-        if table.action_profile is not None:
+        self.indirect = table.action_profile is not None
+        if self.indirect and table.action_profile.with_selector:
             raise _Fallback
         self.id = table.id
         self.fields: dict[str, tuple[int, int, int]] = {}
@@ -68,21 +102,15 @@ class _Table:
             if kind is not None:
                 for name in {f.name, getattr(f, "alias", f.name)}:
                     self.fields[name] = (f.id, kind, f.bitwidth)
-        self.actions: dict[str, tuple[int, dict[str, tuple[int, int]], int]] = {}
-        for ref in table.actions:
-            params = {}
-            for p in ref.params:
-                for name in {p.name, getattr(p, "alias", p.name)}:
-                    params[name] = (p.id, p.bitwidth)
-            entry = (ref.id, params, len(ref.params))
-            for name in {ref.name, getattr(ref, "alias", ref.name)}:
-                self.actions[name] = entry
+        self.actions = _actions(table.actions)
 
 
 class UpdateEncoder:
     def __init__(self, schema: Any) -> None:
         self.schema = schema
         self._tables: dict[str, _Table | None] = {}
+        self._profiles: dict[str, int | None] = {}
+        self._global_actions: dict | None = None
         self.fast = self.slow = 0  # updates encoded here / by finsy
         try:
             cpm = schema.controller_packet_metadata["packet_out"]
@@ -93,9 +121,10 @@ class UpdateEncoder:
     def encode(self, update: Any) -> Any:
         """p4r.Update (or StreamMessageRequest) for a finsy entity with +/-/~ applied."""
         t = type(update)
-        if t is P4TableEntry or t is P4PacketOut:
+        if t is P4TableEntry or t is P4PacketOut or t is P4ActionProfileMember:
             try:
-                msg = self._entry(update) if t is P4TableEntry else self._packet_out(update)
+                msg = (self._entry(update) if t is P4TableEntry else self._packet_out(update) if t is P4PacketOut
+                       else self._member(update))
                 self.fast += 1
                 return msg
             except _Fallback:
@@ -130,6 +159,27 @@ class UpdateEncoder:
         if t is None:
             raise _Fallback
         return t
+
+    def _member(self, m: P4ActionProfileMember) -> Any:
+        utype = m._update_type.vt()
+        pid = self._profiles.get(m.action_profile_id, False)
+        if pid is False:
+            try:
+                prof = self.schema.action_profiles[m.action_profile_id]
+                pid = None if prof.with_selector else prof.id
+            except (KeyError, ValueError):
+                pid = None
+            self._profiles[m.action_profile_id] = pid
+        if not utype or pid is None or type(m.action) is not P4TableAction:
+            raise _Fallback
+        if self._global_actions is None:
+            self._global_actions = _actions(self.schema.actions)
+        msg = p4r.Update(type=utype)
+        pm = msg.entity.action_profile_member
+        pm.action_profile_id = pid
+        pm.member_id = m.member_id
+        _fill_action(pm.action, m.action, self._global_actions)
+        return msg
 
     def _entry(self, e: P4TableEntry) -> Any:
         utype = e._update_type.vt()
@@ -170,23 +220,14 @@ class UpdateEncoder:
             fm.lpm.prefix_len = prefix
         a = e.action
         if a is not None:
-            if type(a) is not P4TableAction:
-                raise _Fallback
-            spec = t.actions.get(a.name)
-            if spec is None:
-                raise _Fallback
-            aid, pspec, nparams = spec
-            if a.args and len(a.args) != nparams:
-                raise _Fallback  # finsy names the missing parameters
-            act = te.action.action
-            act.action_id = aid
-            for name, value in a.args.items():
-                p = pspec.get(name)
-                if p is None:
+            if t.indirect:
+                if type(a) is not P4IndirectAction or a.member_id is None:
                     raise _Fallback
-                par = act.params.add()
-                par.param_id = p[0]
-                par.value = _bytes(_int(value, p[1]), p[1])
+                te.action.action_profile_member_id = a.member_id
+            elif type(a) is P4TableAction:
+                _fill_action(te.action.action, a, t.actions)
+            else:
+                raise _Fallback
         if e.priority:
             te.priority = e.priority
         return msg

@@ -39,19 +39,26 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "tunnel_peers": (("tunnel_peer_id",), ("load_tunnel_peer_ipv6", "load_tunnel_peer_ipv4", "load_tunnel_peer_udp")),
     "tunnel_terminations": (("outer_src_addr", "outer_dst_addr", "encap_kind"),
                             ("decap_from_coa", "decap_from_lma")),
-    "bindings": (("dst_addr",), ("set_binding", "set_multi_coa_binding")),
-    "uplink_sources": (("coa", "home_addr"), ("accept_uplink",)),
+    # both point to members of binding_profile (PROFILES), whose actions these are
+    "bindings": (("dst_addr",), ("set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp",
+                                 "set_multi_coa_binding", "set_binding_without_tunnel")),
+    "uplink_sources": (("home_addr",), ("set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp",
+                                        "set_multi_coa_binding", "set_binding_without_tunnel")),
+    "binding_coas": (("binding_id", "coa"), ("accept_coa",)),
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
     "esp_sas": (("dst_addr", "spi"), ("to_crypto_port",)),
     "outbound_policies": (("src_addr", "dst_addr", "ip_proto", "mh_type"), ("to_crypto_port", "bypass", "discard")),
 }
+# action profile -> the tables whose entries point to its members
+PROFILES: dict[str, tuple[str, ...]] = {"binding_profile": ("bindings", "uplink_sources")}
 COUNTERS = ("drop_counter", "binding_uplink_counter", "binding_downlink_counter")
 PACKET_OUT = ("egress_port", "through_pipeline")
 PACKET_IN = ("ingress_port", "punt_reason")
 
+LMA_PROFILES = ("binding_profile",)
 LMA_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations", "bindings",
-              "uplink_sources", "esp_sas", "outbound_policies")
+              "uplink_sources", "binding_coas", "esp_sas", "outbound_policies")
 MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
               "mag_uplinks", "mag_downlinks", "esp_sas", "outbound_policies")
 
@@ -75,6 +82,13 @@ def check_names(schema: Any) -> list[str]:
                 t.actions[a]
             except (KeyError, ValueError):
                 missing.append(f"{table}/{a}")
+    for prof, tables in PROFILES.items():
+        try:
+            have = set(schema.action_profiles[prof].table_names)
+        except (KeyError, ValueError):
+            missing.append(f"action profile {prof}")
+            continue
+        missing += [f"{prof} -> {t}" for t in tables if t not in have]
     for c in COUNTERS:
         try:
             schema.counters[c]
@@ -90,4 +104,5 @@ def check_names(schema: Any) -> list[str]:
     return missing
 
 
-__all__ = ["EncapKind", "PuntReason", "TABLES", "COUNTERS", "LMA_TABLES", "MAG_TABLES", "check_names"]
+__all__ = ["EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES",
+           "MAG_TABLES", "check_names"]

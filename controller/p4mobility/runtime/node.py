@@ -3,9 +3,10 @@
 Rule: one worker task owns the core. It takes queued items (punted packets,
 link events), calls the core with `now = time.time()`, fires the core timer
 when `next_deadline()` is due, and applies the resulting actions in order:
-persist (SQLite WAL) -> table writes (one WriteRequest per batch, p4rt/apply)
--> packet-outs (PBA/PBU/RA) -> logs and metrics. Queued items are handled in
-batches so a burst of PBUs costs one write. On every (re)connect finsy pushes
+persist (SQLite WAL) -> table writes (per batch, one WriteRequest per
+dependency phase, p4rt/apply) -> packet-outs (PBA/PBU/RA) -> logs and
+metrics. Queued items are handled in batches so a burst of PBUs costs one
+write. On every (re)connect finsy pushes
 the pipeline if the switch lacks it, and the node reconciles the owned tables
 (Read, diff, write the difference) before reading packets again. While not
 connected, runtime/switch_probe logs why (`switch_unreachable`: TLS handshake
@@ -52,6 +53,7 @@ MAX_BATCH = 1024
 class NodeRuntime:
     role = "node"
     tables: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()  # action profiles whose members this node owns
 
     def __init__(self, settings: NodeSettings, log: EventLog | None = None,
                  ipsec: IpsecSettings | None = None) -> None:
@@ -183,7 +185,7 @@ class NodeRuntime:
         packets = switch.read_packets(queue_size=65536)
         while True:  # again if the worker changed the desired set meanwhile
             version = self.entries.version
-            result = await reconcile(switch, self.entries, self.tables)
+            result = await reconcile(switch, self.entries, self.tables, self.profiles)
             if self.entries.version == version:
                 break
         self.metrics.reconciles.inc()
@@ -254,7 +256,7 @@ class NodeRuntime:
 
     async def _reconcile_now(self, switch: Any) -> None:
         with contextlib.suppress(Exception):
-            result = await reconcile(switch, self.entries, self.tables)
+            result = await reconcile(switch, self.entries, self.tables, self.profiles)
             self.log.event("reconciled", read=result.read, inserted=result.inserted,
                            modified=result.modified, deleted=result.deleted, desired=len(self.entries))
 

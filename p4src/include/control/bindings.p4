@@ -1,39 +1,29 @@
 /* bindings.p4: downlink binding lookup (LMA / HA role).
  * Rule: the inner destination (HNP by LPM, IPv4 HoA as a mapped /128) selects
- * a binding; the binding names a tunnel peer, so a handover is one write. A
- * binding with several CoAs (RFC 5648) picks one tunnel peer per flow with an
- * action selector on the 5-tuple hash. */
+ * the binding's member of `binding_profile` (binding_profile.p4), which holds
+ * its current tunnel, so a handover is one write of that member. A binding
+ * with several CoAs (RFC 5648) picks one tunnel peer per flow with an action
+ * selector on the 5-tuple hash. A binding without a CoA, or with several
+ * but no selector group, drops (and counts) its downlink. */
 #ifndef __BINDINGS_P4__
 #define __BINDINGS_P4__
 
 control Bindings(inout headers_t hdr,
                  inout local_metadata_t meta,
                  inout standard_metadata_t std) {
-    bool multi_coa = false;
-
-    action set_binding(binding_id_t binding_id, tunnel_peer_id_t tunnel_peer_id) {
-        meta.count_downlink = true;
-        meta.downlink_binding_id = binding_id;
-        meta.has_tunnel_peer = true;
-        meta.tunnel_peer_id = tunnel_peer_id;
-    }
-
-    action set_multi_coa_binding(binding_id_t binding_id) {
-        meta.count_downlink = true;
-        meta.downlink_binding_id = binding_id;
-        multi_coa = true;
-    }
 
     table bindings {
         key = {
             meta.l3_dst : lpm @name("dst_addr");
         }
-        actions = {
-            set_binding;
-            set_multi_coa_binding;
-            @defaultonly NoAction;
+        actions = {  // the same list as uplink_sources (shared profile)
+            set_binding_tunnel_ipv6(meta.binding);
+            set_binding_tunnel_ipv4(meta.binding);
+            set_binding_tunnel_udp(meta.binding);
+            set_multi_coa_binding(meta.binding);
+            set_binding_without_tunnel(meta.binding);
         }
-        const default_action = NoAction();
+        implementation = binding_profile;
         size = MAX_BINDINGS;
     }
 
@@ -62,9 +52,24 @@ control Bindings(inout headers_t hdr,
     }
 
     apply {
-        bindings.apply();
-        if (multi_coa) {
-            binding_peers.apply();
+        if (bindings.apply().hit) {
+            meta.count_downlink = true;
+            meta.downlink_binding_id = meta.binding.binding_id;
+            if (meta.binding.multi_coa) {
+                if (!binding_peers.apply().hit) {  // no group (yet): not routed in the clear
+                    meta.verdict = Verdict.DROP;
+                    meta.drop_reason = DropReason.UNKNOWN_TUNNEL_PEER;
+                }
+            } else if (meta.binding.tunnel_type == TunnelType.NONE) {
+                meta.verdict = Verdict.DROP;
+                meta.drop_reason = DropReason.UNKNOWN_TUNNEL_PEER;
+            } else {
+                meta.tunnel_type = meta.binding.tunnel_type;
+                meta.tunnel_src = meta.binding.tunnel_src;
+                meta.tunnel_dst = meta.binding.tunnel_dst;
+                meta.tunnel_udp_sport = meta.binding.tunnel_udp_sport;
+                meta.tunnel_udp_dport = meta.binding.tunnel_udp_dport;
+            }
         }
     }
 }

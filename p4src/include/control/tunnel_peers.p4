@@ -1,10 +1,11 @@
 /* tunnel_peers.p4: tunnel peer indirection and encapsulation.
- * Rule: a tunnel peer id expands to the outer addresses (and UDP ports) of the
- * tunnel; the packet is encapsulated with correct lengths, a fresh hop limit,
- * DSCP copied and ECN copied (RFC 6040 §4.1 normal mode). A packet handed
- * back by the crypto path that is already ESP protected and addressed to a
- * home address is not encapsulated again: its destination is rewritten to the
- * current IPv6 CoA (draft-laganier req. 1). */
+ * Rule: a tunnel peer id (MAG uplink, a flow of a multi-CoA binding) expands
+ * to the outer addresses (and UDP ports) of the tunnel; a binding's member
+ * (binding_profile.p4) gives them directly. The packet is encapsulated with
+ * correct lengths, a fresh hop limit, DSCP copied and ECN copied (RFC 6040
+ * §4.1 normal mode). A packet handed back by the crypto path that is already
+ * ESP protected and addressed to a home address is not encapsulated again:
+ * its destination is rewritten to the current IPv6 CoA (draft-laganier req. 1). */
 #ifndef __TUNNEL_PEERS_P4__
 #define __TUNNEL_PEERS_P4__
 
@@ -54,8 +55,10 @@ control TunnelPeers(inout headers_t hdr,
     }
 
     apply {
-        tunnel_peers.apply();
-        if (meta.verdict == Verdict.FORWARD) {
+        if (meta.has_tunnel_peer) {
+            tunnel_peers.apply();
+        }
+        if (meta.verdict == Verdict.FORWARD && meta.tunnel_type != TunnelType.NONE) {
             bit<16> inner_len = 0;
             bit<8>  inner_proto = PROTO_IPV6;
             bit<6>  inner_dscp = 0;

@@ -1,8 +1,11 @@
 /* tunnel_termination.p4: decapsulation of tunnels ending at this node.
  * Rule: a tunnel is terminated only for a known (outer src, outer dst, kind);
  * on the LMA / HA side the outer source must also be a care-of address
- * registered for the inner source (any of a binding's CoAs, RFC 5648), else
- * the packet is dropped and counted. ECN is combined per RFC 6040 §4.2. */
+ * registered for the inner source: `uplink_sources` finds the inner source's
+ * binding (its member of `binding_profile`, shared with `bindings`) and the
+ * outer source must be that member's CoA, or, for a binding with several
+ * CoAs (RFC 5648), one of its `binding_coas`; else the packet is dropped and
+ * counted. ECN is combined per RFC 6040 §4.2. */
 #ifndef __TUNNEL_TERMINATION_P4__
 #define __TUNNEL_TERMINATION_P4__
 
@@ -41,13 +44,8 @@ control TunnelTermination(inout headers_t hdr,
         size = MAX_TUNNEL_PEERS;
     }
 
-    /* ---- inner source check: (CoA, HNP / HoA) pairs ---- */
+    /* ---- inner source check: the binding of the inner source, and its CoA ---- */
     l3_addr_t inner_src = 0;
-
-    action accept_uplink(binding_id_t binding_id) {
-        meta.count_uplink = true;
-        meta.uplink_binding_id = binding_id;
-    }
 
     action drop_spoofed_source() {
         meta.verdict = Verdict.DROP;
@@ -56,15 +54,33 @@ control TunnelTermination(inout headers_t hdr,
 
     table uplink_sources {
         key = {
-            meta.l3_src : exact @name("coa");
-            inner_src   : lpm   @name("home_addr");
+            inner_src : lpm @name("home_addr");
+        }
+        actions = {  // the same list as bindings (shared profile)
+            set_binding_tunnel_ipv6(meta.binding);
+            set_binding_tunnel_ipv4(meta.binding);
+            set_binding_tunnel_udp(meta.binding);
+            set_multi_coa_binding(meta.binding);
+            set_binding_without_tunnel(meta.binding);
+        }
+        implementation = binding_profile;
+        size = MAX_BINDINGS;
+    }
+
+    /* RFC 5648: any registered CoA of a multi-CoA binding may send. */
+    action accept_coa() { }
+
+    table binding_coas {
+        key = {
+            meta.binding.binding_id : exact @name("binding_id");
+            meta.l3_src             : exact @name("coa");
         }
         actions = {
-            accept_uplink;
-            @defaultonly drop_spoofed_source;
+            accept_coa;
+            @defaultonly NoAction;
         }
-        const default_action = drop_spoofed_source();
-        size = MAX_UPLINK_SOURCES;
+        const default_action = NoAction();
+        size = MAX_BINDING_COAS;
     }
 
     apply {
@@ -83,7 +99,23 @@ control TunnelTermination(inout headers_t hdr,
             /* else: transit tunnel traffic, routed as is */
         } else {
             if (verify_source) {
-                uplink_sources.apply();
+                bool accepted = false;
+                if (uplink_sources.apply().hit) {
+                    if (meta.binding.multi_coa) {
+                        if (binding_coas.apply().hit) {
+                            accepted = true;
+                        }
+                    } else if (meta.binding.tunnel_type != TunnelType.NONE &&
+                               meta.binding.tunnel_dst == meta.l3_src) {
+                        accepted = true;  // RFC 5213 §5.6.2: from the Proxy-CoA
+                    }
+                }
+                if (accepted) {
+                    meta.count_uplink = true;
+                    meta.uplink_binding_id = meta.binding.binding_id;
+                } else {
+                    drop_spoofed_source();
+                }
             }
             /* RFC 6040 §4.2 decapsulation. */
             bit<2> outer_ecn = hdr.ipv6.isValid() ? hdr.ipv6.ecn : hdr.ipv4.ecn;
