@@ -61,14 +61,17 @@ def test_rfc6275_10_3_1_home_registration_in_esp_programs_the_switch_and_carries
     assert bu["home_address"] == str(HOA) and bu["protected_by"] == str(HOA) and bu["outer"] is None
     ba = lab.wait_event("ha", "ba_tx", where=lambda e: e["seq"] == bu["seq"])
     assert (ba["status"], ba["dst"], ba["home_address"]) == (0, str(COA["acca"]), str(HOA))
-    # the switch: HoA and IPv4 HoA -> one tunnel peer HA -> CoA (RFC 6275 §10.4.1, RFC 5555 §4.1)
-    peers = {int(e["match"]["tunnel_peer_id"]): e for e in entries(lab, "tunnel_peers")}
-    routes = {IPv6Network(e["match"]["dst_addr"]): e["args"] for e in entries(lab, "bindings")}
-    to_hoa, to_hoa4 = routes[IPv6Network(f"{HOA}/128")], routes[mapped(IPv4Network(hoa4))]
-    assert to_hoa == to_hoa4
-    peer = peers[int(to_hoa["tunnel_peer_id"])]
-    assert peer["action"] == "load_tunnel_peer_ipv6"
-    assert (peer["args"]["src_addr"], peer["args"]["dst_addr"]) == (str(HA), str(COA["acca"]))
+    # the switch: HoA and IPv4 HoA, both directions, -> the binding's one member of binding_profile:
+    # a tunnel HA -> CoA (RFC 6275 §10.4.1, RFC 5555 §4.1)
+    rows = lab.read_switch("bindings", "uplink_sources", "binding_profile")
+    members = {r["member_id"]: r for r in rows if r.get("profile") == "binding_profile"}
+    down = {IPv6Network(r["match"]["dst_addr"]): r["member_id"] for r in rows if r.get("table") == "bindings"}
+    up = {IPv6Network(r["match"]["home_addr"]): r["member_id"] for r in rows if r.get("table") == "uplink_sources"}
+    for prefix in (IPv6Network(f"{HOA}/128"), mapped(IPv4Network(hoa4))):
+        assert down[prefix] == up[prefix] == b["id"]
+    member = members[b["id"]]
+    assert member["action"] == "set_binding_tunnel_ipv6"
+    assert (member["args"]["src_addr"], member["args"]["dst_addr"]) == (str(HA), str(COA["acca"]))
     assert lab.ping(CN) and lab.ping(CN4)  # IPv6 in ESP, IPv4 through the tunnel
     counters = {(r["counter"], r["index"]): r["packets"] for r in lab.show("counters")}
     assert counters[("binding_downlink_counter", b["id"])] > 0  # CN -> HoA went through the binding
