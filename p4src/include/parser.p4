@@ -136,14 +136,17 @@ parser MobilityParser(packet_in pkt,
         transition accept;
     }
 
-    /* RFC 5555: UDP 4191 over IPv4 carries IPv6 or IPv4; the version nibble tells which. */
+    /* RFC 5555: UDP 4191 over IPv4 carries IPv6 or IPv4; the version nibble tells
+     * which. To port 4191 (from an MN), or from it (the HA's own signalling to an
+     * MN behind a NAT, whose inner IPv6 packet the SPD selects). */
     state parse_udp_over_ipv4 {
         pkt.extract(hdr.udp);
         meta.l4_sport = hdr.udp.src_port;
         meta.l4_dport = hdr.udp.dst_port;
-        transition select(hdr.udp.dst_port) {
-            DSMIPV6_UDP_PORT: parse_udp_payload;
-            default:          accept;
+        transition select(hdr.udp.src_port, hdr.udp.dst_port) {
+            (_, DSMIPV6_UDP_PORT): parse_udp_payload;
+            (DSMIPV6_UDP_PORT, _): parse_udp_payload;
+            default:               accept;
         }
     }
 

@@ -177,11 +177,12 @@ class Dataplane:
                                      action=P4TableAction("accept_coa")))
 
     def add_tunnel_termination(self, outer_src: str, outer_dst: str, kind: EncapKind,
-                               from_lma: bool = False) -> None:
+                               from_lma: bool = False, sport: int = 0) -> None:
+        """``sport``: the outer UDP source port of a UDP tunnel (RFC 5555 §4.1), else 0."""
         self.insert(P4TableEntry(
             "tunnel_terminations",
-            match=P4TableMatch({"outer_src_addr": key_addr(outer_src),
-                   "outer_dst_addr": key_addr(outer_dst), "encap_kind": int(kind)}),
+            match=P4TableMatch({"outer_src_addr": key_addr(outer_src), "outer_dst_addr": key_addr(outer_dst),
+                                "encap_kind": int(kind), "outer_src_port": sport}),
             action=P4TableAction("decap_from_lma" if from_lma else "decap_from_coa")))
 
     def add_esp_sa(self, dst: str, spi: int, sa_index: int | None = None) -> None:

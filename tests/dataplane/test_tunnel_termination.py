@@ -1,6 +1,6 @@
 """Tunnel termination (uplink decapsulation) on the LMA / HA.
 
-The outer (src, dst, kind) must be a known tunnel and the outer source must be
+The outer (src, dst, kind, and over UDP the source port) must be a known tunnel and the outer source must be
 a care-of address registered for the inner source: the CoA of the binding's
 member of binding_profile, or any CoA in `binding_coas` of a multi-CoA binding
 (RFC 5648); otherwise the packet is dropped and counted. ECN per RFC 6040."""
@@ -29,7 +29,7 @@ def setup_uplink(dp, coas=(COA1,), kind=EncapKind.IPV6_IN_IPV6, home=HNP, local=
     dp.add_route(CN_PREFIX, 1)
     dp.add_route(CN_V4_PREFIX, 1)
     for coa in coas:
-        dp.add_tunnel_termination(coa, local, kind)
+        dp.add_tunnel_termination(coa, local, kind, sport=NAT_PORT if kind in UDP_KINDS else 0)
     if len(coas) == 1:
         udp = (DSMIPV6_PORT, NAT_PORT) if kind in UDP_KINDS else None
         dp.add_binding(home, BINDING, local, coas[0], udp=udp)
@@ -108,6 +108,30 @@ def test_rfc5555_ipv4_in_udp_ipv4_uplink_decapsulated(dp):
     expected.ttl = 11
     del expected.chksum
     dp.verify_packet(eth_out(1) / expected, 1)
+    dp.verify_no_other_packets()
+
+
+def test_rfc5555_4_1_udp_tunnels_are_told_apart_by_their_source_port(dp):
+    """Two MNs behind one NAT address: each mapping (address, port) is its own tunnel, and
+    one MN's inner source from the other's port is spoofing; an unknown port is no tunnel."""
+    setup_uplink(dp, coas=(COA_V4,), kind=EncapKind.IPV4_IN_UDP_IPV4, home=HOA_V4, local=LMA_V4)
+    other_home, other_port = "10.10.0.6", NAT_PORT + 1
+    dp.add_tunnel_termination(COA_V4, LMA_V4, EncapKind.IPV4_IN_UDP_IPV4, sport=other_port)
+    dp.add_binding(f"{other_home}/32", 12, LMA_V4, COA_V4, udp=(DSMIPV6_PORT, other_port))
+
+    def uplink(sport: int, src: str):
+        return (eth_in() / IP(src=COA_V4, dst=LMA_V4) / UDP(sport=sport, dport=DSMIPV6_PORT)
+                / IP(src=src, dst=CN_V4, ttl=12, id=1) / BODY)
+
+    for sport, src in ((NAT_PORT, HOA_V4), (other_port, other_home)):
+        dp.send(2, uplink(sport, src))
+        expected = IP(src=src, dst=CN_V4, ttl=11, id=1) / BODY
+        dp.verify_packet(eth_out(1) / expected, 1)
+    spoofed, unknown = dp.drops(DropReason.SPOOFED_TUNNEL_SOURCE), dp.drops(DropReason.UNKNOWN_TUNNEL)
+    dp.send(2, uplink(other_port, HOA_V4))  # the second MN's mapping, the first MN's home address
+    assert dp.wait_drop(DropReason.SPOOFED_TUNNEL_SOURCE, spoofed) == spoofed + 1
+    dp.send(2, uplink(NAT_PORT + 2, HOA_V4))  # a mapping no binding has
+    assert dp.wait_drop(DropReason.UNKNOWN_TUNNEL, unknown) == unknown + 1
     dp.verify_no_other_packets()
 
 

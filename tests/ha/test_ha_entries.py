@@ -49,7 +49,7 @@ def test_rfc5555_nat_path_and_ipv4_home_address_program_udp_peer_and_mapped_bind
     # IPv6 and IPv4 inside UDP from the NAT terminate here (p4src EncapKind 4 and 5)
     for kind in (4, 5):
         assert entry(es, "tunnel_terminations", outer_src_addr=f"::ffff:{NAT4}", outer_dst_addr=f"::ffff:{HA4}",
-                     encap_kind=kind) is not None
+                     encap_kind=kind, outer_src_port=40000) is not None
     m = member(es, 1).action
     assert m.name == "set_binding_tunnel_udp"
     assert m.args == {"binding_id": 1, "src_addr": str(HA4), "dst_addr": str(NAT4), "src_port": 4191, "dst_port": 40000}
@@ -81,29 +81,25 @@ def test_rfc6275_10_3_2_deregistration_and_expiry_leave_no_entries():
 
 
 def _terminations(es: EntrySet) -> set:
-    return {dict(m)["encap_kind"] for (t, m) in es.desired if t == "tunnel_terminations"
+    """(encap kind, outer UDP source port) of the terminations from the NAT's address
+    (p4src tunnel_termination.p4: UDP tunnels are keyed by the port too, RFC 5555 §4.1)."""
+    return {(dict(m)["encap_kind"], dict(m)["outer_src_port"]) for (t, m) in es.desired if t == "tunnel_terminations"
             and dict(m)["outer_src_addr"] == f"::ffff:{NAT4}"}
 
 
-NAT_KEY_BUG = ("p4rt/entries.py: tunnel_terminations are keyed by (outer src, outer dst, encap kind) without the "
-               "UDP port, so removing one UDP tunnel peer deletes the termination another peer from the same NAT "
-               "address still uses (left for the owner of p4rt/)")
-
-
-@pytest.mark.xfail(strict=True, reason=NAT_KEY_BUG)
 def test_rfc5555_4_2_nat_rebinding_to_a_new_port_keeps_the_uplink_termination():
     es, ha = EntrySet(), make_ha()
     program(es, ha.handle(over_udp(bu(1), outer=(NAT4, 40000)), 0.0))
-    assert _terminations(es) == {"4", "5"}
+    assert _terminations(es) == {("4", "40000"), ("5", "40000")}
     program(es, ha.handle(over_udp(bu(2), outer=(NAT4, 40001)), 1.0))  # the NAT picked a new port
-    assert _terminations(es) == {"4", "5"}
+    assert _terminations(es) == {("4", "40001"), ("5", "40001")}
 
 
-@pytest.mark.xfail(strict=True, reason=NAT_KEY_BUG)
 def test_rfc5555_two_mns_behind_one_nat_one_leaves_the_other_keeps_its_uplink_termination():
     from tests.ha.ha_helpers import HOA2
     es, ha = EntrySet(), make_ha()
     program(es, ha.handle(over_udp(bu(1), outer=(NAT4, 40000)), 0.0))
     program(es, ha.handle(over_udp(bu(1), outer=(NAT4, 40001), hoa=HOA2), 0.0))
+    assert _terminations(es) == {(k, p) for k in ("4", "5") for p in ("40000", "40001")}
     program(es, ha.handle(over_udp(bu(2, 0)), 1.0))  # the first MN de-registers
-    assert ha.binding_for(HOA2) is not None and _terminations(es) == {"4", "5"}
+    assert ha.binding_for(HOA2) is not None and _terminations(es) == {("4", "40001"), ("5", "40001")}

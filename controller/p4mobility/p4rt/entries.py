@@ -140,11 +140,14 @@ def _peer_entry(a: TunnelPeerAdded) -> Change:
 
 def _terminations(a: TunnelPeerAdded | TunnelPeerRemoved) -> list[dict[str, Any]]:
     """Tunnel terminations of a peer: its outer (remote -> local) for IPv6 inside, and
-    IPv4 inside when the peer carries IPv4 home addresses (RFC 5555)."""
+    IPv4 inside when the peer carries IPv4 home addresses (RFC 5555); over UDP the
+    remote's source port too, so MNs behind one NAT address (or one MN whose NAT
+    mapping changed) each have their own (RFC 5555 §4.1); 0 for the other kinds."""
     v6, v4 = _TERMINATES[a.endpoints.transport]
     kinds = (v6, v4) if a.inner_ipv4 else (v6,)
     src, dst = table_addr(a.endpoints.remote), table_addr(a.endpoints.local)
-    return [{"outer_src_addr": src, "outer_dst_addr": dst, "encap_kind": int(k)} for k in kinds]
+    return [{"outer_src_addr": src, "outer_dst_addr": dst, "encap_kind": int(k),
+             "outer_src_port": a.endpoints.remote_port} for k in kinds]
 
 
 def _peer_added(a: TunnelPeerAdded, decap_action: str) -> list[Change]:

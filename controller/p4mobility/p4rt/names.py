@@ -37,7 +37,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "routes": (("dst_addr",), ("set_next_hop",)),
     "punts": (("ingress_port", "ether_type", "dst_addr", "ip_proto", "icmp_type"), ("punt_to_controller",)),
     "tunnel_peers": (("tunnel_peer_id",), ("load_tunnel_peer_ipv6", "load_tunnel_peer_ipv4", "load_tunnel_peer_udp")),
-    "tunnel_terminations": (("outer_src_addr", "outer_dst_addr", "encap_kind"),
+    "tunnel_terminations": (("outer_src_addr", "outer_dst_addr", "encap_kind", "outer_src_port"),
                             ("decap_from_coa", "decap_from_lma")),
     # both point to members of binding_profile (PROFILES), whose actions these are
     "bindings": (("dst_addr",), ("set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp",

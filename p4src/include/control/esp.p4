@@ -3,7 +3,9 @@
  * local address is looked up by (destination, SPI): crypto path, controller,
  * or drop-and-count when the SPI is unknown. Any other packet the node
  * forwards or originates is matched against the ordered SPD (ternary with
- * priorities on src, dst, protocol, MH type; HoA from HAO / RH2 when present):
+ * priorities on src, dst, protocol, MH type; HoA from HAO / RH2 when present;
+ * for IPv6 signalling inside a DSMIPv6 IPv4/UDP-4191 wrapper, the inner IPv6
+ * packet's, since the wrapper stays outside IPsec, RFC 5555 §4.1):
  * PROTECT goes to the crypto path, BYPASS continues, DISCARD drops.
  * What the crypto path hands back is never classified again. */
 #ifndef __ESP_P4__
@@ -58,6 +60,7 @@ control Esp(inout headers_t hdr,
 
     l3_addr_t spd_src = 0;
     l3_addr_t spd_dst = 0;
+    bit<8>    spd_proto = 0;
 
     direct_counter(CounterType.packets_and_bytes) outbound_policies_counter;
 
@@ -65,7 +68,7 @@ control Esp(inout headers_t hdr,
         key = {
             spd_src       : ternary @name("src_addr");
             spd_dst       : ternary @name("dst_addr");
-            meta.l4_proto : ternary @name("ip_proto");
+            spd_proto     : ternary @name("ip_proto");
             meta.mh_type  : ternary @name("mh_type");
         }
         actions = {
@@ -87,6 +90,13 @@ control Esp(inout headers_t hdr,
             /* RFC 3776 §5: selectors name the home address, not the CoA. */
             spd_src = meta.l3_src;
             spd_dst = meta.l3_dst;
+            spd_proto = meta.l4_proto;
+            if (meta.sig_in_udp && hdr.inner_ipv6.isValid()) {
+                /* RFC 5555 §4.1: the IPv4/UDP wrapper is outside IPsec (a BA to a NAT) */
+                spd_src = hdr.inner_ipv6.src_addr;
+                spd_dst = hdr.inner_ipv6.dst_addr;
+                spd_proto = hdr.inner_ipv6.next_hdr;
+            }
             if (hdr.dest_opts_ext.isValid() && hdr.dest_opts.options == HAO_LAYOUT) {
                 spd_src = hdr.dest_opts_ext.data;
             }

@@ -1,9 +1,10 @@
 /* tunnel_termination.p4: decapsulation of tunnels ending at this node.
- * Rule: a tunnel is terminated only for a known (outer src, outer dst, kind);
+ * Rule: a tunnel is terminated only for a known (outer src, outer dst, kind,
+ * outer UDP source port: RFC 5555 §4.1, each MN behind one NAT has its own);
  * on the LMA / HA side the outer source must also be a care-of address
  * registered for the inner source: `uplink_sources` finds the inner source's
  * binding (its member of `binding_profile`, shared with `bindings`) and the
- * outer source must be that member's CoA, or, for a binding with several
+ * outer source must be that member's CoA (and, over UDP, its port), or, for a binding with several
  * CoAs (RFC 5648), one of its `binding_coas`; else the packet is dropped and
  * counted. ECN is combined per RFC 6040 §4.2. */
 #ifndef __TUNNEL_TERMINATION_P4__
@@ -14,6 +15,7 @@ control TunnelTermination(inout headers_t hdr,
                           inout standard_metadata_t std) {
     bool verify_source = false;
     bool terminate = false;
+    bit<16> outer_sport = 0;  // 0 unless the tunnel is UDP (RFC 5555 §4.1)
 
     /* ---- tunnels ending here ---- */
     action decap_from_coa() {
@@ -33,6 +35,7 @@ control TunnelTermination(inout headers_t hdr,
             meta.l3_src     : exact @name("outer_src_addr");
             meta.l3_dst     : exact @name("outer_dst_addr");
             meta.encap_kind : exact @name("encap_kind");
+            outer_sport     : exact @name("outer_src_port");
         }
         actions = {
             decap_from_coa;
@@ -90,6 +93,9 @@ control TunnelTermination(inout headers_t hdr,
             inner_src = IPV4_MAPPED_PREFIX ++ hdr.inner_ipv4.src_addr;
         }
 
+        if (hdr.udp.isValid()) {
+            outer_sport = hdr.udp.src_port;
+        }
         tunnel_terminations.apply();
         if (!terminate) {
             if (meta.to_local) {
@@ -106,8 +112,10 @@ control TunnelTermination(inout headers_t hdr,
                             accepted = true;
                         }
                     } else if (meta.binding.tunnel_type != TunnelType.NONE &&
-                               meta.binding.tunnel_dst == meta.l3_src) {
-                        accepted = true;  // RFC 5213 §5.6.2: from the Proxy-CoA
+                               meta.binding.tunnel_dst == meta.l3_src &&
+                               (meta.binding.tunnel_type != TunnelType.UDP_IPV4 ||
+                                meta.binding.tunnel_udp_dport == outer_sport)) {
+                        accepted = true;  // RFC 5213 §5.6.2 / RFC 5555 §4.1: from its CoA (and port)
                     }
                 }
                 if (accepted) {
