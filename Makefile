@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 # Debian packages the lab and the independent checks use (installed when missing and root).
 # mininet + bridge-utils: mininet/pmip.py (its AIR is Mininet's LinuxBridge, which uses brctl);
 # without recommends, so no Open vSwitch (not needed: docs/lab.md, Mininet).
-SYS_PKGS := tshark tcpdump iproute2 iputils-ping mininet bridge-utils
+# nftables: the host-mobility lab's NAT (masquerade) and its lossy-link tests.
+SYS_PKGS := tshark tcpdump iproute2 iputils-ping mininet bridge-utils nftables
 
 $(VENV)/.installed: pyproject.toml
-	@missing=0; for t in tshark tcpdump ip ping mnexec brctl; do command -v $$t >/dev/null || missing=1; done; \
+	@missing=0; for t in tshark tcpdump ip ping mnexec brctl nft; do command -v $$t >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -17,6 +17,7 @@ Supervisor's, so `close()` leaves nothing behind.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from p4mobility.lab.lab import _tail, lab_unavailable
 from p4mobility.lab.launch import GRPC_PORT, find_switch, switch_argv
 from p4mobility.lab.mip_files import crypto_argv, crypto_sock, ha_argv, mn_argv, write_files
 from p4mobility.lab.supervisor import LabError, Supervisor, clean_leftovers, sh
-from p4mobility.lab.tools import find_tool
+from p4mobility.lab.tools import find_tool, tool_missing
 from p4mobility.runtime.control import ControlError, request
 from p4mobility.runtime.logs import read_events
 
@@ -34,9 +35,16 @@ SWITCH_SIDE = {"acca": "2001:db8:fa::1", "accb": "2001:db8:fb::1"}  # fake next 
 ACCESS_METRIC = {"wlan0": 1024, "wlan1": 1025, "lan0": 1026}
 
 
+# SIOCETHTOOL ETHTOOL_STXCSUM 0 on argv[1] (linux/ethtool.h), without the ethtool program
+TX_CSUM_OFF = ("import array,fcntl,socket,struct,sys;v=array.array('I',[0x17,0]);"
+               "fcntl.ioctl(socket.socket(socket.AF_INET,socket.SOCK_DGRAM),0x8946,"
+               "struct.pack('16sP',sys.argv[1].encode(),v.buffer_info()[0])+bytes(16))")
+
+
 def nat_unavailable() -> str | None:
     """None when the NAT namespace can masquerade (nftables), else why not."""
-    return None if find_tool("nft") else "nft not found (apt-get install nftables): no NAT access network"
+    missing = tool_missing("nft")
+    return None if missing is None else f"{missing}: no NAT access network"
 
 
 class MipLab:
@@ -160,6 +168,9 @@ class MipLab:
         sh("ip", "neigh", "replace", str(M.CN_GATEWAY_V4), "lladdr", mac, "dev", "eth0", "nud", "permanent", ns=ns)
         sh("ip", "-6", "route", "add", "default", "via", str(M.CN_GATEWAY), "dev", "eth0", ns=ns)
         sh("ip", "route", "add", "default", "via", str(M.CN_GATEWAY_V4), "dev", "eth0", ns=ns)
+        # a veth leaves TCP/UDP checksums to "the hardware": frames the switch reads off the wire
+        # would carry partial ones, which the MN's stack refuses (ethtool -K eth0 tx off)
+        sh(sys.executable, "-c", TX_CSUM_OFF, "eth0", ns=ns)
 
     def _mn(self) -> None:
         ns = self.ns("mn")
@@ -171,7 +182,6 @@ class MipLab:
             sh("ip", "link", "set", "mn" if acc != "nat" else "lan", "down", ns=self.ns(acc))
 
     def _wait_grpc(self, timeout: float = 180) -> None:
-        import sys
         deadline = time.monotonic() + timeout
         probe = ("import socket,sys; s=socket.socket(); s.settimeout(0.5);"
                  f"sys.exit(s.connect_ex(('127.0.0.1',{GRPC_PORT})))")
@@ -284,7 +294,6 @@ class MipLab:
     def read_switch(self, *tables: str) -> list[dict]:
         """Entries of ``tables`` as an independent P4Runtime client reads them (lab/inspect.py)."""
         import json
-        import sys
         res = sh(sys.executable, "-m", "p4mobility.lab.inspect", f"127.0.0.1:{GRPC_PORT}", *tables,
                  ns=self.ns("ha"), timeout=60)
         return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
@@ -351,7 +360,6 @@ class MipLab:
 
     def inject(self, node: str, ifname: str, frame: bytes) -> None:
         """One raw Ethernet frame out of ``ifname`` in ``node``'s namespace (a hostile host)."""
-        import sys
         code = ("import socket,sys;s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW);"
                 f"s.bind(({ifname!r},0));s.send(bytes.fromhex(sys.argv[1]))")
         sh(sys.executable, "-c", code, frame.hex(), ns=self.ns(node), timeout=20)

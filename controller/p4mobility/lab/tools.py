@@ -24,6 +24,7 @@ PROVIDERS = {
     "brctl": "apt-get install bridge-utils",
     "ip": "apt-get install iproute2",
     "ping": "apt-get install iputils-ping",
+    "nft": "apt-get install nftables",
 }
 
 
