@@ -209,8 +209,11 @@ class MipLab:
             raise LabError(nat_unavailable() or "no NAT")
         ifname, mn = M.MN_IFACES[access], self.ns("mn")
         t = self.mark(f"attach {access}")
-        sh("ip", "link", "set", "lan" if access == "nat" else "mn", "up", ns=self.ns(access))
-        self.wait_for(lambda: self._oper_up(ifname), f"carrier on the MN's {ifname}", 10)  # then the lease
+        side = "lan" if access == "nat" else "mn"
+        sh("ip", "link", "set", side, "up", ns=self.ns(access))
+        # both ends running (the kernel activates a link's queue up to 1 s after its carrier), then the lease
+        self.wait_for(lambda: self._oper_up("mn", ifname) and self._oper_up(access, side),
+                      f"carrier on {ifname} and {access}'s {side}", 10)
         if access == "nat":
             sh("ip", "addr", "add", f"{M.MN_V4_COA}/{M.NAT_LAN.prefixlen}", "dev", ifname, ns=mn)
             sh("ip", "route", "replace", "default", "via", str(M.NAT_LAN_GW), "dev", ifname,
@@ -222,9 +225,9 @@ class MipLab:
         self.attached.add(access)
         return t
 
-    def _oper_up(self, ifname: str) -> bool:
+    def _oper_up(self, node: str, ifname: str) -> bool:
         import json
-        res = sh("ip", "-j", "link", "show", "dev", ifname, ns=self.ns("mn"), check=False)
+        res = sh("ip", "-j", "link", "show", "dev", ifname, ns=self.ns(node), check=False)
         try:
             return json.loads(res.stdout or "[]")[0].get("operstate") == "UP"
         except (ValueError, IndexError):

@@ -80,7 +80,7 @@ def _finish(lab: MipLab, out: Path, summary: dict[str, Any], ping: Any, t0: floa
     pcaps = sorted(out.glob("ha-acc*.pcap")) + sorted(out.glob("ha-nat.pcap"))
     summary["pcaps"] = [p.name for p in pcaps]
     summary["esp_sa"] = "esp_sa"
-    summary["signaling_in_pcaps"] = signaling_summary(pcaps, out / "esp_sa", DSMIPV6_DECODE)
+    summary["signaling_in_pcaps"] = signaling_summary(pcaps, out / "esp_sa", DSMIPV6_DECODE, scope="mipv6")
     events = {n: [e for e in lab.events(n) if e.get("event") in MIP_EVENTS] for n in ("mn", "ha")}
     rows = timeline({}, lab.marks, ping, None, t0)
     rows += [{"t": e["ts"], "t_ms": round((e["ts"] - t0) * 1000, 1), "node": n, "what": e["event"],

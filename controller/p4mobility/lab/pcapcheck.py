@@ -59,15 +59,19 @@ def mh_rows(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = ())
     return rows
 
 
-def malformed(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = ()) -> str:
-    """tshark's summary lines of malformed or error-level frames ('' when none)."""
+def malformed(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = (), scope: str | None = None) -> str:
+    """tshark's summary lines of malformed or error-level frames ('' when none), among the
+    frames of the display filter ``scope`` when given (e.g. only the signalling: with
+    `-d udp.port==4191,ipv6` an IPv4 packet in UDP 4191, RFC 5555 §4.1, reads as bogus IPv6)."""
+    bad = "_ws.malformed || _ws.expert.severity == error"
     res = subprocess.run(["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), *extra, "-Y",
-                          "_ws.malformed || _ws.expert.severity == error"],
+                          f"({scope}) && ({bad})" if scope else bad],
                          capture_output=True, text=True, timeout=120)
     return res.stdout.strip() if res.returncode == 0 else f"tshark failed: {res.stderr.strip()[:300]}"
 
 
-def signaling_summary(pcaps: list[Path], esp_sa: Path | None, extra: tuple[str, ...] = ()) -> dict[str, Any] | None:
+def signaling_summary(pcaps: list[Path], esp_sa: Path | None, extra: tuple[str, ...] = (),
+                      scope: str | None = None) -> dict[str, Any] | None:
     """Counts for summary.json: MH messages, how many in ESP with a good ICV, malformed frames."""
     if shutil.which("tshark") is None:
         return None
@@ -80,7 +84,7 @@ def signaling_summary(pcaps: list[Path], esp_sa: Path | None, extra: tuple[str, 
         total += len(rows)
         in_esp += sum(r.spi is not None for r in rows)
         good += sum(r.spi is not None and r.icv_good for r in rows)
-        bad += bool(malformed(pcap, esp_sa, extra))
+        bad += bool(malformed(pcap, esp_sa, extra, scope))
     return {"mh_messages": total, "in_esp": in_esp, "esp_icv_good": good, "pcaps_with_malformed": bad}
 
 
