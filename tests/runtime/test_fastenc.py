@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, ip_network
 from ipaddress import IPv6Address as A, IPv6Network as N
 
 import pytest
-from finsy import (P4ActionProfileMember, P4IndirectAction, P4PacketOut, P4Schema, P4TableAction, P4TableEntry,
+from finsy import (P4ActionProfileGroup, P4ActionProfileMember, P4IndirectAction, P4PacketOut, P4Schema, P4TableAction, P4TableEntry,
                    P4TableMatch)
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,7 +54,7 @@ def _all_changes():
 
 
 def _name(e) -> str:
-    return e.action_profile_id if isinstance(e, P4ActionProfileMember) else e.table_id
+    return e.action_profile_id if isinstance(e, (P4ActionProfileMember, P4ActionProfileGroup)) else e.table_id
 
 
 def _same(update):
@@ -68,7 +68,9 @@ def test_every_entry_of_entries_py_encodes_as_finsy_does(op):
     entries = _all_changes()
     assert {_name(e) for e in entries} >= {"bindings", "uplink_sources", "binding_profile", "binding_coas",
                                            "tunnel_peers", "tunnel_terminations", "local_addresses", "routes",
-                                           "punts", "mag_uplinks", "mag_downlinks"}
+                                           "punts", "mag_uplinks", "mag_downlinks", "binding_peer_selector",
+                                           "binding_peers"}
+    # the RFC 5648 selector (members, groups, binding_peers) goes to finsy: multi-CoA bindings are rare
     assert {e.action.name for e in entries if _name(e) == "binding_profile"} == {
         "set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp", "set_multi_coa_binding",
         "set_binding_without_tunnel"}

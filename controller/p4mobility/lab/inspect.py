@@ -3,7 +3,8 @@
 Rule: an independent reader for tests and operators: a second P4Runtime
 client (election id 1, so it never becomes primary over a node controller)
 Reads the named tables (an entry that points to an action profile member
-shows its `member_id`) and action profiles (one object per member) and
+or group shows its `member_id` / `group_id`) and action profiles (one object
+per member, and per group of a selector with its member ids) and
 prints one JSON object per entry, sorted; it shares no code with the node's
 writer.
 """
@@ -17,7 +18,7 @@ import sys
 from ipaddress import IPv6Address, IPv6Network
 
 import finsy
-from finsy import P4ActionProfileMember, P4TableEntry
+from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry
 
 from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
 
@@ -54,14 +55,18 @@ async def dump(addr: str, tables: list[str]) -> list[dict]:
             if t in profiles:
                 async for m in sw.read(P4ActionProfileMember(t)):
                     out.append({"profile": t, "member_id": m.member_id, **action_fields(sw.p4info, m.action)})
+                if sw.p4info.action_profiles[t].with_selector:  # its groups, with their member ids
+                    async for g in sw.read(P4ActionProfileGroup(t)):
+                        out.append({"profile": t, "group_id": g.group_id,
+                                    "members": sorted(m.member_id for m in g.members or ())})
                 continue
             table = sw.p4info.tables[t]
             async for e in sw.read(P4TableEntry(t)):
                 match = {k: fmt_match(v, table.match_fields[k]) for k, v in (e.match or {}).items()}
                 row = {"table": t, "match": match, "priority": e.priority, **action_fields(sw.p4info, e.action)}
-                member_id = getattr(e.action, "member_id", None)
-                if member_id is not None:
-                    row["member_id"] = member_id
+                for ref in ("member_id", "group_id"):
+                    if getattr(e.action, ref, None) is not None:
+                        row[ref] = getattr(e.action, ref)
                 out.append(row)
     return sorted(out, key=lambda d: json.dumps(d, sort_keys=True))
 

@@ -1,14 +1,15 @@
 """The only module that writes table entries to a switch.
 
 Rule: the runtime keeps the *desired* entries of the tables it owns as a dict
-keyed by (table, match), and the members of the action profiles it owns keyed
-by (profile, member id) (entries.py builds the changes). `EntrySet.plan`
+keyed by (table, match), and the members and groups of the action profiles it
+owns keyed by (profile, member id / group id) (entries.py builds the changes). `EntrySet.plan`
 folds a batch of changes into that dict and returns the P4Runtime updates
 that take the switch from the old desired set to the new one (INSERT for a
 new key, MODIFY for a changed action, DELETE for a removed key; a key that
 appears several times in a batch is written once), in dependency order:
-members inserted, then table entries and modified members, then members
-deleted (an entry points only to a member that exists). `Writer.apply`
+members inserted, groups inserted or modified, then table entries and
+modified members, then groups and members deleted (an entry points only to a
+member or group that exists, a group lists only members that exist). `Writer.apply`
 sends each of these phases that is not empty as one WriteRequest (P4Runtime
 §12.2: a server may reorder the updates of one batch), encoded by fastenc
 (finsy's bytes, less CPU); a handover is one update (the binding's member)
@@ -24,29 +25,35 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from finsy import P4ActionProfileMember, P4TableEntry
+from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry
 
 from .entries import Change, Key
 from .fastenc import UpdateEncoder
 
 
-Entity = P4TableEntry | P4ActionProfileMember
+Entity = P4TableEntry | P4ActionProfileMember | P4ActionProfileGroup
 
 
 def phases(updates: list[Any]) -> list[list[Any]]:
     """Updates split into what must be written before what: members inserted;
-    table entries, then members modified (which depend on nothing); members
+    groups inserted or modified (they list members); table entries, then
+    members modified (which depend on nothing); groups deleted; members
     deleted. Empty phases left out."""
     first: list[Any] = []
+    groups: list[Any] = []
     tables: list[Any] = []
     modified: list[Any] = []
+    groups_gone: list[Any] = []
     last: list[Any] = []
     for u in updates:
-        if type(u) is P4ActionProfileMember:
+        t = type(u)
+        if t is P4ActionProfileMember:
             {"+": first, "~": modified, "-": last}[_op(u)].append(u)
+        elif t is P4ActionProfileGroup:
+            (groups_gone if _op(u) == "-" else groups).append(u)
         else:
             tables.append(u)
-    return [ph for ph in (first, tables + modified, last) if ph]
+    return [ph for ph in (first, groups, tables + modified, groups_gone, last) if ph]
 
 
 class EntrySet:
@@ -124,6 +131,10 @@ def _canon(entry: Entity, schema: Any) -> tuple[tuple, bytes]:
     if type(entry) is P4ActionProfileMember:
         m = entry.encode(schema).action_profile_member
         return ("member", m.action_profile_id, m.member_id), m.action.SerializeToString(deterministic=True)
+    if type(entry) is P4ActionProfileGroup:
+        g = entry.encode(schema).action_profile_group
+        members = sorted((m.member_id, m.weight) for m in g.members)
+        return ("group", g.action_profile_id, g.group_id), repr(members).encode()
     pb = entry.encode_entry(schema)
     match = tuple(sorted(m.SerializeToString(deterministic=True) for m in pb.match))
     return (pb.table_id, pb.priority, match), pb.action.SerializeToString(deterministic=True)
@@ -158,11 +169,15 @@ async def read_tables(switch: Any, tables: Iterable[str]) -> list[P4TableEntry]:
     return found
 
 
-async def read_members(switch: Any, profiles: Iterable[str]) -> list[P4ActionProfileMember]:
-    found: list[P4ActionProfileMember] = []
+async def read_members(switch: Any, profiles: Iterable[str]) -> list[P4ActionProfileMember | P4ActionProfileGroup]:
+    """Every member of ``profiles``, and every group of those with a selector."""
+    found: list[P4ActionProfileMember | P4ActionProfileGroup] = []
     for profile in profiles:
         async for m in switch.read(P4ActionProfileMember(profile)):
             found.append(m)
+        if switch.p4info.action_profiles[profile].with_selector:
+            async for g in switch.read(P4ActionProfileGroup(profile)):
+                found.append(g)
     return found
 
 

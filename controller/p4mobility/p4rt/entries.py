@@ -10,7 +10,8 @@ one member of `binding_profile` (its tunnel, from its one path; or "several
 CoAs", RFC 5648; or none) that its home prefixes' `bindings` and
 `uplink_sources` entries point to, so a handover and a de-registration are
 one MODIFY of that member (docs/dataplane.md, One member per binding); the
-CoAs of a binding with several are its `binding_coas`. Entries use
+CoAs of a binding with several are its `binding_coas`, and its downlink flows
+are spread over them by `binding_peer_selector` (p4rt/flows.py). Entries use
 table/action/field names from p4rt/names.py, never ids.
 Binding ids: the anchor uses the core's binding id, also its member id; the
 MAG uses the access port (one MN per point-to-point access link, RFC 5213 §6.9.1.1).
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any, Iterable
 
-from finsy import P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry, P4TableMatch
+from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry, \
+    P4TableMatch
 
 from p4mobility.addrtext import addr_text
 from p4mobility.binding import Path, Transport, TunnelEndpoints
@@ -37,11 +39,12 @@ from p4mobility.pmip.actions import (
     TunnelPeerRemoved,
 )
 
+from .flows import flow_entries, no_flow_entries
 from .names import EncapKind
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
 IPNetwork = IPv4Network | IPv6Network
-Change = tuple[Key, "P4TableEntry | P4ActionProfileMember | None"]
+Change = tuple[Key, "P4TableEntry | P4ActionProfileMember | P4ActionProfileGroup | None"]
 BINDING_PROFILE = "binding_profile"
 ETHERTYPE_IPV6 = 0x86DD
 ICMPV6 = 58
@@ -243,13 +246,15 @@ def lma_changes(a: Any) -> list[Change]:
             out += _to_member(a.binding_id, n)
         if isinstance(a, BindingMoved):
             out += _no_coas(a.binding_id, a.old_paths, keep=a.paths)
-        out += _coas(a.binding_id, a.paths)
+            out += no_flow_entries(a.binding_id, a.old_paths, a.paths)
+        out += _coas(a.binding_id, a.paths) + flow_entries(a.binding_id, a.paths)  # RFC 5648 (p4rt/flows.py)
         return out + [buffer_punt(n, present=False) for n in a.home_prefixes]
     if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, no traffic to or from the old MAG
-        out = [_member(a.binding_id, ())] + _no_coas(a.binding_id, a.paths)
+        out = [_member(a.binding_id, ())] + _no_coas(a.binding_id, a.paths) + no_flow_entries(a.binding_id, a.paths)
         return out + [buffer_punt(n) for n in a.home_prefixes]
     if isinstance(a, BindingDeleted):
         out = [c for n in a.home_prefixes for c in _unbound(n)] + _no_coas(a.binding_id, a.paths)
+        out += no_flow_entries(a.binding_id, a.paths)
         out += [buffer_punt(n, present=False) for n in a.home_prefixes]
         return out + [(member_key(a.binding_id), None)]  # after the entries (apply.phases)
     return []
