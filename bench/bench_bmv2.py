@@ -118,7 +118,7 @@ def program_mobility(client) -> None:
               src_addr=LMA, dst_addr=COA),
         P4TableEntry("bindings", match=P4TableMatch(dst_addr=HNP), action=P4IndirectAction(member_id=1)),
         entry("tunnel_terminations", {"outer_src_addr": COA, "outer_dst_addr": LMA,
-                                      "encap_kind": int(EncapKind.IPV6_IN_IPV6)},
+                                      "encap_kind": int(EncapKind.IPV6_IN_IPV6), "outer_src_port": 0},
               "decap_from_coa"),
         P4TableEntry("uplink_sources", match=P4TableMatch(home_addr=HNP), action=P4IndirectAction(member_id=1)),
     ])

@@ -39,7 +39,7 @@ header ethernet_t {
 header crypto_meta_t {
     sa_index_t sa_index;
     bit<8>     direction;   // CryptoDirection
-    bit<8>     reserved;
+    bit<8>     flow;        // ENCRYPT: the packet's flow (ports folded), echoed back (RFC 5648 placement)
     bit<7>     _pad0;
     port_num_t port;        // original ingress port; echoed back by the crypto path
     bit<16>    ether_type;  // EtherType of what follows
@@ -205,6 +205,7 @@ struct local_metadata_t {
     bool            egress_chosen;    // a mobility table set the port and MACs
     /* the binding a `bindings` or `uplink_sources` lookup found last */
     binding_t       binding;
+    bit<8>          flow;             // the flow of a packet before ESP (crypto_meta.flow), else 0
 }
 
 #endif

@@ -44,6 +44,11 @@ MAG = "2001:db8:a::100"          # the MAG's Proxy-CoA (MAG tests)
 MN_MAC = "02:00:00:00:00:55"
 
 
+def flow_byte(sport: int, dport: int) -> int:
+    """crypto_meta.flow of an ENCRYPT request (docs/dataplane.md): the TCP/UDP ports folded into 8 bits."""
+    return (sport ^ (sport >> 8) ^ dport ^ (dport >> 8)) & 0xFF
+
+
 class CryptoMeta(Packet):
     """The 10-byte header on frames to and from the crypto port."""
 
@@ -51,7 +56,7 @@ class CryptoMeta(Packet):
     fields_desc = [
         IntField("sa_index", 0),
         ByteField("direction", 0),
-        ByteField("reserved", 0),
+        ByteField("flow", 0),  # docs/dataplane.md: ENCRYPT requests carry the packet's flow
         BitField("pad", 0, 7),
         BitField("port", 0, 9),
         ShortEnumField("type", 0x86DD, {0x0800: "IPv4", 0x86DD: "IPv6"}),

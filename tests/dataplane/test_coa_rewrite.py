@@ -54,3 +54,24 @@ def test_plain_packet_to_home_address_is_encapsulated_not_rewritten(dp):
     dp.verify_packet(eth_out(2) / IPv6(src=LMA, dst=COA1, hlim=64)
                      / IPv6(src=LMA, dst=MN, hlim=63) / ESP_BODY, 2)
     dp.verify_no_other_packets()
+
+
+def test_rfc5648_encrypted_flows_spread_over_the_coas_by_the_flow_they_had_before_esp(dp):
+    """All tunnel-mode ESP of one SA looks alike (HA -> HoA, ESP, no ports); the flow byte the
+    switch put in the crypto header before encryption, echoed back, places each flow on one of
+    the binding's CoAs, always the same one, and the destination is rewritten to it (req. 1)."""
+    dp.add_route(COA1_PREFIX, 2)
+    dp.add_route(COA2_PREFIX, 3)
+    dp.add_tunnel_peer(1, LMA, COA1)
+    dp.add_tunnel_peer(2, LMA, COA2)
+    dp.add_multi_coa_binding(HNP, BINDING, [1, 2], coas=(COA1, COA2))
+    seen: dict[int, int] = {}
+    for rnd in range(2):
+        for flow in range(16):
+            dp.send(CRYPTO_PORT, eth_in() / CryptoMeta(sa_index=3, direction=CryptoDirection.ENCRYPTED, port=1,
+                                                       flow=flow) / IPv6(src=LMA, dst=MN, hlim=64) / ESP_BODY)
+            choice = dp.verify_any_packet([(eth_out(2) / IPv6(src=LMA, dst=COA1, hlim=64) / ESP_BODY, 2),
+                                           (eth_out(3) / IPv6(src=LMA, dst=COA2, hlim=64) / ESP_BODY, 3)])
+            assert seen.setdefault(flow, choice) == choice, "a flow changed CoA"
+    assert set(seen.values()) == {0, 1}, "16 flows all on one CoA"
+    dp.verify_no_other_packets()

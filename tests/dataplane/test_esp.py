@@ -18,7 +18,7 @@ from scapy.packet import Raw
 from .lib import HOST_MAC, SWITCH_MAC
 from .p4consts import CPU_PORT, CRYPTO_PORT, CryptoDirection, DropReason, PuntReason
 from .packets import (
-    CN, CN_PREFIX, COA1, COA1_PREFIX, COA_V4, HNP, LMA, LMA_V4, MN, CryptoMeta, eth_in, eth_out,
+    CN, CN_PREFIX, COA1, COA1_PREFIX, COA_V4, HNP, LMA, LMA_V4, MN, CryptoMeta, eth_in, eth_out, flow_byte,
 )
 
 ESP_BODY = ESP(spi=0x3000, seq=5, data=b"\xaa" * 64)
@@ -65,6 +65,22 @@ def test_rfc4301_spd_protect_host_wide_hoa_entry_to_crypto_port(dp):
     dp.verify_packet(Ether(dst=SWITCH_MAC, src=HOST_MAC)
                      / CryptoMeta(sa_index=5, direction=CryptoDirection.ENCRYPT, port=1)
                      / IPv6(src=CN, dst=MN, hlim=63) / body, CRYPTO_PORT)
+    dp.verify_no_other_packets()
+
+
+def test_rfc5648_an_encrypt_request_carries_the_flow_of_the_packet(dp):
+    """crypto_meta.flow: the TCP/UDP ports folded into a byte (0 without ports), echoed by the
+    crypto path so the encrypted result can be placed per flow (docs/dataplane.md)."""
+    dp.add_route(HNP, 2)
+    dp.add_spd_entry(1, "to_crypto_port", sa_index=5, dst_addr=HNP)
+    for sport, dport in ((40001, 443), (40002, 443)):
+        ip = IPv6(src=CN, dst=MN, hlim=64) / UDP(sport=sport, dport=dport) / Raw(b"flow")
+        dp.send(1, eth_in() / ip)
+        hop = IPv6(bytes(ip))
+        hop.hlim = 63
+        dp.verify_packet(Ether(dst=SWITCH_MAC, src=HOST_MAC)
+                         / CryptoMeta(sa_index=5, direction=CryptoDirection.ENCRYPT, port=1,
+                                      flow=flow_byte(sport, dport)) / hop, CRYPTO_PORT)
     dp.verify_no_other_packets()
 
 

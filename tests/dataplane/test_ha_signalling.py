@@ -16,7 +16,7 @@ from scapy.layers.l2 import Ether
 from .lib import HOST_MAC, SWITCH_MAC
 from .p4consts import CPU_PORT, CRYPTO_PORT, CryptoDirection, EncapKind
 from .packets import (COA_V4, COA_V4_PREFIX, DSMIPV6_PORT, HNP, LMA, LMA_V4, MN, NAT_PORT, CryptoMeta,
-                      eth_in, eth_out)
+                      eth_in, eth_out, flow_byte)
 
 BA_SA = 21
 
@@ -32,7 +32,8 @@ def test_rfc5555_4_1_a_ba_in_udp_is_selected_by_its_inner_ipv6_packet_and_encryp
     ba = wrapped(MIP6MH_BA(seq=9))
     dp.packet_out(eth_in() / ba, through_pipeline=True)
     dp.verify_packet(Ether(dst=SWITCH_MAC, src=HOST_MAC)
-                     / CryptoMeta(sa_index=BA_SA, direction=CryptoDirection.ENCRYPT, port=CPU_PORT, type=0x0800)
+                     / CryptoMeta(sa_index=BA_SA, direction=CryptoDirection.ENCRYPT, port=CPU_PORT, type=0x0800,
+                                  flow=flow_byte(DSMIPV6_PORT, NAT_PORT))
                      / IP(bytes(ba)), CRYPTO_PORT)
     # a message the SPD does not select (a BRR, MH type 0, under a type-6 entry) leaves as it is
     brr = wrapped(MIP6MH_BRR())

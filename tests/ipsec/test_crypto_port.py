@@ -256,7 +256,7 @@ def test_garbage_frames_counted_and_process_alive(lab):
     garbage = [
         ether + b"\x00\x00",                                      # header truncated
         ether + bytes(CryptoMeta(sa_index=1, direction=9)) + bu_packet(),   # unknown direction
-        ether + bytes(CryptoMeta(sa_index=1, direction=1, reserved=3)) + bu_packet(),
+        ether + bytes(CryptoMeta(sa_index=1, direction=1, pad=3)) + bu_packet(),   # pad bits set
         ether + bytes(CryptoMeta(sa_index=1, direction=1, type=0x0806)) + bu_packet(),
         ether + bytes(CryptoMeta(sa_index=1, direction=1, type=0x0800)) + bu_packet(),  # v6 as v4
         ether + bytes(CryptoMeta(sa_index=1, direction=1)),       # no packet

@@ -2,11 +2,14 @@
 
 Rule: byte-level codec only, sans-I/O (docs/dataplane.md, "Crypto path
 header"). After Ethernet (EtherType 0x88B5) come sa_index u32, direction u8,
-reserved u8 (0), 7 pad bits (0) + 9-bit port, ether_type u16 of what follows
-(0x86DD / 0x0800), then the packet. ``decode`` checks every length and field
-before use and raises ``PortFrameError`` for anything else; ``encode_reply``
-answers a request on the same port: MACs swapped, same sa_index, port echoed,
-direction DECRYPTED / ENCRYPTED, ether_type from the result's IP version.
+flow u8 (the switch's hash of the packet's flow on ENCRYPT, else 0: opaque
+here, echoed in the answer so the switch can still tell the flows of one
+tunnel-mode SA apart, RFC 5648 placement), 7 pad bits (0) + 9-bit port,
+ether_type u16 of what follows (0x86DD / 0x0800), then the packet. ``decode``
+checks every length and field before use and raises ``PortFrameError`` for
+anything else; ``encode_reply`` answers a request on the same port: MACs
+swapped, same sa_index, flow and port echoed, direction DECRYPTED / ENCRYPTED,
+ether_type from the result's IP version.
 """
 from __future__ import annotations
 
@@ -80,8 +83,8 @@ _VERSION_OF_ETHERTYPE = {int(k): v for k, v in _IP_VERSION.items()}
 def split(frame: bytes) -> tuple[int, int, int, bytes]:
     """Fast path: (sa_index, direction, port, packet); ``PortFrameError`` if malformed."""
     if len(frame) > HEADER_LEN and frame[12:14] == _ETHERTYPE_BYTES:
-        sa_index, direction, reserved, port, ether_type = _META.unpack_from(frame, ETH_LEN)
-        if (0 < direction <= 4 and not reserved and port <= PORT_MASK
+        sa_index, direction, _flow, port, ether_type = _META.unpack_from(frame, ETH_LEN)
+        if (0 < direction <= 4 and port <= PORT_MASK
                 and _VERSION_OF_ETHERTYPE.get(ether_type) == frame[HEADER_LEN] >> 4):
             return sa_index, direction, port, frame[HEADER_LEN:]
     _explain(frame)
@@ -94,11 +97,11 @@ def _explain(frame: bytes) -> None:
         raise PortFrameError(f"frame of {len(frame)} bytes is shorter than Ethernet + crypto header")
     if frame[12:14] != _ETHERTYPE_BYTES:
         raise PortFrameError(f"EtherType 0x{_ETYPE.unpack_from(frame, 12)[0]:04x} is not 0x88b5")
-    _, direction, reserved, port_word, ether_type = _META.unpack_from(frame, ETH_LEN)
+    _, direction, _flow, port_word, ether_type = _META.unpack_from(frame, ETH_LEN)
     if direction not in CryptoDirection._value2member_map_:
         raise PortFrameError(f"unknown crypto direction {direction}")
-    if reserved or port_word & ~PORT_MASK:
-        raise PortFrameError("reserved or pad bits are not zero")
+    if port_word & ~PORT_MASK:
+        raise PortFrameError("pad bits are not zero")
     if ether_type not in _VERSION_OF_ETHERTYPE:
         raise PortFrameError(f"inner EtherType 0x{ether_type:04x} is neither IPv4 nor IPv6")
     if len(frame) == HEADER_LEN:
@@ -128,13 +131,13 @@ def encode(dst_mac: bytes, src_mac: bytes, sa_index: int, direction: CryptoDirec
 
 
 def encode_reply(request: bytes, sa_index: int, port: int, reply_to: int, packet: bytes) -> bytes:
-    """The answer to ``request`` (a frame ``split`` accepted): MACs swapped, port echoed,
-    DECRYPT -> DECRYPTED and ENCRYPT -> ENCRYPTED; ``packet`` must be IPv4 or IPv6."""
+    """The answer to ``request`` (a frame ``split`` accepted): MACs swapped, flow and port
+    echoed, DECRYPT -> DECRYPTED and ENCRYPT -> ENCRYPTED; ``packet`` must be IPv4 or IPv6."""
     ether_type = _ETHERTYPE_OF_VERSION.get(packet[0] >> 4) if packet else None
     if ether_type is None or reply_to not in _REPLY_OF:
         raise PortFrameError("reply must carry an IPv4/IPv6 packet and answer DECRYPT/ENCRYPT")
     return b"".join((request[6:12], request[0:6], _ETHERTYPE_BYTES,
-                     _META.pack(sa_index, _REPLY_OF[reply_to], 0, port, ether_type), packet))
+                     _META.pack(sa_index, _REPLY_OF[reply_to], request[ETH_LEN + 5], port, ether_type), packet))
 
 
 __all__ = ["CryptoDirection", "CryptoFrame", "ETHERTYPE_CRYPTO_META", "EtherType", "HEADER_LEN",

@@ -3,7 +3,8 @@
  * the binding's member of `binding_profile` (binding_profile.p4), which holds
  * its current tunnel, so a handover is one write of that member. A binding
  * with several CoAs (RFC 5648) picks one tunnel peer per flow with an action
- * selector on the 5-tuple hash. A binding without a CoA, or with several
+ * selector on the 5-tuple hash (for a packet the crypto path encrypted in
+ * tunnel mode, the flow it had before: crypto_meta.flow). A binding without a CoA, or with several
  * but no selector group, drops (and counts) its downlink. */
 #ifndef __BINDINGS_P4__
 #define __BINDINGS_P4__
@@ -43,6 +44,7 @@ control Bindings(inout headers_t hdr,
             meta.l4_proto            : selector;
             meta.l4_sport            : selector;
             meta.l4_dport            : selector;
+            meta.flow                : selector;  // an ESP result: its flow before encryption
         }
         actions = {
             set_tunnel_peer;

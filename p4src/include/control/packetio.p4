@@ -30,6 +30,7 @@ control PacketIoIn(inout headers_t hdr,
                     hdr.crypto_meta.direction == (bit<8>)CryptoDirection.ENCRYPTED;
                 meta.sa_index = hdr.crypto_meta.sa_index;
                 meta.ingress_port = hdr.crypto_meta.port;
+                meta.flow = hdr.crypto_meta.flow;
                 hdr.ethernet.ether_type = hdr.crypto_meta.ether_type;
                 hdr.crypto_meta.setInvalid();
             } else {
@@ -107,7 +108,10 @@ control Dispatch(inout headers_t hdr,
                 hdr.crypto_meta.setValid();
                 hdr.crypto_meta.sa_index = meta.sa_index;
                 hdr.crypto_meta.direction = (bit<8>)meta.crypto_direction;
-                hdr.crypto_meta.reserved = 0;
+                /* RFC 5648: the flow of a packet about to be encrypted, so the tunnel-mode
+                 * result can still be placed per flow on one of a binding's CoAs */
+                hdr.crypto_meta.flow = meta.crypto_direction == CryptoDirection.ENCRYPT ?
+                    meta.l4_sport[7:0] ^ meta.l4_sport[15:8] ^ meta.l4_dport[7:0] ^ meta.l4_dport[15:8] : 8w0;
                 hdr.crypto_meta._pad0 = 0;
                 hdr.crypto_meta.port = meta.ingress_port;
                 hdr.crypto_meta.ether_type = hdr.ethernet.ether_type;
