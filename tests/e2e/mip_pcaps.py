@@ -117,8 +117,27 @@ def crypto_port(pcap: Path, direction: int) -> list[tuple[int, EspSeen]]:
     return out
 
 
+def encrypted_flows(pcap: Path) -> list[tuple[int, EspSeen]]:
+    """(crypto_meta.flow, ESP) of every ENCRYPTED result: the flow byte the switch put on the
+    request, echoed by the crypto path (docs/dataplane.md)."""
+    out = []
+    for t, f in _frames(pcap):
+        if len(f) < 24 or struct.unpack_from("!H", f, 12)[0] != ETH_CRYPTO or f[18] != ENCRYPTED:
+            continue
+        seen = esp_in(f[24:], t)
+        if seen is not None:
+            out.append((f[19], seen))
+    return out
+
+
+def flow_byte(sport: int, dport: int) -> int:
+    """docs/dataplane.md: the TCP/UDP ports folded into the crypto header's flow byte."""
+    return (sport ^ (sport >> 8) ^ dport ^ (dport >> 8)) & 0xFF
+
+
 def addr(a: str) -> IPv4Address | IPv6Address:
     return ip_address(a)
 
 
-__all__ = ["EspSeen", "esp_in", "esp_on_link", "crypto_port", "ENCRYPTED", "DECRYPT", "addr"]
+__all__ = ["EspSeen", "esp_in", "esp_on_link", "crypto_port", "encrypted_flows", "flow_byte", "ENCRYPTED",
+           "DECRYPT", "addr"]

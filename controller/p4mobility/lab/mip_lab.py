@@ -215,11 +215,11 @@ class MipLab:
         self.wait_for(lambda: self._oper_up("mn", ifname) and self._oper_up(access, side),
                       f"carrier on {ifname} and {access}'s {side}", 10)
         if access == "nat":
-            sh("ip", "addr", "add", f"{M.MN_V4_COA}/{M.NAT_LAN.prefixlen}", "dev", ifname, ns=mn)
+            sh("ip", "addr", "replace", f"{M.MN_V4_COA}/{M.NAT_LAN.prefixlen}", "dev", ifname, ns=mn)
             sh("ip", "route", "replace", "default", "via", str(M.NAT_LAN_GW), "dev", ifname,
                "metric", str(ACCESS_METRIC[ifname]), ns=mn)
         else:
-            sh("ip", "-6", "addr", "add", f"{M.MN_COA[access]}/64", "dev", ifname, "nodad", ns=mn)
+            sh("ip", "-6", "addr", "replace", f"{M.MN_COA[access]}/64", "dev", ifname, "nodad", ns=mn)
             sh("ip", "-6", "route", "replace", "default", "via", str(M.ACC_GW[access]), "dev", ifname,
                "metric", str(ACCESS_METRIC[ifname]), ns=mn)
         self.attached.add(access)
