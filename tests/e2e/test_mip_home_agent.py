@@ -23,7 +23,7 @@ from p4mobility.mh import AlternateCareofAddress, BindingUpdate
 from p4mobility.runtime.haconfig import mapped
 from tests.tooling import needs_tools
 
-from .mip_pcaps import ENCRYPTED, crypto_port, esp_on_link
+from p4mobility.lab.esppcap import ENCRYPTED, crypto_port, esp_on_link
 from .mip_states import (COA, ForeignMn, binding, bu_packet, ipv4_in_ipv6, make_mip_lab, registered_at,
                          targets, to_switch, wait_replies)
 

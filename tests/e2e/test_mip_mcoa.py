@@ -19,7 +19,7 @@ import pytest
 from p4mobility.lab import mip_topology as M
 from p4mobility.lab.supervisor import sh
 
-from .mip_pcaps import encrypted_flows, esp_on_link, flow_byte
+from p4mobility.lab.esppcap import flow_byte, links_by_flow
 from .mip_states import COA, binding, ipv4_in_ipv6, make_mip_lab, mn_running, targets, to_switch
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
@@ -69,12 +69,8 @@ def links_of_flows(lab, since: float) -> dict[int, set[str]]:
     """Per flow (source port), the access links its downlink ESP left by: the flow byte the switch
     put on the ENCRYPT request names the flow, the (SPI, sequence) of the result finds it on a link."""
     time.sleep(0.5)  # tcpdump writes each frame as it comes (-U)
-    where = {(e.spi, e.seq): link for link in LINK for e in esp_on_link(lab.out / f"ha-{link}.pcap")
-             if e.t > since and e.spi == SPI["data-in"]}
-    by_flow: dict[int, set[str]] = {}
-    for flow, e in encrypted_flows(lab.out / "ha-crypto.pcap"):
-        if e.t > since and e.spi == SPI["data-in"] and (e.spi, e.seq) in where:
-            by_flow.setdefault(flow, set()).add(where[(e.spi, e.seq)])
+    by_flow = links_by_flow({link: lab.out / f"ha-{link}.pcap" for link in LINK}, lab.out / "ha-crypto.pcap",
+                            SPI["data-in"], since)
     return {sp: by_flow.get(flow_byte(sp, SINK_PORT), set()) for sp in SPORTS}
 
 

@@ -24,7 +24,7 @@ from p4mobility.lab.pcapcheck import DSMIPV6_DECODE, esp_options, mh_rows
 from p4mobility.lab.report import parse_ping
 from tests.tooling import needs_tools
 
-from .mip_pcaps import DECRYPT, crypto_port, esp_on_link
+from p4mobility.lab.esppcap import DECRYPT, crypto_port, esp_on_link
 from .mip_states import COA, binding, make_mip_lab, registered_at, targets, wait_replies
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900),

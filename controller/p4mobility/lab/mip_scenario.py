@@ -93,8 +93,9 @@ def _finish(lab: MipLab, out: Path, summary: dict[str, Any], ping: Any, t0: floa
     (out / "timeline.txt").write_text(format_timeline(rows) + "\n")
     echo("\nSummary:")
     for k in ("scenario", "target", "ipsec", "sent", "lost", "max_gap_ms", "ipv4", "tcp_survived", "moves",
-              "signaling_in_pcaps"):
-        echo(f"  {k:<22} {summary.get(k)}")
+              "coas_used_by_flows", "flows_moved", "flows_lost_datagrams", "signaling_in_pcaps"):
+        if k in summary:
+            echo(f"  {k:<22} {summary.get(k)}")
     echo(f"\nwritten: {out / 'summary.json'}, timeline.txt, {', '.join(summary['pcaps'])}")
     return summary
 
@@ -144,4 +145,71 @@ def mip_nat(out: Path, target: str = "embedded", echo: Callable[[str], None] = p
         return _finish(lab, out, summary, ping, t0, echo)
 
 
-__all__ = ["mip_nat", "SETTLE"]
+FLOW_PORT = 9000
+FLOW_SPORTS = tuple(range(41000, 41008))  # eight downlink flows: their ports are all that differs
+
+
+def _flows_at(lab: MipLab, since: float, until: float = float("inf")) -> dict[int, list[str]]:
+    """Source port -> the CoAs its downlink ESP left by in [since, until] (the switch's choice)."""
+    from p4mobility.lab.esppcap import flow_byte, links_by_flow
+    spi = next(sa.spi for sa in M.mip_sas() if sa.name == "data-in")
+    links = links_by_flow({a: lab.out / f"ha-{a}.pcap" for a in ("acca", "accb")}, lab.out / "ha-crypto.pcap",
+                          spi, since, until)
+    return {sp: sorted(str(COA[a]) for a in links.get(flow_byte(sp, FLOW_PORT), set())) for sp in FLOW_SPORTS}
+
+
+def mcoa(out: Path, target: str = "embedded", echo: Callable[[str], None] = print, settle: float = SETTLE,
+         ipsec: bool = True) -> dict[str, Any]:
+    import json
+    if not ipsec:
+        raise LabError("mcoa needs IPsec (RFC 3776 §4.1: BUs are always protected)")
+    both = f"1:{COA['acca']} 2:{COA['accb']}"
+    with MipLab(out, target, M.MipLabOptions(multiple_coa=True)) as lab:
+        t0 = lab.marks[0][0]
+        echo(f"lab up ({target} target): the MN in multiple-CoA mode (RFC 5648) with two IPv6 accesses")
+        lab.attach("acca")
+        lab.attach("accb")
+        lab.start_mn()
+        lab.wait_for(lambda: any(b["coa"] == both for b in lab.show("bindings")), "both CoAs registered", 60,
+                     proc="mn")
+        echo(f"MN registered {both} (BID:CoA) for {M.HOME_ADDRESS}")
+        lab.sup.spawn("sink", [sys.executable, "-m", "p4mobility.lab.udpflows", "sink", str(M.HOME_ADDRESS),
+                               str(FLOW_PORT), str(out / "flows.json")], out / "sink.out", ns=lab.ns("mn"))
+        time.sleep(0.5)
+        count = int((3 * settle + 2) / 0.02)
+        lab.start_ping(M.CN_ADDRESS)
+        t_flows = time.time()
+        lab.sup.spawn("flows", [sys.executable, "-m", "p4mobility.lab.udpflows", "send", str(M.HOME_ADDRESS),
+                                str(FLOW_PORT), *map(str, FLOW_SPORTS), "--count", str(count), "--interval", "0.02"],
+                      out / "flows.out", ns=lab.ns("cn"))
+        time.sleep(settle)
+        t_lost = lab.detach("acca", carrier=False)
+        echo("wlan0 lost its carrier (BID 1)")
+        lab.wait_for(lambda: any(b["coa"] == f"2:{COA['accb']}" for b in lab.show("bindings")),
+                     "the HA to keep BID 2 only", 60, proc="mn")
+        t_moved = time.time()
+        echo(f"  the HA holds BID 2 only after {round((t_moved - t_lost) * 1000, 1)} ms")
+        lab.wait_for(lambda: not lab.sup.procs["flows"].alive(), "the flows to end", 120)
+        lab.stop_ping()
+        time.sleep(0.5)
+        got = json.loads((out / "flows.json").read_text() or "{}")
+        before, after = _flows_at(lab, t_flows, t_lost), _flows_at(lab, t_moved)
+        flows = {str(sp): {"sent": count, "received": got.get(str(sp), 0), "coas_before": before[sp],
+                           "coas_after": after[sp]} for sp in FLOW_SPORTS}
+        ping = parse_ping((out / "ping.log").read_text(errors="replace"))
+        gap_end, gap = ping.max_gap()
+        used = sorted({c for f in flows.values() for c in f["coas_before"]})
+        summary = {
+            "scenario": "mcoa", "target": target, "ipsec": True, "mn_address": str(M.HOME_ADDRESS),
+            "sent": ping.transmitted, "received": ping.received, "lost": ping.lost, "max_gap_ms": round(gap, 1),
+            "ping_interval_ms": 10, "care_of_addresses": [str(COA["acca"]), str(COA["accb"])],
+            "flows": flows, "coas_used_by_flows": used,
+            "flows_moved": sorted(sp for sp, f in flows.items() if str(COA["acca"]) in f["coas_before"]),
+            "flows_lost_datagrams": sum(f["sent"] - f["received"] for f in flows.values()),
+            "interface_lost": "wlan0", "loss_to_one_coa_ms": round((t_moved - t_lost) * 1000, 1),
+        }
+        echo(f"  {len(FLOW_SPORTS)} flows used {used} before, all on {COA['accb']} after")
+        return _finish(lab, out, summary, ping, t0, echo)
+
+
+__all__ = ["mip_nat", "mcoa", "SETTLE"]

@@ -100,6 +100,7 @@ def _mip(name: str) -> Callable[..., dict[str, Any]]:
     return run
 
 
-SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {"pmip-handover": pmip_handover, "mip-nat": _mip("mip_nat")}
+SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {"pmip-handover": pmip_handover, "mip-nat": _mip("mip_nat"),
+                                                       "mcoa": _mip("mcoa")}
 
 __all__ = ["pmip_handover", "SCENARIOS"]

@@ -1,7 +1,7 @@
-"""What the host-mobility lab's captures show, read independently of the code under test.
+"""What the host-mobility lab's captures show: ESP by SPI and sequence number, link by link.
 
 Rule: the pcaps the lab writes on the HA switch's access links and on its
-crypto port are walked here byte by byte (Ethernet, IPv4/UDP 4191, IPv6 and
+crypto port are walked here byte by byte (no code of the nodes is used) (Ethernet, IPv4/UDP 4191, IPv6 and
 its Destination Options / Routing headers, up to ESP), every length checked;
 ESP is identified by SPI and sequence number, never decrypted here (tshark
 does that with the exported keys). Crypto-port frames carry the 10-byte
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
-from scapy.utils import RawPcapReader
 
 ETH_IPV4, ETH_IPV6, ETH_CRYPTO = 0x0800, 0x86DD, 0x88B5
 ENCRYPTED, DECRYPT = 4, 1  # crypto_meta.direction
@@ -87,11 +86,28 @@ def esp_in(packet: bytes, t: float) -> EspSeen | None:
                    None, rh2)
 
 
+_MAGIC = {b"\xd4\xc3\xb2\xa1": ("<", 1e6), b"\xa1\xb2\xc3\xd4": (">", 1e6),
+          b"\x4d\x3c\xb2\xa1": ("<", 1e9), b"\xa1\xb2\x3c\x4d": (">", 1e9)}
+
+
 def _frames(pcap: Path):
-    if not pcap.exists():
+    """(timestamp, frame) of a classic pcap file (tcpdump -w); a record still being written is left out."""
+    try:
+        data = pcap.read_bytes()
+    except OSError:
         return
-    for data, meta in RawPcapReader(str(pcap)):
-        yield meta.sec + meta.usec / 1e6, bytes(data)
+    if len(data) < 24 or data[:4] not in _MAGIC:
+        return
+    bo, unit = _MAGIC[data[:4]]
+    rec = struct.Struct(bo + "IIII")
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _ = rec.unpack_from(data, off)
+        off += 16
+        if off + incl > len(data):
+            return
+        yield sec + frac / unit, data[off:off + incl]
+        off += incl
 
 
 def esp_on_link(pcap: Path) -> list[EspSeen]:
@@ -135,9 +151,22 @@ def flow_byte(sport: int, dport: int) -> int:
     return (sport ^ (sport >> 8) ^ dport ^ (dport >> 8)) & 0xFF
 
 
+def links_by_flow(links: dict[str, Path], crypto: Path, spi: int, since: float = 0.0,
+                  until: float = float("inf")) -> dict[int, set[str]]:
+    """Per crypto_meta.flow byte, the links (name -> capture) its ESP of SA ``spi`` left by between
+    ``since`` and ``until``: the ENCRYPTED result's (SPI, sequence) found again on a link (RFC 5648)."""
+    where = {(e.spi, e.seq): name for name, pcap in links.items() for e in esp_on_link(pcap)
+             if since < e.t < until and e.spi == spi}
+    out: dict[int, set[str]] = {}
+    for flow, e in encrypted_flows(crypto):
+        if since < e.t < until and e.spi == spi and (e.spi, e.seq) in where:
+            out.setdefault(flow, set()).add(where[(e.spi, e.seq)])
+    return out
+
+
 def addr(a: str) -> IPv4Address | IPv6Address:
     return ip_address(a)
 
 
-__all__ = ["EspSeen", "esp_in", "esp_on_link", "crypto_port", "encrypted_flows", "flow_byte", "ENCRYPTED",
-           "DECRYPT", "addr"]
+__all__ = ["EspSeen", "esp_in", "esp_on_link", "crypto_port", "encrypted_flows", "flow_byte", "links_by_flow",
+           "ENCRYPTED", "DECRYPT", "addr"]
