@@ -39,9 +39,20 @@ def targets() -> list[str]:
     return [t for t in ("embedded", "bmv2") if t in wanted.split(",")]
 
 
+def mip_unavailable() -> str | None:
+    """Why the host-mobility lab cannot run here, or None."""
+    return lab_unavailable() or tool_missing("ping") or (
+        None if os.path.exists("/dev/net/tun") else "no /dev/net/tun (the MN's tunnel interface)")
+
+
+def needs_pcaps(lab: MipLab) -> None:
+    """Skip a test that reads the lab's captures when it has none (no tcpdump)."""
+    if not lab.pcap:
+        pytest.skip(tool_missing("tcpdump") or "the lab captured nothing")
+
+
 def make_mip_lab(request: Any, tmp_path_factory: Any, options: M.MipLabOptions | None = None) -> MipLab:
-    reason = lab_unavailable() or tool_missing("ping") or (None if os.path.exists("/dev/net/tun") else
-                                                             "no /dev/net/tun (the MN's tunnel interface)")
+    reason = mip_unavailable()
     if reason:
         pytest.skip(reason)
     try:
@@ -132,5 +143,5 @@ def ipv4_in_ipv6(outer_src: IPv6Address, inner_src: IPv4Address, inner_dst: IPv4
                  / IP(src=str(inner_src), dst=str(inner_dst)) / ICMP(id=7, seq=1))
 
 
-__all__ = ["COA", "targets", "make_mip_lab", "mn_running", "registered_at", "binding", "wait_replies", "to_switch",
-           "bu_packet", "ForeignMn", "ipv4_in_ipv6"]
+__all__ = ["COA", "targets", "mip_unavailable", "needs_pcaps", "make_mip_lab", "mn_running", "registered_at",
+           "binding", "wait_replies", "to_switch", "bu_packet", "ForeignMn", "ipv4_in_ipv6"]

@@ -24,8 +24,8 @@ from p4mobility.runtime.haconfig import mapped
 from tests.tooling import needs_tools
 
 from p4mobility.lab.esppcap import ENCRYPTED, crypto_port, esp_on_link
-from .mip_states import (COA, ForeignMn, binding, bu_packet, ipv4_in_ipv6, make_mip_lab, registered_at,
-                         targets, to_switch, wait_replies)
+from .mip_states import (COA, ForeignMn, binding, bu_packet, ipv4_in_ipv6, make_mip_lab, needs_pcaps,
+                         registered_at, targets, to_switch, wait_replies)
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
 HOA, HA, CN, CN4 = M.HOME_ADDRESS, M.HA_ADDRESS, M.CN_ADDRESS, M.CN_ADDRESS_V4
@@ -108,6 +108,7 @@ def test_rfc6275_11_7_1_movement_with_continuous_traffic_and_draft_laganier_req2
 
 
 def test_draft_laganier_req1_the_switch_rewrites_the_outer_destination_to_the_current_coa(lab):
+    needs_pcaps(lab)
     registered_at(lab, "accb")
     assert lab.ping(CN, count=5)
     time.sleep(0.5)  # let tcpdump write the last frames (it flushes per packet, -U)
@@ -126,6 +127,7 @@ def test_draft_laganier_req1_the_switch_rewrites_the_outer_destination_to_the_cu
 
 @needs_tools("nft")
 def test_draft_laganier_req3_bu_from_the_new_coa_while_data_stays_on_the_old_tunnel_until_the_ba(lab):
+    needs_pcaps(lab)
     registered_at(lab, "acca")
     lab.drop_forwarded("accb", f"esp spi {SPI['ba']}")  # the BA to the new CoA is lost on its way
     try:
@@ -155,6 +157,7 @@ def test_draft_laganier_req3_bu_from_the_new_coa_while_data_stays_on_the_old_tun
 
 @needs_tools("tshark")
 def test_tshark_decodes_the_signalling_and_decrypts_the_esp_with_the_exported_keys(lab):
+    needs_pcaps(lab)
     registered_at(lab, "acca")
     registered_at(lab, "accb")
     time.sleep(0.5)

@@ -20,7 +20,7 @@ from p4mobility.lab import mip_topology as M
 from p4mobility.lab.supervisor import sh
 
 from p4mobility.lab.esppcap import flow_byte, links_by_flow
-from .mip_states import COA, binding, ipv4_in_ipv6, make_mip_lab, mn_running, targets, to_switch
+from .mip_states import (COA, binding, ipv4_in_ipv6, make_mip_lab, mn_running, needs_pcaps, targets, to_switch)
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
 HOA, CN, CN4 = M.HOME_ADDRESS, M.CN_ADDRESS, M.CN_ADDRESS_V4
@@ -91,6 +91,7 @@ def test_rfc5648_two_coas_registered_with_bids_and_the_switch_holds_both(lab):
 
 
 def test_rfc5648_downlink_flows_leave_by_different_coas_each_flow_by_one(lab):
+    needs_pcaps(lab)
     on_both(lab)
     before = received(lab)
     t = send_flows(lab)
@@ -121,6 +122,7 @@ def test_monami6_uplink_from_any_registered_coa_is_accepted_and_from_no_other(la
 
 
 def test_rfc5648_one_interface_lost_the_flows_move_to_the_other_coa(lab):
+    needs_pcaps(lab)
     on_both(lab)
     t = lab.detach("acca", carrier=False)  # wlan0 (BID 1) loses its radio
     lab.wait_for(lambda: binding(lab)["coa"] == f"2:{COA['accb']}", "the HA to drop BID 1", 60)

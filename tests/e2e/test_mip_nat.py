@@ -25,7 +25,7 @@ from p4mobility.lab.report import parse_ping
 from tests.tooling import needs_tools
 
 from p4mobility.lab.esppcap import DECRYPT, crypto_port, esp_on_link
-from .mip_states import COA, binding, make_mip_lab, registered_at, targets, wait_replies
+from .mip_states import (COA, binding, make_mip_lab, needs_pcaps, registered_at, targets, wait_replies)
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900),
               pytest.mark.skipif(nat_unavailable() is not None, reason=nat_unavailable() or "")]
@@ -81,6 +81,7 @@ def test_rfc5555_ipv4_only_access_behind_a_nat_and_back_keeps_home_addresses_pin
 
 
 def test_draft_laganier_req4_the_nat_is_detected_from_the_outer_header_recorded_before_ipsec(lab):
+    needs_pcaps(lab)
     t = time.time()
     registered_at(lab, "nat")
     lab.wait_for(lambda: [e for e in lab.events("ha", "bu_rx", since=t) if e.get("outer")], "a BU over UDP")
@@ -104,6 +105,7 @@ def test_draft_laganier_req4_the_nat_is_detected_from_the_outer_header_recorded_
 
 @needs_tools("tshark")
 def test_tshark_decodes_dsmipv6_signalling_in_udp_4191_and_decrypts_it(lab):
+    needs_pcaps(lab)
     registered_at(lab, "nat")
     lab.wait_event("ha", "ba_tx", since=0, where=lambda e: e.get("udp"))
     time.sleep(0.5)

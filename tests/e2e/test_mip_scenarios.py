@@ -15,7 +15,7 @@ import pytest
 from p4mobility.lab import mip_topology as M
 from p4mobility.lab.mip_lab import nat_unavailable
 
-from .mip_states import targets
+from .mip_states import mip_unavailable, targets
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
 SHAPE = {"scenario", "target", "ipsec", "mn_address", "sent", "received", "lost", "max_gap_ms", "ping_interval_ms",
@@ -23,8 +23,8 @@ SHAPE = {"scenario", "target", "ipsec", "mn_address", "sent", "received", "lost"
 
 
 def run(tmp_path, scenario: str, target: str) -> dict:
-    from p4mobility.lab.lab import LabError, find_switch, lab_unavailable
-    reason = lab_unavailable()
+    from p4mobility.lab.lab import LabError, find_switch
+    reason = mip_unavailable()
     if reason:
         pytest.skip(reason)
     try:

@@ -38,8 +38,8 @@ def test_the_example_files_validate_with_genkey_keys(tmp_path):
         shutil.copy(EXAMPLES / name, tmp_path / name)
     (tmp_path / "keys").mkdir()
     for key in set(re.findall(r'key-file = "keys/([\w-]+)\.key"', (EXAMPLES / "ha-ipsec.toml").read_text())):
-        subprocess.run([sys.executable, "-m", "p4mobility.cli", "ipsec", "genkey", str(tmp_path / "keys" / f"{key}.key")],
-                       check=True, timeout=60)
+        subprocess.run([sys.executable, "-m", "p4mobility.cli", "ipsec", "genkey",
+                        str(tmp_path / "keys" / f"{key}.key")], check=True, timeout=60)
     run = subprocess.run([sys.executable, "-m", "p4mobility.cli", "ha", "run", "-c", str(tmp_path / "ha.toml"),
                           "--check"], capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stderr) == (0, "")
