@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv4Network
 from ipaddress import IPv6Address as A
 from ipaddress import IPv6Network as N
 
-from finsy import P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry
+from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry
 from p4mobility.binding import Path, Transport, TunnelEndpoints
 from p4mobility.p4rt.apply import EntrySet, phases
 from p4mobility.p4rt.entries import (
@@ -38,6 +38,8 @@ MN = b"mn1@example"
 
 
 def _name(u) -> str:
+    if isinstance(u, P4ActionProfileGroup):
+        return f"{u.action_profile_id}/group"
     return u.action_profile_id if isinstance(u, P4ActionProfileMember) else u.table_id
 
 
@@ -259,13 +261,26 @@ def test_rfc5648_several_coas_select_the_multi_coa_member_and_list_the_coas():
     # reverse tunnelled packets are accepted from any CoA of the binding (Monami6 slides)
     for coa in (MAG1, MAG2):
         assert entry(es, "binding_coas", binding_id=5, coa=coa).action.name == "accept_coa"
-    # one CoA lost: one path left, so the member is its tunnel and binding_coas is empty
+    # RFC 5648 downlink: a selector group over one member per CoA (the binding's own), per flow
+    group = es.desired[("binding_peer_selector", (("group_id", "5"),))]
+    sel = [es.desired[("binding_peer_selector", (("member_id", str(m.member_id)),))] for m in group.members]
+    assert sorted(m.action.args["tunnel_peer_id"] for m in sel) == [1, 2]
+    assert entry(es, "binding_peers", binding_id=5).action.group_id == 5
+    # one CoA lost: one path left, so the member is its tunnel, binding_coas and the selector are gone
     ups = es.plan(lma_changes(BindingMoved(5, MN, (HNP,), paths, paths[1:], 40.0, 150.0)))
-    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("MODIFY", "binding_profile")]
+    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("DELETE", "binding_peer_selector"),
+                        ("DELETE", "binding_peer_selector"), ("DELETE", "binding_peer_selector/group"),
+                        ("DELETE", "binding_peers"), ("MODIFY", "binding_profile")]
+    assert in_order(ups)[-2:] == [("DELETE", "binding_peer_selector/group"), ("DELETE", "binding_peer_selector")] \
+        or in_order(ups)[-3:-1] == [("DELETE", "binding_peer_selector/group"), ("DELETE", "binding_peer_selector")]
     assert member(es, 5).action == tunnel6(5, MAG2)
     # and back to two: the entries pointing to the member are not rewritten
     ups = es.plan(lma_changes(BindingMoved(5, MN, (HNP,), paths[1:], paths, 40.0, 160.0)))
-    assert ops(ups) == [("INSERT", "binding_coas"), ("INSERT", "binding_coas"), ("MODIFY", "binding_profile")]
+    assert ops(ups) == [("INSERT", "binding_coas"), ("INSERT", "binding_coas"), ("INSERT", "binding_peer_selector"),
+                        ("INSERT", "binding_peer_selector"), ("INSERT", "binding_peer_selector/group"),
+                        ("INSERT", "binding_peers"), ("MODIFY", "binding_profile")]
+    assert in_order(ups)[:3] == [("INSERT", "binding_peer_selector")] * 2 + [("INSERT", "binding_peer_selector/group")]
     ups = es.plan(lma_changes(BindingDeregistered(5, MN, (HNP,), paths, 200.0)))
-    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("INSERT", "punts"),
-                        ("MODIFY", "binding_profile")]
+    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("DELETE", "binding_peer_selector"),
+                        ("DELETE", "binding_peer_selector"), ("DELETE", "binding_peer_selector/group"),
+                        ("DELETE", "binding_peers"), ("INSERT", "punts"), ("MODIFY", "binding_profile")]

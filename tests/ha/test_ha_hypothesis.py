@@ -86,9 +86,14 @@ def tables(actions) -> dict:
     es = EntrySet()
     for a in actions:
         es.plan(lma_changes(a))
-    def shown(a):  # an entry that points to the binding's member of binding_profile: the member id
-        return ("member", a.member_id) if not hasattr(a, "args") else (a.name, dict(a.args))
-    return {k: shown(e.action) for k, e in es.desired.items()}
+    def shown(e):  # an entry that points to a member or a group: its id; a selector group: its members
+        if not hasattr(e, "action"):
+            return ("group", tuple(sorted(m.member_id for m in e.members)))
+        a = e.action
+        if not hasattr(a, "args"):
+            return ("member", a.member_id) if a.member_id is not None else ("group", a.group_id)
+        return (a.name, dict(a.args))
+    return {k: shown(e) for k, e in es.desired.items()}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

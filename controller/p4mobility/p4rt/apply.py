@@ -24,29 +24,35 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from finsy import P4ActionProfileMember, P4TableEntry
+from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry
 
 from .entries import Change, Key
 from .fastenc import UpdateEncoder
 
 
-Entity = P4TableEntry | P4ActionProfileMember
+Entity = P4TableEntry | P4ActionProfileMember | P4ActionProfileGroup
 
 
 def phases(updates: list[Any]) -> list[list[Any]]:
     """Updates split into what must be written before what: members inserted;
-    table entries, then members modified (which depend on nothing); members
-    deleted. Empty phases left out."""
-    first: list[Any] = []
+    groups inserted (they name members); table entries, then members and groups
+    modified; groups deleted (after the entries naming them); members deleted.
+    Empty phases left out."""
+    members_in: list[Any] = []
+    groups_in: list[Any] = []
     tables: list[Any] = []
     modified: list[Any] = []
-    last: list[Any] = []
+    groups_out: list[Any] = []
+    members_out: list[Any] = []
     for u in updates:
-        if type(u) is P4ActionProfileMember:
-            {"+": first, "~": modified, "-": last}[_op(u)].append(u)
+        t = type(u)
+        if t is P4ActionProfileMember:
+            {"+": members_in, "~": modified, "-": members_out}[_op(u)].append(u)
+        elif t is P4ActionProfileGroup:
+            {"+": groups_in, "~": modified, "-": groups_out}[_op(u)].append(u)
         else:
             tables.append(u)
-    return [ph for ph in (first, tables + modified, last) if ph]
+    return [ph for ph in (members_in, groups_in, tables + modified, groups_out, members_out) if ph]
 
 
 class EntrySet:
@@ -124,6 +130,10 @@ def _canon(entry: Entity, schema: Any) -> tuple[tuple, bytes]:
     if type(entry) is P4ActionProfileMember:
         m = entry.encode(schema).action_profile_member
         return ("member", m.action_profile_id, m.member_id), m.action.SerializeToString(deterministic=True)
+    if type(entry) is P4ActionProfileGroup:
+        g = entry.encode(schema).action_profile_group
+        members = sorted(x.SerializeToString(deterministic=True) for x in g.members)
+        return ("group", g.action_profile_id, g.group_id), b"".join(members) + g.max_size.to_bytes(4, "big")
     pb = entry.encode_entry(schema)
     match = tuple(sorted(m.SerializeToString(deterministic=True) for m in pb.match))
     return (pb.table_id, pb.priority, match), pb.action.SerializeToString(deterministic=True)
@@ -166,9 +176,20 @@ async def read_members(switch: Any, profiles: Iterable[str]) -> list[P4ActionPro
     return found
 
 
+async def read_groups(switch: Any, profiles: Iterable[str]) -> list[P4ActionProfileGroup]:
+    found: list[P4ActionProfileGroup] = []
+    for profile in profiles:
+        async for g in switch.read(P4ActionProfileGroup(profile)):
+            found.append(g)
+    return found
+
+
 async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
-                    profiles: Iterable[str] = ()) -> ReconcileResult:
-    installed: list[Entity] = [*await read_tables(switch, tables), *await read_members(switch, profiles)]
+                    profiles: Iterable[str] = (), selectors: Iterable[str] = ()) -> ReconcileResult:
+    """``profiles``: action profiles whose members we own; ``selectors``: those whose
+    groups we own too."""
+    installed: list[Entity] = [*await read_tables(switch, tables), *await read_members(switch, profiles),
+                               *await read_groups(switch, selectors)]
     updates = diff(entries.desired.values(), installed, switch.p4info)
     for phase in phases(updates):
         await switch.write(phase)
@@ -184,4 +205,4 @@ def _op(update: Any) -> str:
 
 
 __all__ = ["EntrySet", "Writer", "WriteStats", "ReconcileResult", "diff", "phases", "read_tables", "read_members",
-           "reconcile"]
+           "read_groups", "reconcile"]

@@ -45,20 +45,23 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "uplink_sources": (("home_addr",), ("set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp",
                                         "set_multi_coa_binding", "set_binding_without_tunnel")),
     "binding_coas": (("binding_id", "coa"), ("accept_coa",)),
+    "binding_peers": (("binding_id",), ("set_tunnel_peer",)),  # groups of binding_peer_selector
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
     "esp_sas": (("dst_addr", "spi"), ("to_crypto_port",)),
     "outbound_policies": (("src_addr", "dst_addr", "ip_proto", "mh_type"), ("to_crypto_port", "bypass", "discard")),
 }
 # action profile -> the tables whose entries point to its members
-PROFILES: dict[str, tuple[str, ...]] = {"binding_profile": ("bindings", "uplink_sources")}
+PROFILES: dict[str, tuple[str, ...]] = {"binding_profile": ("bindings", "uplink_sources"),
+                                        "binding_peer_selector": ("binding_peers",)}
 COUNTERS = ("drop_counter", "binding_uplink_counter", "binding_downlink_counter")
 PACKET_OUT = ("egress_port", "through_pipeline")
 PACKET_IN = ("ingress_port", "punt_reason")
 
-LMA_PROFILES = ("binding_profile",)
+LMA_PROFILES = ("binding_profile", "binding_peer_selector")  # members the anchor owns
+LMA_SELECTORS = ("binding_peer_selector",)  # groups it owns too (RFC 5648 per-flow CoA)
 LMA_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations", "bindings",
-              "uplink_sources", "binding_coas", "esp_sas", "outbound_policies")
+              "uplink_sources", "binding_coas", "binding_peers", "esp_sas", "outbound_policies")
 MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
               "mag_uplinks", "mag_downlinks", "esp_sas", "outbound_policies")
 
@@ -104,5 +107,5 @@ def check_names(schema: Any) -> list[str]:
     return missing
 
 
-__all__ = ["EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES",
+__all__ = ["EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES", "LMA_SELECTORS",
            "MAG_TABLES", "check_names"]
