@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     refresh = []
     for i, m in enumerate(ids):
         (view,) = lma.bindings_for_mn(m)
-        net = view.hnps[0]
+        net = view.home_prefixes[0]
         refresh.append(PbuReceived(pbu(m, 2, HomeNetworkPrefix(64, net.network_address), 5, now + 1),
                                    mag(i % N_MAGS), LMAA))
     t = time.perf_counter()

@@ -123,16 +123,29 @@ def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
         c["node"].update(control_socket=f"{tmp}/s", state_db=f"{tmp}/lma.db")
         node = LmaNode(lma_from_dict(c), EventLog("lma", devnull))
         node.entries.plan(node.restore())
-        node._out_fields = tuple(m.name for m in schema.controller_packet_metadata["packet_out"].metadata)
+        try:  # typed queue items and the node's parts in their own modules (runtime/items.py, ...)
+            from p4mobility.runtime.action_log import log_actions
+            from p4mobility.runtime.items import PacketIn
+            node.outbox.learn_fields(schema)
+            item = PacketIn
+
+            def record(acts):
+                log_actions(node.log, node.metrics, acts)
+        except ImportError:  # a tree before them
+            node._out_fields = tuple(m.name for m in schema.controller_packet_metadata["packet_out"].metadata)
+            record = node._log_actions
+
+            def item(pkt):
+                return ("packet", pkt)
         frames = [pbu_frame(i, (i + 1) & 0xFFFF) for i in range(count)]
         t = time.perf_counter()
         for k in range(0, count, batch):
             now = time.time()
-            acts = [a for f in frames[k:k + batch] for a in node.on_item(("packet", Punted(f)), now)]
+            acts = [a for f in frames[k:k + batch] for a in node.on_item(item(Punted(f)), now)]
             node.persist(acts)
             [encode(u) for u in node.entries.plan([ch for a in acts for ch in node.changes_for(a)])]
             [p.encode_update(schema) for a in acts for p in node.packet_outs(a)]
-            node._log_actions(acts)
+            record(acts)
         dt = time.perf_counter() - t
         node.store.close()
     return count / dt

@@ -64,7 +64,7 @@ class SwitchProcess:
 
     @classmethod
     def start(cls, target: str, binary: str, ports: dict[int, str],
-              timeout: float = 60.0) -> "SwitchProcess":
+              timeout: float = 180.0) -> "SwitchProcess":  # bmv2 starts slowly on a loaded machine
         grpc_port = free_tcp_port()
         argv = [binary]
         for number, ifname in sorted(ports.items()):

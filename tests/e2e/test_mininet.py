@@ -129,10 +129,10 @@ def test_mininet_handover_keeps_address_and_reaches_cn(target: str, air: str, ip
     # the LMA gave the MN one HNP at MAG1 and moved that binding to MAG2 (one BCE, same prefix)
     created = events(tmp_path / "lma.log", "BindingCreated")
     moved = events(tmp_path / "lma.log", "BindingMoved")
-    assert [e["proxy_coa"] for e in created] == [MAG_COA["mag1"]]
-    assert [(e["old_proxy_coa"], e["proxy_coa"]) for e in moved] == [(MAG_COA["mag1"], MAG_COA["mag2"])]
-    assert moved[0]["hnps"] == created[0]["hnps"]
-    assert fields["mn_address"] == eui64_address(created[0]["hnps"][0], MN_MAC)
+    assert [e["coa"] for e in created] == [[MAG_COA["mag1"]]]
+    assert [(e["old_coa"], e["coa"]) for e in moved] == [([MAG_COA["mag1"]], [MAG_COA["mag2"]])]
+    assert moved[0]["home_prefixes"] == created[0]["home_prefixes"]
+    assert fields["mn_address"] == eui64_address(created[0]["home_prefixes"][0], MN_MAC)
 
     # RFC 5213 §4: with IPsec the LMA's signaling went through its crypto path (both PBUs in,
     # both PBAs out), all of it authenticated; without, there is no crypto path at all

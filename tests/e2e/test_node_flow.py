@@ -15,6 +15,7 @@ from scapy.layers.l2 import Ether
 from p4mobility.lab import topology as T
 from p4mobility.p4rt.names import PuntReason
 from p4mobility.pmip.actions import SendMh
+from p4mobility.runtime.items import LinkChanged, PacketIn
 from p4mobility.runtime.lma_node import LmaNode
 from p4mobility.runtime.logs import EventLog, read_events
 from p4mobility.runtime.mag_node import MagNode
@@ -58,8 +59,13 @@ def deliver(actions, node, *, now):
     for a in actions:
         if isinstance(a, SendMh):
             pkt = Punted(_frame(a), punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=2)
-            out += node.on_item(("packet", pkt), now)
+            out += node.on_item(PacketIn(pkt), now)
     return out
+
+
+def apply_outs(node, actions):
+    """Packet-outs of ``actions`` as the node's apply() makes them (held frames included)."""
+    return [p for a in actions for p in node.packet_outs(a)]
 
 
 def _frame(a: SendMh) -> bytes:
@@ -72,7 +78,7 @@ def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
     mn_mac = T.MN_MAC
     rs = Ether(src=mn_mac, dst="33:33:00:00:00:02") / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) \
         / ICMPv6ND_RS()
-    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    acts = mag.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
     pbus = [a for a in acts if isinstance(a, SendMh)]
     assert len(pbus) == 1 and pbus[0].dst == T.LMA_ADDRESS and pbus[0].src == T.MAG_COA["mag1"]
     lma_acts = deliver(pbus, lma, now=100.01)
@@ -88,7 +94,7 @@ def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
     pkt = Ether(ra[0].payload)
     assert pkt.dst == mn_mac and pkt[IPv6].src == str(T.ROUTER_LL)
     assert pkt[ICMPv6NDOptSrcLLAddr].lladdr == T.ROUTER_MAC
-    hnp = lma.core.bindings()[0].hnps[0]
+    hnp = lma.core.bindings()[0].home_prefixes[0]
     assert pkt[ICMPv6NDOptPrefixInfo].prefix == str(hnp.network_address) and pkt[ICMPv6ND_RA].routerlifetime > 0
     assert ra[0]["egress_port"] == 1 and ra[0]["through_pipeline"] == 0
     # MAG entries: uplink/downlink for the HNP, the attach catch-all gone
@@ -101,7 +107,7 @@ def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
 def test_rfc5213_5_3_1_restarted_lma_restores_the_same_desired_entries(nodes, tmp_path):
     lma, mag = nodes
     rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
-    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    acts = mag.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
     lma_acts = deliver([a for a in acts if isinstance(a, SendMh)], lma, now=100.01)
     lma.entries.plan([c for a in lma_acts for c in lma.changes_for(a)])
     lma.persist(lma_acts)
@@ -114,7 +120,7 @@ def test_rfc5213_5_3_1_restarted_lma_restores_the_same_desired_entries(nodes, tm
 def _attached_mag(lma, mag):
     """RS -> PBU -> PBA through both adapters, each batch persisted as NodeRuntime.apply does."""
     rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
-    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    acts = mag.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
     mag.persist(acts)
     mag.entries.plan([c for a in acts for c in mag.changes_for(a)])
     lma_acts = deliver([a for a in acts if isinstance(a, SendMh)], lma, now=100.01)
@@ -126,16 +132,16 @@ def _attached_mag(lma, mag):
 def test_rfc5213_6_1_restarted_mag_restores_its_bul_and_sends_no_pbu(nodes, tmp_path):
     lma, mag = nodes
     _attached_mag(lma, mag)
-    assert [v.state for v in mag.core.binding_update_list()] == ["bound"]
+    assert [v.state.value for v in mag.core.binding_update_list()] == ["bound"]
     again = MagNode(mag.cfg, EventLog("mag1b", open(tmp_path / "m2.log", "w")))
     again.entries.plan(again.restore())
     assert again.entries.desired == mag.entries.desired
     assert again.core.binding_update_list() == mag.core.binding_update_list()
-    assert again.core.export_state() == mag.core.export_state()
+    assert again.core.state() == mag.core.state()
     assert again.next_deadline() == mag.next_deadline() > 100.02 + 60  # the refresh, not a new PBU
     # an RS after the restart is answered with an RA from the restored binding, no PBU
     rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
-    acts = again.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 101.0)
+    acts = again.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 101.0)
     assert [type(a).__name__ for a in acts] == ["SendRouterAdvertisement"]
     assert Ether(again.packet_out(acts[0]).payload).dst == T.MN_MAC
 
@@ -161,11 +167,11 @@ def test_mag_corrupt_state_is_refused_and_the_node_starts_empty(nodes, tmp_path)
 def test_rfc6275_9_2_garbage_punt_is_discarded_not_raised(nodes):
     lma, mag = nodes
     for payload in (b"", b"\x00" * 13, bytes(60)):
-        assert lma.on_item(("packet", Punted(payload, punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=1)),
+        assert lma.on_item(PacketIn(Punted(payload, punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=1)),
                            1.0) == []
-        assert mag.on_item(("packet", Punted(payload, punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=1)),
+        assert mag.on_item(PacketIn(Punted(payload, punt_reason=PuntReason.MOBILITY_HEADER, ingress_port=1)),
                            1.0) == []
-        assert mag.on_item(("packet", Punted(payload, punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 1.0) == []
+        assert mag.on_item(PacketIn(Punted(payload, punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 1.0) == []
 
 
 def test_uplink_packets_of_the_attach_window_go_into_the_new_tunnel(nodes):
@@ -179,14 +185,17 @@ def test_uplink_packets_of_the_attach_window_go_into_the_new_tunnel(nodes):
         / ICMPv6EchoRequest(id=1, seq=9)
     mld = Ether(src=T.MN_MAC, dst="33:33:00:00:00:16") / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::16") \
         / ICMPv6EchoRequest()
-    acts = mag.on_item(("packet", Punted(bytes(echo), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
-    assert [type(a).__name__ for a in acts] == ["SendMh"]  # the first frame is the attach
-    mag.on_item(("packet", Punted(bytes(mld), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.001)
-    mag.on_item(("packet", Punted(bytes(echo), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.002)
+    acts = mag.on_item(PacketIn(Punted(bytes(echo), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    assert [type(a).__name__ for a in acts] == ["HoldUplink", "SendMh"]  # the first frame is the attach
+    assert [o for o in apply_outs(mag, acts) if o["through_pipeline"] == 0] == []  # held, not sent
+    for frame, t in ((mld, 100.001), (echo, 100.002)):
+        more = mag.on_item(PacketIn(Punted(bytes(frame), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), t)
+        assert apply_outs(mag, more) == []
     lma_acts = deliver(acts, lma, now=100.01)
     mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)
-    installed = next(a for a in mag_acts if isinstance(a, MagBindingInstalled))
-    outs = mag.packet_outs(installed)
+    assert any(isinstance(a, MagBindingInstalled) for a in mag_acts)
+    release = next(a for a in mag_acts if type(a).__name__ == "ReleaseUplink")
+    outs = mag.packet_outs(release)
     assert len(outs) == 2  # both echo requests, not the link-local multicast one
     for out in outs:
         assert out["egress_port"] == 2 and out["through_pipeline"] == 0
@@ -196,7 +205,7 @@ def test_uplink_packets_of_the_attach_window_go_into_the_new_tunnel(nodes):
         assert (outer.src, outer.dst, outer.nh) == (str(T.MAG_COA["mag1"]), str(T.LMA_ADDRESS), 41)
         assert outer.plen == len(bytes(inner))
         assert inner.src == src and inner.hlim == 63 and inner[ICMPv6EchoRequest].seq == 9
-    assert mag.packet_outs(installed) == []  # released once
+    assert mag.packet_outs(release) == []  # released once
 
 
 def test_lma_holds_downlink_of_a_deregistering_binding_until_it_forwards_again(nodes):
@@ -206,9 +215,9 @@ def test_lma_holds_downlink_of_a_deregistering_binding_until_it_forwards_again(n
 
     lma, mag = nodes
     rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
-    acts = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    acts = mag.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
     deliver(deliver(acts, lma, now=100.01), mag, now=100.02)
-    hnp = lma.core.bindings()[0].hnps[0]
+    hnp = lma.core.bindings()[0].home_prefixes[0]
     # the MN leaves: de-registration, the LMA drops... and holds the downlink
     acts = mag.core.handle(MnDetached(T.MN_ID.encode(), 1), 101.0)
     lma_acts = deliver(acts, lma, now=101.01)
@@ -216,17 +225,17 @@ def test_lma_holds_downlink_of_a_deregistering_binding_until_it_forwards_again(n
     deliver(lma_acts, mag, now=101.02)  # the PBA ends the MAG's binding
     reply = Ether(dst=T.MACS[("lma", "cn")], src=T.MACS[("cn", "eth0")]) \
         / IPv6(src=str(T.CN_ADDRESS), dst=str(T.slaac_address(hnp, T.MN_MAC)), hlim=63) / ICMPv6EchoReply(seq=5)
-    assert lma.on_item(("packet", Punted(bytes(reply), punt_reason=PuntReason.PUNT_RULE, ingress_port=3)),
-                       101.1) == []
+    held = lma.on_item(PacketIn(Punted(bytes(reply), punt_reason=PuntReason.PUNT_RULE, ingress_port=3)), 101.1)
+    assert [type(a).__name__ for a in held] == ["HoldDownlink"] and apply_outs(lma, held) == []
     # the MN comes back before MinDelayBeforeBCEDelete: the held reply goes out through the pipeline
-    rs2 = mag.on_item(("packet", Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 101.2)
+    rs2 = mag.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 101.2)
     lma_acts = deliver(rs2, lma, now=101.21)
     revived = next(a for a in lma_acts if isinstance(a, BindingUpdated))
     assert revived.reactivated
-    outs = lma.packet_outs(revived)
+    outs = [o for o in apply_outs(lma, lma_acts) if ICMPv6EchoReply in Ether(o.payload)]
     assert len(outs) == 1 and outs[0]["through_pipeline"] == 1
     assert Ether(outs[0].payload)[ICMPv6EchoReply].seq == 5
-    assert lma.packet_outs(revived) == []
+    assert [o for o in apply_outs(lma, lma_acts) if ICMPv6EchoReply in Ether(o.payload)] == []  # released once
 
 
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
@@ -239,7 +248,7 @@ def test_hostile_punted_frames_never_raise(nodes, payload, reason, port, prefix)
     lma, mag = nodes
     frame = prefix + payload
     for node in (lma, mag):
-        out = node.on_item(("packet", Punted(frame, punt_reason=int(reason), ingress_port=port)), 200.0)
+        out = node.on_item(PacketIn(Punted(frame, punt_reason=int(reason), ingress_port=port)), 200.0)
         assert isinstance(out, list)
 
 
@@ -254,13 +263,13 @@ def test_rfc5213_6_9_1_1_mn_back_while_its_deregistration_is_pending_is_attached
     echo = Ether(src=T.MN_MAC, dst=T.ROUTER_MAC) / IPv6(src="2001:db8:100::ff:fe00:aa01",
                                                         dst=str(T.CN_ADDRESS)) / ICMPv6EchoRequest(seq=1)
     frame = Punted(bytes(echo), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)
-    acts = mag.on_item(("packet", frame), 100.0)
+    acts = mag.on_item(PacketIn(frame), 100.0)
     deliver([a for a in deliver(acts, lma, now=100.01) if isinstance(a, SendMh)], mag, now=100.02)
-    assert [v.state for v in mag.core.binding_update_list()] == ["bound"]
-    dereg = mag.on_item(("link", 1, False), 101.0)  # the MN leaves: de-registration, unanswered here
+    assert [v.state.value for v in mag.core.binding_update_list()] == ["bound"]
+    dereg = mag.on_item(LinkChanged(1, False), 101.0)  # the MN leaves: de-registration, unanswered here
     assert [a.message.lifetime for a in dereg if isinstance(a, SendMh)] == [0]
-    assert [v.state for v in mag.core.binding_update_list()] == ["deregistering"]
-    again = mag.on_item(("packet", frame), 101.5)  # the MN is back before the retransmissions end
+    assert [v.state.value for v in mag.core.binding_update_list()] == ["deregistering"]
+    again = mag.on_item(PacketIn(frame), 101.5)  # the MN is back before the retransmissions end
     pbus = [a.message for a in again if isinstance(a, SendMh)]
     assert len(pbus) == 1 and isinstance(pbus[0], BindingUpdate) and pbus[0].lifetime > 0
-    assert [v.state for v in mag.core.binding_update_list()] == ["registering"]
+    assert [v.state.value for v in mag.core.binding_update_list()] == ["registering"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from finsy import P4Schema, P4TableEntry
 
 from p4mobility.p4rt.apply import diff
+from p4mobility.binding import Path as BindingPath, TunnelEndpoints
 from p4mobility.p4rt.entries import mag_base_entries
 from ipaddress import IPv6Address, IPv6Network
 
@@ -21,21 +22,26 @@ def as_read(entry: P4TableEntry) -> P4TableEntry:
     return P4TableEntry.decode_entry(entry.encode_entry(SCHEMA), SCHEMA)
 
 
+def _one(peer):
+    """One path (PMIPv6: BID 0) through tunnel peer ``peer``."""
+    return (BindingPath(0, TunnelEndpoints(IPv6Address("2001:db8::1"), IPv6Address("2001:db8:a::1")), peer),)
+
+
 def kinds(updates):
     return sorted((u._update_type.name, u.table_id) for u in updates)
 
 
 def test_in_sync_means_no_write():
     want = [e for _, e in mag_base_entries(IPv6Address("2001:db8:a::1"), [], [1]) if e.table_id == "punts"]
-    want.append(_binding(1, IPv6Network("2001:db8:100::/64"), 1)[1])
+    want.append(_binding(1, IPv6Network("2001:db8:100::/64"), _one(1))[1])
     assert diff(want, [as_read(e) for e in want], SCHEMA) == []
 
 
 def test_missing_inserted_stale_deleted_changed_modified():
-    b1 = _binding(1, IPv6Network("2001:db8:100::/64"), 1)[1]
-    b2 = _binding(2, IPv6Network("2001:db8:101::/64"), 1)[1]
-    stale = _binding(3, IPv6Network("2001:db8:102::/64"), 1)[1]
-    moved = _binding(1, IPv6Network("2001:db8:100::/64"), 2)[1]
+    b1 = _binding(1, IPv6Network("2001:db8:100::/64"), _one(1))[1]
+    b2 = _binding(2, IPv6Network("2001:db8:101::/64"), _one(1))[1]
+    stale = _binding(3, IPv6Network("2001:db8:102::/64"), _one(1))[1]
+    moved = _binding(1, IPv6Network("2001:db8:100::/64"), _one(2))[1]
     installed = [as_read(b1), as_read(stale)]
     ups = diff([moved, b2], installed, SCHEMA)
     assert kinds(ups) == [("DELETE", "bindings"), ("INSERT", "bindings"), ("MODIFY", "bindings")]

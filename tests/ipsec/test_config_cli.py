@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from p4mobility.ipsec import Action, Dir, IpsecConfigError, Mode, Template
-from p4mobility.ipsec.cli import add_ipsec_commands
+from p4mobility.cli.ipsec import add_ipsec_commands
 from p4mobility.ipsec.config import load_config
 
 MN_CONF = """

@@ -104,3 +104,8 @@ def make_sim(*, lma_cfg=None, mag_cfg=None, profiles=None, policy=None) -> Simul
     return Simulation(lma, mags, start=T0)
 
 
+
+
+def peer_map(core):
+    """{remote address: (tunnel peer id, bindings using it)} of a core's tunnel peers."""
+    return {v.remote: (v.tunnel_peer_id, v.bindings) for v in core.tunnel_peers()}

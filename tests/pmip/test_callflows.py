@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from p4mobility.mh import (
     AccessTechnologyTypeOption,
     BaStatus,
@@ -25,7 +24,9 @@ from p4mobility.pmip import (
     MagBindingRemoved,
     SendRouterAdvertisement,
 )
-from tests.pmip.pmip_helpers import MAG1, MAG2, T0, make_sim, pool_prefix
+from p4mobility.pmip.lma_state import BceState
+
+from tests.pmip.pmip_helpers import MAG1, MAG2, T0, make_sim, peer_map, pool_prefix
 
 LL = b"\x02\x00\x00\x00\x00\x01"
 
@@ -44,8 +45,8 @@ def test_rfc5213_fig2_attach(sim):
     created = sim.actions_of("LMA", BindingCreated)[0]
     installed = sim.actions_of("MAG1", MagBindingInstalled)[0]
     ra = ras(sim, "MAG1")[0]
-    assert created.hnps == installed.hnps == tuple(p.prefix for p in ra.prefixes) == (pool_prefix(0),)
-    assert created.proxy_coa == MAG1 and installed.lma_address == sim.lma.config.lma_address
+    assert created.home_prefixes == installed.hnps == tuple(p.prefix for p in ra.prefixes) == (pool_prefix(0),)
+    assert created.paths[0].coa == MAG1 and installed.lma_address == sim.lma.config.lma_address
     assert sim.lma.next_deadline() == T0 + 3600 and sim.mags["MAG1"].next_deadline() == T0 + 2880
 
 
@@ -84,10 +85,10 @@ def test_rfc5213_fig3_handoff_keeps_the_prefix(sim, reorder):
     hnp = _handoff(sim, reorder)
     assert [p.prefix for p in ras(sim, "MAG2")[0].prefixes] == [hnp]
     moved = sim.actions_of("LMA", BindingMoved)
-    assert len(moved) == 1 and (moved[0].old_proxy_coa, moved[0].proxy_coa) == (MAG1, MAG2)
+    assert len(moved) == 1 and (moved[0].old_paths[0].coa, moved[0].paths[0].coa) == (MAG1, MAG2)
     views = sim.lma.bindings()
-    assert len(views) == 1 and views[0].proxy_coa == MAG2 and views[0].state == "active"
-    assert sim.lma.tunnel_peers() == {MAG2: (moved[0].tunnel_peer_id, 1)}
+    assert len(views) == 1 and views[0].coa == MAG2 and views[0].state is BceState.ACTIVE
+    assert peer_map(sim.lma) == {MAG2: (moved[0].paths[0].tunnel_peer_id, 1)}
     assert sim.mags["MAG1"].binding_update_list() == []
     sim.advance(T0 + 100)  # MinDelayBeforeBCEDelete passes: nothing is deleted
     assert sim.actions_of("LMA", BindingDeleted) == [] and len(sim.lma.bindings()) == 1
@@ -108,9 +109,9 @@ def test_rfc5213_5_3_5_late_deregistration_with_newer_timestamp_is_ignored(sim):
     assert sim.actions_of("LMA", BindingDeregistered) == []
     assert len(sim.messages("PBA")) == 2  # nothing answered the stale PBU (§5.3.5: ignore)
     assert any("StaleDeregistration" in a.message for a in sim.actions_of("LMA", LogEvent))
-    assert sim.lma.bindings()[0].proxy_coa == MAG2 and sim.lma.bindings()[0].state == "active"
+    assert sim.lma.bindings()[0].coa == MAG2 and sim.lma.bindings()[0].state is BceState.ACTIVE
     sim.advance(T0 + 100)  # the p-MAG retries (1+2+4+8+16 s, then 32 s), gives up; binding untouched
-    assert sim.mags["MAG1"].binding_update_list() == [] and sim.lma.bindings()[0].state == "active"
+    assert sim.mags["MAG1"].binding_update_list() == [] and sim.lma.bindings()[0].state is BceState.ACTIVE
 
 
 def test_rfc5213_5_5_late_deregistration_with_older_timestamp_is_157(sim):
@@ -123,7 +124,7 @@ def test_rfc5213_5_5_late_deregistration_with_older_timestamp_is_157(sim):
     sim.attach("MAG2", b"mn1", 5, mn_ll_id=LL, handoff_hint=3)
     sim.release_held()
     assert statuses(sim) == [0, 0, BaStatus.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED]
-    assert sim.lma.bindings()[0].proxy_coa == MAG2 and sim.mags["MAG1"].binding_update_list() == []
+    assert sim.lma.bindings()[0].coa == MAG2 and sim.mags["MAG1"].binding_update_list() == []
 
 
 def test_binding_lifetime_expiry_when_the_mag_goes_silent(sim):
@@ -148,7 +149,7 @@ def test_rfc5213_5_3_5_deregistration_and_delete_after_min_delay(sim):
     sim.attach("MAG1", b"mn1", 1)
     sim.advance(T0 + 10)
     sim.detach("MAG1", b"mn1", 1)
-    assert sim.lma.bindings()[0].state == "deregistering"
+    assert sim.lma.bindings()[0].state is BceState.DEREGISTERING
     sim.advance(T0 + 19.99)
     assert sim.actions_of("LMA", BindingDeleted) == []
     sim.advance(T0 + 20)
@@ -167,7 +168,7 @@ def test_rfc5213_5_4_multihoming_two_interfaces(sim):
     sim.detach("MAG2", b"mn1", 2)
     sim.advance(T0 + 20)
     left = sim.lma.bindings_for_mn(b"mn1")
-    assert [b.hnps for b in left] == [(p1,)] and left[0].state == "active"
+    assert [b.home_prefixes for b in left] == [(p1,)] and left[0].state is BceState.ACTIVE
 
 
 def test_rfc5213_4_unauthorized_mag_is_153_154(sim):
@@ -181,6 +182,7 @@ def test_rfc5213_4_unauthorized_mag_is_153_154(sim):
 
 def test_rfc5213_5_3_2_prefix_not_authorized_is_155():
     from p4mobility.pmip import MagMnProfile
+
     from tests.pmip.pmip_helpers import STATIC
     sim = make_sim(profiles=[MagMnProfile(b"mn1", hnps=(STATIC,))])  # MAG profile names mn1 a prefix it may not have
     sim.attach("MAG1", b"mn1", 1)

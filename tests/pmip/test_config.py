@@ -4,7 +4,6 @@ from __future__ import annotations
 from ipaddress import IPv6Address, IPv6Network
 
 import pytest
-
 from p4mobility.pmip import ConfigError, LmaConfig, MagConfig, PolicyStore
 from p4mobility.pmip.policy import HnpPool, MnPolicy, PoolAllocator
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ipaddress import IPv6Address, IPv6Network
 
 import pytest
-
 from p4mobility.mh import (
     AccessTechnologyTypeOption,
     BaStatus,
@@ -26,11 +25,28 @@ from p4mobility.pmip import (
     LogEvent,
     MnPolicy,
     PolicyStore,
+    ReleaseDownlink,
     SendMh,
     TunnelPeerAdded,
     TunnelPeerRemoved,
 )
-from tests.pmip.pmip_helpers import LMAA, MAG1, MAG2, STATIC, T0, make_lma, make_policy, of, pbu, pool_prefix, rx, the
+from p4mobility.pmip.lma_state import BceState
+
+from tests.pmip.pmip_helpers import (
+    LMAA,
+    MAG1,
+    MAG2,
+    STATIC,
+    T0,
+    make_lma,
+    make_policy,
+    of,
+    pbu,
+    peer_map,
+    pool_prefix,
+    rx,
+    the,
+)
 
 
 def register(lma, mn=b"mn1", src=MAG1, now=T0, **kw):
@@ -43,11 +59,11 @@ def test_rfc5213_5_3_2_initial_registration_allocates_a_pool_prefix(lma):
     out = register(lma, ll=b"\x02\x00\x00\x00\x00\x01", lla=IPv6Address("fe80::a"))
     assert [type(a) for a in out] == [TunnelPeerAdded, BindingCreated, SendMh]  # data plane before PBA
     peer, created, send = out
-    assert created.hnps == (pool_prefix(0),)
-    assert (created.proxy_coa, created.lma_address, created.mn_id) == (MAG1, LMAA, b"mn1")
-    assert created.tunnel_peer_id == peer.tunnel_peer_id and (peer.local, peer.remote) == (LMAA, MAG1)
+    assert created.home_prefixes == (pool_prefix(0),)
+    assert (created.paths[0].coa, created.paths[0].local, created.mn_id) == (MAG1, LMAA, b"mn1")
+    assert created.paths[0].tunnel_peer_id == peer.tunnel_peer_id and (peer.local, peer.remote) == (LMAA, MAG1)
     assert created.binding_id == 1 and created.lifetime == 400 and created.expires_at == T0 + 400
-    assert created.mn_ll_id == b"\x02\x00\x00\x00\x00\x01" and created.att == 4
+    assert (lma.binding(created.binding_id).mn_ll_id, lma.binding(created.binding_id).att) == (b"\x02\x00\x00\x00\x00\x01", 4)
     assert lma.next_deadline() == T0 + 400
     bce = lma.cache.by_id[1]  # every §5.1 field is kept
     assert (bce.proxy_registration, bce.handoff_indicator, bce.mag_link_local) == (True, 1, IPv6Address("fe80::a"))
@@ -70,7 +86,7 @@ def test_rfc5213_5_3_6_pba_contents(lma):
 
 def test_rfc5213_5_3_6_all_zero_link_local_is_answered_with_the_stored_one(lma):
     register(lma, lla=IPv6Address("fe80::a"))
-    net = lma.bindings()[0].hnps
+    net = lma.bindings()[0].home_prefixes
     out = lma.handle(rx(pbu(seq=2, hnps=net, hi=3, lla=IPv6Address("::"), ts=T0 + 1), MAG2), T0 + 1)
     assert the(out, SendMh).message.option(LinkLocalAddress).address == IPv6Address("fe80::a")
 
@@ -90,10 +106,10 @@ def test_rfc6275_10_3_1_granted_lifetime_is_capped():
 def test_rfc5213_5_2_static_prefix_and_explicit_request():
     lma = make_lma()
     out = register(lma, b"static")
-    assert the(out, BindingCreated).hnps == (STATIC,)
+    assert the(out, BindingCreated).home_prefixes == (STATIC,)
     lma2 = make_lma()
     out = register(lma2, b"static", hnps=(STATIC,))
-    assert the(out, BindingCreated).hnps == (STATIC,)
+    assert the(out, BindingCreated).home_prefixes == (STATIC,)
 
 
 def test_rfc5213_5_3_2_unauthorized_explicit_prefix_is_155(lma):
@@ -104,7 +120,7 @@ def test_rfc5213_5_3_2_unauthorized_explicit_prefix_is_155(lma):
 
 def test_rfc5213_5_2_several_prefixes_per_session(lma):
     out = register(lma, b"two")
-    assert the(out, BindingCreated).hnps == (pool_prefix(0), pool_prefix(1))
+    assert the(out, BindingCreated).home_prefixes == (pool_prefix(0), pool_prefix(1))
     assert len(the(out, SendMh).message.options_of(HomeNetworkPrefix)) == 2
 
 
@@ -122,7 +138,7 @@ def test_rfc5213_5_3_2_pool_exhausted_is_130_and_rolls_back():
 def test_binding_ids_are_smallest_free_and_reused(lma):
     for i, mn in enumerate((b"mn1", b"mn2", b"two")):
         assert the(register(lma, mn, seq=i + 1), BindingCreated).binding_id == i + 1
-    net = lma.binding(2).hnps
+    net = lma.binding(2).home_prefixes
     lma.handle(rx(pbu(b"mn2", seq=9, lifetime=0, hnps=net, hi=5, ts=T0 + 1)), T0 + 1)
     lma.handle_timer(T0 + 100)
     assert lma.binding(2) is None
@@ -139,7 +155,7 @@ def test_max_bindings_exhausted_is_130():
 
 def test_rfc5213_5_3_3_lifetime_extension_same_mag(lma):
     register(lma)
-    net = lma.bindings()[0].hnps
+    net = lma.bindings()[0].home_prefixes
     out = lma.handle(rx(pbu(seq=2, hnps=net, hi=5, lifetime=200, ts=T0 + 100)), T0 + 100)
     upd = the(out, BindingUpdated)
     assert upd.binding_id == 1 and upd.expires_at == T0 + 900 and not upd.reactivated
@@ -152,31 +168,31 @@ def test_rfc5213_5_3_3_lifetime_extension_same_mag(lma):
 def test_rfc5213_5_3_4_handoff_moves_the_tunnel_peer(lma):
     first = register(lma)
     old_peer = the(first, TunnelPeerAdded).tunnel_peer_id
-    net = lma.bindings()[0].hnps
+    net = lma.bindings()[0].home_prefixes
     out = lma.handle(rx(pbu(seq=1, hnps=net, hi=3, ts=T0 + 1), MAG2), T0 + 1)
-    assert [type(a) for a in out] == [TunnelPeerAdded, BindingMoved, TunnelPeerRemoved, SendMh]
-    added, moved, removed, send = out
-    assert (moved.old_proxy_coa, moved.proxy_coa) == (MAG1, MAG2)
-    assert moved.old_tunnel_peer_id == old_peer == removed.tunnel_peer_id
-    assert moved.tunnel_peer_id == added.tunnel_peer_id and added.remote == MAG2
-    assert moved.hnps == net and send.dst == MAG2
-    assert lma.tunnel_peers() == {MAG2: (added.tunnel_peer_id, 1)}
+    assert [type(a) for a in out] == [TunnelPeerAdded, BindingMoved, TunnelPeerRemoved, ReleaseDownlink, SendMh]
+    added, moved, removed, _, send = out
+    assert (moved.old_paths[0].coa, moved.paths[0].coa) == (MAG1, MAG2)
+    assert moved.old_paths[0].tunnel_peer_id == old_peer == removed.tunnel_peer_id
+    assert moved.paths[0].tunnel_peer_id == added.tunnel_peer_id and added.remote == MAG2
+    assert moved.home_prefixes == net and send.dst == MAG2
+    assert peer_map(lma) == {MAG2: (added.tunnel_peer_id, 1)}
 
 
 def test_rfc5213_5_6_1_tunnel_peer_is_shared_and_refcounted(lma):
     a = register(lma, b"mn1")
     b = register(lma, b"mn2")
     assert len(of(a, TunnelPeerAdded)) == 1 and of(b, TunnelPeerAdded) == []
-    assert lma.tunnel_peers()[MAG1][1] == 2
-    net = lma.bindings_for_mn(b"mn1")[0].hnps
+    assert peer_map(lma)[MAG1][1] == 2
+    net = lma.bindings_for_mn(b"mn1")[0].home_prefixes
     out = lma.handle(rx(pbu(b"mn1", seq=2, hnps=net, hi=3, ts=T0 + 1), MAG2), T0 + 1)
     assert of(out, TunnelPeerRemoved) == []  # mn2 still uses MAG1's tunnel
-    assert lma.tunnel_peers()[MAG1][1] == 1
+    assert peer_map(lma)[MAG1][1] == 1
 
 
 def test_rfc5213_5_3_5_deregistration_waits_min_delay_before_delete(lma):
     register(lma)
-    net = lma.bindings()[0].hnps
+    net = lma.bindings()[0].home_prefixes
     out = lma.handle(rx(pbu(seq=2, lifetime=0, hnps=net, hi=5, ts=T0 + 10)), T0 + 10)
     dereg = the(out, BindingDeregistered)
     pba = the(out, SendMh).message
@@ -184,7 +200,7 @@ def test_rfc5213_5_3_5_deregistration_waits_min_delay_before_delete(lma):
     assert dereg.delete_at == T0 + 10 + lma.config.min_delay_before_bce_delete
     assert lma.next_deadline() == dereg.delete_at
     assert lma.handle_timer(dereg.delete_at - 0.001) == []
-    assert lma.bindings()[0].state == "deregistering"
+    assert lma.bindings()[0].state is BceState.DEREGISTERING
     out = lma.handle_timer(dereg.delete_at)
     assert [type(a) for a in out] == [BindingDeleted, TunnelPeerRemoved]
     assert out[0].reason == "deregistered" and lma.bindings() == []
@@ -193,17 +209,17 @@ def test_rfc5213_5_3_5_deregistration_waits_min_delay_before_delete(lma):
 
 def test_rfc5213_5_3_5_reregistration_during_min_delay_revives(lma):
     register(lma)
-    net = lma.bindings()[0].hnps
+    net = lma.bindings()[0].home_prefixes
     lma.handle(rx(pbu(seq=2, lifetime=0, hnps=net, hi=5, ts=T0 + 10)), T0 + 10)
     out = lma.handle(rx(pbu(seq=3, hnps=net, hi=5, ts=T0 + 11)), T0 + 11)
     assert the(out, BindingUpdated).reactivated
-    assert lma.bindings()[0].state == "active"
+    assert lma.bindings()[0].state is BceState.ACTIVE
     assert lma.handle_timer(T0 + 10 + lma.config.min_delay_before_bce_delete) == []
 
 
 def test_rfc5213_5_3_5_deregistration_from_other_mag_is_ignored(lma):
     register(lma)
-    net = lma.bindings()[0].hnps
+    net = lma.bindings()[0].home_prefixes
     before = lma.bindings()
     out = lma.handle(rx(pbu(seq=9, lifetime=0, hnps=net, hi=5, ts=T0 + 1), MAG2), T0 + 1)
     assert of(out, SendMh) == [] and of(out, LogEvent)
@@ -227,19 +243,20 @@ def test_binding_lifetime_expiry_deletes(lma):
 def test_rfc5213_4_rejection_leaves_no_state_for_a_known_prefix(mn):
     lma = make_lma(policy=make_policy())
     register(lma, b"mn1")
-    taken = lma.bindings()[0].hnps
-    snapshot = lma.export_state()
+    taken = lma.bindings()[0].home_prefixes
+    snapshot = lma.state()
     out = lma.handle(rx(pbu(b"mn2", hnps=taken, ts=T0 + 1)), T0 + 1)
     assert the(out, SendMh).message.status == 155
-    assert lma.export_state() == snapshot
+    assert lma.state() == snapshot
 
 
 def test_rfc5213_6_9_1_5_alternate_care_of_address_is_the_proxy_coa(lma):
     from dataclasses import replace
+
     from p4mobility.mh import AlternateCareofAddress
     alt = IPv6Address("2001:db8:1:ffff::1")
     msg = pbu()
     msg = replace(msg, options=msg.options + (AlternateCareofAddress(alt),))
     out = lma.handle(rx(msg, MAG1), T0)
-    assert the(out, BindingCreated).proxy_coa == alt and the(out, TunnelPeerAdded).remote == alt
+    assert the(out, BindingCreated).paths[0].coa == alt and the(out, TunnelPeerAdded).remote == alt
     assert the(out, SendMh).dst == MAG1  # the PBA goes back to the sender

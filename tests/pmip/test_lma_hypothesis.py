@@ -7,11 +7,23 @@ from ipaddress import IPv6Address
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from p4mobility.mh import HomeNetworkPrefix
 from p4mobility.pmip import SendMh
 from p4mobility.pmip.lma_state import BceState
-from tests.pmip.pmip_helpers import ALL, MAG1, MAG2, POOL, ROGUE, STATIC, T0, make_lma, pbu, pool_prefix, rx
+
+from tests.pmip.pmip_helpers import (
+    ALL,
+    MAG1,
+    MAG2,
+    POOL,
+    ROGUE,
+    STATIC,
+    T0,
+    make_lma,
+    pbu,
+    pool_prefix,
+    rx,
+)
 
 MNS = [b"mn1", b"mn2", b"static", b"two", b"only-mag1", b"disabled", b"stranger", b""]
 HNPS = [ALL, pool_prefix(0), pool_prefix(1), pool_prefix(2), STATIC]
@@ -34,13 +46,14 @@ step = st.fixed_dictionaries({
 
 def check_invariants(lma):
     cache = lma.cache
-    assert set(cache.by_hnp) == {n for b in cache for n in b.hnps}
-    assert all(cache.by_id[cache.by_hnp[n]].binding_id == cache.by_hnp[n] for n in cache.by_hnp)
-    assert sorted(i for ids in cache.by_mn.values() for i in ids) == sorted(cache.by_id)
-    uses = Counter(b.proxy_coa for b in cache)
-    assert {a: p.refcount for a, p in cache.peers.items()} == dict(uses)
-    assert all(cache.peers[b.proxy_coa].tunnel_peer_id == b.tunnel_peer_id for b in cache)
-    assert lma.policy.pools["home"].in_use == sum(1 for b in cache for n in b.hnps if n.subnet_of(POOL))
+    assert all(cache.for_prefix(n) is b for b in cache for n in b.home_prefixes)
+    assert all(cache.for_address(n.network_address) is b for b in cache for n in b.home_prefixes)
+    assert sorted(b.binding_id for m in {b.mn_id for b in cache} for b in cache.for_mn(m)) == sorted(cache.by_id)
+    uses = Counter(b.coa for b in cache)
+    assert {p.endpoints.remote: p.refcount for p in cache.peers} == dict(uses)
+    assert all(cache.peers.get(b.paths[0].endpoints).tunnel_peer_id == b.tunnel_peer_id for b in cache)
+    assert len({p.tunnel_peer_id for p in cache.peers}) == len(cache.peers)
+    assert lma.policy.pools["home"].in_use == sum(1 for b in cache for n in b.home_prefixes if n.subnet_of(POOL))
     assert all(b.state is not BceState.DELETED for b in cache)
     assert len(lma._parked) == sum(1 for b in cache if b.state is BceState.HANDOFF_PENDING)
 

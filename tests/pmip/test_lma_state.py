@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from p4mobility.pmip.bul import BUL_TRANSITIONS, BulEvent, BulState, bul_next
 from p4mobility.pmip.errors import BceTransitionError
 from p4mobility.pmip.lma_state import BCE_TRANSITIONS, BceEvent, BceState, next_state

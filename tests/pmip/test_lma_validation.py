@@ -4,10 +4,22 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 
 import pytest
-
 from p4mobility.mh import BaStatus, HomeNetworkPrefix, MnIdentifier, Timestamp
 from p4mobility.pmip import LogEvent, SendMh
-from tests.pmip.pmip_helpers import LMAA, MAG1, MAG2, ROGUE, T0, make_lma, of, pbu, rx, the
+
+from tests.pmip.pmip_helpers import (
+    LMAA,
+    MAG1,
+    MAG2,
+    ROGUE,
+    T0,
+    make_lma,
+    of,
+    pbu,
+    peer_map,
+    rx,
+    the,
+)
 
 
 def answer(lma, msg, src=MAG1, now=T0):
@@ -19,7 +31,7 @@ def assert_no_state(lma):
     assert lma.bindings() == []
     assert lma.next_deadline() is None
     assert all(p.in_use == 0 for p in lma.policy.pools.values())
-    assert lma.tunnel_peers() == {}
+    assert peer_map(lma) == {}
 
 
 def test_rfc5213_5_3_1_no_mn_id_option_is_160_with_empty_identifier(lma):
@@ -103,7 +115,7 @@ def test_rfc5213_5_5_timestamp_not_newer_than_accepted_is_157(lma):
     _, first = answer(lma, pbu(ts=T0))
     hnp = first.message.option(HomeNetworkPrefix)
     before = lma.bindings()
-    net = [lma.bindings()[0].hnps[0]]
+    net = [lma.bindings()[0].home_prefixes[0]]
     for ts in (T0, T0 - 0.1):
         _, send = answer(lma, pbu(seq=2, hnps=net, hi=5, ts=ts), now=T0 + 0.05)
         assert send.message.status == BaStatus.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED == 157
@@ -115,7 +127,7 @@ def test_rfc5213_5_5_sequence_mode_out_of_window_is_135_with_last_accepted():
     lma = make_lma(timestamp_based_approach_in_use=False)
     _, first = answer(lma, pbu(seq=1000, ts=None))
     assert first.message.status == 0
-    net = list(lma.bindings()[0].hnps)
+    net = list(lma.bindings()[0].home_prefixes)
     for seq in (1000, 999, 1000 + 0x8000):
         _, send = answer(lma, pbu(seq=seq, hnps=net, hi=5, ts=None))
         assert send.message.status == BaStatus.SEQUENCE_NUMBER_OUT_OF_WINDOW == 135
@@ -127,7 +139,7 @@ def test_rfc5213_5_5_sequence_mode_out_of_window_is_135_with_last_accepted():
 def test_rfc6275_9_5_1_sequence_comparison_wraps():
     lma = make_lma(timestamp_based_approach_in_use=False)
     answer(lma, pbu(seq=0xFFFF, ts=None))
-    net = list(lma.bindings()[0].hnps)
+    net = list(lma.bindings()[0].home_prefixes)
     _, ok = answer(lma, pbu(seq=0, hnps=net, hi=5, ts=None))
     assert ok.message.status == 0
 

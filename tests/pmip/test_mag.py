@@ -5,7 +5,6 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 
 import pytest
-
 from p4mobility.mh import (
     AccessTechnologyTypeOption,
     BaStatus,
@@ -17,6 +16,7 @@ from p4mobility.mh import (
     Timestamp,
 )
 from p4mobility.pmip import (
+    BulState,
     LogEvent,
     MagBindingInstalled,
     MagBindingRemoved,
@@ -26,6 +26,7 @@ from p4mobility.pmip import (
     MnDetached,
     MobileAccessGateway,
     PbaReceived,
+    ReleaseUplink,
     RouterSolicitationReceived,
     SendMh,
     SendRouterAdvertisement,
@@ -33,6 +34,7 @@ from p4mobility.pmip import (
     TunnelPeerRemoved,
 )
 from p4mobility.pmip.pba import make_pba
+
 from tests.pmip.pmip_helpers import LMAA, MAG1, STATIC, T0, of, pool_prefix, the
 
 LL = b"\x02\x00\x00\x00\x00\x01"
@@ -107,9 +109,10 @@ def test_rfc5213_6_9_1_2_accepted_pba_installs_then_advertises():
     mag = make_mag()
     bu = sent(attach(mag, mn_ll_id=LL))
     out = answer(mag, bu, T0 + 0.01)
-    assert [type(a) for a in out] == [TunnelPeerAdded, MagBindingInstalled, SendRouterAdvertisement]
-    peer, inst, ra = out
+    assert [type(a) for a in out] == [TunnelPeerAdded, MagBindingInstalled, ReleaseUplink, SendRouterAdvertisement]
+    peer, inst, release, ra = out
     assert (peer.local, peer.remote) == (MAG1, LMAA)
+    assert (release.access_port, release.hnps, release.lma_address, release.proxy_coa) == (1, (HNP,), LMAA, MAG1)
     assert inst.hnps == (HNP,) and inst.access_port == 1 and inst.tunnel_peer_id == peer.tunnel_peer_id
     assert inst.lma_address == LMAA and inst.mn_ll_id == LL and inst.lifetime == 3600
     assert ra.access_port == 1 and [p.prefix for p in ra.prefixes] == [HNP]
@@ -142,7 +145,7 @@ def test_rfc5213_6_9_1_2_non_matching_pba_is_ignored(why):
         bu = replace(bu, options=bu.options[:-1] + (Timestamp.from_seconds(T0 - 1),))
     out = answer(mag, bu, T0, **kw)
     assert not of(out, MagBindingInstalled) and of(out, LogEvent)
-    assert mag.binding_update_list()[0].state == "registering"
+    assert mag.binding_update_list()[0].state is BulState.REGISTERING
 
 
 def test_rfc5213_6_9_4_retransmission_doubles_up_to_max_then_gives_up():
@@ -255,7 +258,7 @@ def test_refresh_without_answer_keeps_forwarding_until_expiry():
     mag.handle_timer(T0 + 2880)          # refresh PBU
     mag.handle_timer(T0 + 2881)          # one retransmission
     out = mag.handle_timer(T0 + 2883)    # gives up, binding stays
-    assert of(out, MagBindingRemoved) == [] and mag.binding_update_list()[0].state == "bound"
+    assert of(out, MagBindingRemoved) == [] and mag.binding_update_list()[0].state is BulState.BOUND
     assert mag.handle_timer(T0 + 3599.9) == []
     out = mag.handle_timer(T0 + 3600)
     assert the(out, MagBindingRemoved).reason == "expired"
@@ -309,4 +312,4 @@ def test_mag_ignores_what_is_not_a_pba():
     bu = sent(attach(mag))
     assert of(mag.handle(PbaReceived(bu, LMAA, MAG1), T0), LogEvent)
     assert of(mag.handle(PbuReceived(bu, LMAA, MAG1), T0), LogEvent)
-    assert mag.binding_update_list()[0].state == "registering"
+    assert mag.binding_update_list()[0].state is BulState.REGISTERING

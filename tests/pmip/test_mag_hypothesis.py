@@ -7,7 +7,6 @@ from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from p4mobility.mh import BindingUpdate
 from p4mobility.pmip import (
     MagBindingInstalled,
@@ -20,6 +19,7 @@ from p4mobility.pmip import (
 )
 from p4mobility.pmip.bul import BulState
 from p4mobility.pmip.pba import make_pba
+
 from tests.pmip.pmip_helpers import LMAA, MAG1, T0, pool_prefix
 from tests.pmip.test_mag import make_mag
 
@@ -36,12 +36,13 @@ event = st.one_of(
 
 
 def check(mag):
-    installed = [e for e in mag._bul.values() if e.installed]
+    bul = mag.binding_update_list()
+    installed = [e for e in bul if e.installed]
     assert all(e.state in (BulState.BOUND, BulState.REFRESHING) for e in installed)
     uses = Counter(e.lma_address for e in installed)
-    assert {a: p[1] for a, p in mag._peers.items()} == dict(uses)
-    for seq, port in mag._by_seq.items():
-        assert mag._bul[port].last_sequence == seq
+    assert {v.remote: v.bindings for v in mag.tunnel_peers()} == dict(uses)
+    awaiting = [e.last_sequence for e in bul if e.awaiting_pba]
+    assert len(awaiting) == len(set(awaiting))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,5 +78,5 @@ def test_random_events_keep_the_bul_consistent(events):
             if isinstance(a, SendRouterAdvertisement):  # only what the LMA accepted for this port
                 assert tuple(p.prefix for p in a.prefixes) == installed[a.access_port]
                 if a.router_lifetime:
-                    assert mag._bul[a.access_port].installed
+                    assert mag.entry(a.access_port).installed
         check(mag)

@@ -10,16 +10,32 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from p4mobility.mh import HandoffIndicator, HandoffIndicatorOption, MnIdentifier
-from p4mobility.pmip import MagBindingInstalled, MagConfig, MobileAccessGateway, SendMh, TunnelPeerAdded
+from p4mobility.pmip import (
+    BulState,
+    MagBindingInstalled,
+    MagConfig,
+    MobileAccessGateway,
+    SendMh,
+    TunnelPeerAdded,
+    mag_persist,
+)
 from p4mobility.pmip.mag_persist import MagStateError
 from p4mobility.runtime.store import BindingStore
+
 from tests.pmip.pmip_helpers import LMAA, MAG1, T0, of, the
 from tests.pmip.test_mag import HNP, answer, attach, make_mag, sent
 
 LIFETIME = 100  # 4 s units the LMA grants: 400 s, refresh at 0.8 -> T0 + 320
 
+
+
+def export(mag):
+    return mag_persist.export_state(mag.state())
+
+
+def restore(config, profiles, doc):
+    return MobileAccessGateway.from_state(config, profiles, mag_persist.load_state(doc))
 
 def populated():
     """mn1 bound on port 1, mn2 registering on port 2 (PBU in flight), static
@@ -44,21 +60,21 @@ def through_store(state, tmp_path):
 
 
 def restored(mag, tmp_path=None):
-    state = mag.export_state()
+    state = export(mag)
     loaded = through_store(state, tmp_path) if tmp_path else json.loads(json.dumps(state))
-    return MobileAccessGateway.from_state(mag.config, mag.profiles, loaded)
+    return restore(mag.config, mag.profiles, loaded)
 
 
 def test_rfc5213_6_1_bul_round_trip_through_the_store(tmp_path):
     mag, _, installs = populated()
-    state = mag.export_state()
+    state = export(mag)
     back = restored(mag, tmp_path)
-    assert back.export_state() == state
+    assert export(back) == state
     assert back.binding_update_list() == mag.binding_update_list()
     assert back.next_deadline() == mag.next_deadline()
     # the data plane rebuilt from the restored core = what the live core installed
     assert back.snapshot_actions() == installs
-    assert [v.state for v in back.binding_update_list()] == ["bound", "registering", "bound"]
+    assert [v.state for v in back.binding_update_list()] == [BulState.BOUND, BulState.REGISTERING, BulState.BOUND]
 
 
 def test_restored_core_behaves_as_the_original():
@@ -72,7 +88,7 @@ def test_restored_core_behaves_as_the_original():
     ]
     for step, now in zip(steps, (T0 + 0.5, T0 + 319.0, T0 + 320.02)):
         assert step(back, now) == step(mag, now)
-        assert back.export_state() == mag.export_state()
+        assert export(back) == export(mag)
 
 
 def test_rfc5213_6_9_1_3_no_pbu_before_refresh_then_refresh_with_hi_5():
@@ -84,7 +100,7 @@ def test_rfc5213_6_9_1_3_no_pbu_before_refresh_then_refresh_with_hi_5():
 
     assert [m.option(MnIdentifier).identifier for m in (a.message for a in of(back.handle_timer(T0 + 5), SendMh))
             ] == [b"mn2"]  # only the PBU in flight is retransmitted
-    seq = back.export_state()["seq"]
+    seq = export(back)["seq"]
     assert not for_mn1(back.handle_timer(T0 + 300.0))  # a bound MN: nothing until the refresh is due
     pbus = for_mn1(back.handle_timer(T0 + 320.01))
     assert len(pbus) == 1 and pbus[0].lifetime > 0
@@ -109,7 +125,7 @@ def test_take_changes_reports_touched_entries_and_drops():
     mag.take_changes()
     a = attach(mag, b"mn1", 1, T0)
     core, entries = mag.take_changes()
-    assert core["seq"] == sent(a).sequence and list(entries) == [1] and entries[1]["state"] == "registering"
+    assert core.seq == sent(a).sequence and list(entries) == [1] and entries[1].state is BulState.REGISTERING
     assert mag.take_changes()[1] == {}
     answer(mag, sent(a), T0 + 0.1, status=129)  # rejected: the entry is gone
     assert mag.take_changes()[1] == {1: None}
@@ -117,7 +133,7 @@ def test_take_changes_reports_touched_entries_and_drops():
 
 def _bad(mutate):
     mag, _, _ = populated()
-    state = json.loads(json.dumps(mag.export_state()))
+    state = json.loads(json.dumps(export(mag)))
     mutate(state)
     return mag, state
 
@@ -154,7 +170,7 @@ def test_corrupt_state_is_refused_naming_the_field(case):
     mutate, where = CORRUPT[case]
     mag, state = _bad(mutate)
     with pytest.raises(MagStateError) as err:
-        MobileAccessGateway.from_state(mag.config, mag.profiles, state)
+        restore(mag.config, mag.profiles, state)
     assert err.value.where == where and where in str(err.value)
 
 
@@ -171,13 +187,13 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.
      "retransmissions", "timeout", "awaiting_pba", "timers"])), value=JSON)
 def test_any_field_value_restores_or_is_refused_never_raises_otherwise(port, field, value):
     mag, _, _ = populated()
-    state = copy.deepcopy(mag.export_state())
+    state = copy.deepcopy(export(mag))
     state["bul"][port][field] = value
     try:
-        back = MobileAccessGateway.from_state(mag.config, mag.profiles, state)
+        back = restore(mag.config, mag.profiles, state)
     except MagStateError:
         return
-    back.export_state()  # a restored core is consistent enough to export again
+    export(back)  # a restored core is consistent enough to export again
     back.handle_timer(T0 + 10_000)
 
 
@@ -185,9 +201,8 @@ def test_refused_state_leaves_a_usable_empty_core():
     mag, state = _bad(lambda s: s["bul"]["2"].update(state="flying"))
     fresh = MobileAccessGateway(MagConfig(MAG1, LMAA), mag.profiles)
     with pytest.raises(MagStateError):
-        from p4mobility.pmip import mag_persist
-        mag_persist.restore(fresh, state)
-    assert fresh.binding_update_list() == [] and fresh.export_state()["seq"] == 0
+        fresh = restore(fresh.config, fresh.profiles, state)
+    assert fresh.binding_update_list() == [] and export(fresh)["seq"] == 0
 
 
 def test_rfc5213_6_9_1_3_restored_after_its_lifetime_the_binding_expires_without_a_refresh():

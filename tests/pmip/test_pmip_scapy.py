@@ -9,11 +9,10 @@ from ipaddress import IPv6Address
 import pytest
 
 pytest.importorskip("scapy")
-from scapy.layers.inet6 import IPv6, MIP6MH_BA, MIP6MH_BU, MIP6OptMNID  # noqa: E402
-from scapy.packet import Raw  # noqa: E402
-
 from p4mobility.mh import BindingUpdate, encode_mh  # noqa: E402
 from p4mobility.pmip.demo import EPOCH, LMAA, MAG1, MN, build  # noqa: E402
+from scapy.layers.inet6 import MIP6MH_BA, MIP6MH_BU, IPv6, MIP6OptMNID  # noqa: E402
+from scapy.packet import Raw  # noqa: E402
 
 LL = b"\x02\x00\x00\x00\x00\x01"
 

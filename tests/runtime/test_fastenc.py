@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from ipaddress import IPv4Address, ip_network
 from ipaddress import IPv6Address as A, IPv6Network as N
 
 import pytest
@@ -10,6 +11,7 @@ from finsy import P4PacketOut, P4Schema, P4TableAction, P4TableEntry, P4TableMat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p4mobility.binding import Path, TunnelEndpoints, Transport
 from p4mobility.p4rt.entries import Route, lma_base_entries, lma_changes, mag_base_entries, mag_changes
 from p4mobility.p4rt.fastenc import UpdateEncoder
 from p4mobility.pmip.actions import (BindingCreated, BindingDeleted, BindingDeregistered, BindingMoved,
@@ -20,6 +22,7 @@ from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
 SCHEMA = P4Schema(DEFAULT_P4INFO)
 ENC = UpdateEncoder(SCHEMA)
 LMA, MAG1, MAG2 = A("2001:db8:ffff::1"), A("2001:db8:a::1"), A("2001:db8:b::1")
+HA4, COA4 = IPv4Address("192.0.2.1"), IPv4Address("198.51.100.7")
 HNPS = (N("2001:db8:100::/64"), N("2001:db8:100:1::/64"))
 MN = b"mn1"
 
@@ -27,13 +30,18 @@ MN = b"mn1"
 def _all_changes():
     r = Route(N("2001:db8:c::/64"), 3, "02:00:00:00:00:0a", "02:00:00:00:00:0b")
     out = lma_base_entries(LMA, [r]) + mag_base_entries(MAG1, [r], [1, 2])
-    out += lma_changes(TunnelPeerAdded(1, LMA, MAG1)) + lma_changes(TunnelPeerRemoved(1, LMA, MAG1))
-    out += lma_changes(BindingCreated(7, MN, None, 4, HNPS, MAG1, LMA, 1, 40.0, 140.0))
-    out += lma_changes(BindingMoved(7, MN, None, 4, HNPS, MAG1, 1, MAG2, LMA, 2, 40.0, 150.0))
-    out += lma_changes(BindingUpdated(7, MN, HNPS, MAG1, LMA, 1, 40.0, 240.0, reactivated=True))
-    out += lma_changes(BindingDeregistered(7, MN, HNPS, MAG1, 1, 200.0))
-    out += lma_changes(BindingDeleted(7, MN, HNPS, MAG1, 1, "deregistered"))
-    out += mag_changes(TunnelPeerAdded(1, MAG1, LMA), "02:00:00:00:00:01")
+    peers = [TunnelEndpoints(LMA, MAG1), TunnelEndpoints(HA4, COA4, Transport.IPV4),
+             TunnelEndpoints(HA4, COA4, Transport.UDP_IPV4, 4191, 40001)]
+    for i, ends in enumerate(peers, 1):
+        out += lma_changes(TunnelPeerAdded(i, ends, inner_ipv4=i > 1)) + lma_changes(TunnelPeerRemoved(i, ends))
+    p1, p2 = Path(0, peers[0], 1), Path(0, TunnelEndpoints(LMA, MAG2), 2)
+    homes = HNPS + (ip_network("10.1.0.5/32"),)
+    out += lma_changes(BindingCreated(7, MN, homes, (p1,), 40.0, 140.0))
+    out += lma_changes(BindingMoved(7, MN, homes, (p1,), (p2,), 40.0, 150.0))
+    out += lma_changes(BindingUpdated(7, MN, homes, (p1,), 40.0, 240.0, reactivated=True))
+    out += lma_changes(BindingDeregistered(7, MN, homes, (p1,), 200.0))
+    out += lma_changes(BindingDeleted(7, MN, homes, (p1,), "deregistered"))
+    out += mag_changes(TunnelPeerAdded(1, TunnelEndpoints(MAG1, LMA)), "02:00:00:00:00:01")
     inst = MagBindingInstalled(1, MN, bytes.fromhex("0200000000aa"), HNPS, LMA, MAG1, 1, A("fe80::1"), 40.0)
     out += mag_changes(inst, "02:00:00:00:00:01")
     out += mag_changes(MagBindingRemoved(1, MN, HNPS, LMA, 1, "detached"), "02:00:00:00:00:01")

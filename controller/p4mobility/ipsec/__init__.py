@@ -10,8 +10,9 @@ from .errors import (DummyPacket, DuplicateSequence, FragmentReceived, IcvError,
 from .events import (Accepted, Bypassed, Dropped, IcvFailure, Protected, RekeyHard, RekeySoft,
                      ReplayDrop, SequenceOverflowEvent)
 from .path import CryptoPath
+from .lifetime import Lifetime, SaCounters
 from .replay import ReplayWindow
-from .sa import Lifetime, Sa, SaCounters
+from .sa import Sa
 from .sad import Sad
 from .spd import Action, Dir, Mode, PacketSelector, Selector, Spd, SpdEntry, Template, selector_from_packet
 from .transforms import AEAD_GCM, AUTH_NULL, AUTH_SHA256, ENC_CBC, ENC_NULL, Algo

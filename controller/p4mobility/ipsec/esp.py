@@ -29,11 +29,6 @@ NEXT_HEADER_NONE = 59  # RFC 4303 §2.6: dummy packet
 MIN_SPI = 256  # RFC 4303 §2.1: 1..255 IANA-reserved, 0 never sent
 
 
-def esn_high(seq64: int, esn: bool) -> bytes:
-    """Bytes of the ESN high half that enter integrity (empty without ESN)."""
-    return _U32.pack(seq64 >> 32) if esn else b""
-
-
 class EspFramer:
     """ESP framing for one SA: ``seal`` outbound, ``open`` inbound.
 

@@ -9,22 +9,23 @@ Everything else (IV given, ESN, time lifetime due, SA expired, sequence
 about to overflow, a number at or below the top that needs the replay
 check, short packets) goes to the reference path. The order stays
 RFC 4303's: replay check (trivial when ahead of the top) before the AEAD,
-window update only after the tag verified, then the trailer check.
+window update only after the tag verified, then the trailer check. This
+module never imports sa.py: it reads the SA's public state (``GcmSa``) and
+its thresholds (``SaLimits``, lifetime.py), and calls back ``cross_limits``.
 """
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 
 from .errors import DummyPacket, IcvError, PaddingError
 from .esp import _PAD_AND_LEN, _TRAILER, NEXT_HEADER_NONE
-from .transforms import AesGcm
-
-if TYPE_CHECKING:
-    from .sa import Sa
+from .lifetime import SaCounters, SaLimits
+from .replay import ReplayWindow
+from .transforms import AesGcm, Transform
 
 _HEAD_IV = struct.Struct("!IIQ")  # SPI, seq low, IV = 64-bit seq (RFC 4106 §3.1)
 _NONCE = struct.Struct("!4sQ")  # RFC 4106 §4: salt || IV
@@ -33,19 +34,34 @@ _GCM_MIN = 8 + 8 + 4 + 16  # header, IV, smallest 4-aligned trailer, ICV
 _SEQ_MAX = (1 << 32) - 1
 
 
-def gcm_paths(sa: Sa, slow_seal: Callable, slow_open: Callable) -> tuple[Callable, Callable] | None:
-    """(seal, open) closures for ``sa``, or None when the SA does not qualify."""
+class GcmSa(Protocol):
+    """What the fused path reads of an SA (``Sa`` in sa.py); it writes only ``oseq``."""
+
+    transform: Transform
+    esn: bool
+    spi: int
+    oseq: int
+    counters: SaCounters
+    window: ReplayWindow
+    limits: SaLimits
+
+
+def gcm_paths(sa: GcmSa, cross_limits: Callable[[float], None], slow_seal: Callable,
+              slow_open: Callable) -> tuple[Callable, Callable] | None:
+    """(seal, open) closures for ``sa``, or None when the SA does not qualify. ``cross_limits(now)``
+    is called once a count reaches a threshold; ``sa.limits`` must be updated in place, never
+    replaced."""
     tr = sa.transform
     if not isinstance(tr, AesGcm) or sa.esn:
         return None
     encrypt, decrypt, salt = tr.aead.encrypt, tr.aead.decrypt, tr.salt
-    spi, counters, window = sa.spi, sa.counters, sa.window
+    spi, counters, window, limits = sa.spi, sa.counters, sa.window, sa.limits
     head_iv, nonce, seq_of = _HEAD_IV.pack, _NONCE.pack, _U32.unpack_from
     trailer, pad_and_len = _TRAILER, _PAD_AND_LEN
 
     def seal(payload: bytes, next_header: int, now: float, iv: bytes | None = None) -> bytes:
         seq = sa.oseq + 1
-        if iv is not None or now >= sa._time_limit or seq > _SEQ_MAX:
+        if iv is not None or now >= limits.time or seq > _SEQ_MAX:
             return slow_seal(payload, next_header, now, iv)
         head = head_iv(spi, seq, seq)
         packet = head + encrypt(nonce(salt, seq), payload + trailer[-(len(payload) + 2) & 3][next_header],
@@ -53,12 +69,12 @@ def gcm_paths(sa: Sa, slow_seal: Callable, slow_open: Callable) -> tuple[Callabl
         sa.oseq = seq
         counters.packets += 1
         counters.bytes += len(payload)
-        if sa._counted_limits and (counters.packets >= sa._pk_limit or counters.bytes >= sa._by_limit):
-            sa._cross_limits(now)
+        if limits.counted and (counters.packets >= limits.packets or counters.bytes >= limits.bytes):
+            cross_limits(now)
         return packet
 
     def open_(packet: bytes, now: float) -> tuple[bytes, int, int]:
-        if now >= sa._time_limit or len(packet) < _GCM_MIN:
+        if now >= limits.time or len(packet) < _GCM_MIN:
             return slow_open(packet, now)
         seq = seq_of(packet, 4)[0]
         if seq <= window.top:  # needs the real replay check (RFC 4303 §3.4.3)
@@ -82,8 +98,8 @@ def gcm_paths(sa: Sa, slow_seal: Callable, slow_open: Callable) -> tuple[Callabl
         payload = plaintext[:n - 1 - padlen]
         counters.packets += 1
         counters.bytes += len(payload)
-        if sa._counted_limits and (counters.packets >= sa._pk_limit or counters.bytes >= sa._by_limit):
-            sa._cross_limits(now)
+        if limits.counted and (counters.packets >= limits.packets or counters.bytes >= limits.bytes):
+            cross_limits(now)
         return payload, next_header, seq
 
     return seal, open_

@@ -13,7 +13,6 @@ lengths fixed around the decrypted IPv6 packet.
 """
 from __future__ import annotations
 
-import ipaddress
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
@@ -206,11 +205,6 @@ def tunnel_header(src: bytes, dst: bytes, payload_len: int) -> bytes:
                               _HOP_LIMIT, Proto.ESP, 0, src, dst))
     struct.pack_into("!H", h, 10, ipv4_checksum(h))
     return bytes(h)
-
-
-def addr_bytes(addr: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bytes:
-    """Packed address from text or an ipaddress object."""
-    return ipaddress.ip_address(addr).packed
 
 
 def split_udp_encap(packet: bytes, view: IpView) -> tuple[bytes, bytes]:

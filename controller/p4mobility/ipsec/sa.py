@@ -19,46 +19,13 @@ from math import inf
 from . import esp, fastpath
 from .errors import IpsecConfigError, MalformedPacket, SaExpired, SequenceOverflow
 from .events import Event, RekeyHard, RekeySoft, SequenceOverflowEvent
+from .lifetime import Lifetime, SaCounters, SaLimits
 from .replay import MAX_WINDOW, ReplayWindow
 from .spd import Dir, Mode, Selector
 from .transforms import Algo, Transform, make_transform
 
 _U32 = struct.Struct("!I")
 _NO_EVENTS: tuple[Event, ...] = ()
-
-
-@dataclass(frozen=True)
-class Lifetime:
-    """ip-xfrm `limit` words; ``None`` = unlimited (RFC 4301 §4.4.2.1)."""
-
-    byte_soft: int | None = None
-    byte_hard: int | None = None
-    packet_soft: int | None = None
-    packet_hard: int | None = None
-    time_soft: float | None = None
-    time_hard: float | None = None
-
-
-@dataclass(slots=True)
-class SaCounters:
-    """Per-SA counters (payload bytes, as Linux xfrm counts them)."""
-
-    packets: int = 0
-    bytes: int = 0
-    replay_drops: int = 0
-    icv_failures: int = 0
-    padding_errors: int = 0
-    dummy_packets: int = 0
-    policy_drops: int = 0
-    expired_drops: int = 0
-    overflow_drops: int = 0
-    malformed: int = 0
-    unknown_spi: int = 0
-    no_sa: int = 0
-
-
-def _lim(v: int | float | None) -> float:
-    return inf if v is None else v
 
 
 @dataclass(eq=False)
@@ -85,6 +52,7 @@ class Sa:
     counters: SaCounters = field(default_factory=SaCounters, init=False)
     transform: Transform = field(init=False, repr=False)
     window: ReplayWindow = field(init=False, repr=False)
+    limits: SaLimits = field(init=False, repr=False)  # next lifetime thresholds (lifetime.py)
     expired: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -112,7 +80,8 @@ class Sa:
         framer = esp.framer_for(self.transform, self.spi, self.esn)
         self._seal, self._open = framer.seal, framer.open
         self._authentic = self.window.update
-        fast = fastpath.gcm_paths(self, self._seal_ref, self._open_ref)
+        self.limits = SaLimits()  # updated in place: the fast path holds this object
+        fast = fastpath.gcm_paths(self, self._cross_limits, self._seal_ref, self._open_ref)
         if fast is not None:  # instance attributes shadow the reference methods
             self.seal, self.open = fast  # type: ignore[method-assign]
         self._events: list[Event] = []
@@ -122,13 +91,7 @@ class Sa:
     # -- lifetimes (RFC 4301 §4.4.2.1) -------------------------------------------------------
 
     def _set_limits(self) -> None:
-        lt = self.lifetime
-        soft = not self._soft_done
-        self._pk_limit = min(_lim(lt.packet_soft) if soft else inf, _lim(lt.packet_hard))
-        self._by_limit = min(_lim(lt.byte_soft) if soft else inf, _lim(lt.byte_hard))
-        self._counted_limits = self._pk_limit != inf or self._by_limit != inf
-        t_soft = _lim(lt.time_soft) if soft else inf
-        self._time_limit = self.added + min(t_soft, _lim(lt.time_hard))
+        self.limits.set(self.lifetime, self.added, soft=not self._soft_done)
 
     def install(self, now: float, index: int) -> None:
         """Called by the SAD: start the seconds lifetimes at ``now``."""
@@ -137,11 +100,12 @@ class Sa:
 
     def next_deadline(self) -> float | None:
         """When a seconds lifetime fires next, or None."""
-        return None if self.expired or self._time_limit == inf else self._time_limit
+        t = self.limits.time
+        return None if self.expired or t == inf else t
 
     def handle_timer(self, now: float) -> tuple[Event, ...]:
         """Fire due seconds lifetimes; returns the events."""
-        if now >= self._time_limit and not self.expired:
+        if now >= self.limits.time and not self.expired:
             self._cross_limits(now)
         return self.drain()
 
@@ -163,12 +127,10 @@ class Sa:
         self.expired = True
         self._soft_done = True
         self._events.append(RekeyHard(self.index, self.spi, self.reqid, reason))
-        self._pk_limit = self._by_limit = inf
-        self._counted_limits = False
-        self._time_limit = -inf  # every packet now takes the slow path to SaExpired
+        self.limits.expire()  # every packet now takes the slow path to SaExpired
 
     def _alive(self, now: float) -> None:
-        if not self.expired and now >= self._time_limit:
+        if not self.expired and now >= self.limits.time:
             self._cross_limits(now)
         if self.expired:
             raise SaExpired(f"SA 0x{self.spi:08x} passed its hard lifetime")
@@ -193,7 +155,8 @@ class Sa:
 
     def _seal_ref(self, payload: bytes, next_header: int, now: float, iv: bytes | None = None) -> bytes:
         """Reference outbound path; ``fastpath.py`` defers here outside the common case."""
-        if now >= self._time_limit:  # lifetime due or SA expired
+        lim = self.limits
+        if now >= lim.time:  # lifetime due or SA expired
             self._alive(now)
         seq = self.oseq + 1
         if seq > self._seq_max:
@@ -207,13 +170,14 @@ class Sa:
         c = self.counters
         c.packets += 1
         c.bytes += len(payload)
-        if c.packets >= self._pk_limit or c.bytes >= self._by_limit:
+        if c.packets >= lim.packets or c.bytes >= lim.bytes:
             self._cross_limits(now)
         return packet
 
     def _open_ref(self, packet: bytes, now: float) -> tuple[bytes, int, int]:
         """Reference inbound path; ``fastpath.py`` defers here outside the common case."""
-        if now >= self._time_limit:  # lifetime due or SA expired
+        lim = self.limits
+        if now >= lim.time:  # lifetime due or SA expired
             self._alive(now)
         if len(packet) < 8:
             raise MalformedPacket("ESP header truncated")
@@ -227,6 +191,6 @@ class Sa:
         c = self.counters
         c.packets += 1
         c.bytes += len(payload)
-        if c.packets >= self._pk_limit or c.bytes >= self._by_limit:
+        if c.packets >= lim.packets or c.bytes >= lim.bytes:
             self._cross_limits(now)
         return payload, next_header, seq

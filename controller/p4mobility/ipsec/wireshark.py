@@ -29,11 +29,3 @@ def esp_sa_record(sa: Sa) -> str:
 def export_wireshark_esp_sa(sas: Iterable[Sa]) -> str:
     """All records, one per line, ready for the `esp_sa` UAT file."""
     return "".join(esp_sa_record(sa) + "\n" for sa in sas)
-
-
-def tshark_options(sas: Iterable[Sa]) -> list[str]:
-    """tshark arguments that decrypt and ICV-check with these SAs."""
-    args = ["-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE"]
-    for sa in sas:
-        args += ["-o", f"uat:esp_sa:{esp_sa_record(sa)}"]
-    return args

@@ -133,11 +133,3 @@ def _read_pcapng(f: BinaryIO) -> Iterator[Frame]:
                 raise PcapError("pcapng: packet data runs past its block")
             index += 1
             yield Frame(index, linktypes[ifid], bytes(body[start : start + cap]), orig)
-
-
-def write_pcap(f: BinaryIO, frames: list[bytes], linktype: int = LINKTYPE_ETHERNET) -> None:
-    """Write a little-endian microsecond pcap (used by tests and tools)."""
-    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
-    for i, data in enumerate(frames):
-        f.write(struct.pack("<IIII", 1_700_000_000 + i, 0, len(data), len(data)))
-        f.write(data)

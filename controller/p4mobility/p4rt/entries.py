@@ -13,12 +13,13 @@ Binding ids: LMA uses the core's binding id; the MAG uses the access port
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv6Address, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any, Iterable
 
 from finsy import P4TableAction, P4TableEntry, P4TableMatch
 
 from p4mobility.addrtext import addr_text
+from p4mobility.binding import Path, Transport
 from p4mobility.pmip.actions import (
     BindingCreated,
     BindingDeleted,
@@ -34,6 +35,7 @@ from p4mobility.pmip.actions import (
 from .names import EncapKind
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
+IPNetwork = IPv4Network | IPv6Network
 Change = tuple[Key, "P4TableEntry | None"]
 DROP_TUNNEL_PEER = 0  # no tunnel_peers entry: drop_unknown_tunnel_peer (RFC 5213 §5.3.5)
 ETHERTYPE_IPV6 = 0x86DD
@@ -109,78 +111,112 @@ def _route(r: Route) -> Change:
                   port=r.port, src_mac=mac_str(r.src_mac), dst_mac=mac_str(r.dst_mac))
 
 
-# --- tunnel peers (both roles) ------------------------------------------------------
+# --- tunnel peers (every role) -----------------------------------------------------
+
+# what a peer's transport terminates: (IPv6 inside, IPv4 inside) (p4src EncapKind)
+_TERMINATES = {
+    Transport.IPV6: (EncapKind.IPV6_IN_IPV6, EncapKind.IPV4_IN_IPV6),  # RFC 2473
+    Transport.IPV4: (EncapKind.IPV6_IN_IPV4, EncapKind.IPV4_IN_IPV4),  # RFC 4213 §3.5, RFC 2003
+    Transport.UDP_IPV4: (EncapKind.IPV6_IN_UDP_IPV4, EncapKind.IPV4_IN_UDP_IPV4),  # RFC 5555 §4.1
+}
+
+
+def _peer_entry(a: TunnelPeerAdded) -> Change:
+    e = a.endpoints
+    match = {"tunnel_peer_id": a.tunnel_peer_id}
+    if e.transport is Transport.IPV6:
+        return _entry("tunnel_peers", match, "load_tunnel_peer_ipv6", src_addr=addr_text(e.local),
+                      dst_addr=addr_text(e.remote))
+    if e.transport is Transport.IPV4:
+        return _entry("tunnel_peers", match, "load_tunnel_peer_ipv4", src_addr=str(e.local), dst_addr=str(e.remote))
+    return _entry("tunnel_peers", match, "load_tunnel_peer_udp", src_addr=str(e.local), dst_addr=str(e.remote),
+                  src_port=e.local_port, dst_port=e.remote_port)
+
+
+def _terminations(a: TunnelPeerAdded | TunnelPeerRemoved) -> list[dict[str, Any]]:
+    """Tunnel terminations of a peer: its outer (remote -> local) for IPv6 inside, and
+    IPv4 inside when the peer carries IPv4 home addresses (RFC 5555)."""
+    v6, v4 = _TERMINATES[a.endpoints.transport]
+    kinds = (v6, v4) if a.inner_ipv4 else (v6,)
+    src, dst = table_addr(a.endpoints.remote), table_addr(a.endpoints.local)
+    return [{"outer_src_addr": src, "outer_dst_addr": dst, "encap_kind": int(k)} for k in kinds]
+
 
 def _peer_added(a: TunnelPeerAdded, decap_action: str) -> list[Change]:
-    # RFC 5213 §5.6.1 / §6.10.4: one bidirectional IPv6-in-IPv6 tunnel per peer
-    return [
-        _entry("tunnel_peers", {"tunnel_peer_id": a.tunnel_peer_id}, "load_tunnel_peer_ipv6",
-               src_addr=addr_text(a.local), dst_addr=addr_text(a.remote)),
-        _entry("tunnel_terminations", _term_match(a.remote, a.local), decap_action),
-    ]
+    # RFC 5213 §5.6.1 / §6.10.4, RFC 6275 §10.4.1: one bidirectional tunnel per peer
+    return [_peer_entry(a)] + [_entry("tunnel_terminations", m, decap_action) for m in _terminations(a)]
 
 
 def _peer_removed(a: TunnelPeerRemoved) -> list[Change]:
-    return [_delete("tunnel_peers", {"tunnel_peer_id": a.tunnel_peer_id}),
-            _delete("tunnel_terminations", _term_match(a.remote, a.local))]
-
-
-def _term_match(outer_src: IPv6Address, outer_dst: IPv6Address) -> dict[str, Any]:
-    return {"outer_src_addr": addr_text(outer_src), "outer_dst_addr": addr_text(outer_dst),
-            "encap_kind": int(EncapKind.IPV6_IN_IPV6)}
+    return [_delete("tunnel_peers", {"tunnel_peer_id": a.tunnel_peer_id})] + [
+        _delete("tunnel_terminations", m) for m in _terminations(a)]
 
 
 # --- LMA ----------------------------------------------------------------------------
 
-def _binding(bid: int, hnp: IPv6Network, peer: int) -> Change:
-    return _entry("bindings", {"dst_addr": addr_text(hnp)}, "set_binding", binding_id=bid, tunnel_peer_id=peer)
+def _binding(bid: int, hnp: IPNetwork, paths: tuple[Path, ...]) -> Change:
+    if len(paths) != 1:  # several CoAs: the selector group of binding_peers (multi_coa_entries)
+        return _entry("bindings", {"dst_addr": table_addr(hnp)}, "set_multi_coa_binding", binding_id=bid)
+    return _entry("bindings", {"dst_addr": table_addr(hnp)}, "set_binding", binding_id=bid,
+                  tunnel_peer_id=paths[0].tunnel_peer_id)
 
 
-def _uplink(bid: int, coa: IPv6Address, hnp: IPv6Network) -> Change:
-    # RFC 5213 §5.6.2: accept reverse-tunnelled packets only from the Proxy-CoA
-    return _entry("uplink_sources", {"coa": addr_text(coa), "home_addr": addr_text(hnp)}, "accept_uplink", binding_id=bid)
+def _no_forwarding(bid: int, hnp: IPNetwork) -> Change:
+    return _entry("bindings", {"dst_addr": table_addr(hnp)}, "set_binding", binding_id=bid,
+                  tunnel_peer_id=DROP_TUNNEL_PEER)
 
 
-def _no_uplink(coa: IPv6Address, hnp: IPv6Network) -> Change:
-    return _delete("uplink_sources", {"coa": addr_text(coa), "home_addr": addr_text(hnp)})
+def _uplink_match(coa: Any, hnp: IPNetwork) -> dict[str, Any]:
+    return {"coa": table_addr(coa), "home_addr": table_addr(hnp)}
+
+
+def _uplinks(bid: int, paths: tuple[Path, ...], hnps: tuple[IPNetwork, ...]) -> list[Change]:
+    # RFC 5213 §5.6.2 / RFC 5648: reverse-tunnelled packets only from a CoA of the binding
+    return [_entry("uplink_sources", _uplink_match(p.coa, n), "accept_uplink", binding_id=bid)
+            for p in paths for n in hnps]
+
+
+def _no_uplinks(paths: tuple[Path, ...], hnps: tuple[IPNetwork, ...], keep: tuple[Path, ...] = ()) -> list[Change]:
+    kept = {p.coa for p in keep}
+    return [_delete("uplink_sources", _uplink_match(p.coa, n)) for p in paths if p.coa not in kept for n in hnps]
 
 
 BUFFER_PUNT_PRIORITY = 20
 
 
-def buffer_punt(hnp: IPv6Network, present: bool = True) -> Change:
+def buffer_punt(hnp: IPNetwork, present: bool = True) -> Change:
     """Downlink to a de-registering binding's HNP goes to the controller, which
     holds it until the MN's next registration (issue: buffer at the LMA between
     de-registration and the new binding, like SD-Fabric's DBUF)."""
-    match = {"dst_addr": addr_text(hnp)}
+    match = {"dst_addr": table_addr(hnp)}
     if not present:
         return _delete("punts", match, BUFFER_PUNT_PRIORITY)
     return _entry("punts", match, "punt_to_controller", priority=BUFFER_PUNT_PRIORITY)
 
 
 def lma_changes(a: Any) -> list[Change]:
-    """Entries for one LMA core action; [] for actions that touch no table."""
+    """Entries for one anchor (LMA, home agent) action; [] for actions that touch no table."""
     if isinstance(a, TunnelPeerAdded):
         return _peer_added(a, "decap_from_coa")
     if isinstance(a, TunnelPeerRemoved):
         return _peer_removed(a)
     if isinstance(a, BindingCreated) or (isinstance(a, BindingUpdated) and a.reactivated):
-        out = [_binding(a.binding_id, n, a.tunnel_peer_id) for n in a.hnps]
-        out += [buffer_punt(n, present=False) for n in a.hnps]
-        return out + [_uplink(a.binding_id, a.proxy_coa, n) for n in a.hnps]
+        out = [_binding(a.binding_id, n, a.paths) for n in a.home_prefixes]
+        out += [buffer_punt(n, present=False) for n in a.home_prefixes]
+        return out + _uplinks(a.binding_id, a.paths, a.home_prefixes)
     if isinstance(a, BindingMoved):  # §5.3.4: the binding's one entry names the new peer
-        out = [_binding(a.binding_id, n, a.tunnel_peer_id) for n in a.hnps]
-        out += [buffer_punt(n, present=False) for n in a.hnps]
-        out += [_no_uplink(a.old_proxy_coa, n) for n in a.hnps]
-        return out + [_uplink(a.binding_id, a.proxy_coa, n) for n in a.hnps]
+        out = [_binding(a.binding_id, n, a.paths) for n in a.home_prefixes]
+        out += [buffer_punt(n, present=False) for n in a.home_prefixes]
+        out += _no_uplinks(a.old_paths, a.home_prefixes, keep=a.paths)
+        return out + _uplinks(a.binding_id, a.paths, a.home_prefixes)
     if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, no traffic to the old MAG
-        out = [_binding(a.binding_id, n, DROP_TUNNEL_PEER) for n in a.hnps]
-        out += [buffer_punt(n) for n in a.hnps]
-        return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
+        out = [_no_forwarding(a.binding_id, n) for n in a.home_prefixes]
+        out += [buffer_punt(n) for n in a.home_prefixes]
+        return out + _no_uplinks(a.paths, a.home_prefixes)
     if isinstance(a, BindingDeleted):
-        out = [_delete("bindings", {"dst_addr": addr_text(n)}) for n in a.hnps]
-        out += [buffer_punt(n, present=False) for n in a.hnps]
-        return out + [_no_uplink(a.proxy_coa, n) for n in a.hnps]
+        out = [_delete("bindings", {"dst_addr": table_addr(n)}) for n in a.home_prefixes]
+        out += [buffer_punt(n, present=False) for n in a.home_prefixes]
+        return out + _no_uplinks(a.paths, a.home_prefixes)
     return []
 
 
@@ -214,6 +250,19 @@ def mag_changes(a: Any, router_mac: str) -> list[Change]:
 
 
 # --- IPsec (both roles) -------------------------------------------------------------
+
+def table_addr(v: Any) -> str:
+    """Table key text of an address or prefix value: IPv6 as is, IPv4 as IPv4-mapped
+    (p4src define.p4 l3_addr_t; docs/dataplane.md)."""
+    t = type(v)
+    if t is IPv6Address or t is IPv6Network:
+        return addr_text(v)
+    if t is IPv4Address:
+        return f"::ffff:{v}"
+    if t is IPv4Network:
+        return f"::ffff:{v.network_address}/{96 + v.prefixlen}"
+    return key_address(str(v))
+
 
 def key_address(addr: str) -> str:
     """Table key form of an address or prefix: IPv4 as IPv4-mapped (dataplane.md)."""
@@ -271,5 +320,5 @@ def ipsec_entries(sad: Any, spd: Any) -> list[Change]:
 
 
 __all__ = ["Key", "Change", "Route", "DROP_TUNNEL_PEER", "key_of", "mac_str", "lma_base_entries",
-           "mag_base_entries", "lma_changes", "mag_changes", "attach_punt", "buffer_punt", "ipsec_entries",
+           "mag_base_entries", "lma_changes", "table_addr", "mag_changes", "attach_punt", "buffer_punt", "ipsec_entries",
            "key_address"]

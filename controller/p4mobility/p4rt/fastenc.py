@@ -4,7 +4,7 @@ Rule: `UpdateEncoder(p4info).encode(update)` returns exactly the `p4r.Update`
 (or packet-out `StreamMessageRequest`) finsy's `update.encode_update(p4info)`
 returns (tests compare the bytes for every entry p4rt/entries.py makes). It
 handles what a registration writes: table entries with EXACT and LPM fields
-whose values are ints or the address strings entries.py produces, a direct
+whose values are ints or the IPv6/IPv4 address strings entries.py produces, a direct
 action with int/address parameters, a priority, nothing else set; packet-outs
 with every packet_out metadata field given as an int. Anything else (ternary
 fields, MAC or decimal strings, indirect actions, counters, metadata, bad
@@ -23,6 +23,7 @@ from finsy import P4PacketOut, P4TableAction, P4TableEntry
 from finsy.proto import p4r
 
 _AF6 = socket.AF_INET6
+_AF4 = socket.AF_INET
 _EXACT, _LPM = 1, 2
 _DEFAULTS = (("is_default_action", False), ("metadata", b""), ("controller_metadata", 0),
              ("meter_config", None), ("counter_data", None), ("meter_counter_data", None),
@@ -35,10 +36,11 @@ class _Fallback(Exception):
 
 def _int(value: Any, bitwidth: int) -> int:
     if type(value) is str:
-        if bitwidth != 128 or ":" not in value:
+        family = _AF6 if bitwidth == 128 and ":" in value else _AF4 if bitwidth == 32 and "." in value else None
+        if family is None:
             raise _Fallback
         try:
-            return int.from_bytes(socket.inet_pton(_AF6, value), "big")
+            return int.from_bytes(socket.inet_pton(family, value), "big")
         except OSError:
             raise _Fallback from None
     if not isinstance(value, int) or isinstance(value, bool):

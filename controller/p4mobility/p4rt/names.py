@@ -14,6 +14,11 @@ class EncapKind(IntEnum):
     """p4src/include/define.p4 `EncapKind` (tunnel_terminations.encap_kind)."""
 
     IPV6_IN_IPV6 = 1
+    IPV4_IN_IPV6 = 2
+    IPV6_IN_IPV4 = 3
+    IPV6_IN_UDP_IPV4 = 4  # RFC 5555 UDP 4191
+    IPV4_IN_UDP_IPV4 = 5
+    IPV4_IN_IPV4 = 6
 
 
 class PuntReason(IntEnum):
@@ -31,10 +36,10 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "local_addresses": (("dst_addr",), ("set_local",)),
     "routes": (("dst_addr",), ("set_next_hop",)),
     "punts": (("ingress_port", "ether_type", "dst_addr", "ip_proto", "icmp_type"), ("punt_to_controller",)),
-    "tunnel_peers": (("tunnel_peer_id",), ("load_tunnel_peer_ipv6",)),
+    "tunnel_peers": (("tunnel_peer_id",), ("load_tunnel_peer_ipv6", "load_tunnel_peer_ipv4", "load_tunnel_peer_udp")),
     "tunnel_terminations": (("outer_src_addr", "outer_dst_addr", "encap_kind"),
                             ("decap_from_coa", "decap_from_lma")),
-    "bindings": (("dst_addr",), ("set_binding",)),
+    "bindings": (("dst_addr",), ("set_binding", "set_multi_coa_binding")),
     "uplink_sources": (("coa", "home_addr"), ("accept_uplink",)),
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),

@@ -82,19 +82,4 @@ class BulEntry:
     timeout: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class BulView:
-    """Read-only snapshot of one BUL entry."""
-
-    access_port: int
-    mn_id: bytes
-    state: str
-    hnps: tuple[IPv6Network, ...]
-    lma_address: IPv6Address
-    mag_link_local: IPv6Address | None
-    expires_at: float | None
-    last_sequence: int | None
-    retransmissions: int
-
-
-__all__ = ["BulState", "BulEvent", "BUL_TRANSITIONS", "bul_next", "BulEntry", "BulView"]
+__all__ = ["BulState", "BulEvent", "BUL_TRANSITIONS", "bul_next", "BulEntry"]

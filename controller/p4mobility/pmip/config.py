@@ -13,19 +13,11 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Any, Mapping
 
-
-class ConfigError(ValueError):
-    """A configuration value is missing, unknown or out of range."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
+from p4mobility.binding.errors import ConfigError
+from p4mobility.binding.lifetime import LIFETIME_UNIT, MAX_LIFETIME_SECONDS
 
 
 ALL_ZERO = IPv6Address("::")
-LIFETIME_UNIT = 4  # RFC 6275 §6.1.7: BU/BA lifetime in units of 4 s
-MAX_LIFETIME_SECONDS = 0xFFFF * LIFETIME_UNIT
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,16 @@
-"""`p4mob demo`: a PMIPv6 call flow (RFC 5213 Fig. 2 and Fig. 3) in memory.
+"""A PMIPv6 call flow (RFC 5213 Fig. 2 and Fig. 3) in memory, as data.
 
 Rule: one LMA and two MAG cores on a simulated clock; every PBU/PBA is really
 encoded and decoded (sim.py). The script: MN attaches at MAG1, PBU/PBA, RA
 with its HNP; the MN moves to MAG2 (p-MAG de-registers, n-MAG registers with
 HI=3 and keeps the HNP); lifetime refresh; detach and de-registration; BCE
-deleted after MinDelayBeforeBCEDelete. Prints a timeline (``--json``: one
-JSON object per line) and a summary; exit status 0 only if the flow ended as
-RFC 5213 says it should.
+deleted after MinDelayBeforeBCEDelete. ``play()`` returns the simulation (its
+timeline of records) and a summary whose ``ok`` says whether the flow ended
+as RFC 5213 says it should; nothing here prints (``p4mob demo`` is
+cli/demo.py).
 """
 from __future__ import annotations
 
-import argparse
-import json
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
@@ -30,7 +29,7 @@ from .config import LmaConfig, MagConfig
 from .lma import LocalMobilityAnchor
 from .mag import MobileAccessGateway
 from .policy import HnpPool, MagMnProfile, MnPolicy, PolicyStore
-from .sim import Record, Simulation
+from .sim import Simulation
 
 LMAA = IPv6Address("2001:db8:0:1::1")
 MAG1 = IPv6Address("2001:db8:0:11::1")
@@ -42,15 +41,17 @@ EPOCH = 1_800_000_000.0  # simulated POSIX time (Timestamp options are real)
 def describe_action(a: Any) -> str:
     hn = lambda nets: ",".join(str(n) for n in nets)  # noqa: E731
     if isinstance(a, BindingCreated):
-        return f"BindingCreated id={a.binding_id} HNP={hn(a.hnps)} Proxy-CoA={a.proxy_coa} peer={a.tunnel_peer_id} lifetime={a.lifetime:g}s"
+        return (f"BindingCreated id={a.binding_id} HNP={hn(a.home_prefixes)} Proxy-CoA={a.paths[0].coa} "
+                f"peer={a.paths[0].tunnel_peer_id} lifetime={a.lifetime:g}s")
     if isinstance(a, BindingUpdated):
         return f"BindingUpdated id={a.binding_id} lifetime={a.lifetime:g}s reactivated={a.reactivated}"
     if isinstance(a, BindingMoved):
-        return f"BindingMoved id={a.binding_id} peer {a.old_tunnel_peer_id}->{a.tunnel_peer_id} ({a.old_proxy_coa} -> {a.proxy_coa})"
+        return (f"BindingMoved id={a.binding_id} peer {a.old_paths[0].tunnel_peer_id}->{a.paths[0].tunnel_peer_id} "
+                f"({a.old_paths[0].coa} -> {a.paths[0].coa})")
     if isinstance(a, BindingDeregistered):
         return f"BindingDeregistered id={a.binding_id} (traffic dropped, delete in MinDelayBeforeBCEDelete)"
     if isinstance(a, BindingDeleted):
-        return f"BindingDeleted id={a.binding_id} HNP={hn(a.hnps)} reason={a.reason}"
+        return f"BindingDeleted id={a.binding_id} HNP={hn(a.home_prefixes)} reason={a.reason}"
     if isinstance(a, (TunnelPeerAdded, TunnelPeerRemoved)):
         return f"{type(a).__name__} id={a.tunnel_peer_id} {a.local} <-> {a.remote}"
     if isinstance(a, MagBindingInstalled):
@@ -103,45 +104,4 @@ def play() -> tuple[Simulation, dict[str, Any]]:
     return sim, summary
 
 
-def _line(r: Record) -> str:
-    if r.kind in ("PBU", "PBA"):
-        return f"t={r.t:.3f}s  {r.node} -> {r.peer}  {r.kind} {r.text}"
-    if r.kind == "RA":
-        return f"t={r.t:.3f}s  {r.node} -> {r.peer}  {r.text}"
-    if r.kind == "action":
-        return f"t={r.t:.3f}s  {r.node}  {describe_action(r.obj)}"
-    if r.kind == "event":
-        return f"t={r.t:.3f}s  {r.node}  <- {_event_text(r.obj)}"
-    return f"t={r.t:.3f}s  {r.node}  {r.text}"
-
-
-def _event_text(ev: Any) -> str:
-    name = type(ev).__name__
-    mn = getattr(ev, "mn_id", None)
-    port = getattr(ev, "access_port", None)
-    return f"{name}" + (f" MN-ID={mn.decode()}" if mn else "") + (f" port={port}" if port is not None else "")
-
-
-def run(args: argparse.Namespace) -> int:
-    sim, summary = play()
-    if args.json:
-        for r in sim.timeline:
-            print(json.dumps({"t": round(r.t, 6), "node": r.node, "peer": r.peer, "kind": r.kind,
-                              "text": describe_action(r.obj) if r.kind == "action" else r.text}))
-        print(json.dumps({"summary": summary}))
-    else:
-        for r in sim.timeline:
-            if r.kind != "log":
-                print(_line(r))
-        print()
-        print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
-    return 0 if summary["ok"] else 1
-
-
-def add_demo_command(subparsers: Any) -> None:
-    p = subparsers.add_parser("demo", help="PMIPv6 attach/handoff/refresh/detach call flow, in memory")
-    p.add_argument("--json", action="store_true", help="timeline as JSON lines")
-    p.set_defaults(func=run)
-
-
-__all__ = ["add_demo_command", "play", "build"]
+__all__ = ["build", "describe_action", "play"]

@@ -26,10 +26,6 @@ class PbuRejected(Exception):
         self.sequence = sequence  # PBA sequence override (135: last accepted)
 
 
-class AdministrativelyProhibited(PbuRejected):
-    status = BaStatus.ADMINISTRATIVELY_PROHIBITED  # 129
-
-
 class InsufficientResources(PbuRejected):
     """RFC 5213 §5.3.2: no prefix or binding/tunnel slot left."""
 

@@ -9,7 +9,7 @@ it with Timestamp options); tests may start it at 0.0.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 
 from p4mobility.mh import BindingAck, BindingUpdate, HandoffIndicator
@@ -52,21 +52,52 @@ class MnAttached:
 
 @dataclass(frozen=True, slots=True)
 class MnDetached:
-    """RFC 5213 §6.9.1.4/§6.13: the MN left ``access_port``."""
+    """RFC 5213 §6.9.1.4/§6.13: the MN left ``access_port``. ``mn_id`` None:
+    whichever MN the port serves (carrier loss, idle timeout)."""
 
-    mn_id: bytes
+    mn_id: bytes | None
     access_port: int
 
 
 @dataclass(frozen=True, slots=True)
 class RouterSolicitationReceived:
-    """An RS from the MN on ``access_port`` (RFC 5213 §6.9.2)."""
+    """An RS on ``access_port`` (RFC 5213 §6.9.2), from source ``src``. When the
+    access network identified the sender (``mn_id``, its MAC as ``mn_ll_id``,
+    the port's ``att``), the MAG core decides whether it is an attachment
+    (§6.9.1.1) or a solicitation of an MN it already serves."""
 
     access_port: int
     src: IPv6Address | None = None
+    mn_id: bytes | None = None
+    mn_ll_id: bytes | None = None
+    att: int = 0
 
 
-Event = PbuReceived | PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived
+@dataclass(frozen=True, slots=True)
+class MnTrafficSeen:
+    """MAG: ``frame``, a packet from the identified MN ``mn_id`` on
+    ``access_port``, reached the controller because the port is not forwarding
+    for it (RFC 5213 §6.9.1.1: a link-layer handoff sends no RS)."""
 
-__all__ = ["PbuReceived", "PbaReceived", "MnAttached", "MnDetached",
-           "RouterSolicitationReceived", "Event"]
+    access_port: int
+    mn_id: bytes
+    mn_ll_id: bytes | None
+    att: int
+    frame: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DownlinkPunted:
+    """LMA: the switch punted ``frame``, a downlink packet to ``dst`` whose
+    binding does not forward (de-registering, RFC 5213 §5.3.5)."""
+
+    dst: IPv6Address
+    frame: bytes = field(repr=False)
+
+
+LmaEvent = PbuReceived | DownlinkPunted
+MagEvent = PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived | MnTrafficSeen
+Event = LmaEvent | MagEvent
+
+__all__ = ["PbuReceived", "PbaReceived", "MnAttached", "MnDetached", "RouterSolicitationReceived",
+           "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]

@@ -14,34 +14,37 @@ state. BCE state moves go through ``lma_state.next_state``.
 from __future__ import annotations
 
 from enum import Enum
-from ipaddress import IPv6Address, IPv6Network
-from typing import Any, Callable
+from ipaddress import IPv6Address
+from typing import Callable, Iterable
 
+from p4mobility.binding import DeadlineHeap, TunnelEndpoints, seq_newer
 from p4mobility.mh import BaStatus, MhType
 
 from . import errors as E
-from . import lma_persist
 from .actions import (
+    Action,
     BindingCreated,
     BindingDeleted,
     BindingDeregistered,
     BindingMoved,
     BindingUpdated,
+    HoldDownlink,
     LogEvent,
+    ReleaseDownlink,
     SendMh,
     TunnelPeerAdded,
     TunnelPeerRemoved,
 )
-from .bce import BindingCache, BindingCacheEntry
-from .config import ALL_ZERO, LmaConfig
-from .events import PbuReceived
-from .lma_persist import BindingView, view
+from .bce import PROXY_BID, BindingCacheEntry, ProxyBindingCache
+from .config import ALL_ZERO, LIFETIME_UNIT, LmaConfig
+from .events import DownlinkPunted, LmaEvent, PbuReceived
 from .lma_state import BceEvent, BceState, next_state
 from .lma_validate import PbuContext, validate_pbu
 from .lookup import Lookup, lookup_bce
 from .pba import make_pba
 from .policy import PolicyStore
-from .timers import DeadlineHeap
+from .prefixes import assign_prefixes, release_prefixes, reserve_prefixes
+from .records import BindingView, TunnelPeerView
 
 
 class Timer(Enum):
@@ -50,20 +53,23 @@ class Timer(Enum):
     NEW_BCE_ASSIGN = "new_bce_assign"  # MaxDelayBeforeNewBCEAssign
 
 
-def _seq_newer(new: int, last: int) -> bool:
-    """RFC 6275 §9.5.1: modulo 2^16 'greater than'."""
-    return 0 < ((new - last) & 0xFFFF) < 0x8000
+def view(b: BindingCacheEntry) -> BindingView:
+    return BindingView(b.binding_id, b.mn_id, b.mn_id_subtype, b.mn_ll_id, b.home_prefixes,  # type: ignore[arg-type]
+                       b.path_tuple(), b.att, b.handoff_indicator, b.mag_link_local, b.timestamp, b.sequence,
+                       b.lifetime, b.registered_at, b.refreshed_at, b.expires_at, b.state, b.delete_at)
 
 
 class LocalMobilityAnchor:
     def __init__(self, config: LmaConfig, policy: PolicyStore) -> None:
         self.config = config
         self.policy = policy
-        self.cache = BindingCache(config.max_bindings, config.max_tunnel_peers)
+        self.cache = ProxyBindingCache(config.max_bindings, config.max_tunnel_peers)
         self._timers = DeadlineHeap()
         self._parked: dict[int, PbuContext] = {}  # old binding id -> PBU waiting (HI=4)
-        self._mh_handlers: dict[int, Callable[[Any, float], list]] = {MhType.BU: self._on_binding_update}
-        self._timer_handlers: dict[Timer, Callable[[int, float], list]] = {
+        self._touched: set[int] = set()  # binding ids changed since take_changes()
+        self._mh_handlers: dict[int, Callable[[PbuReceived, float], list[Action]]] = {
+            MhType.BU: self._on_binding_update}
+        self._timer_handlers: dict[Timer, Callable[[int, float], list[Action]]] = {
             Timer.LIFETIME: self._on_lifetime_expired,
             Timer.DELETE: self._on_delete_delay_expired,
             Timer.NEW_BCE_ASSIGN: self._on_new_bce_assign_expired,
@@ -71,15 +77,17 @@ class LocalMobilityAnchor:
 
     # --- public interface ------------------------------------------------------
 
-    def handle(self, event: Any, now: float) -> list:
-        message = getattr(event, "message", None)
-        handler = self._mh_handlers.get(getattr(message, "mh_type", None))
-        if handler is None or not isinstance(event, PbuReceived):
+    def handle(self, event: LmaEvent, now: float) -> list[Action]:
+        if isinstance(event, DownlinkPunted):
+            return self._on_downlink_punted(event)
+        handler = self._mh_handlers.get(getattr(event.message, "mh_type", None)) \
+            if isinstance(event, PbuReceived) else None
+        if handler is None:
             return [LogEvent("warning", f"LMA ignores {type(event).__name__}")]
         return handler(event, now)
 
-    def handle_timer(self, now: float) -> list:
-        actions: list = []
+    def handle_timer(self, now: float) -> list[Action]:
+        actions: list[Action] = []
         for kind, bid in self._timers.pop_due(now):
             actions += self._timer_handlers[kind](bid, now)
         return actions
@@ -87,42 +95,56 @@ class LocalMobilityAnchor:
     def next_deadline(self) -> float | None:
         return self._timers.peek()
 
+    # --- views (typed snapshots; records.py) ---------------------------------------
+
     def bindings(self) -> list[BindingView]:
-        return [view(b) for b in self.cache]
+        return [view(b) for b in self._entries()]
 
     def binding(self, binding_id: int) -> BindingView | None:
-        bce = self.cache.by_id.get(binding_id)
-        return None if bce is None else view(bce)
+        bce = self.cache.get(binding_id)
+        return None if bce is None else view(bce)  # type: ignore[arg-type]
 
     def bindings_for_mn(self, mn_id: bytes) -> list[BindingView]:
-        return [view(b) for b in self.cache.for_mn(mn_id)]
+        return [view(b) for b in self.cache.for_mn(mn_id)]  # type: ignore[arg-type]
 
-    def binding_for_prefix(self, prefix: IPv6Network) -> BindingView | None:
-        bce = self.cache.for_prefix(IPv6Network(prefix))
-        return None if bce is None else view(bce)
+    def binding_ids(self) -> list[int]:
+        return sorted(self.cache.by_id)
 
-    def show_bindings(self, now: float) -> dict[str, Any]:
-        """Columns and rows for ``p4mob show bindings`` (runtime/show_cli.py)."""
-        return lma_persist.bindings_table(self, now)
+    def tunnel_peers(self) -> list[TunnelPeerView]:
+        return sorted((TunnelPeerView(p.tunnel_peer_id, p.endpoints.local, p.endpoints.remote,  # type: ignore[arg-type]
+                                      p.refcount) for p in self.cache.peers), key=lambda v: v.tunnel_peer_id)
 
-    def show_peers(self) -> dict[str, Any]:
-        """Columns and rows for ``p4mob show peers``."""
-        return lma_persist.peers_table(self)
+    def take_changes(self) -> dict[int, BindingView | None]:
+        """{binding id: its view, or None if gone} for every binding changed since the last call."""
+        touched, self._touched = self._touched, set()
+        return {bid: self.binding(bid) for bid in sorted(touched)}
 
-    def tunnel_peers(self) -> dict[IPv6Address, tuple[int, int]]:
-        """Proxy-CoA -> (tunnel peer id, number of bindings using it)."""
-        return {a: (p.tunnel_peer_id, p.refcount) for a, p in self.cache.peers.items()}
+    def _entries(self) -> list[BindingCacheEntry]:
+        return list(self.cache)  # type: ignore[arg-type]
+
+    # --- downlink to a binding that does not forward (RFC 5213 §5.3.5) ------------------
+
+    def _on_downlink_punted(self, ev: DownlinkPunted) -> list[Action]:
+        """The switch punts downlink for a de-registering binding: hold it until the
+        MN registers again (a handoff's de-registration comes first, Fig. 3)."""
+        bce = self.cache.for_address(ev.dst)
+        if bce is None:
+            return []
+        held: list[Action] = [HoldDownlink(bce.binding_id, ev.frame)]
+        if bce.state is not BceState.DEREGISTERING:  # punted before the binding forwarded again
+            held.append(ReleaseDownlink(bce.binding_id, bce.home_prefixes))
+        return held
 
     # --- PBU processing ----------------------------------------------------------
 
-    def _on_binding_update(self, ev: PbuReceived, now: float) -> list:
+    def _on_binding_update(self, ev: PbuReceived, now: float) -> list[Action]:
         msg = ev.message
         try:
             if not msg.proxy:
                 raise E.NotAProxyBindingUpdate("P flag clear")
             if ev.dst != self.config.lma_address:
                 raise E.NotAddressedToThisLma(f"sent to {ev.dst}")
-            pbu = self._validate(ev, now)
+            pbu = validate_pbu(ev, now, self.config, self.policy)
             return self._apply(pbu, now)
         except E.PbuRejected as err:
             pba = make_pba(msg, err.status, now=now, sequence=err.sequence)
@@ -134,10 +156,11 @@ class LocalMobilityAnchor:
         except E.PbuIgnored as err:
             return [LogEvent("info", f"PBU {err.action}: {type(err).__name__} ({err})", {"src": str(ev.src)})]
 
-    def _validate(self, ev: PbuReceived, now: float) -> PbuContext:
-        return validate_pbu(ev, now, self.config, self.policy)
+    def _endpoints(self, proxy_coa: IPv6Address) -> TunnelEndpoints:
+        # RFC 5213 §5.6.1: bidirectional IPv6-in-IPv6 tunnel LMAA <-> Proxy-CoA
+        return TunnelEndpoints(self.config.lma_address, proxy_coa)
 
-    def _apply(self, pbu: PbuContext, now: float) -> list:
+    def _apply(self, pbu: PbuContext, now: float) -> list[Action]:
         kind, bce = lookup_bce(self.cache, mn_id=pbu.mn_id, hnps=pbu.hnps, att=pbu.att,
                                mn_ll_id=pbu.mn_ll_id, hi=pbu.hi, proxy_coa=pbu.proxy_coa,
                                create_new_on_unknown=self.config.create_new_bce_on_unknown_handoff)
@@ -146,7 +169,7 @@ class LocalMobilityAnchor:
             if self.config.timestamp_based_approach_in_use:
                 if bce.timestamp is not None and pbu.timestamp is not None and pbu.timestamp <= bce.timestamp:
                     raise E.TimestampLowerThanPrevAccepted(f"binding {bce.binding_id} has a newer timestamp")
-            elif not _seq_newer(seq, bce.sequence):
+            elif not seq_newer(seq, bce.sequence):
                 raise E.SequenceNumberOutOfWindow(f"sequence {seq} not after {bce.sequence}", sequence=bce.sequence)
         if kind is Lookup.NEW:
             if pbu.granted == 0:  # RFC 6275 §10.3.2: nothing to de-register
@@ -156,117 +179,97 @@ class LocalMobilityAnchor:
         if kind is Lookup.WAIT:
             return self._park(bce, pbu, now)
         if pbu.granted == 0:
-            if pbu.proxy_coa != bce.proxy_coa:  # §5.3.5: MUST ignore
+            if pbu.proxy_coa != bce.coa:  # §5.3.5: MUST ignore
                 next_state(bce.state, BceEvent.STALE_DEREGISTER)
-                raise E.StaleDeregistration(f"binding {bce.binding_id} is at {bce.proxy_coa}")
+                raise E.StaleDeregistration(f"binding {bce.binding_id} is at {bce.coa}")
             return self._deregister(bce, pbu, now)
-        if pbu.proxy_coa == bce.proxy_coa:
+        if pbu.proxy_coa == bce.coa:
             return self._refresh(bce, pbu, now)
         return self._handoff(bce, pbu, now)
 
-    def _register(self, pbu: PbuContext, now: float) -> list:
+    def _register(self, pbu: PbuContext, now: float) -> list[Action]:
         """§5.3.2: new mobility session."""
-        if not self.cache.can_add_binding() or not self.cache.can_add_peer(pbu.proxy_coa):
+        endpoints = self._endpoints(pbu.proxy_coa)
+        if not self.cache.can_add_binding() or not self.cache.can_set_path(endpoints):
             raise E.InsufficientResources("no binding or tunnel slot left")
-        hnps = self._assign_prefixes(pbu)  # raises 155/130, allocates last
+        hnps = assign_prefixes(self.policy, self.cache, pbu)  # raises 155/130, allocates last
         state = next_state(BceState.NONE, BceEvent.REGISTER)
         bid = self.cache.binding_ids.allocate()
         assert bid is not None
-        peer, created = self.cache.acquire_peer(pbu.proxy_coa)
-        lifetime = pbu.granted * 4
+        lifetime = pbu.granted * LIFETIME_UNIT
         lla = pbu.link_local if pbu.link_local not in (None, ALL_ZERO) else None
         bce = BindingCacheEntry(
-            bid, pbu.mn_id, pbu.mn_id_subtype, pbu.mn_ll_id, hnps, pbu.proxy_coa, peer.tunnel_peer_id,
-            pbu.att, pbu.hi, lla, pbu.timestamp, pbu.event.message.sequence, lifetime, now, now,
-            now + lifetime, state)
+            bid, pbu.mn_id, hnps, {}, pbu.event.message.sequence, lifetime, now, now, now + lifetime,
+            mn_id_subtype=pbu.mn_id_subtype, mn_ll_id=pbu.mn_ll_id, att=pbu.att, handoff_indicator=pbu.hi,
+            mag_link_local=lla, timestamp=pbu.timestamp, state=state)
         self.cache.add(bce)
+        _, created, _ = self.cache.set_path(bce, PROXY_BID, endpoints)
         self._timers.set((Timer.LIFETIME, bid), bce.expires_at)
-        actions: list = []
-        if created:
-            actions.append(TunnelPeerAdded(peer.tunnel_peer_id, self.config.lma_address, pbu.proxy_coa))
-        actions.append(BindingCreated(bid, bce.mn_id, bce.mn_ll_id, bce.att, hnps, bce.proxy_coa,
-                                      self.config.lma_address, peer.tunnel_peer_id, lifetime, bce.expires_at))
+        self._touched.add(bid)
+        actions: list[Action] = []
+        if created is not None:
+            actions.append(TunnelPeerAdded(created.tunnel_peer_id, endpoints))
+        actions.append(BindingCreated(bid, bce.mn_id, hnps, bce.path_tuple(), lifetime, bce.expires_at))
         return actions + [self._accept(bce, pbu, now)]
 
-    def _assign_prefixes(self, pbu: PbuContext) -> tuple[IPv6Network, ...]:
-        profile = self.policy.profile(pbu.mn_id) or pbu.profile
-        if pbu.hnps:  # §5.3.2: a named prefix must be authorized for this MN
-            for net in pbu.hnps:
-                if net not in profile.static_hnps:
-                    raise E.NotAuthorizedForHnp(f"{net} not in the MN's profile")
-            return pbu.hnps
-        static = profile.static_hnps
-        if static and all(self.cache.for_prefix(n) is None for n in static):
-            return static
-        pool = self.policy.pools.get(profile.pool) if profile.pool else None
-        if pool is None:
-            raise E.InsufficientResources("no free prefix for this MN")
-        got = []
-        for _ in range(profile.prefixes_per_session):
-            net = pool.allocate()
-            if net is None:
-                for n in got:  # roll back: a rejection leaves no state
-                    pool.release(n)
-                raise E.InsufficientResources(f"pool {profile.pool} exhausted")
-            got.append(net)
-        return tuple(got)
-
-    def _refresh(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
+    def _refresh(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list[Action]:
         """§5.3.3: lifetime extension from the same MAG (revives a de-registering entry)."""
         was = bce.state
         bce.state = next_state(was, BceEvent.REFRESH)
         self._renew(bce, pbu, now)
-        act = BindingUpdated(bce.binding_id, bce.mn_id, bce.hnps, bce.proxy_coa, self.config.lma_address,
-                             bce.tunnel_peer_id, bce.lifetime, bce.expires_at,
-                             reactivated=was is BceState.DEREGISTERING)
-        return [act, self._accept(bce, pbu, now)]
+        revived = was is BceState.DEREGISTERING
+        actions: list[Action] = [BindingUpdated(bce.binding_id, bce.mn_id, bce.home_prefixes, bce.path_tuple(),
+                                                bce.lifetime, bce.expires_at, reactivated=revived)]
+        if revived:  # downlink held since the de-registration goes out again
+            actions.append(ReleaseDownlink(bce.binding_id, bce.home_prefixes))
+        return actions + [self._accept(bce, pbu, now)]
 
-    def _handoff(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
-        """§5.3.4: the session moved to another MAG: one tunnel peer rewrite."""
-        if not self.cache.can_add_peer(pbu.proxy_coa):
+    def _handoff(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list[Action]:
+        """§5.3.4: the session moved to another MAG: the binding's one path moves."""
+        endpoints = self._endpoints(pbu.proxy_coa)
+        if not self.cache.can_set_path(endpoints):
             raise E.InsufficientResources("no tunnel slot left")
         bce.state = next_state(bce.state, BceEvent.HANDOFF)
         self._drop_parked(bce.binding_id)
-        old_coa, old_peer = bce.proxy_coa, bce.tunnel_peer_id
-        peer, created = self.cache.acquire_peer(pbu.proxy_coa)
-        gone = self.cache.release_peer(old_coa)
-        bce.proxy_coa, bce.tunnel_peer_id = pbu.proxy_coa, peer.tunnel_peer_id
+        old_paths = bce.path_tuple()
+        _, created, gone = self.cache.set_path(bce, PROXY_BID, endpoints)
         self.cache.reindex_ll(bce, pbu.att, pbu.mn_ll_id)
         self._renew(bce, pbu, now)
-        lma = self.config.lma_address
-        actions: list = []
-        if created:
-            actions.append(TunnelPeerAdded(peer.tunnel_peer_id, lma, pbu.proxy_coa))
-        actions.append(BindingMoved(bce.binding_id, bce.mn_id, bce.mn_ll_id, bce.att, bce.hnps, old_coa,
-                                    old_peer, bce.proxy_coa, lma, bce.tunnel_peer_id, bce.lifetime,
-                                    bce.expires_at))
+        actions: list[Action] = []
+        if created is not None:
+            actions.append(TunnelPeerAdded(created.tunnel_peer_id, endpoints))
+        actions.append(BindingMoved(bce.binding_id, bce.mn_id, bce.home_prefixes, old_paths, bce.path_tuple(),
+                                    bce.lifetime, bce.expires_at))
         if gone is not None:
-            actions.append(TunnelPeerRemoved(gone.tunnel_peer_id, lma, old_coa))
+            actions.append(TunnelPeerRemoved(gone.tunnel_peer_id, gone.endpoints))
+        actions.append(ReleaseDownlink(bce.binding_id, bce.home_prefixes))
         return actions + [self._accept(bce, pbu, now)]
 
-    def _deregister(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
+    def _deregister(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list[Action]:
         """§5.3.5: accept, drop traffic, delete after MinDelayBeforeBCEDelete."""
         first = bce.state is not BceState.DEREGISTERING
         bce.state = next_state(bce.state, BceEvent.DEREGISTER)
         self._store_order(bce, pbu)
-        actions: list = []
+        self._touched.add(bce.binding_id)
+        actions: list[Action] = []
         if first:
             bce.delete_at = now + self.config.min_delay_before_bce_delete
             self._timers.cancel((Timer.LIFETIME, bce.binding_id))
             self._timers.set((Timer.DELETE, bce.binding_id), bce.delete_at)
-            actions.append(BindingDeregistered(bce.binding_id, bce.mn_id, bce.hnps, bce.proxy_coa,
-                                               bce.tunnel_peer_id, bce.delete_at))
+            actions.append(BindingDeregistered(bce.binding_id, bce.mn_id, bce.home_prefixes, bce.path_tuple(),
+                                               bce.delete_at))
         actions.append(SendMh(make_pba(pbu.event.message, BaStatus.ACCEPTED, now=now, lifetime=0,
-                                       hnps=bce.hnps, stored_link_local=bce.mag_link_local),
+                                       hnps=bce.home_prefixes, stored_link_local=bce.mag_link_local),
                               self.config.lma_address, pbu.event.src))
         parked = self._drop_parked(bce.binding_id)
         if parked is not None:  # §5.4.1: the awaited de-registration came
             actions += self._apply_update(bce, parked, now)
         return actions
 
-    def _park(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
+    def _park(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list[Action]:
         """§5.4.1.2/§5.4.1.3, HI=4: wait MaxDelayBeforeNewBCEAssign for the old MAG."""
         bce.state = next_state(bce.state, BceEvent.HANDOFF_UNKNOWN)
+        self._touched.add(bce.binding_id)
         key = (Timer.NEW_BCE_ASSIGN, bce.binding_id)
         if self._timers.get(key) is None:
             self._timers.set(key, now + self.config.max_delay_before_new_bce_assign)
@@ -274,8 +277,8 @@ class LocalMobilityAnchor:
         return [LogEvent("info", f"PBU parked: handoff state unknown, binding {bce.binding_id}",
                          {"until": self._timers.get(key)})]
 
-    def _apply_update(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list:
-        if pbu.proxy_coa == bce.proxy_coa:
+    def _apply_update(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> list[Action]:
+        if pbu.proxy_coa == bce.coa:
             return self._refresh(bce, pbu, now)
         return self._handoff(bce, pbu, now)
 
@@ -285,10 +288,11 @@ class LocalMobilityAnchor:
 
     def _renew(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> None:
         self._store_order(bce, pbu)
+        self._touched.add(bce.binding_id)
         bce.handoff_indicator = pbu.hi
         if bce.mag_link_local is None and pbu.link_local not in (None, ALL_ZERO):
             bce.mag_link_local = pbu.link_local
-        bce.lifetime = pbu.granted * 4
+        bce.lifetime = pbu.granted * LIFETIME_UNIT
         bce.refreshed_at = now
         bce.expires_at = now + bce.lifetime
         bce.delete_at = None
@@ -303,13 +307,16 @@ class LocalMobilityAnchor:
 
     def _accept(self, bce: BindingCacheEntry, pbu: PbuContext, now: float) -> SendMh:
         pba = make_pba(pbu.event.message, BaStatus.ACCEPTED, now=now, lifetime=pbu.granted,
-                       hnps=bce.hnps, stored_link_local=bce.mag_link_local)
+                       hnps=bce.home_prefixes, stored_link_local=bce.mag_link_local)
         return SendMh(pba, self.config.lma_address, pbu.event.src)
 
     # --- timers ------------------------------------------------------------------
 
-    def _on_lifetime_expired(self, bid: int, now: float) -> list:
-        bce = self.cache.by_id[bid]
+    def _entry(self, bid: int) -> BindingCacheEntry:
+        return self.cache.by_id[bid]  # type: ignore[return-value]
+
+    def _on_lifetime_expired(self, bid: int, now: float) -> list[Action]:
+        bce = self._entry(bid)
         next_state(bce.state, BceEvent.LIFETIME_EXPIRED)
         parked = self._drop_parked(bid)
         actions = self._delete(bce, "expired")
@@ -317,19 +324,20 @@ class LocalMobilityAnchor:
             actions += self._register_or_reject(parked, now)
         return actions
 
-    def _on_delete_delay_expired(self, bid: int, now: float) -> list:
-        bce = self.cache.by_id[bid]
+    def _on_delete_delay_expired(self, bid: int, now: float) -> list[Action]:
+        bce = self._entry(bid)
         next_state(bce.state, BceEvent.DELETE_DELAY_EXPIRED)
         return self._delete(bce, "deregistered")
 
-    def _on_new_bce_assign_expired(self, bid: int, now: float) -> list:
+    def _on_new_bce_assign_expired(self, bid: int, now: float) -> list[Action]:
         """§5.4.1: no de-registration came in time: the parked PBU is a new session."""
         parked = self._parked.pop(bid)
-        bce = self.cache.by_id[bid]
+        bce = self._entry(bid)
         bce.state = next_state(bce.state, BceEvent.NEW_BCE_ASSIGN_EXPIRED)
+        self._touched.add(bid)
         return self._register_or_reject(parked, now)
 
-    def _register_or_reject(self, pbu: PbuContext, now: float) -> list:
+    def _register_or_reject(self, pbu: PbuContext, now: float) -> list[Action]:
         try:
             return self._register(pbu, now)
         except E.PbuRejected as err:
@@ -337,39 +345,58 @@ class LocalMobilityAnchor:
             return [LogEvent("warning", f"parked PBU rejected: {err.status.name}"),
                     SendMh(pba, self.config.lma_address, pbu.event.src)]
 
-    def _delete(self, bce: BindingCacheEntry, reason: str) -> list:
+    def _delete(self, bce: BindingCacheEntry, reason: str) -> list[Action]:
         bce.state = BceState.DELETED
         for kind in Timer:
             self._timers.cancel((kind, bce.binding_id))
-        profile = self.policy.profile(bce.mn_id)
-        pool = self.policy.pools.get(profile.pool) if profile and profile.pool else None
-        if pool is not None:
-            for net in bce.hnps:
-                pool.release(net)
-        self.cache.remove(bce)
-        gone = self.cache.release_peer(bce.proxy_coa)
-        actions: list = [BindingDeleted(bce.binding_id, bce.mn_id, bce.hnps, bce.proxy_coa,
-                                        bce.tunnel_peer_id, reason)]
-        if gone is not None:
-            actions.append(TunnelPeerRemoved(gone.tunnel_peer_id, self.config.lma_address, bce.proxy_coa))
+        release_prefixes(self.policy, bce.mn_id, bce.home_prefixes)
+        paths = bce.path_tuple()
+        gone = self.cache.remove(bce)
+        self._touched.add(bce.binding_id)
+        actions: list[Action] = [BindingDeleted(bce.binding_id, bce.mn_id, bce.home_prefixes, paths, reason)]
+        actions += [TunnelPeerRemoved(p.tunnel_peer_id, p.endpoints) for p in gone]
         return actions
 
-    # --- persistence (lma_persist.py) ----------------------------------------------
+    # --- state (records.py; lma_persist.py turns it into JSON) ----------------------------
 
-    def export_state(self) -> dict[str, Any]:
-        """Plain, JSON-able state: one dict per BCE keyed by binding id."""
-        return lma_persist.export_state(self)
+    def state(self) -> list[BindingView]:
+        """The whole binding cache as plain records (parked PBUs are not kept: the
+        n-MAG retransmits them, RFC 5213 §6.9.4)."""
+        return sorted(self.bindings(), key=lambda v: v.binding_id)
 
     @classmethod
-    def from_state(cls, config: LmaConfig, policy: PolicyStore, state: dict[str, Any]) -> "LocalMobilityAnchor":
-        """Rebuild a core from ``export_state()`` output (ids, peers, pools, timers)."""
+    def from_state(cls, config: LmaConfig, policy: PolicyStore,
+                   records: Iterable[BindingView]) -> "LocalMobilityAnchor":
+        """Rebuild a core from ``state()``: ids, tunnel peers, pool prefixes and deadlines
+        (lifetime, or MinDelayBeforeBCEDelete while de-registering) are restored;
+        ValueError when two records conflict."""
         lma = cls(config, policy)
-        lma_persist.restore(lma, state)
+        for r in sorted(records, key=lambda v: v.binding_id):
+            state = BceState.ACTIVE if r.state is BceState.HANDOFF_PENDING else r.state
+            bce = BindingCacheEntry(
+                r.binding_id, r.mn_id, r.home_prefixes, {p.bid: p for p in r.paths}, r.sequence, r.lifetime,
+                r.registered_at, r.refreshed_at, r.expires_at, r.delete_at, mn_id_subtype=r.mn_id_subtype,
+                mn_ll_id=r.mn_ll_id, att=r.att, handoff_indicator=r.handoff_indicator,
+                mag_link_local=r.mag_link_local, timestamp=r.timestamp, state=state)
+            lma.cache.restore(bce)
+            reserve_prefixes(policy, bce.mn_id, bce.home_prefixes)
+            if state is BceState.DEREGISTERING and bce.delete_at is not None:
+                lma._timers.set((Timer.DELETE, bce.binding_id), bce.delete_at)
+            else:
+                lma._timers.set((Timer.LIFETIME, bce.binding_id), bce.expires_at)
         return lma
 
-    def snapshot_actions(self) -> list:
+    def snapshot_actions(self) -> list[Action]:
         """Actions that rebuild the data plane from scratch (after a restore)."""
-        return lma_persist.snapshot_actions(self)
+        actions: list[Action] = [TunnelPeerAdded(p.tunnel_peer_id, p.endpoints)
+                                 for p in sorted(self.cache.peers, key=lambda p: p.tunnel_peer_id)]
+        for b in sorted(self._entries(), key=lambda b: b.binding_id):
+            actions.append(BindingCreated(b.binding_id, b.mn_id, b.home_prefixes, b.path_tuple(), b.lifetime,
+                                          b.expires_at))
+            if b.state is BceState.DEREGISTERING:
+                actions.append(BindingDeregistered(b.binding_id, b.mn_id, b.home_prefixes, b.path_tuple(),
+                                                   b.delete_at or b.expires_at))
+        return actions
 
 
-__all__ = ["LocalMobilityAnchor", "BindingView", "Timer"]
+__all__ = ["LocalMobilityAnchor", "Timer", "view"]

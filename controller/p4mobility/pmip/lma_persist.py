@@ -1,116 +1,109 @@
-"""LMA views and persistence: read-only BindingView snapshots, plain-dict
-export/restore of the binding cache, and the actions that rebuild the data
-plane after a restore.
+"""LMA persistence: binding cache records (records.BindingView) as JSON and back.
 
-Rule: exported state is JSON-able (one dict per BCE keyed by binding id);
-restoring reserves every id, tunnel peer and pool prefix the entries hold and
-re-arms their deadlines (lifetime, or MinDelayBeforeBCEDelete while
-de-registering). PBUs parked for MaxDelayBeforeNewBCEAssign are not kept: the
-n-MAG retransmits them (RFC 5213 §6.9.4).
+Rule: one JSON object per binding, keyed by binding id; it holds every
+field of the record and its paths in binding/statejson.py form. Loading
+checks every field (StateError names it) and the records against each other
+(one binding per id and per prefix); the LMA core rebuilds itself from the
+records (``LocalMobilityAnchor.from_state``), so nothing here imports it.
+Documents written before paths existed (``proxy_coa``, ``tunnel_peer_id``)
+load as one IPv6-in-IPv6 path from ``local`` (the LMA address).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from ipaddress import IPv6Address, IPv6Network
-from typing import TYPE_CHECKING, Any
+from ipaddress import IPv6Address
+from typing import Any, Mapping
 
-from .actions import BindingCreated, BindingDeregistered, TunnelPeerAdded
-from .bce import BindingCacheEntry, TunnelPeer
+from p4mobility.binding import Path, TunnelEndpoints
+from p4mobility.binding.statejson import (
+    StateError,
+    get_addr,
+    get_hex,
+    get_int,
+    get_nets,
+    get_num,
+    path_to_json,
+    paths_from_json,
+)
+
 from .lma_state import BceState
+from .records import BindingView
 
-if TYPE_CHECKING:
-    from .lma import LocalMobilityAnchor
-
-
-@dataclass(frozen=True, slots=True)
-class BindingView:
-    """Read-only snapshot of one BCE (for ``p4mob show bindings``)."""
-
-    binding_id: int
-    mn_id: bytes
-    mn_ll_id: bytes | None
-    hnps: tuple[IPv6Network, ...]
-    proxy_coa: IPv6Address
-    tunnel_peer_id: int
-    att: int
-    handoff_indicator: int
-    state: str
-    lifetime: float
-    expires_at: float
-    delete_at: float | None
+VERSION = 1
 
 
-def view(b: BindingCacheEntry) -> BindingView:
-    return BindingView(b.binding_id, b.mn_id, b.mn_ll_id, b.hnps, b.proxy_coa, b.tunnel_peer_id,
-                       b.att, b.handoff_indicator, b.state.value, b.lifetime, b.expires_at, b.delete_at)
+def binding_to_json(v: BindingView) -> dict[str, Any]:
+    return {
+        "binding_id": v.binding_id, "mn_id": v.mn_id.hex(), "mn_id_subtype": v.mn_id_subtype,
+        "mn_ll_id": None if v.mn_ll_id is None else v.mn_ll_id.hex(),
+        "hnps": [str(n) for n in v.home_prefixes], "paths": [path_to_json(p) for p in v.paths],
+        "att": v.att, "handoff_indicator": v.handoff_indicator,
+        "mag_link_local": None if v.mag_link_local is None else str(v.mag_link_local),
+        "timestamp": v.timestamp, "sequence": v.sequence, "lifetime": v.lifetime,
+        "registered_at": v.registered_at, "refreshed_at": v.refreshed_at, "expires_at": v.expires_at,
+        "state": v.state.value, "delete_at": v.delete_at,
+    }
 
 
-BINDING_COLUMNS = ["id", "mn_id", "hnps", "proxy_coa", "peer", "att", "hi", "state", "expires_in"]
-PEER_COLUMNS = ["peer", "proxy_coa", "bindings"]
+def binding_from_json(d: Any, where: str, local: IPv6Address) -> BindingView:
+    if not isinstance(d, Mapping):
+        raise StateError(where, "expected an object")
+    try:
+        state = BceState(d.get("state"))
+    except ValueError:
+        raise StateError(f"{where}.state", f"unknown state {d.get('state')!r:.40}") from None
+    if state in (BceState.NONE, BceState.DELETED):
+        raise StateError(f"{where}.state", f"a saved binding cannot be {state.value}")
+    if "paths" in d:
+        paths = paths_from_json(d, "paths", where)
+    else:  # written before paths: one Proxy-CoA
+        coa = get_addr(d, "proxy_coa", where)
+        paths = (Path(0, TunnelEndpoints(local, coa), get_int(d, "tunnel_peer_id", where, 1, 2**32 - 1)),)
+    if len(paths) != 1 or paths[0].bid != 0 or paths[0].local != local:
+        raise StateError(f"{where}.paths", f"expected one path (BID 0) from {local}")
+    hnps = get_nets(d, "hnps", where)
+    if not hnps:
+        raise StateError(f"{where}.hnps", "no prefix")
+    return BindingView(
+        binding_id=get_int(d, "binding_id", where, 1, 2**32 - 1), mn_id=get_hex(d, "mn_id", where),
+        mn_id_subtype=get_int(d, "mn_id_subtype", where, 0, 255),
+        mn_ll_id=get_hex(d, "mn_ll_id", where, none=True) or None, home_prefixes=hnps, paths=paths,
+        att=get_int(d, "att", where, 0, 255), handoff_indicator=get_int(d, "handoff_indicator", where, 0, 255),
+        mag_link_local=get_addr(d, "mag_link_local", where, none=True),
+        timestamp=get_int(d, "timestamp", where, 0, 2**64 - 1, none=True),
+        sequence=get_int(d, "sequence", where, 0, 0xFFFF), lifetime=get_num(d, "lifetime", where, lo=0.0),
+        registered_at=get_num(d, "registered_at", where), refreshed_at=get_num(d, "refreshed_at", where),
+        expires_at=get_num(d, "expires_at", where), state=state,
+        delete_at=get_num(d, "delete_at", where, none=True))
 
 
-def bindings_table(lma: "LocalMobilityAnchor", now: float) -> dict[str, Any]:
-    """``p4mob show bindings`` answer: {"columns": [...], "rows": [[...], ...]}."""
-    rows = []
-    for b in sorted(lma.cache, key=lambda b: b.binding_id):
-        left = (b.delete_at if b.state is BceState.DEREGISTERING and b.delete_at else b.expires_at) - now
-        rows.append([b.binding_id, b.mn_id.decode("utf-8", "replace"), " ".join(str(n) for n in b.hnps),
-                     str(b.proxy_coa), b.tunnel_peer_id, b.att, b.handoff_indicator, b.state.value,
-                     round(max(0.0, left), 1)])
-    return {"columns": BINDING_COLUMNS, "rows": rows}
+def export_state(records: list[BindingView]) -> dict[str, Any]:
+    return {"version": VERSION, "bindings": {str(v.binding_id): binding_to_json(v) for v in records}}
 
 
-def peers_table(lma: "LocalMobilityAnchor") -> dict[str, Any]:
-    """``p4mob show peers`` answer."""
-    rows = sorted([p.tunnel_peer_id, str(a), p.refcount] for a, p in lma.cache.peers.items())
-    return {"columns": PEER_COLUMNS, "rows": rows}
+def load_bindings(docs: Mapping[str, Any], local: IPv6Address) -> list[BindingView]:
+    """Records from ``{binding id: document}``; StateError when one is unusable or two conflict."""
+    if not isinstance(docs, Mapping):
+        raise StateError("bindings", "expected an object")
+    out = []
+    prefixes: set = set()
+    for key, d in docs.items():
+        where = f"bindings[{key!s:.20}]"
+        v = binding_from_json(d, where, local)
+        if str(key) != str(v.binding_id):
+            raise StateError(where, f"stored under {key!r:.20} but is binding {v.binding_id}")
+        if prefixes & set(v.home_prefixes):
+            raise StateError(f"{where}.hnps", "a prefix belongs to two bindings")
+        prefixes |= set(v.home_prefixes)
+        out.append(v)
+    return sorted(out, key=lambda v: v.binding_id)
 
 
-def export_state(lma: "LocalMobilityAnchor") -> dict[str, Any]:
-    return {"version": 1, "bindings": {str(b.binding_id): b.to_dict() for b in lma.cache}}
+def load_state(state: Any, local: IPv6Address) -> list[BindingView]:
+    """Records from ``export_state()`` output."""
+    if not isinstance(state, Mapping) or state.get("version") != VERSION:
+        raise StateError("version", f"unsupported LMA state version {getattr(state, 'get', dict().get)('version')!r:.20}")
+    return load_bindings(state.get("bindings"), local)
 
 
-def restore(lma: "LocalMobilityAnchor", state: dict[str, Any]) -> None:
-    """Load ``export_state()`` output into a fresh core."""
-    from .lma import Timer
-
-    if state.get("version") != 1:
-        raise ValueError(f"unsupported LMA state version {state.get('version')!r}")
-    cache, policy = lma.cache, lma.policy
-    entries = sorted((BindingCacheEntry.from_dict(d) for d in state["bindings"].values()),
-                     key=lambda b: b.binding_id)
-    for bce in entries:
-        if bce.state is BceState.HANDOFF_PENDING:
-            bce.state = BceState.ACTIVE
-        cache.binding_ids.reserve(bce.binding_id)
-        peer = cache.peers.get(bce.proxy_coa)
-        if peer is None:
-            cache.peer_ids.reserve(bce.tunnel_peer_id)
-            peer = cache.peers[bce.proxy_coa] = TunnelPeer(bce.tunnel_peer_id, bce.proxy_coa)
-        peer.refcount += 1
-        profile = policy.profile(bce.mn_id)
-        pool = policy.pools.get(profile.pool) if profile and profile.pool else None
-        if pool is not None:
-            for net in bce.hnps:
-                pool.reserve(net)
-        cache.add(bce)
-        if bce.state is BceState.DEREGISTERING and bce.delete_at is not None:
-            lma._timers.set((Timer.DELETE, bce.binding_id), bce.delete_at)
-        else:
-            lma._timers.set((Timer.LIFETIME, bce.binding_id), bce.expires_at)
-
-
-def snapshot_actions(lma: "LocalMobilityAnchor") -> list:
-    """Actions that rebuild the data plane from scratch (after a restore)."""
-    lmaa = lma.config.lma_address
-    actions: list = [TunnelPeerAdded(p.tunnel_peer_id, lmaa, a) for a, p in lma.cache.peers.items()]
-    for b in lma.cache:
-        actions.append(BindingCreated(b.binding_id, b.mn_id, b.mn_ll_id, b.att, b.hnps, b.proxy_coa,
-                                      lmaa, b.tunnel_peer_id, b.lifetime, b.expires_at))
-        if b.state is BceState.DEREGISTERING:
-            actions.append(BindingDeregistered(b.binding_id, b.mn_id, b.hnps, b.proxy_coa,
-                                               b.tunnel_peer_id, b.delete_at or b.expires_at))
-    return actions
-
-
-__all__ = ["BindingView", "view", "bindings_table", "peers_table", "export_state", "restore", "snapshot_actions"]
+__all__ = ["VERSION", "StateError", "binding_to_json", "binding_from_json", "export_state", "load_bindings",
+           "load_state"]

@@ -21,7 +21,7 @@ from ipaddress import IPv6Address, IPv6Network
 
 from p4mobility.mh.constants import HandoffIndicator as HI
 
-from .bce import BindingCache, BindingCacheEntry
+from .bce import BindingCacheEntry, ProxyBindingCache
 from .errors import BcePbuPrefixSetMismatch, NotAuthorizedForHnp
 from .lma_state import BceState
 
@@ -32,24 +32,24 @@ class Lookup(Enum):
     WAIT = "wait"
 
 
-def lookup_bce(cache: BindingCache, *, mn_id: bytes, hnps: tuple[IPv6Network, ...], att: int,
+def lookup_bce(cache: ProxyBindingCache, *, mn_id: bytes, hnps: tuple[IPv6Network, ...], att: int,
                mn_ll_id: bytes | None, hi: int, proxy_coa: IPv6Address,
                create_new_on_unknown: bool = False) -> tuple[Lookup, BindingCacheEntry | None]:
     """``hnps`` are the non-zero prefixes of the PBU (empty = ALL_ZERO)."""
     if hnps:
         found: dict[int, BindingCacheEntry] = {}
         for net in hnps:
-            bce = cache.for_prefix(net)
-            if bce is not None:
-                found[bce.binding_id] = bce
+            hit = cache.for_prefix(net)
+            if hit is not None:
+                found[hit.binding_id] = hit  # type: ignore[assignment]
         if not found:
             return Lookup.NEW, None
         for bce in found.values():
             if bce.mn_id != mn_id:  # §5.4.1.1: prefix belongs to another MN
                 raise NotAuthorizedForHnp(f"prefix bound to another mobile node (binding {bce.binding_id})")
         bce = next(iter(found.values()))
-        if len(found) > 1 or set(bce.hnps) != set(hnps) or len(bce.hnps) != len(hnps):
-            raise BcePbuPrefixSetMismatch(f"binding {bce.binding_id} holds {[str(n) for n in bce.hnps]}")
+        if len(found) > 1 or set(bce.home_prefixes) != set(hnps) or len(bce.home_prefixes) != len(hnps):
+            raise BcePbuPrefixSetMismatch(f"binding {bce.binding_id} holds {[str(n) for n in bce.home_prefixes]}")
         return Lookup.UPDATE, bce
 
     candidates = cache.for_mn(mn_id)
@@ -72,7 +72,7 @@ def lookup_bce(cache: BindingCache, *, mn_id: bytes, hnps: tuple[IPv6Network, ..
             return _unknown(candidates[0], create_new_on_unknown)
     if hi == HI.ATTACHMENT_OVER_NEW_INTERFACE:
         for bce in candidates:  # retransmitted initial PBU (see module rule)
-            if bce.proxy_coa == proxy_coa and bce.att == att and bce.mn_ll_id is None:
+            if bce.coa == proxy_coa and bce.att == att and bce.mn_ll_id is None:
                 return Lookup.UPDATE, bce
     return Lookup.NEW, None
 

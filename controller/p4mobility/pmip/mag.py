@@ -13,49 +13,57 @@ send a lifetime-0 PBU (§6.9.1.4). A PBA is taken only if its Sequence Number
 is the one last sent for that MN, its MN-ID matches, and its Timestamp echoes
 ours. Status 156 resynchronises our clock offset from the LMA's Timestamp and
 retries; 135 resynchronises the Sequence Number; any other rejection stops
-serving the MN (§6.9.1.2).
+serving the MN (§6.9.1.2). An RS or a frame from an identified MN on a port
+that does not serve it is its attachment (§6.9.1.1, HI=4); an entry still
+de-registering does not hold its port. Frames seen before forwarding exists
+are held (HoldUplink) and released into the tunnel once it does.
 """
 from __future__ import annotations
 
-from collections import deque
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import Any, Callable, Iterable, Mapping
 
+from p4mobility.binding import DeadlineHeap, TunnelEndpoints, TunnelPeerTable, seq_next
+from p4mobility.binding.lifetime import request_units
+from p4mobility.binding.ratelimit import UpdateRateLimiter
 from p4mobility.mh import (
-    AccessTechnologyTypeOption,
     BaStatus,
     BindingAck,
     BindingUpdate,
     HandoffIndicator,
-    HandoffIndicatorOption,
-    HomeNetworkPrefix,
     LinkLocalAddress,
     MnIdentifier,
-    MnLinkLayerIdentifier,
     Timestamp,
-    seconds_to_lifetime,
 )
 
 from .actions import (
+    Action,
+    HoldUplink,
     LogEvent,
     MagBindingInstalled,
     MagBindingRemoved,
-    RaPrefix,
+    ReleaseUplink,
     SendMh,
     SendRouterAdvertisement,
     TunnelPeerAdded,
     TunnelPeerRemoved,
 )
-from . import mag_persist
-from .bce import IdAllocator
-from .bul import BulEntry, BulEvent, BulState, BulView, bul_next
+from .bul import BulEntry, BulEvent, BulState, bul_next
 from .config import ALL_ZERO, MagConfig
-from .events import MnAttached, MnDetached, PbaReceived, RouterSolicitationReceived
+from .events import (
+    MagEvent,
+    MnAttached,
+    MnDetached,
+    MnTrafficSeen,
+    PbaReceived,
+    RouterSolicitationReceived,
+)
+from .mag_messages import accepted_prefixes, build_pbu, pba_problem, router_advertisement
 from .policy import MagMnProfile
-from .timers import DeadlineHeap
+from .records import BulView, MagCoreState, MagState, TunnelPeerView
 
 RETRANSMIT, REFRESH, EXPIRE, SEND = "retransmit", "refresh", "expire", "send"
-RA_MAX_ROUTER_LIFETIME = 9000  # RFC 4861 §4.2
+TIMER_KINDS = (RETRANSMIT, REFRESH, EXPIRE, SEND)
 
 
 class MobileAccessGateway:
@@ -69,14 +77,13 @@ class MobileAccessGateway:
         self._bul: dict[int, BulEntry] = {}
         self._by_seq: dict[int, int] = {}  # last sent Sequence Number -> access port
         self._seq = 0
-        self._send_times: dict[bytes, deque] = {}  # per MN: PBU send times in the last second
+        self._rate = UpdateRateLimiter(config.max_update_rate)  # per MN, across its attachments
         self._timers = DeadlineHeap()
-        self._peers: dict[IPv6Address, list[int]] = {}  # LMAA -> [peer id, refcount]
-        self._peer_ids = IdAllocator(1 << 16)
+        self._peers = TunnelPeerTable(1 << 16)  # one tunnel per LMA (RFC 5213 §6.10.4)
         self._touched: set[int] = set()  # access ports whose entry changed since take_changes()
-        self._handlers: dict[type, Callable[[Any, float], list]] = {
-            MnAttached: self._on_attach, MnDetached: self._on_detach,
-            PbaReceived: self._on_pba, RouterSolicitationReceived: self._on_rs,
+        self._handlers: dict[type, Callable[[Any, float], list[Action]]] = {
+            MnAttached: self._on_attach, MnDetached: self._on_detach, PbaReceived: self._on_pba,
+            RouterSolicitationReceived: self._on_rs, MnTrafficSeen: self._on_traffic,
         }
         self._status_handlers: dict[int, Callable[[BulEntry, BindingAck, float], list]] = {
             BaStatus.TIMESTAMP_MISMATCH: self._pba_timestamp_mismatch,
@@ -89,7 +96,7 @@ class MobileAccessGateway:
 
     # --- public interface ------------------------------------------------------
 
-    def handle(self, event: Any, now: float) -> list:
+    def handle(self, event: MagEvent, now: float) -> list[Action]:
         handler = self._handlers.get(type(event))
         if handler is None:
             return [LogEvent("warning", f"MAG ignores {type(event).__name__}")]
@@ -98,8 +105,8 @@ class MobileAccessGateway:
             self._touched.add(port)
         return handler(event, now)
 
-    def handle_timer(self, now: float) -> list:
-        actions: list = []
+    def handle_timer(self, now: float) -> list[Action]:
+        actions: list[Action] = []
         # an entry whose lifetime is over is gone (§6.9.1.3 refreshes come before expiry):
         # when both are due at once (a restored state, a stalled process) expiry goes first
         for kind, port in sorted(self._timers.pop_due(now), key=lambda kp: kp[0] != EXPIRE):
@@ -113,40 +120,80 @@ class MobileAccessGateway:
         return self._timers.peek()
 
     def binding_update_list(self) -> list[BulView]:
-        return [BulView(e.access_port, e.mn_id, e.state.value, e.hnps, e.lma_address, e.mag_link_local,
-                        e.expires_at, e.last_sequence, e.retransmissions) for e in self._bul.values()]
+        """The BUL as typed records, by access port."""
+        return [self._view(e) for _, e in sorted(self._bul.items())]
 
-    # --- persistence (pmip/mag_persist.py) -------------------------------------------
+    def entry(self, access_port: int) -> BulView | None:
+        e = self._bul.get(access_port)
+        return None if e is None else self._view(e)
 
-    def export_state(self) -> dict[str, Any]:
-        """Plain, JSON-able state: the BUL keyed by access port, Sequence Number, clock offset."""
-        return mag_persist.export_state(self)
+    def tunnel_peers(self) -> list[TunnelPeerView]:
+        return sorted((TunnelPeerView(p.tunnel_peer_id, p.endpoints.local, p.endpoints.remote,  # type: ignore[arg-type]
+                                      p.refcount) for p in self._peers), key=lambda v: v.tunnel_peer_id)
+
+    def _view(self, e: BulEntry) -> BulView:
+        timers = tuple((k, w) for k in TIMER_KINDS if (w := self._timers.get((k, e.access_port))) is not None)
+        awaiting = e.last_sequence is not None and self._by_seq.get(e.last_sequence) == e.access_port
+        return BulView(e.access_port, e.mn_id, e.mn_ll_id, e.att, e.lma_address, e.requested_hnps,
+                       e.requested_lifetime, e.handoff_indicator, e.state, e.hnps, e.mag_link_local,
+                       e.tunnel_peer_id, e.installed, e.granted_lifetime, e.bound_at, e.expires_at, e.last_sequence,
+                       e.last_timestamp, e.last_sent_at, e.sending_lifetime, e.retransmissions, e.timeout,
+                       awaiting, timers)
+
+    # --- state (records.py; mag_persist.py turns it into JSON) ----------------------------
+
+    def core_state(self) -> MagCoreState:
+        return MagCoreState(self._seq, self.clock_offset)
+
+    def state(self) -> MagState:
+        return MagState(self.core_state(), tuple(self.binding_update_list()))
 
     @classmethod
     def from_state(cls, config: MagConfig, profiles: Iterable[MagMnProfile] | Mapping[bytes, MagMnProfile],
-                   state: Mapping[str, Any]) -> "MobileAccessGateway":
-        """Rebuild a core from ``export_state()`` output; a bad document raises MagStateError."""
+                   state: MagState) -> "MobileAccessGateway":
+        """Rebuild a core from ``state()`` (checked by mag_persist when it came from
+        disk): a restored core resumes exactly, no new PBU for a bound MN before its
+        refresh is due, a PBA for the PBU in flight is still taken. ValueError when
+        entries conflict (two tunnel peer ids for one LMA, one PBA awaited twice)."""
         mag = cls(config, profiles)
-        mag_persist.restore(mag, state)
+        mag._seq, mag.clock_offset = state.core.seq, state.core.clock_offset
+        for v in state.bul:
+            if v.awaiting_pba:
+                if v.last_sequence in mag._by_seq:
+                    raise ValueError(f"bul[{v.access_port}]: two entries await the PBA of {v.last_sequence}")
+                mag._by_seq[v.last_sequence] = v.access_port  # type: ignore[index]
+            if v.installed:
+                mag._peers.restore(TunnelEndpoints(config.proxy_coa, v.lma_address), v.tunnel_peer_id)
+            mag._bul[v.access_port] = BulEntry(
+                v.access_port, v.mn_id, v.mn_ll_id, v.att, v.lma_address, v.requested_hnps, v.requested_lifetime,
+                v.handoff_indicator, v.state, v.hnps, v.mag_link_local, v.tunnel_peer_id, v.installed,
+                v.granted_lifetime, v.bound_at, v.expires_at, v.last_sequence, v.last_timestamp, v.last_sent_at,
+                v.sending_lifetime, v.retransmissions, v.timeout)
+            for kind, when in v.timers:
+                mag._timers.set((kind, v.access_port), when)
         return mag
 
-    def snapshot_actions(self) -> list:
+    def snapshot_actions(self) -> list[Action]:
         """Actions that rebuild the data plane from scratch (after a restore)."""
-        return mag_persist.snapshot_actions(self)
+        actions: list[Action] = [TunnelPeerAdded(p.tunnel_peer_id, p.endpoints)
+                                 for p in sorted(self._peers, key=lambda p: p.tunnel_peer_id)]
+        for e in sorted(self._bul.values(), key=lambda e: e.access_port):
+            if e.installed:
+                actions.append(self._installed(e))
+        return actions
 
-    def take_changes(self) -> tuple[dict[str, Any], dict[int, dict[str, Any] | None]]:
-        """(core document, {access port: entry document or None if gone}) changed since the last call."""
+    def take_changes(self) -> tuple[MagCoreState, dict[int, BulView | None]]:
+        """(core state, {access port: its entry, or None if gone}) changed since the last call."""
         touched, self._touched = self._touched, set()
-        return mag_persist.core_doc(self), {p: mag_persist.entry_doc(self, self._bul[p]) if p in self._bul else None
-                                            for p in sorted(touched)}
+        return self.core_state(), {p: self.entry(p) for p in sorted(touched)}
 
     # --- access-link events ------------------------------------------------------
 
-    def _on_attach(self, ev: MnAttached, now: float) -> list:
+    def _on_attach(self, ev: MnAttached, now: float) -> list[Action]:
         profile = self.profiles.get(ev.mn_id)
         if profile is None:  # §6.2: no profile -> not served
             return [LogEvent("warning", "MN has no policy profile: not served", {"mn_id": ev.mn_id})]
-        actions: list = []
+        actions: list[Action] = []
         old = self._bul.get(ev.access_port)
         if old is not None:
             if old.mn_id == ev.mn_id and old.state in (BulState.BOUND, BulState.REFRESHING):
@@ -162,12 +209,14 @@ class MobileAccessGateway:
         )
         self._bul[ev.access_port] = entry
         return actions + self._start_exchange(entry, now, self.config.initial_bindack_timeout_first_reg,
-                                              seconds_to_lifetime(entry.requested_lifetime))
+                                              request_units(entry.requested_lifetime))
 
-    def _on_detach(self, ev: MnDetached, now: float) -> list:
+    def _on_detach(self, ev: MnDetached, now: float) -> list[Action]:
         entry = self._bul.get(ev.access_port)
-        if entry is None or entry.mn_id != ev.mn_id:
+        if entry is None or (ev.mn_id is not None and entry.mn_id != ev.mn_id):
             return [LogEvent("info", "detach for an MN we do not serve", {"port": ev.access_port})]
+        if entry.state is BulState.DEREGISTERING:  # a repeated detach: the de-registration is in flight
+            return []
         nxt = bul_next(entry.state, BulEvent.DETACH)
         if nxt is None:  # nothing registered yet: forget it
             return self._drop(entry, "detached")
@@ -178,73 +227,75 @@ class MobileAccessGateway:
         self._timers.cancel((EXPIRE, entry.access_port))
         return actions + self._start_exchange(entry, now, self.config.initial_bindack_timeout, 0)
 
-    def _on_rs(self, ev: RouterSolicitationReceived, now: float) -> list:
-        entry = self._bul.get(ev.access_port)
+    def _holds_port(self, access_port: int) -> BulEntry | None:
+        """The entry serving ``access_port``; one still de-registering does not hold it:
+        an MN that shows up there again is a new attachment (§6.9.1.1)."""
+        entry = self._bul.get(access_port)
+        return None if entry is None or entry.state is BulState.DEREGISTERING else entry
+
+    def _on_rs(self, ev: RouterSolicitationReceived, now: float) -> list[Action]:
+        entry = self._holds_port(ev.access_port)
+        if ev.mn_id is not None and (entry is None or entry.mn_id != ev.mn_id):
+            return self._on_attach(self._detected(ev.access_port, ev.mn_id, ev.mn_ll_id, ev.att, ev.src), now)
         if entry is None or not entry.installed:  # never advertise before an accepted PBA
             return []
         return [self._ra(entry, now)]
 
+    def _on_traffic(self, ev: MnTrafficSeen, now: float) -> list[Action]:
+        """§6.9.1.1: any frame of a known MN on a port not forwarding for it attaches
+        it (a link-layer handoff sends no RS); its frames wait for the tunnel."""
+        entry = self._holds_port(ev.access_port)
+        if entry is None:
+            return [HoldUplink(ev.access_port, ev.frame)] + self._on_attach(
+                self._detected(ev.access_port, ev.mn_id, ev.mn_ll_id, ev.att, None), now)
+        if entry.mn_id != ev.mn_id:  # the port serves another MN
+            return [LogEvent("info", "frame from another MN on a served port", {"port": ev.access_port})]
+        actions: list[Action] = [HoldUplink(ev.access_port, ev.frame)]
+        if entry.installed:  # punted before the forwarding entries were written
+            actions.append(self._release(entry))
+        return actions
+
+    @staticmethod
+    def _detected(port: int, mn_id: bytes, mn_ll_id: bytes | None, att: int,
+                  src: IPv6Address | None) -> MnAttached:
+        # a MAG that learns of an MN by RS or traffic cannot tell a handoff: HI=4, and
+        # the MN-LL-ID lets the LMA decide (RFC 5213 §5.4.1.2)
+        return MnAttached(mn_id, port, att, mn_ll_id=mn_ll_id,
+                          link_local=None if src is None or src.is_unspecified else src,
+                          handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN)
+
     # --- PBU sending (§6.9.1.5, §6.9.4) -----------------------------------------
 
-    def _start_exchange(self, entry: BulEntry, now: float, first_timeout: float, lifetime: int) -> list:
+    def _start_exchange(self, entry: BulEntry, now: float, first_timeout: float, lifetime: int) -> list[Action]:
         entry.retransmissions = 0
         entry.timeout = first_timeout
         entry.sending_lifetime = lifetime
         return self._send(entry, now)
 
-    def _send(self, entry: BulEntry, now: float) -> list:
-        times = self._send_times.get(entry.mn_id)
-        if times is None:
-            if len(self._send_times) > 2 * len(self._bul) + 64:  # forget MNs quiet for 1 s
-                self._send_times = {m: t for m, t in self._send_times.items() if t and now - t[-1] < 1.0}
-            times = self._send_times[entry.mn_id] = deque()
-        while times and now - times[0] >= 1.0:
-            times.popleft()
-        if len(times) >= self.config.max_update_rate:  # §6.9.4: MAX_UPDATE_RATE per second
-            when = times[0] + 1.0
+    def _send(self, entry: BulEntry, now: float) -> list[Action]:
+        when = self._rate.defer_until(entry.mn_id, now, len(self._bul))
+        if when is not None:  # §6.9.4: MAX_UPDATE_RATE per second
             self._timers.cancel((RETRANSMIT, entry.access_port))
             self._timers.set((SEND, entry.access_port), when)
             return [LogEvent("info", "PBU rate limited", {"port": entry.access_port, "until": when})]
-        self._seq = (self._seq + 1) & 0xFFFF
+        self._seq = seq_next(self._seq)
         if entry.last_sequence is not None:
             self._by_seq.pop(entry.last_sequence, None)
         self._by_seq[self._seq] = entry.access_port
         entry.last_sequence = self._seq
-        times.append(now)
+        self._rate.sent(entry.mn_id, now)
         entry.last_sent_at = now
         pbu = self._build_pbu(entry, now)
         self._timers.set((RETRANSMIT, entry.access_port), now + entry.timeout)
         return [SendMh(pbu, self.config.proxy_coa, entry.lma_address)]
 
     def _build_pbu(self, entry: BulEntry, now: float) -> BindingUpdate:
-        cfg = self.config
-        opts: list = [MnIdentifier(entry.mn_id)]
-        prefixes = entry.hnps or entry.requested_hnps
-        if prefixes:
-            opts += [HomeNetworkPrefix(n.prefixlen, n.network_address) for n in prefixes]
-        else:
-            opts.append(HomeNetworkPrefix(0, ALL_ZERO))  # ask the LMA to assign
-        opts.append(HandoffIndicatorOption(entry.handoff_indicator))
-        opts.append(AccessTechnologyTypeOption(entry.att))
-        if entry.mn_ll_id:
-            opts.append(MnLinkLayerIdentifier(entry.mn_ll_id))
-        if cfg.fixed_mag_link_local_address_on_all_access_links == ALL_ZERO:
-            # §6.8: first attachment offers ours; a handoff asks for the stored one
-            if entry.mag_link_local is not None:
-                opts.append(LinkLocalAddress(entry.mag_link_local))
-            elif entry.handoff_indicator == HandoffIndicator.ATTACHMENT_OVER_NEW_INTERFACE:
-                opts.append(LinkLocalAddress(cfg.own_link_local))
-            else:
-                opts.append(LinkLocalAddress(ALL_ZERO))
-        if cfg.timestamp_based_approach_in_use:
-            ts = Timestamp.from_seconds(now + self.clock_offset)
-            entry.last_timestamp = ts.value
-            opts.append(ts)
-        return BindingUpdate(self._seq, entry.sending_lifetime, ack=True, proxy=True, options=tuple(opts))
+        pbu, entry.last_timestamp = build_pbu(self.config, entry, self._seq, now + self.clock_offset)
+        return pbu
 
     # --- PBA processing (§6.9.1.2) -----------------------------------------------
 
-    def _on_pba(self, ev: PbaReceived, now: float) -> list:
+    def _on_pba(self, ev: PbaReceived, now: float) -> list[Action]:
         msg = ev.message
         if not isinstance(msg, BindingAck):
             return [LogEvent("warning", f"MAG ignores {type(msg).__name__} in a PbaReceived")]
@@ -255,20 +306,7 @@ class MobileAccessGateway:
             # RFC 6275 §6.1.8: a 135 carries the LMA's last accepted number, not ours
             entry = next((e for e in self._bul.values() if e.mn_id == mn.identifier
                           and e.last_sequence in self._by_seq and e.lma_address == ev.src), None)
-        ts = msg.option(Timestamp)
-        problem = None
-        if not msg.proxy:
-            problem = "P flag clear"
-        elif entry is None or (entry.last_sequence != msg.sequence
-                               and msg.status != BaStatus.SEQUENCE_NUMBER_OUT_OF_WINDOW):
-            problem = "no PBU outstanding with this sequence number"
-        elif ev.src != entry.lma_address:
-            problem = f"from {ev.src}, not our LMA"
-        elif mn is None or (mn.identifier != entry.mn_id and msg.status != BaStatus.MISSING_MN_IDENTIFIER_OPTION):
-            problem = "MN-ID does not match"
-        elif (self.config.timestamp_based_approach_in_use and msg.status != BaStatus.TIMESTAMP_MISMATCH
-              and (ts is None or ts.value != entry.last_timestamp)):
-            problem = "Timestamp does not echo ours"
+        problem = pba_problem(self.config, entry, msg, ev.src)
         if problem is not None:
             return [LogEvent("info", f"PBA ignored: {problem}", {"sequence": msg.sequence})]
         assert entry is not None
@@ -280,18 +318,11 @@ class MobileAccessGateway:
             handler = self._pba_accepted if msg.status < 128 else self._pba_rejected
         return handler(entry, msg, now)
 
-    def _pba_accepted(self, entry: BulEntry, msg: BindingAck, now: float) -> list:
+    def _pba_accepted(self, entry: BulEntry, msg: BindingAck, now: float) -> list[Action]:
         if entry.state is BulState.DEREGISTERING:
             bul_next(entry.state, BulEvent.ACCEPTED)
             return self._drop(entry, "deregistered")
-        hnps = []
-        for o in msg.options_of(HomeNetworkPrefix):
-            try:
-                net = IPv6Network((int(o.prefix), o.prefix_length))
-            except (ValueError, TypeError):
-                continue
-            if net.network_address != ALL_ZERO:
-                hnps.append(net)
+        hnps = accepted_prefixes(msg)
         if not hnps or msg.lifetime == 0:
             return self._pba_rejected(entry, msg, now, "accepted PBA without prefixes or lifetime")
         entry.state = bul_next(entry.state, BulEvent.ACCEPTED)
@@ -304,7 +335,7 @@ class MobileAccessGateway:
         entry.bound_at, entry.expires_at = now, now + entry.granted_lifetime
         self._timers.set((REFRESH, entry.access_port), now + entry.granted_lifetime * self.config.refresh_fraction)
         self._timers.set((EXPIRE, entry.access_port), entry.expires_at)
-        actions: list = []
+        actions: list[Action] = []
         if entry.installed and tuple(hnps) != entry.hnps:
             actions += self._uninstall(entry, "prefixes changed")
         entry.hnps = tuple(hnps)
@@ -312,20 +343,20 @@ class MobileAccessGateway:
             actions += self._install(entry)
         return actions + [self._ra(entry, now)]
 
-    def _pba_rejected(self, entry: BulEntry, msg: BindingAck, now: float, why: str = "") -> list:
+    def _pba_rejected(self, entry: BulEntry, msg: BindingAck, now: float, why: str = "") -> list[Action]:
         try:
             name = BaStatus(msg.status).name
         except ValueError:
             name = str(msg.status)
         if entry.state is BulState.DEREGISTERING:  # e.g. 157 for a late de-registration
             return [LogEvent("info", f"de-registration answered {name}")] + self._drop(entry, "deregistered")
-        actions: list = [LogEvent("error", f"registration rejected: {why or name}",
+        actions: list[Action] = [LogEvent("error", f"registration rejected: {why or name}",
                                   {"mn_id": entry.mn_id, "status": msg.status})]
         if entry.installed:
             actions.append(self._ra(entry, now, withdraw=True))
         return actions + self._drop(entry, "rejected")
 
-    def _pba_timestamp_mismatch(self, entry: BulEntry, msg: BindingAck, now: float) -> list:
+    def _pba_timestamp_mismatch(self, entry: BulEntry, msg: BindingAck, now: float) -> list[Action]:
         ts = msg.option(Timestamp)
         if ts is None or entry.retransmissions >= self.config.max_pbu_retransmissions:
             return self._pba_rejected(entry, msg, now)
@@ -333,7 +364,7 @@ class MobileAccessGateway:
         entry.retransmissions += 1
         return [LogEvent("warning", f"clock resynchronised by {self.clock_offset:+.3f}s")] + self._send(entry, now)
 
-    def _pba_sequence_out_of_window(self, entry: BulEntry, msg: BindingAck, now: float) -> list:
+    def _pba_sequence_out_of_window(self, entry: BulEntry, msg: BindingAck, now: float) -> list[Action]:
         if entry.retransmissions >= self.config.max_pbu_retransmissions:
             return self._pba_rejected(entry, msg, now)
         self._seq = msg.sequence  # RFC 6275 §11.7.3: continue after the LMA's value
@@ -342,7 +373,7 @@ class MobileAccessGateway:
 
     # --- timers ------------------------------------------------------------------
 
-    def _on_retransmit(self, entry: BulEntry, now: float) -> list:
+    def _on_retransmit(self, entry: BulEntry, now: float) -> list[Action]:
         if entry.retransmissions >= self.config.max_pbu_retransmissions:
             nxt = bul_next(entry.state, BulEvent.GAVE_UP)
             if entry.last_sequence is not None:
@@ -357,54 +388,58 @@ class MobileAccessGateway:
         entry.timeout = min(entry.timeout * 2, self.config.max_bindack_timeout)
         return self._send(entry, now)
 
-    def _on_deferred_send(self, entry: BulEntry, now: float) -> list:
+    def _on_deferred_send(self, entry: BulEntry, now: float) -> list[Action]:
         return self._send(entry, now)
 
-    def _on_refresh_due(self, entry: BulEntry, now: float) -> list:
+    def _on_refresh_due(self, entry: BulEntry, now: float) -> list[Action]:
         entry.state = bul_next(entry.state, BulEvent.REFRESH_DUE)
         entry.handoff_indicator = HandoffIndicator.HANDOFF_STATE_NOT_CHANGED  # §6.9.1.3: HI=5
         return self._start_exchange(entry, now, self.config.initial_bindack_timeout,
-                                    seconds_to_lifetime(entry.requested_lifetime))
+                                    request_units(entry.requested_lifetime))
 
-    def _on_expire(self, entry: BulEntry, now: float) -> list:
+    def _on_expire(self, entry: BulEntry, now: float) -> list[Action]:
         log = LogEvent("warning", "binding lifetime expired", {"mn_id": entry.mn_id})
         return [log, self._ra(entry, now, withdraw=True)] + self._drop(entry, "expired")
 
     # --- data plane and RA ---------------------------------------------------------
 
-    def _install(self, entry: BulEntry) -> list:
-        actions: list = []
-        peer = self._peers.get(entry.lma_address)
-        if peer is None:
-            ident = self._peer_ids.allocate()
-            peer = self._peers[entry.lma_address] = [ident, 0]
-            actions.append(TunnelPeerAdded(ident, self.config.proxy_coa, entry.lma_address))
-        peer[1] += 1
-        entry.tunnel_peer_id = peer[0]
-        entry.installed = True
-        actions.append(MagBindingInstalled(
-            entry.access_port, entry.mn_id, entry.mn_ll_id, entry.hnps, entry.lma_address,
-            self.config.proxy_coa, entry.tunnel_peer_id, entry.mag_link_local or self.config.own_link_local,
-            entry.granted_lifetime, self.config.enable_mag_local_routing))
-        return actions
+    def _installed(self, entry: BulEntry) -> MagBindingInstalled:
+        cfg = self.config
+        return MagBindingInstalled(
+            entry.access_port, entry.mn_id, entry.mn_ll_id, entry.hnps, entry.lma_address, cfg.proxy_coa,
+            entry.tunnel_peer_id, entry.mag_link_local or cfg.own_link_local, entry.granted_lifetime,
+            cfg.enable_mag_local_routing)
 
-    def _uninstall(self, entry: BulEntry, reason: str) -> list:
+    def _release(self, entry: BulEntry) -> ReleaseUplink:
+        return ReleaseUplink(entry.access_port, entry.hnps, entry.lma_address, self.config.proxy_coa)
+
+    def _install(self, entry: BulEntry) -> list[Action]:
+        actions: list[Action] = []
+        endpoints = TunnelEndpoints(self.config.proxy_coa, entry.lma_address)
+        got = self._peers.acquire(endpoints)
+        if got is None:
+            return [LogEvent("error", "no tunnel peer id left", {"lma": str(entry.lma_address)})]
+        peer, created = got
+        if created:
+            actions.append(TunnelPeerAdded(peer.tunnel_peer_id, endpoints))
+        entry.tunnel_peer_id = peer.tunnel_peer_id
+        entry.installed = True
+        return actions + [self._installed(entry), self._release(entry)]
+
+    def _uninstall(self, entry: BulEntry, reason: str) -> list[Action]:
         if not entry.installed:
             return []
         entry.installed = False
-        actions: list = [MagBindingRemoved(entry.access_port, entry.mn_id, entry.hnps, entry.lma_address,
-                                           entry.tunnel_peer_id, reason)]
-        peer = self._peers[entry.lma_address]
-        peer[1] -= 1
-        if peer[1] == 0:
-            del self._peers[entry.lma_address]
-            self._peer_ids.release(peer[0])
-            actions.append(TunnelPeerRemoved(peer[0], self.config.proxy_coa, entry.lma_address))
+        actions: list[Action] = [MagBindingRemoved(entry.access_port, entry.mn_id, entry.hnps, entry.lma_address,
+                                                   entry.tunnel_peer_id, reason)]
+        gone = self._peers.release(TunnelEndpoints(self.config.proxy_coa, entry.lma_address))
+        if gone is not None:
+            actions.append(TunnelPeerRemoved(gone.tunnel_peer_id, gone.endpoints))
         return actions
 
-    def _drop(self, entry: BulEntry, reason: str) -> list:
+    def _drop(self, entry: BulEntry, reason: str) -> list[Action]:
         actions = self._uninstall(entry, reason)
-        for kind in (RETRANSMIT, REFRESH, EXPIRE, SEND):
+        for kind in TIMER_KINDS:
             self._timers.cancel((kind, entry.access_port))
         if entry.last_sequence is not None and self._by_seq.get(entry.last_sequence) == entry.access_port:
             del self._by_seq[entry.last_sequence]
@@ -413,13 +448,7 @@ class MobileAccessGateway:
         return actions
 
     def _ra(self, entry: BulEntry, now: float, withdraw: bool = False) -> SendRouterAdvertisement:
-        """§6.7: HNPs on-link; lifetimes never beyond the binding's remaining lifetime."""
-        remaining = 0 if withdraw or entry.expires_at is None else max(0, int(entry.expires_at - now))
-        router = min(self.config.router_lifetime, remaining, RA_MAX_ROUTER_LIFETIME)
-        lladdr = self.config.fixed_mag_link_layer_address_on_all_access_links or None
-        return SendRouterAdvertisement(
-            entry.access_port, entry.mn_id, entry.mag_link_local or self.config.own_link_local, router,
-            tuple(RaPrefix(n, remaining, remaining) for n in entry.hnps), lladdr)
+        return router_advertisement(self.config, entry, now, withdraw)
 
 
 __all__ = ["MobileAccessGateway"]

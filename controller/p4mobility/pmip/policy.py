@@ -188,23 +188,30 @@ class MagMnProfile:
     lifetime: float | None = None  # overrides MagConfig.requested_lifetime
 
 
-def mag_profiles_from_dict(data: Mapping[str, Any]) -> list[MagMnProfile]:
-    """``{mn_id: {"lma_address":, "hnps": [...], "att":, "lifetime":}}`` -> profiles."""
+def mag_profiles_from_dict(data: Mapping[str, Any], section: str = "profiles") -> list[MagMnProfile]:
+    """``{mn_id: {"lma_address":, "hnps": [...], "att":, "lifetime":}}`` -> profiles; errors
+    name ``section.<mn_id>.<key>``. ATT 0 is reserved (RFC 5213 §8.5); a lifetime fits
+    the 16-bit field of 4 s units (RFC 6275 §6.1.7)."""
     known = {"lma_address", "hnps", "att", "lifetime"}
     out = []
-    for mn, p in dict(data).items():
-        key = f"profiles.{mn}"
+    if not isinstance(data, Mapping):
+        raise ConfigError(section, "expected a table")
+    for mn, p in data.items():
+        key = f"{section}.{mn}"
         if not isinstance(p, Mapping):
             raise ConfigError(key, "expected a table")
         for k in p:
             if k not in known:
                 raise ConfigError(f"{key}.{k}", "unknown key")
+        raw = p.get("hnps", ())
         try:
-            hnps = tuple(IPv6Network(n) for n in p.get("hnps", ()))
-        except ValueError as exc:
-            raise ConfigError(f"{key}.hnps", str(exc)) from exc
+            if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
+                raise TypeError
+            hnps = tuple(IPv6Network(n) for n in raw)
+        except (ValueError, TypeError):
+            raise ConfigError(f"{key}.hnps", "expected a list of IPv6 prefixes") from None
         att = p.get("att")
-        if att is not None and (not isinstance(att, int) or not 0 < att < 256):
+        if att is not None and (isinstance(att, bool) or not isinstance(att, int) or not 0 < att < 256):
             raise ConfigError(f"{key}.att", "expected an Access Technology Type 1..255")
         lifetime = p.get("lifetime")
         if lifetime is not None and (isinstance(lifetime, bool) or not isinstance(lifetime, (int, float))

@@ -13,17 +13,26 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from typing import Any, Callable
 
-from p4mobility.mh import BindingAck, BindingUpdate, decode_mh, encode_mh
 from p4mobility.mh import (
     AccessTechnologyTypeOption,
+    BindingAck,
+    BindingUpdate,
     HandoffIndicatorOption,
     HomeNetworkPrefix,
     LinkLocalAddress,
     MnIdentifier,
+    decode_mh,
+    encode_mh,
 )
 
 from .actions import LogEvent, SendMh, SendRouterAdvertisement
-from .events import MnAttached, MnDetached, PbaReceived, PbuReceived, RouterSolicitationReceived
+from .events import (
+    MnAttached,
+    MnDetached,
+    PbaReceived,
+    PbuReceived,
+    RouterSolicitationReceived,
+)
 from .lma import LocalMobilityAnchor
 from .mag import MobileAccessGateway
 
@@ -126,9 +135,6 @@ class Simulation:
             self._take(node, self.nodes[node].handle_timer(self._clock(node)))
             self.run()
         self.now = max(self.now, until)
-
-    def advance_by(self, seconds: float) -> None:
-        self.advance(self.now + seconds)
 
     def run(self) -> None:
         while self._queue:

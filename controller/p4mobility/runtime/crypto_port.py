@@ -89,10 +89,10 @@ def open_packet_socket(ifname: str) -> tuple[socket.socket, bool]:
 
 
 class DropLog:
-    """crypto_drop lines, at most one per reason per ``interval`` (with a suppressed count)."""
+    """``event`` lines (crypto_drop), at most one per reason per ``interval`` (with a suppressed count)."""
 
-    def __init__(self, log: EventLog, interval: float = LOG_INTERVAL) -> None:
-        self.log, self.interval = log, interval
+    def __init__(self, log: EventLog, interval: float = LOG_INTERVAL, event: str = "crypto_drop") -> None:
+        self.log, self.interval, self.event = log, interval, event
         self._last: dict[str, float] = {}
         self._suppressed: Counter[str] = Counter()
 
@@ -102,7 +102,7 @@ class DropLog:
             self._suppressed[reason] += 1
             return
         self._last[reason] = now
-        self.log.event("crypto_drop", reason=reason, suppressed=self._suppressed.pop(reason, 0), **fields)
+        self.log.event(self.event, reason=reason, suppressed=self._suppressed.pop(reason, 0), **fields)
 
 
 class CryptoPortNode:

@@ -9,32 +9,28 @@ core with `from_state` and reconciles the switch against it.
 from __future__ import annotations
 
 import time
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import Any
 
 from finsy import P4PacketOut
 
+from p4mobility.binding.statejson import StateError
 from p4mobility.mh import BindingUpdate
 from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
 from p4mobility.p4rt.names import LMA_TABLES, PuntReason
-from p4mobility.pmip.actions import (
-    BindingCreated,
-    BindingDeleted,
-    BindingDeregistered,
-    BindingMoved,
-    BindingUpdated,
-    SendMh,
-)
-from p4mobility.pmip.events import PbuReceived
+from p4mobility.pmip import lma_persist
+from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendMh
+from p4mobility.pmip.events import DownlinkPunted, PbuReceived
 from p4mobility.pmip.lma import LocalMobilityAnchor
 from p4mobility.runtime.attach_buffer import AttachBuffer
 from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
+from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
 from p4mobility.runtime.nodeconfig import LmaNodeConfig
+from p4mobility.runtime.show_tables import binding_table, peer_table
 
 MH_PUNTS = (PuntReason.MOBILITY_HEADER, PuntReason.MOBILITY_HEADER_DECRYPTED)
-BCE_ACTIONS = (BindingCreated, BindingUpdated, BindingMoved, BindingDeregistered, BindingDeleted)
 
 
 class LmaNode(NodeRuntime):
@@ -53,26 +49,34 @@ class LmaNode(NodeRuntime):
         changes = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes) + self.ipsec_changes()
         docs = self.store.load("bce") if self.store is not None else {}
         if docs:
-            self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(),
-                                                       {"version": 1, "bindings": docs})
-            for a in self.core.snapshot_actions():
-                changes += lma_changes(a)
-            self.log.event("state_restored", bindings=len(docs))
+            try:
+                records = lma_persist.load_bindings(docs, self.cfg.lma.lma_address)
+                self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(), records)
+            except (StateError, ValueError) as exc:  # refused: start empty, keep the file for a look
+                self.log.event("state_refused", error=str(exc)[:300])
+                self.core = LocalMobilityAnchor(self.cfg.lma, self.cfg.policy_store())
+                self.store.clear("bce")
+            else:
+                for a in self.core.snapshot_actions():
+                    changes += lma_changes(a)
+                self.log.event("state_restored", bindings=len(docs))
         self.update_gauges()
         return changes
 
-    def on_item(self, item: tuple, now: float) -> list:
+    def on_item(self, item: QueueItem, now: float) -> list:
         self.last_now = now
-        if item[0] != "packet":
+        if not isinstance(item, PacketIn):
             return []
-        pkt = item[1]
+        pkt = item.packet
         try:
             reason = pkt["punt_reason"]
         except KeyError:
             reason = None
-        if reason == PuntReason.PUNT_RULE:  # downlink to a de-registering binding: hold it
-            self._hold_downlink(pkt.payload, now)
-            return []
+        if reason == PuntReason.PUNT_RULE:  # downlink to a binding that does not forward
+            frame = pkt.payload
+            if len(frame) < 54:
+                return []
+            return self.core.handle(DownlinkPunted(IPv6Address(frame[38:54]), frame), now)
         if reason not in MH_PUNTS:
             self.log.event("punt_ignored", reason=reason)
             return []
@@ -91,27 +95,15 @@ class LmaNode(NodeRuntime):
         self.log.event("pbu_rx", src=src, **mh_fields(msg))
         return self.core.handle(PbuReceived(msg, src, dst), now)
 
-    def _hold_downlink(self, frame: bytes, now: float) -> None:
-        if len(frame) < 54:
-            return
-        dst = IPv6Address(frame[38:54])
-        bce = self.core.cache.for_prefix(IPv6Network((frame[38:46] + bytes(8), 64)))  # the usual /64 HNP
-        if bce is None:
-            bce = next((b for b in self.core.cache if any(dst in n for n in b.hnps)), None)
-        if bce is None or not self.buffer.hold(bce.binding_id, frame, now):
-            return
-        self.buffered += 1
-        if bce.state.value != "deregistering":  # punted before the binding forwarded again
-            held = self.buffer.release(bce.binding_id, bce.hnps, now, by="dst")
-            if self.switch is not None and held:
-                self.send_soon([self.make_packet_out(f) for f in held])
-
     def packet_outs(self, action: Any) -> list[P4PacketOut]:
-        if isinstance(action, (BindingMoved, BindingUpdated)):  # the binding forwards again
-            held = self.buffer.release(action.binding_id, action.hnps, self.last_now, by="dst")
+        if isinstance(action, HoldDownlink):
+            if self.buffer.hold(action.binding_id, action.frame, self.last_now):
+                self.buffered += 1
+            return []
+        if isinstance(action, ReleaseDownlink):  # the binding forwards again
+            held = self.buffer.release(action.binding_id, action.home_prefixes, self.last_now, by="dst")
             if held:
-                self.log.event("downlink_buffer_flushed", binding_id=action.binding_id, mn_id=action.mn_id,
-                               frames=len(held))
+                self.log.event("downlink_buffer_flushed", binding_id=action.binding_id, frames=len(held))
             return [self.make_packet_out(f) for f in held]
         if isinstance(action, BindingDeleted):
             self.buffer.forget(action.binding_id)
@@ -128,17 +120,12 @@ class LmaNode(NodeRuntime):
         return lma_changes(action)
 
     def persist(self, actions: list) -> None:
-        if self.store is None:
+        changed = self.core.take_changes()
+        if self.store is None or not changed:
             return
-        puts, deletes = [], []
-        for bid in {a.binding_id for a in actions if isinstance(a, BCE_ACTIONS)}:
-            bce = self.core.cache.by_id.get(bid)
-            if bce is None:
-                deletes.append(("bce", str(bid)))
-            else:
-                puts.append(("bce", str(bid), bce.to_dict()))
-        if puts or deletes:
-            self.store.apply(puts, deletes)
+        puts = [("bce", str(bid), lma_persist.binding_to_json(v)) for bid, v in changed.items() if v is not None]
+        deletes = [("bce", str(bid)) for bid, v in changed.items() if v is None]
+        self.store.apply(puts, deletes)
 
     def packet_out(self, action: Any) -> P4PacketOut | None:
         if isinstance(action, SendMh):
@@ -146,25 +133,17 @@ class LmaNode(NodeRuntime):
         return None
 
     def counter_indices(self) -> list[int]:
-        return sorted(self.core.cache.by_id)
+        return self.core.binding_ids()
 
     def update_gauges(self) -> None:
-        self.metrics.bindings.set(len(self.core.cache.by_id))
-        self.metrics.tunnel_peers.set(len(self.core.cache.peers))
+        self.metrics.bindings.set(len(self.core.binding_ids()))
+        self.metrics.tunnel_peers.set(len(self.core.tunnel_peers()))
 
     def show(self, what: str) -> dict:
-        now = time.time()
         if what == "bindings":
-            rows = [[b.binding_id, b.mn_id.decode("utf-8", "replace"), ",".join(map(str, b.hnps)),
-                     str(b.proxy_coa), b.tunnel_peer_id, b.state, int(b.lifetime),
-                     round(max(0.0, (b.delete_at or b.expires_at) - now), 1)]
-                    for b in sorted(self.core.bindings(), key=lambda v: v.binding_id)]
-            return {"ok": True, "columns": ["id", "mn_id", "hnp", "proxy_coa", "peer", "state", "lifetime",
-                                            "expires_in"], "rows": rows}
+            return {"ok": True, **binding_table(self.core.bindings(), time.time())}
         if what == "peers":
-            rows = [[pid, str(addr), n] for addr, (pid, n) in sorted(self.core.tunnel_peers().items(),
-                                                                     key=lambda kv: kv[1][0])]
-            return {"ok": True, "columns": ["peer", "proxy_coa", "bindings"], "rows": rows}
+            return {"ok": True, **peer_table(self.core.tunnel_peers())}
         return {"ok": False, "error": f"unknown: {what}"}
 
 

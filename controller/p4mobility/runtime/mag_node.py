@@ -1,11 +1,13 @@
 """`p4mob mag run`: the MAG node (RFC 5213 §6) on a P4 switch.
 
-Rule: adapter only. A punted Router Solicitation (or, on a port serving no
-MN, any first frame: a link-layer handoff sends no RS) from a configured MN
-MAC on an access port is the attach trigger (`MnAttached`, MN-LL-ID = the MAC, HI=4
-since the MAG cannot tell a handoff, §5.4.1.2 lets the LMA decide by MN-LL-ID);
-later RSs are `RouterSolicitationReceived`. Carrier loss on the access
-interface (polled from /sys/class/net/<if>/operstate) is `MnDetached`.
+Rule: adapter only. The MN is identified by its MAC (configured MN-ID per
+MAC, RFC 5213 §6.6); a punted Router Solicitation from it becomes
+`RouterSolicitationReceived`, any other punted frame from it
+`MnTrafficSeen` (the port's attach punt: a link-layer handoff sends no RS),
+and the MAG core decides what they mean. Carrier loss on the access
+interface (polled from /sys/class/net/<if>/operstate) or an idle timeout is
+`MnDetached`. Held uplink frames (HoldUplink/ReleaseUplink) are kept in an
+AttachBuffer and tunnelled to the LMA once released.
 Punted PBAs go to the core; its actions become entries
 (p4rt/entries.mag_changes), PBU packet-outs routed by the pipeline, and RAs
 sent straight out of the access port. The Binding Update List is persisted
@@ -23,25 +25,29 @@ from typing import Any
 
 from finsy import P4CounterEntry, P4PacketOut
 
-from p4mobility.mh import BindingAck, HandoffIndicator
+from p4mobility.mh import BindingAck
 from p4mobility.nd import NdDecodeError, NeighborSolicitation, RouterSolicitation, decode_frame
 from p4mobility.p4rt.entries import Change, mag_base_entries, mag_changes, mac_str
 from p4mobility.p4rt.names import MAG_TABLES, PuntReason
+from p4mobility.pmip import mag_persist
 from p4mobility.pmip.actions import (
-    MagBindingInstalled,
+    HoldUplink,
     MagBindingRemoved,
+    ReleaseUplink,
     SendMh,
     SendRouterAdvertisement,
 )
-from p4mobility.pmip.events import MnAttached, MnDetached, PbaReceived, RouterSolicitationReceived
+from p4mobility.pmip.events import MnDetached, MnTrafficSeen, PbaReceived, RouterSolicitationReceived
 from p4mobility.pmip.mag import MobileAccessGateway
 from p4mobility.pmip.mag_persist import MagStateError
 from p4mobility.runtime.attach_buffer import AttachBuffer, encapsulate
 from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
 from p4mobility.runtime.home_link import na_frame, ra_frame
+from p4mobility.runtime.items import IdleTimeout, LinkChanged, PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
 from p4mobility.runtime.nodeconfig import MagNodeConfig
+from p4mobility.runtime.show_tables import bul_table, peer_table
 
 LINK_POLL = 0.01  # seconds between carrier checks of the access interfaces
 
@@ -73,7 +79,8 @@ class MagNode(NodeRuntime):
                 return changes
             if not isinstance(core.get("core"), dict):
                 raise MagStateError("mag_core", "missing or not an object")
-            self.core = MobileAccessGateway.from_state(self.cfg.mag, self.cfg.profiles, {**core["core"], "bul": bul})
+            state = mag_persist.load_state({**core["core"], "bul": bul})
+            self.core = MobileAccessGateway.from_state(self.cfg.mag, self.cfg.profiles, state)
         except ValueError as exc:  # MagStateError, or a document that is not JSON: start empty
             self.log.event("state_refused", error=str(exc)[:300])
             self.core = MobileAccessGateway(self.cfg.mag, self.cfg.profiles)
@@ -82,19 +89,20 @@ class MagNode(NodeRuntime):
         self._core_doc = core.get("core")
         for a in self.core.snapshot_actions():
             changes += mag_changes(a, self.router_mac)
-        for port, doc in self.core.export_state()["bul"].items():
-            self.port_mac[int(port)] = bytes.fromhex(doc["mn_ll_id"] or "")
-            self.log.event("binding_restored", access_port=int(port), mn_id=bytes.fromhex(doc["mn_id"]),
-                           state=doc["state"], last_seq=doc["last_sequence"])
+        for v in self.core.binding_update_list():
+            self.port_mac[v.access_port] = v.mn_ll_id or b""
+            self.log.event("binding_restored", access_port=v.access_port, mn_id=v.mn_id, state=v.state.value,
+                           last_seq=v.last_sequence)
         self.log.event("state_restored", entries=len(bul))
         return changes
 
     def persist(self, actions: list) -> None:
         if self.store is None:
             return
-        core, entries = self.core.take_changes()
-        puts = [("mag_bul", str(port), doc) for port, doc in entries.items() if doc is not None]
-        deletes = [("mag_bul", str(port)) for port, doc in entries.items() if doc is None]
+        state, entries = self.core.take_changes()
+        core = mag_persist.core_doc(state)
+        puts = [("mag_bul", str(port), mag_persist.entry_doc(v)) for port, v in entries.items() if v is not None]
+        deletes = [("mag_bul", str(port)) for port, v in entries.items() if v is None]
         if core != self._core_doc:
             puts.append(("mag_core", "core", core))
             self._core_doc = core
@@ -102,24 +110,21 @@ class MagNode(NodeRuntime):
             self.store.apply(puts, deletes)
 
     # --- inputs ----------------------------------------------------------------
-    def on_item(self, item: tuple, now: float) -> list:
+    def on_item(self, item: QueueItem, now: float) -> list:
         self.last_now = now
-        kind = item[0]
-        if kind == "idle":
-            port = item[1]
+        if isinstance(item, IdleTimeout):
+            port = item.port
             self.log.event("idle_detach", access_port=port)
-            return [a for v in self.core.binding_update_list() if v.access_port == port
-                    for a in self.core.handle(MnDetached(v.mn_id, port), now)]
-        if kind == "link":
-            _, port, up = item
+            return self.core.handle(MnDetached(None, port), now)
+        if isinstance(item, LinkChanged):
+            port, up = item.port, item.up
             self.log.event("link_up" if up else "link_down", access_port=port)
             if up:
                 return []
-            return [a for v in self.core.binding_update_list() if v.access_port == port
-                    for a in self.core.handle(MnDetached(v.mn_id, port), now)]
-        if kind != "packet":
+            return self.core.handle(MnDetached(None, port), now)
+        if not isinstance(item, PacketIn):
             return []
-        pkt = item[1]
+        pkt = item.packet
         try:
             reason, port = pkt["punt_reason"], pkt["ingress_port"]
         except KeyError:
@@ -159,42 +164,18 @@ class MagNode(NodeRuntime):
         if mn_id is None:  # RFC 5213 §6.2: no policy profile, not served
             return []
         self.port_mac[port] = nd.src_mac
-        if any(v.access_port == port and v.mn_id == mn_id for v in self.core.binding_update_list()):
-            return self.core.handle(RouterSolicitationReceived(port, nd.src), now)
-        link_local = None if nd.src.is_unspecified else nd.src
-        return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=nd.src_mac,
-                                           link_local=link_local,
-                                           handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
+        return self.core.handle(RouterSolicitationReceived(port, nd.src, mn_id=mn_id, mn_ll_id=nd.src_mac,
+                                                           att=self.ports[port].att), now)
 
     def _on_traffic(self, frame: bytes, port: int, now: float) -> list:
-        """RFC 5213 §6.9.1.1: any frame from a known MN on an unserved access port
-        (a link-layer handoff sends no RS) is its attachment."""
+        """A frame the port's attach punt sent up: from a known MN, the core decides."""
         mn_id = self.cfg.mn_macs.get(frame[6:12]) if len(frame) >= 14 else None
         if mn_id is None:
             return []
-        # an entry still de-registering does not hold the port: the MN came back, the core
-        # replaces that entry with a new registration
-        views = [v for v in self.core.binding_update_list() if v.access_port == port and v.state != "deregistering"]
-        if views:  # registration in flight: keep the MN's packets for the new tunnel
-            v = views[0]
-            if v.mn_id == mn_id and self.buffer.hold(port, frame, now) and v.state in ("bound", "refreshing"):
-                # punted before the forwarding entries were written, handled after: send it on now
-                self._send_held(port, v.hnps, v.lma_address, now)
-            return []
-        self.buffer.hold(port, frame, now)
-        self.port_mac[port] = frame[6:12]
-        self.log.event("attach_by_traffic", access_port=port, mac=mac_str(frame[6:12]), mn_id=mn_id)
-        return self.core.handle(MnAttached(mn_id, port, self.ports[port].att, mn_ll_id=frame[6:12],
-                                           handoff_hint=HandoffIndicator.HANDOFF_STATE_UNKNOWN), now)
-
-    def _send_held(self, port: int, hnps: tuple, lma_address: Any, now: float) -> None:
-        frames = self.buffer.release(port, hnps, now)
-        route = next((r for r in self.cfg.routes if lma_address in r.prefix), None)
-        if not frames or route is None:
-            return
-        smac, dmac = (bytes.fromhex(m.replace(":", "")) for m in (route.src_mac, route.dst_mac))
-        for f in frames:
-            self._send_direct(encapsulate(f, self.cfg.mag.proxy_coa, lma_address, smac, dmac), route.port)
+        if self.core.entry(port) is None:
+            self.port_mac[port] = frame[6:12]
+            self.log.event("attach_by_traffic", access_port=port, mac=mac_str(frame[6:12]), mn_id=mn_id)
+        return self.core.handle(MnTrafficSeen(port, mn_id, frame[6:12], self.ports[port].att, frame), now)
 
     def _send_direct(self, frame: bytes, port: int) -> None:
         if self.switch is not None:
@@ -212,13 +193,15 @@ class MagNode(NodeRuntime):
         return mag_changes(action, self.router_mac)
 
     def packet_outs(self, action: Any) -> list[P4PacketOut]:
-        if isinstance(action, MagBindingInstalled):  # held uplink packets into the new tunnel
+        if isinstance(action, HoldUplink):
+            self.buffer.hold(action.access_port, action.frame, self.last_now)
+            return []
+        if isinstance(action, ReleaseUplink):  # held uplink packets into the new tunnel
             held = self.buffer.release(action.access_port, action.hnps, self.last_now)
             route = next((r for r in self.cfg.routes if action.lma_address in r.prefix), None)
             if not held or route is None:
                 return []
-            self.log.event("attach_buffer_flushed", access_port=action.access_port, mn_id=action.mn_id,
-                           frames=len(held))
+            self.log.event("attach_buffer_flushed", access_port=action.access_port, frames=len(held))
             smac, dmac = (bytes.fromhex(m.replace(":", "")) for m in (route.src_mac, route.dst_mac))
             return [self.make_packet_out(encapsulate(f, action.proxy_coa, action.lma_address, smac, dmac),
                                          route.port, through_pipeline=False) for f in held]
@@ -254,7 +237,7 @@ class MagNode(NodeRuntime):
             if switch is None:
                 continue
             now = time.time()
-            served = {v.access_port for v in self.core.binding_update_list() if v.state in ("bound", "refreshing")}
+            served = {v.access_port for v in self.core.binding_update_list() if v.installed}
             for port in list(seen):
                 if port not in served:
                     del seen[port]
@@ -270,7 +253,7 @@ class MagNode(NodeRuntime):
                     seen[port] = (count, now)
                 elif now - last[1] >= timeout:
                     del seen[port]
-                    self.queue.put_nowait(("idle", port))
+                    self.queue.put_nowait(IdleTimeout(port))
 
     async def _watch_links(self, watched: dict[int, str]) -> None:
         """RFC 5213 §6.9.1.4: carrier loss on the access link = the MN left."""
@@ -281,7 +264,7 @@ class MagNode(NodeRuntime):
                 up = _oper_up(ifname)
                 if up != state[port]:
                     state[port] = up
-                    self.queue.put_nowait(("link", port, up))
+                    self.queue.put_nowait(LinkChanged(port, up))
 
     def counter_indices(self) -> list[int]:
         return sorted({v.access_port for v in self.core.binding_update_list()})
@@ -290,18 +273,10 @@ class MagNode(NodeRuntime):
         self.metrics.bindings.set(len(self.core.binding_update_list()))
 
     def show(self, what: str) -> dict:
-        now = time.time()
         if what == "bindings":
-            rows = [[v.access_port, v.mn_id.decode("utf-8", "replace"), v.state, ",".join(map(str, v.hnps)),
-                     str(v.lma_address), v.last_sequence,
-                     None if v.expires_at is None else round(max(0.0, v.expires_at - now), 1)]
-                    for v in self.core.binding_update_list()]
-            return {"ok": True, "columns": ["port", "mn_id", "state", "hnp", "lma", "last_seq", "expires_in"],
-                    "rows": rows}
+            return {"ok": True, **bul_table(self.core.binding_update_list(), time.time())}
         if what == "peers":
-            rows = sorted({(k[1][0][1], e.action.args.get("dst_addr")) for k, e in self.entries.desired.items()
-                           if k[0] == "tunnel_peers"})
-            return {"ok": True, "columns": ["peer", "lma"], "rows": [list(r) for r in rows]}
+            return {"ok": True, **peer_table(self.core.tunnel_peers())}
         return {"ok": False, "error": f"unknown: {what}"}
 
 

@@ -11,6 +11,11 @@ the pipeline if the switch lacks it, and the node reconciles the owned tables
 connected, runtime/switch_probe logs why (`switch_unreachable`: TLS handshake
 error, refused connection), since finsy waits silently. No protocol
 rule lives here; role specifics are the hooks subclasses fill in.
+
+This module keeps the loop, the apply order and the reconcile; the rest is in
+items.py (queue items), packet_outs.py (built, locked, held packet-outs),
+action_log.py (event lines and counts per action), counters.py (counter
+polling and `show counters`) and node_control.py (control-socket commands).
 """
 from __future__ import annotations
 
@@ -19,39 +24,29 @@ import contextlib
 import os
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 import finsy
-from finsy import P4CounterEntry, P4PacketOut
+from finsy import P4PacketOut
 
-from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
 from p4mobility.p4rt.apply import EntrySet, Writer, reconcile
 from p4mobility.p4rt.entries import Change
 from p4mobility.p4rt.names import check_names
-from p4mobility.pmip.actions import LogEvent, SendMh
+from p4mobility.runtime.action_log import log_actions, mh_fields
 from p4mobility.runtime.control import serve_control
+from p4mobility.runtime.counters import counter_rows, poll_drop_counters
 from p4mobility.runtime.crypto_port import SA_COLUMNS
-from p4mobility.runtime.node_ipsec import NodeIpsec
+from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.metrics import NodeMetrics
+from p4mobility.runtime.node_control import handle_control
+from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
+from p4mobility.runtime.packet_outs import PacketOuts
 from p4mobility.runtime.store import BindingStore
 from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
-MAX_HELD_PACKETS = 1024
-DROP_REASON_COUNT = 16
-
-
-def mh_fields(msg: Any) -> dict[str, Any]:
-    mn = msg.option(MnIdentifier)
-    out: dict[str, Any] = {"seq": msg.sequence, "lifetime": msg.lifetime_seconds}
-    if mn is not None:
-        out["mn_id"] = mn.identifier
-    if isinstance(msg, BindingAck):
-        out["status"] = int(msg.status)
-    return out
 
 
 class NodeRuntime:
@@ -64,7 +59,7 @@ class NodeRuntime:
         self.node_ipsec = NodeIpsec(ipsec) if ipsec else None
         self.log = log or EventLog(settings.name)
         self.entries = EntrySet()
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.queue: asyncio.Queue[QueueItem] = asyncio.Queue()
         self.switch: Any = None
         self.writer: Writer | None = None
         self.metrics = NodeMetrics(self.role)
@@ -72,18 +67,14 @@ class NodeRuntime:
             os.makedirs(os.path.dirname(os.path.abspath(settings.state_db)), exist_ok=True)
         self.store = BindingStore(settings.state_db) if settings.state_db else None
         self._stop = asyncio.Event()
-        # grpc.aio allows one write at a time on the stream; a second concurrent
-        # write fails the call and finsy then sends on a new, unarbitrated stream.
-        self._out_lock = asyncio.Lock()
-        self._pending_outs: list[P4PacketOut] = []  # signaling made while the switch is away
-        self._out_fields: tuple[str, ...] = _packet_out_fields(settings.p4info)
+        self.outbox = PacketOuts(settings.p4info, self.log, lambda: self.writer)
 
     # --- hooks -----------------------------------------------------------------
     def restore(self) -> list[Change]:
         """Desired entries at start (base + restored state)."""
         raise NotImplementedError
 
-    def on_item(self, item: tuple, now: float) -> list:
+    def on_item(self, item: QueueItem, now: float) -> list:
         raise NotImplementedError
 
     def core_timer(self, now: float) -> list:
@@ -110,9 +101,7 @@ class NodeRuntime:
 
     def make_packet_out(self, frame: bytes, egress_port: int = 0, through_pipeline: bool = True) -> P4PacketOut:
         """PacketOut with every packet_out metadata field of the P4Info set (padding 0)."""
-        meta = dict.fromkeys(self._out_fields, 0)
-        meta.update(egress_port=egress_port, through_pipeline=int(through_pipeline))
-        return P4PacketOut(frame, **meta)
+        return self.outbox.make(frame, egress_port, through_pipeline)
 
     def ipsec_changes(self) -> list[Change]:
         """esp_sas / outbound_policies from the [ipsec] file (none without it)."""
@@ -163,7 +152,8 @@ class NodeRuntime:
         self.log.event("node_start", role=self.role, switch=s.switch_address, entries=len(self.entries))
         tasks = [asyncio.create_task(self._worker(), name="worker"),
                  asyncio.create_task(switch.run(), name="switch"),
-                 asyncio.create_task(self._counters(), name="counters"),
+                 asyncio.create_task(poll_drop_counters(lambda: self.switch, self.metrics, s.counters_interval),
+                                     name="counters"),
                  asyncio.create_task(watch(s.switch_address, creds, lambda: self.switch is not None,
                                            lambda why: self.log.event("switch_unreachable", switch=s.switch_address,
                                                                       tls=creds is not None, error=why)),
@@ -189,10 +179,7 @@ class NodeRuntime:
         missing = check_names(switch.p4info)
         if missing:
             self.log.event("p4info_mismatch", missing=missing)
-        try:
-            self._out_fields = tuple(m.name for m in switch.p4info.controller_packet_metadata["packet_out"].metadata)
-        except (KeyError, ValueError):
-            pass
+        self.outbox.learn_fields(switch.p4info)
         packets = switch.read_packets(queue_size=65536)
         while True:  # again if the worker changed the desired set meanwhile
             version = self.entries.version
@@ -205,14 +192,14 @@ class NodeRuntime:
         self.switch = switch
         self.writer = Writer(switch, self.entries)
         self.metrics.connected.set(1)
-        held, self._pending_outs = self._pending_outs, []
+        held = self.outbox.take_held()
         if held:  # after reconcile: the entries they rely on are in place
             self.log.event("held_packets_sent", packets=len(held))
             await self.send_packets(switch, held)
         self.on_connected()
         try:
             async for pkt in packets:
-                self.queue.put_nowait(("packet", pkt))
+                self.queue.put_nowait(PacketIn(pkt))
         finally:
             self.switch = None
             self.metrics.connected.set(0)
@@ -255,14 +242,14 @@ class NodeRuntime:
             await self.send_packets(switch, outs)
         else:
             self.entries.plan(changes)  # written by reconcile when the switch is back
-            self._hold_packets([p for a in actions for p in self.packet_outs(a)])
+            self.outbox.hold([p for a in actions for p in self.packet_outs(a)])
         with self.log.held():
             if written:
                 self.metrics.writes.inc()
                 self.metrics.updates.inc(written)
                 self.log.event("entries_written", updates=written)
             self.metrics.entries.set(len(self.entries))
-            self._log_actions(actions)
+            log_actions(self.log, self.metrics, actions)
         self.update_gauges()
 
     async def _reconcile_now(self, switch: Any) -> None:
@@ -271,49 +258,9 @@ class NodeRuntime:
             self.log.event("reconciled", read=result.read, inserted=result.inserted,
                            modified=result.modified, deleted=result.deleted, desired=len(self.entries))
 
-    def _log_actions(self, actions: list) -> None:
-        for a in actions:
-            if isinstance(a, SendMh):
-                msg = a.message
-                if isinstance(msg, BindingUpdate):
-                    self.metrics.pbu_tx.inc()
-                    self.log.event("pbu_tx", dst=a.dst, **mh_fields(msg))
-                elif isinstance(msg, BindingAck):
-                    self.metrics.pba_tx.labels(str(int(msg.status))).inc()
-                    self.log.event("pba_tx", dst=a.dst, **mh_fields(msg))
-            elif isinstance(a, LogEvent):
-                self.log.event("core", level=a.level, message=a.message, **{k: v for k, v in a.fields.items()
-                                                                              if k not in ("ts", "node", "event")})
-            else:
-                fields = {k: getattr(a, k) for k in a.__slots__ if k in (
-                    "binding_id", "mn_id", "hnps", "proxy_coa", "old_proxy_coa", "tunnel_peer_id",
-                    "access_port", "reason", "lifetime", "remote")}
-                self.log.event(type(a).__name__, **fields)
-
-    async def _counters(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.counters_interval)
-            switch = self.switch
-            if switch is None:
-                continue
-            with contextlib.suppress(Exception):
-                async for c in switch.read(P4CounterEntry("drop_counter")):
-                    if c.index is not None and c.packet_count:
-                        self.metrics.switch_drops.labels(str(c.index)).set(c.packet_count)
-
     async def read_counters(self) -> list[list]:
-        switch = self.switch
-        if switch is None:
-            return []
-        rows = []
-        async for c in switch.read(P4CounterEntry("drop_counter")):
-            if c.packet_count or c.byte_count:
-                rows.append(["drop_counter", c.index, c.packet_count, c.byte_count])
-        for index in self.counter_indices():  # per-binding counters: only the live ones
-            for name in ("binding_uplink_counter", "binding_downlink_counter"):
-                async for c in switch.read(P4CounterEntry(name, index=index)):
-                    rows.append([name, c.index, c.packet_count, c.byte_count])
-        return rows
+        """Rows of `show counters` (runtime/counters.py)."""
+        return await counter_rows(self.switch, self.counter_indices)
 
     def send_soon(self, outs: list[P4PacketOut]) -> None:
         """Packet-outs outside a batch (NA replies, late held frames); errors are logged."""
@@ -323,64 +270,16 @@ class NodeRuntime:
 
         asyncio.get_running_loop().create_task(self.send_packets(switch, outs))
 
-    def _hold_packets(self, outs: list[P4PacketOut]) -> None:
-        """Keep packet-outs (PBU/PBA/RA) made while disconnected, up to MAX_HELD_PACKETS
-        (the oldest go first); retransmission timers cover what is dropped."""
-        if not outs:
-            return
-        self._pending_outs.extend(outs)
-        excess = len(self._pending_outs) - MAX_HELD_PACKETS
-        if excess > 0:
-            del self._pending_outs[:excess]
-            self.log.event("held_packets_dropped", packets=excess)
-
     async def send_packets(self, switch: Any, outs: list[P4PacketOut]) -> None:
-        """Every packet-out goes through here, one stream write at a time."""
-        if not outs:
-            return
-        async with self._out_lock:
-            try:
-                writer = self.writer
-                if writer is not None and writer.switch is switch:  # fastenc: finsy's bytes, less CPU
-                    outs = [writer.encoder.encode(p) for p in outs]
-                await switch.write(outs)
-            except Exception as exc:  # noqa: BLE001 - the switch went away: nothing to resend
-                self.log.event("packet_out_failed", error=str(exc)[:300])
+        """Every packet-out goes through here, one stream write at a time (runtime/packet_outs.py)."""
+        await self.outbox.send(switch, outs)
 
     def counter_indices(self) -> list[int]:
         """Indices of binding_uplink/downlink_counter in use (binding ids)."""
         return []
 
     async def _control(self, req: dict) -> dict:
-        cmd = req.get("cmd")
-        if cmd == "show":
-            what = req.get("what")
-            if what == "counters":
-                try:
-                    rows = await self.read_counters()
-                except Exception as exc:  # noqa: BLE001
-                    return {"ok": False, "error": f"switch read failed: {exc}"}
-                return {"ok": True, "columns": ["counter", "index", "packets", "bytes"], "rows": rows}
-            if what == "sas":
-                return await self.show_sas()
-            return self.show(str(what))
-        if cmd == "status":
-            return {"ok": True, "role": self.role, "connected": self.switch is not None,
-                    "entries": len(self.entries), "queue": self.queue.qsize()}
-        if cmd == "entries":
-            return {"ok": True, "entries": sorted(f"{k[0]} {dict(k[1])} -> {e.action}"
-                                                  for k, e in self.entries.desired.items())}
-        return {"ok": False, "error": f"unknown command {cmd!r}"}
-
-
-def _packet_out_fields(p4info: Any) -> tuple[str, ...]:
-    """packet_out metadata names of the P4Info (padding included), so a packet-out
-    built before the switch connects is complete."""
-    try:
-        schema = finsy.P4Schema(Path(p4info))
-        return tuple(m.name for m in schema.controller_packet_metadata["packet_out"].metadata)
-    except Exception:  # noqa: BLE001 - unreadable here: _ready() takes them from the switch
-        return ("egress_port", "through_pipeline")
+        return await handle_control(self, req)
 
 
 __all__ = ["NodeRuntime", "mh_fields", "MAX_BATCH"]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Network
 from pathlib import Path
 from typing import Any, Mapping
 
 from p4mobility.p4rt.entries import Route
 from p4mobility.pmip.config import ConfigError, LmaConfig, MagConfig
-from p4mobility.pmip.policy import MagMnProfile, PolicyStore
+from p4mobility.pmip.policy import MagMnProfile, PolicyStore, mag_profiles_from_dict
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_P4INFO = REPO / "p4src" / "build" / "mobility.p4info.txtpb"
@@ -268,31 +268,18 @@ def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeCon
     if len({p.port for p in ports}) != len(ports):
         raise ConfigError("access_ports", "a port is listed twice")
     profiles, macs = [], {}
-    for mn, p in _table(data, "mobile_nodes", required=False).items():
+    nodes = _table(data, "mobile_nodes", required=False)
+    for mn, p in nodes.items():  # the MAC identifies the MN (RFC 5213 §6.6); the rest is its §6.2 profile
         key = f"mobile_nodes.{mn}"
         if not isinstance(p, Mapping):
             raise ConfigError(key, "expected a table")
-        for k in p:
-            if k not in ("mac", "lma_address", "hnps", "att", "lifetime"):
-                raise ConfigError(f"{key}.{k}", "unknown key")
-        mac = _mac(f"{key}.mac", p.get("mac"))
+        if "mac" not in p:
+            raise ConfigError(f"{key}.mac", "required")
+        mac = _mac(f"{key}.mac", p["mac"])
         if mac in macs:
             raise ConfigError(f"{key}.mac", "MAC already used by another mobile node")
         macs[mac] = mn.encode()
-        try:
-            lma = IPv6Address(p["lma_address"]) if "lma_address" in p else None
-        except (ValueError, TypeError):
-            raise ConfigError(f"{key}.lma_address", "not an IPv6 address") from None
-        try:
-            hnps = tuple(IPv6Network(n) for n in p.get("hnps", ()))
-        except (ValueError, TypeError):
-            raise ConfigError(f"{key}.hnps", "expected a list of IPv6 prefixes") from None
-        att = _int(f"{key}.att", p["att"], 0, 255) if "att" in p else None
-        lifetime = p.get("lifetime")
-        if lifetime is not None and (isinstance(lifetime, bool) or not isinstance(lifetime, (int, float))
-                                     or lifetime <= 0):
-            raise ConfigError(f"{key}.lifetime", "expected a positive number of seconds")
-        profiles.append(MagMnProfile(mn.encode(), lma, hnps, att, lifetime))
+        profiles += mag_profiles_from_dict({mn: {k: v for k, v in p.items() if k != "mac"}}, "mobile_nodes")
     router_mac = mag.fixed_mag_link_layer_address_on_all_access_links or _mac(
         "router_mac", data.get("router_mac", "02:00:00:00:00:01"))
     if len(router_mac) != 6:

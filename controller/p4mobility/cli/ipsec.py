@@ -15,9 +15,11 @@ import argparse
 import os
 import sys
 
-from .config import load_config
-from .errors import IpsecConfigError
-from .wireshark import export_wireshark_esp_sa
+from p4mobility.ipsec.config import load_config
+from p4mobility.ipsec.errors import IpsecConfigError
+from p4mobility.ipsec.wireshark import export_wireshark_esp_sa
+
+from .errors import CliError
 
 
 def add_ipsec_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -54,8 +56,6 @@ def add_ipsec_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _genkey(args: argparse.Namespace) -> int:
-    from p4mobility.cli import CliError
-
     if not 4 <= args.bytes <= 64:
         raise CliError("--bytes: expected 4..64")
     try:  # O_EXCL: never overwrite a key in use
@@ -70,8 +70,6 @@ def _genkey(args: argparse.Namespace) -> int:
 
 
 def _load(path: str):
-    from p4mobility.cli import CliError
-
     try:
         return load_config(path)
     except IpsecConfigError as exc:
@@ -81,7 +79,6 @@ def _load(path: str):
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from p4mobility.cli import CliError
     from p4mobility.runtime.crypto_port import CryptoPortError, CryptoPortNode
     from p4mobility.runtime.logs import EventLog
     from p4mobility.runtime.seqstore import SeqStoreError

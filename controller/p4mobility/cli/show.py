@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from p4mobility.cli import CliError
 from p4mobility.runtime.control import ControlError, request
+
+from .errors import CliError
 
 DEFAULT_SOCKET = "/run/p4mob/node.sock"
 SHOW_WHAT = ("bindings", "peers", "counters", "sas")

@@ -9,7 +9,7 @@ import argparse
 import os
 from pathlib import Path
 
-from p4mobility.cli import CliError
+from .errors import CliError
 
 SCENARIO_NAMES = ("pmip-handover",)  # lab/scenario.py SCENARIOS
 

@@ -1,8 +1,7 @@
 """Deadline heap (lazy deletion) and the small-id allocator used for P4 indices."""
 from __future__ import annotations
 
-from p4mobility.pmip.bce import IdAllocator
-from p4mobility.pmip.timers import DeadlineHeap
+from p4mobility.binding import DeadlineHeap, IdAllocator
 
 
 def test_deadline_heap_replaces_cancels_and_orders():
@@ -39,3 +38,16 @@ def test_reserved_ids_are_skipped():
     ids.reserve(3)
     ids.reserve(1)
     assert [ids.allocate() for _ in range(3)] == [2, 4, 5]
+
+
+def test_free_count_follows_allocate_release_and_reserve():
+    ids = IdAllocator(5)  # 1..4
+    assert ids.free_count() == 4
+    a, b = ids.allocate(), ids.allocate()
+    assert ids.free_count() == 2
+    ids.release(a)
+    assert ids.free_count() == 3
+    ids.reserve(4)
+    assert ids.free_count() == 2 and ids.available()
+    ids.allocate(), ids.allocate()
+    assert ids.free_count() == 0 and not ids.available() and b == 2

@@ -9,8 +9,9 @@ import argparse
 import asyncio
 import logging
 
-from p4mobility.cli import CliError
 from p4mobility.pmip.config import ConfigError
+
+from .errors import CliError
 
 
 def add_node_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -14,12 +14,13 @@ import re
 import sys
 from ipaddress import IPv6Address
 
-from ..cli import CliError
-from .codec import decode_mh, encode_mh
-from .errors import MhDecodeError, MhEncodeError
-from .extract import PacketError, find_in_frame
-from .jsonfmt import MhJsonError, message_from_json, message_to_json
-from .pcap import PcapError, read_frames
+from p4mobility.mh.codec import decode_mh, encode_mh
+from p4mobility.mh.errors import MhDecodeError, MhEncodeError
+from p4mobility.mh.extract import PacketError, find_in_frame
+from p4mobility.mh.jsonfmt import MhJsonError, message_from_json, message_to_json
+from p4mobility.mh.pcap import PcapError, read_frames
+
+from .errors import CliError
 
 _SEPARATORS = re.compile(r"[\s:]+")
 

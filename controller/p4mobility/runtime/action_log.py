@@ -1,0 +1,65 @@
+"""What a node logs and counts for the actions of each applied batch.
+
+Rule: one event line per action: ``pbu_tx`` / ``pba_tx`` with the MH fields
+for a SendMh (also counted in the metrics), the core's own LogEvent as
+``core``, any other action under its class name with its identifying fields.
+It reads actions and decides nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
+from p4mobility.pmip.actions import HoldDownlink, HoldUplink, LogEvent, ReleaseDownlink, ReleaseUplink, SendMh
+from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.metrics import NodeMetrics
+
+# fields of the other actions that go into their event line, when the action has them
+ACTION_FIELDS = ("binding_id", "mn_id", "hnps", "home_prefixes", "tunnel_peer_id", "access_port", "reason",
+                 "lifetime")
+QUIET_ACTIONS = (HoldDownlink, HoldUplink, ReleaseDownlink, ReleaseUplink)  # per packet: the adapter logs flushes
+
+
+def action_fields(a: Any) -> dict[str, Any]:
+    """Log fields of a core action: its ids and prefixes, the care-of addresses of its paths."""
+    fields = {k: getattr(a, k) for k in a.__slots__ if k in ACTION_FIELDS}
+    if hasattr(a, "paths"):
+        fields["coa"] = [str(p.coa) for p in a.paths]
+        fields["tunnel_peer_id"] = [p.tunnel_peer_id for p in a.paths]
+    if hasattr(a, "old_paths"):
+        fields["old_coa"] = [str(p.coa) for p in a.old_paths]
+    if hasattr(a, "endpoints"):
+        fields["remote"] = str(a.endpoints.remote)
+        fields["transport"] = a.endpoints.transport.value
+    return fields
+
+
+def mh_fields(msg: Any) -> dict[str, Any]:
+    """Sequence, lifetime, MN-ID and (for a BA) status of a PBU/PBA, for its event line."""
+    mn = msg.option(MnIdentifier)
+    out: dict[str, Any] = {"seq": msg.sequence, "lifetime": msg.lifetime_seconds}
+    if mn is not None:
+        out["mn_id"] = mn.identifier
+    if isinstance(msg, BindingAck):
+        out["status"] = int(msg.status)
+    return out
+
+
+def log_actions(log: EventLog, metrics: NodeMetrics, actions: list) -> None:
+    for a in actions:
+        if isinstance(a, SendMh):
+            msg = a.message
+            if isinstance(msg, BindingUpdate):
+                metrics.pbu_tx.inc()
+                log.event("pbu_tx", dst=a.dst, **mh_fields(msg))
+            elif isinstance(msg, BindingAck):
+                metrics.pba_tx.labels(str(int(msg.status))).inc()
+                log.event("pba_tx", dst=a.dst, **mh_fields(msg))
+        elif isinstance(a, LogEvent):
+            log.event("core", level=a.level, message=a.message, **{k: v for k, v in a.fields.items()
+                                                                   if k not in ("ts", "node", "event")})
+        elif not isinstance(a, QUIET_ACTIONS):
+            log.event(type(a).__name__, **action_fields(a))
+
+
+__all__ = ["ACTION_FIELDS", "QUIET_ACTIONS", "action_fields", "log_actions", "mh_fields"]
