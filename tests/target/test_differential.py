@@ -125,7 +125,9 @@ def test_bmv2_and_embedded_give_identical_outputs(program: str) -> None:
     argv = [binary]
     for n, ifname in veths.switch_ifs().items():
         argv += ["-i", f"{n}@{ifname}"]
-    argv += ["--device-id", "1", "--no-p4", "--", "--grpc-server-addr", f"127.0.0.1:{port}",
+    # a free Thrift port: the default 9090 may be held by a switch of a parallel run
+    argv += ["--device-id", "1", "--no-p4", "--thrift-port", str(_free_port()), "--",
+             "--grpc-server-addr", f"127.0.0.1:{port}",
              "--cpu-port", str(CPU_PORT)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rig = Rig(NPORTS, p4json, p4info)
