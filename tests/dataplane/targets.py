@@ -2,7 +2,8 @@
 
 Rule: bmv2 (`simple_switch_grpc` from PATH or P4MOB_TOOL_DIRS) and the embedded
 target (`p4mob-switch` in the venv) take the same command line:
-  <binary> -i 1@<if> ... --device-id 1 --no-p4 -- --grpc-server-addr 127.0.0.1:<port> --cpu-port 255
+  <binary> -i 1@<if> ... --device-id 1 --no-p4 --thrift-port <port> -- --grpc-server-addr 127.0.0.1:<port>
+    --cpu-port 255
 A target that is not installed yields a skip reason, never a failure.
 `P4MOB_TARGETS=bmv2,embedded` restricts the set.
 """

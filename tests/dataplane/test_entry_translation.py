@@ -147,3 +147,37 @@ def test_translated_handover_and_deregistration(dp, write):
     pin = dp.verify_packet_in()
     assert pin["punt_reason"] == 5  # PUNT_RULE
     dp.verify_no_other_packets()
+
+
+def test_translated_rfc5648_binding_spreads_flows_over_its_coas_and_accepts_uplink_from_each(dp, write):
+    from scapy.layers.inet import TCP
+
+    base(dp)
+    one, two = TunnelEndpoints(A6(LMA), A6(COA1)), TunnelEndpoints(A6(LMA), A6(COA2))
+    paths = (Path(1, one, 1), Path(2, two, 2))
+    write([TunnelPeerAdded(1, one), TunnelPeerAdded(2, two),
+           BindingCreated(BINDING, b"mn", (ip_network(HNP),), paths, 40.0, 140.0)])
+    seen: dict[int, int] = {}
+    for sport in range(41000, 41016):  # the selector hashes each flow onto one CoA, always the same
+        inner = IPv6(src=CN, dst=MN, hlim=64) / TCP(sport=sport, dport=443, flags="S")
+        for _ in range(2):
+            dp.send(1, eth_in() / inner)
+            hop = IPv6(bytes(inner))
+            hop.hlim = 63
+            choice = dp.verify_any_packet([(eth_out(2) / IPv6(src=LMA, dst=COA1, hlim=64) / hop, 2),
+                                           (eth_out(3) / IPv6(src=LMA, dst=COA2, hlim=64) / hop, 3)])
+            assert seen.setdefault(sport, choice) == choice, "a flow changed CoA"
+    assert set(seen.values()) == {0, 1}, "16 flows all on one CoA"
+    for port, coa in ((2, COA1), (3, COA2)):  # Monami6: uplink from any registered CoA
+        dp.send(port, eth_in() / IPv6(src=coa, dst=LMA) / IPv6(src=MN, dst=CN, hlim=9) / BODY)
+        dp.verify_packet(eth_out(1) / IPv6(src=MN, dst=CN, hlim=8) / BODY, 1)
+    # one CoA lost: everything to the other, its uplink only
+    write([BindingMoved(BINDING, b"mn", (ip_network(HNP),), paths, paths[1:], 40.0, 150.0)])
+    for sport in (41000, 41001, 41002):
+        dp.send(1, eth_in() / IPv6(src=CN, dst=MN, hlim=64) / TCP(sport=sport, dport=443, flags="S"))
+        hop = IPv6(src=CN, dst=MN, hlim=63) / TCP(sport=sport, dport=443, flags="S")
+        dp.verify_packet(eth_out(3) / IPv6(src=LMA, dst=COA2, hlim=64) / hop, 3)
+    before = dp.drops(DropReason.SPOOFED_TUNNEL_SOURCE)
+    dp.send(2, eth_in() / IPv6(src=COA1, dst=LMA) / IPv6(src=MN, dst=CN) / BODY)
+    assert dp.wait_drop(DropReason.SPOOFED_TUNNEL_SOURCE, before) == before + 1
+    dp.verify_no_other_packets()

@@ -36,3 +36,14 @@ def make_lab(request, tmp_path_factory, options=None) -> Lab:
         lab.close()
         raise
     return lab
+
+
+def assert_registrations_accepted(pairs: list[tuple[int | None, int | None]]) -> None:
+    """On one LMA-MAG link (pcapcheck.answers): every PBA answers a PBU seen there, and
+    every registration is accepted, or refused with 157 and then accepted on a retry
+    (RFC 5213 §5.5: when the MN moves, the old MAG's de-registration, stamped later, may
+    reach the LMA first); a de-registration may be refused (a late one from the old MAG)."""
+    assert all(asked is not None for asked, _ in pairs), pairs
+    for i, (asked, status) in enumerate(pairs):
+        if asked and status != 0:
+            assert status == 157 and any(a and s == 0 for a, s in pairs[i + 1:]), pairs

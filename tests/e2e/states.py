@@ -1,12 +1,13 @@
 """The state an end-to-end test starts from, reached from whatever ran before.
 
 Rule: tests of a module-scoped lab share its processes, never each other's
-results. Each test asks for its starting state here (the nodes' options,
-the MN detached and fresh, or registered at a MAG) and these helpers get there from any state by
-acting and then waiting on conditions with a deadline (the LMA's binding
-cache, the MAG's Binding Update List, the MN's address, echo replies); a
-process an earlier test stopped and did not restart is started again first.
-So any single test runs alone (`pytest path::test`) and in any order.
+results. Each test asks for its starting state here (the nodes' options, the
+MN detached and fresh, or registered at a MAG) and these helpers get there
+from any state by acting and then waiting on conditions with a deadline (the
+LMA's binding cache, the MAG's Binding Update List, the MN's address, echo
+replies); a process an earlier test stopped and did not restart is started
+again first. So any single test runs alone (`pytest path::test`) and in any
+order.
 """
 from __future__ import annotations
 
@@ -140,4 +141,5 @@ def registered_at(lab: Lab, mag: str | None = None) -> IPv6Address:
     return addr
 
 
-__all__ = ["bul_rows", "configured", "detached", "fresh_mn", "lma_rows", "registered_at", "revive", "wait_for", "wait_replies"]
+__all__ = ["bul_rows", "configured", "detached", "fresh_mn", "lma_rows", "registered_at", "revive", "wait_for",
+           "wait_replies"]

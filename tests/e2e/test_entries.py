@@ -38,7 +38,9 @@ MN = b"mn1@example"
 
 
 def _name(u) -> str:
-    return u.action_profile_id if isinstance(u, (P4ActionProfileMember, P4ActionProfileGroup)) else u.table_id
+    if isinstance(u, P4ActionProfileGroup):
+        return f"{u.action_profile_id}/group"
+    return u.action_profile_id if isinstance(u, P4ActionProfileMember) else u.table_id
 
 
 def ops(updates):
@@ -253,31 +255,32 @@ def test_rfc4213_ipv4_path_gives_an_ipv4_tunnel_member():
 def test_rfc5648_several_coas_select_the_multi_coa_member_and_list_the_coas():
     es = EntrySet()
     paths = (path(1, MAG1, bid=1), path(2, MAG2, bid=2))
-    ups = es.plan(lma_changes(BindingCreated(5, MN, (HNP,), paths, 40.0, 140.0)))
+    es.plan(lma_changes(BindingCreated(5, MN, (HNP,), paths, 40.0, 140.0)))
     assert member(es, 5).action == P4TableAction("set_multi_coa_binding", binding_id=5)
     assert points_to_member(es, HNP, 5)
     # reverse tunnelled packets are accepted from any CoA of the binding (Monami6 slides)
     for coa in (MAG1, MAG2):
         assert entry(es, "binding_coas", binding_id=5, coa=coa).action.name == "accept_coa"
-    # downlink flows spread over the CoAs: one selector member per path, the binding's group of
-    # them, binding_peers -> the group; written members first, then the group, then the entry
-    sel = [u for u in ups if _name(u) in ("binding_peer_selector", "binding_peers")]
-    assert [(type(u).__name__, _name(u)) for u in sel] == [
-        ("P4ActionProfileMember", "binding_peer_selector"), ("P4ActionProfileMember", "binding_peer_selector"),
-        ("P4ActionProfileGroup", "binding_peer_selector"), ("P4TableEntry", "binding_peers")]
-    assert [u.action for u in sel[:2]] == [P4TableAction("set_tunnel_peer", tunnel_peer_id=p) for p in (1, 2)]
-    assert [m.member_id for m in sel[2].members] == [u.member_id for u in sel[:2]]
-    assert (sel[2].group_id, sel[3].action.group_id) == (5, 5)
-    selector = [("DELETE", "binding_peer_selector")] * 3 + [("DELETE", "binding_peers")]
-    # one CoA lost: one path left, so the member is its tunnel, binding_coas and the selector empty
+    # RFC 5648 downlink: a selector group over one member per CoA (the binding's own), per flow
+    group = es.desired[("binding_peer_selector", (("group_id", "5"),))]
+    sel = [es.desired[("binding_peer_selector", (("member_id", str(m.member_id)),))] for m in group.members]
+    assert sorted(m.action.args["tunnel_peer_id"] for m in sel) == [1, 2]
+    assert entry(es, "binding_peers", binding_id=5).action.group_id == 5
+    # one CoA lost: one path left, so the member is its tunnel, binding_coas and the selector are gone
     ups = es.plan(lma_changes(BindingMoved(5, MN, (HNP,), paths, paths[1:], 40.0, 150.0)))
-    assert ops(ups) == sorted([("DELETE", "binding_coas"), ("DELETE", "binding_coas"),
-                               ("MODIFY", "binding_profile")] + selector)
+    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("DELETE", "binding_peer_selector"),
+                        ("DELETE", "binding_peer_selector"), ("DELETE", "binding_peer_selector/group"),
+                        ("DELETE", "binding_peers"), ("MODIFY", "binding_profile")]
+    assert in_order(ups)[-2:] == [("DELETE", "binding_peer_selector/group"), ("DELETE", "binding_peer_selector")] \
+        or in_order(ups)[-3:-1] == [("DELETE", "binding_peer_selector/group"), ("DELETE", "binding_peer_selector")]
     assert member(es, 5).action == tunnel6(5, MAG2)
     # and back to two: the entries pointing to the member are not rewritten
     ups = es.plan(lma_changes(BindingMoved(5, MN, (HNP,), paths[1:], paths, 40.0, 160.0)))
-    assert ops(ups) == sorted([("INSERT", "binding_coas"), ("INSERT", "binding_coas"), ("MODIFY", "binding_profile")]
-                              + [("INSERT", "binding_peer_selector")] * 3 + [("INSERT", "binding_peers")])
+    assert ops(ups) == [("INSERT", "binding_coas"), ("INSERT", "binding_coas"), ("INSERT", "binding_peer_selector"),
+                        ("INSERT", "binding_peer_selector"), ("INSERT", "binding_peer_selector/group"),
+                        ("INSERT", "binding_peers"), ("MODIFY", "binding_profile")]
+    assert in_order(ups)[:3] == [("INSERT", "binding_peer_selector")] * 2 + [("INSERT", "binding_peer_selector/group")]
     ups = es.plan(lma_changes(BindingDeregistered(5, MN, (HNP,), paths, 200.0)))
-    assert ops(ups) == sorted([("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("INSERT", "punts"),
-                               ("MODIFY", "binding_profile")] + selector)
+    assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("DELETE", "binding_peer_selector"),
+                        ("DELETE", "binding_peer_selector"), ("DELETE", "binding_peer_selector/group"),
+                        ("DELETE", "binding_peers"), ("INSERT", "punts"), ("MODIFY", "binding_profile")]

@@ -86,8 +86,8 @@ def tables(actions) -> dict:
     es = EntrySet()
     for a in actions:
         es.plan(lma_changes(a))
-    def shown(e):  # an entry that points to a member or a group (RFC 5648 flows): its id
-        if hasattr(e, "members"):  # a group of binding_peer_selector
+    def shown(e):  # an entry that points to a member or a group: its id; a selector group: its members
+        if not hasattr(e, "action"):
             return ("group", tuple(sorted(m.member_id for m in e.members)))
         a = e.action
         if not hasattr(a, "args"):

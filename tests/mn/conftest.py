@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
 from tests.mn.mnlab import MnLab
 from tests.mn.peer import HaPeer
+from tests.tooling import tool_missing
 
 
 def _missing() -> str | None:
@@ -15,10 +15,7 @@ def _missing() -> str | None:
         return "needs root (network namespaces, TUN, raw sockets)"
     if not os.path.exists("/dev/net/tun"):
         return "no /dev/net/tun (tun driver)"
-    for tool in ("ip", "ping"):
-        if shutil.which(tool) is None:
-            return f"{tool} not installed (apt-get install iproute2 iputils-ping)"
-    return None
+    return tool_missing("ip", "ping")
 
 
 def pytest_collection_modifyitems(config, items):

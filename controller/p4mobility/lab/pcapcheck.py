@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FIELDS = ("esp.spi", "esp.icv_good", "mip6.mhtype", "mip6.ba.status", "mip6.ba.lifetime")
+FIELDS = ("esp.spi", "esp.icv_good", "mip6.mhtype", "mip6.ba.status", "mip6.ba.lifetime", "mip6.bu.seqnr",
+          "mip6.ba.seqnr", "mip6.bu.lifetime")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class MhRow:
     mh_type: int
     ba_status: int | None
     ba_lifetime: int | None
+    seq: int | None = None  # the BU's or BA's Sequence Number
+    bu_lifetime: int | None = None
 
 
 def esp_options(esp_sa: Path | None) -> list[str]:
@@ -54,9 +57,25 @@ def mh_rows(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = ())
         raise RuntimeError(f"tshark failed on {pcap.name}: {res.stderr.strip()[:300]}")
     rows = []
     for line in res.stdout.splitlines():
-        spi, good, mh, status, lifetime = (line.split("|") + [""] * 5)[:5]
-        rows.append(MhRow(_int(spi), good.strip() in ("1", "True"), _int(mh) or 0, _int(status), _int(lifetime)))
+        spi, good, mh, status, lifetime, bu_seq, ba_seq, bu_lifetime = (line.split("|") + [""] * 8)[:8]
+        seq = _int(bu_seq) if _int(bu_seq) is not None else _int(ba_seq)
+        rows.append(MhRow(_int(spi), good.strip() in ("1", "True"), _int(mh) or 0, _int(status), _int(lifetime),
+                          seq, _int(bu_lifetime)))
     return rows
+
+
+def answers(rows: list[MhRow]) -> list[tuple[int | None, int | None]]:
+    """(lifetime the BU asked for, status of the BA) for each BA of one link's rows, the BA
+    paired with the latest BU of its Sequence Number before it (RFC 6275 §6.1.8: the BA
+    echoes it); the lifetime is None for a BA that answers no BU seen on the link."""
+    asked: dict[int | None, int | None] = {}
+    out = []
+    for r in rows:
+        if r.mh_type == 5:
+            asked[r.seq] = r.bu_lifetime
+        elif r.mh_type == 6:
+            out.append((asked.get(r.seq), r.ba_status))
+    return out
 
 
 def malformed(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = (), scope: str | None = None) -> str:
@@ -88,4 +107,4 @@ def signaling_summary(pcaps: list[Path], esp_sa: Path | None, extra: tuple[str, 
     return {"mh_messages": total, "in_esp": in_esp, "esp_icv_good": good, "pcaps_with_malformed": bad}
 
 
-__all__ = ["MhRow", "mh_rows", "malformed", "esp_options", "signaling_summary", "DSMIPV6_DECODE"]
+__all__ = ["MhRow", "mh_rows", "answers", "malformed", "esp_options", "signaling_summary", "DSMIPV6_DECODE"]

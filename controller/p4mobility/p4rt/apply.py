@@ -1,15 +1,14 @@
 """The only module that writes table entries to a switch.
 
 Rule: the runtime keeps the *desired* entries of the tables it owns as a dict
-keyed by (table, match), and the members and groups of the action profiles it
-owns keyed by (profile, member id / group id) (entries.py builds the changes). `EntrySet.plan`
+keyed by (table, match), and the members of the action profiles it owns keyed
+by (profile, member id) (entries.py builds the changes). `EntrySet.plan`
 folds a batch of changes into that dict and returns the P4Runtime updates
 that take the switch from the old desired set to the new one (INSERT for a
 new key, MODIFY for a changed action, DELETE for a removed key; a key that
 appears several times in a batch is written once), in dependency order:
-members inserted, groups inserted or modified, then table entries and
-modified members, then groups and members deleted (an entry points only to a
-member or group that exists, a group lists only members that exist). `Writer.apply`
+members inserted, then table entries and modified members, then members
+deleted (an entry points only to a member that exists). `Writer.apply`
 sends each of these phases that is not empty as one WriteRequest (P4Runtime
 §12.2: a server may reorder the updates of one batch), encoded by fastenc
 (finsy's bytes, less CPU); a handover is one update (the binding's member)
@@ -36,24 +35,24 @@ Entity = P4TableEntry | P4ActionProfileMember | P4ActionProfileGroup
 
 def phases(updates: list[Any]) -> list[list[Any]]:
     """Updates split into what must be written before what: members inserted;
-    groups inserted or modified (they list members); table entries, then
-    members modified (which depend on nothing); groups deleted; members
-    deleted. Empty phases left out."""
-    first: list[Any] = []
-    groups: list[Any] = []
+    groups inserted (they name members); table entries, then members and groups
+    modified; groups deleted (after the entries naming them); members deleted.
+    Empty phases left out."""
+    members_in: list[Any] = []
+    groups_in: list[Any] = []
     tables: list[Any] = []
     modified: list[Any] = []
-    groups_gone: list[Any] = []
-    last: list[Any] = []
+    groups_out: list[Any] = []
+    members_out: list[Any] = []
     for u in updates:
         t = type(u)
         if t is P4ActionProfileMember:
-            {"+": first, "~": modified, "-": last}[_op(u)].append(u)
+            {"+": members_in, "~": modified, "-": members_out}[_op(u)].append(u)
         elif t is P4ActionProfileGroup:
-            (groups_gone if _op(u) == "-" else groups).append(u)
+            {"+": groups_in, "~": modified, "-": groups_out}[_op(u)].append(u)
         else:
             tables.append(u)
-    return [ph for ph in (first, groups, tables + modified, groups_gone, last) if ph]
+    return [ph for ph in (members_in, groups_in, tables + modified, groups_out, members_out) if ph]
 
 
 class EntrySet:
@@ -133,8 +132,8 @@ def _canon(entry: Entity, schema: Any) -> tuple[tuple, bytes]:
         return ("member", m.action_profile_id, m.member_id), m.action.SerializeToString(deterministic=True)
     if type(entry) is P4ActionProfileGroup:
         g = entry.encode(schema).action_profile_group
-        members = sorted((m.member_id, m.weight) for m in g.members)
-        return ("group", g.action_profile_id, g.group_id), repr(members).encode()
+        members = sorted(x.SerializeToString(deterministic=True) for x in g.members)
+        return ("group", g.action_profile_id, g.group_id), b"".join(members) + g.max_size.to_bytes(4, "big")
     pb = entry.encode_entry(schema)
     match = tuple(sorted(m.SerializeToString(deterministic=True) for m in pb.match))
     return (pb.table_id, pb.priority, match), pb.action.SerializeToString(deterministic=True)
@@ -169,21 +168,28 @@ async def read_tables(switch: Any, tables: Iterable[str]) -> list[P4TableEntry]:
     return found
 
 
-async def read_members(switch: Any, profiles: Iterable[str]) -> list[P4ActionProfileMember | P4ActionProfileGroup]:
-    """Every member of ``profiles``, and every group of those with a selector."""
-    found: list[P4ActionProfileMember | P4ActionProfileGroup] = []
+async def read_members(switch: Any, profiles: Iterable[str]) -> list[P4ActionProfileMember]:
+    found: list[P4ActionProfileMember] = []
     for profile in profiles:
         async for m in switch.read(P4ActionProfileMember(profile)):
             found.append(m)
-        if switch.p4info.action_profiles[profile].with_selector:
-            async for g in switch.read(P4ActionProfileGroup(profile)):
-                found.append(g)
+    return found
+
+
+async def read_groups(switch: Any, profiles: Iterable[str]) -> list[P4ActionProfileGroup]:
+    found: list[P4ActionProfileGroup] = []
+    for profile in profiles:
+        async for g in switch.read(P4ActionProfileGroup(profile)):
+            found.append(g)
     return found
 
 
 async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
-                    profiles: Iterable[str] = ()) -> ReconcileResult:
-    installed: list[Entity] = [*await read_tables(switch, tables), *await read_members(switch, profiles)]
+                    profiles: Iterable[str] = (), selectors: Iterable[str] = ()) -> ReconcileResult:
+    """``profiles``: action profiles whose members we own; ``selectors``: those whose
+    groups we own too."""
+    installed: list[Entity] = [*await read_tables(switch, tables), *await read_members(switch, profiles),
+                               *await read_groups(switch, selectors)]
     updates = diff(entries.desired.values(), installed, switch.p4info)
     for phase in phases(updates):
         await switch.write(phase)
@@ -199,4 +205,4 @@ def _op(update: Any) -> str:
 
 
 __all__ = ["EntrySet", "Writer", "WriteStats", "ReconcileResult", "diff", "phases", "read_tables", "read_members",
-           "reconcile"]
+           "read_groups", "reconcile"]

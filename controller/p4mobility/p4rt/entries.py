@@ -10,8 +10,7 @@ one member of `binding_profile` (its tunnel, from its one path; or "several
 CoAs", RFC 5648; or none) that its home prefixes' `bindings` and
 `uplink_sources` entries point to, so a handover and a de-registration are
 one MODIFY of that member (docs/dataplane.md, One member per binding); the
-CoAs of a binding with several are its `binding_coas`, and its downlink flows
-are spread over them by `binding_peer_selector` (p4rt/flows.py). Entries use
+CoAs of a binding with several are its `binding_coas`. Entries use
 table/action/field names from p4rt/names.py, never ids.
 Binding ids: the anchor uses the core's binding id, also its member id; the
 MAG uses the access port (one MN per point-to-point access link, RFC 5213 §6.9.1.1).
@@ -22,8 +21,15 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any, Iterable
 
-from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4IndirectAction, P4TableAction, P4TableEntry, \
-    P4TableMatch
+from finsy import (
+    P4ActionProfileGroup,
+    P4ActionProfileMember,
+    P4IndirectAction,
+    P4Member,
+    P4TableAction,
+    P4TableEntry,
+    P4TableMatch,
+)
 
 from p4mobility.addrtext import addr_text
 from p4mobility.binding import Path, Transport, TunnelEndpoints
@@ -39,7 +45,6 @@ from p4mobility.pmip.actions import (
     TunnelPeerRemoved,
 )
 
-from .flows import flow_entries, no_flow_entries
 from .names import EncapKind
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
@@ -163,6 +168,52 @@ def _peer_removed(a: TunnelPeerRemoved) -> list[Change]:
         _delete("tunnel_terminations", m) for m in _terminations(a)]
 
 
+# --- RFC 5648: a binding with several CoAs picks one per flow (binding_peers) ---------------
+
+PEER_SELECTOR = "binding_peer_selector"
+
+
+MAX_GROUP_MEMBERS = 16  # CoAs of one binding the selector spreads flows over
+
+
+def selector_member_key(member_id: int) -> Key:
+    return PEER_SELECTOR, (("member_id", str(member_id)),)
+
+
+def selector_group_key(binding_id: int) -> Key:
+    return PEER_SELECTOR, (("group_id", str(binding_id)),)
+
+
+def _selector_member_id(bid: int, i: int) -> int:
+    return (bid << 4) | i  # the binding's i-th CoA (i < MAX_GROUP_MEMBERS)
+
+
+def _selector(bid: int, paths: tuple[Path, ...], old: tuple[Path, ...] = ()) -> list[Change]:
+    """Several paths: one selector member per path (the binding's own, ids from its
+    binding id), group ``bid`` over them and the binding_peers entry naming it; fewer
+    than two: none of these (deleting what is not there changes nothing). Single-CoA
+    bindings (all of PMIPv6) write nothing here."""
+    n = len(paths) if len(paths) > 1 else 0
+    was = len(old) if len(old) > 1 else 0
+    if n > MAX_GROUP_MEMBERS:
+        raise ValueError(f"binding {bid}: {n} care-of addresses, the selector takes {MAX_GROUP_MEMBERS}")
+    out: list[Change] = []
+    ids = [_selector_member_id(bid, i) for i in range(n)]
+    for i, p in enumerate(sorted(paths, key=lambda p: p.bid)[:n]):
+        out.append((selector_member_key(ids[i]), P4ActionProfileMember(
+            PEER_SELECTOR, member_id=ids[i], action=P4TableAction("set_tunnel_peer", tunnel_peer_id=p.tunnel_peer_id))))
+    entry_key = key_of("binding_peers", {"binding_id": bid})
+    if n:
+        group = P4ActionProfileGroup(PEER_SELECTOR, group_id=bid, max_size=MAX_GROUP_MEMBERS,
+                                     members=[P4Member(m, weight=1) for m in ids])
+        out += [(selector_group_key(bid), group), (entry_key, P4TableEntry(
+            "binding_peers", match=P4TableMatch({"binding_id": bid}), action=P4IndirectAction(group_id=bid)))]
+    else:
+        out += [(entry_key, None), (selector_group_key(bid), None)]
+    out += [(selector_member_key(_selector_member_id(bid, i)), None) for i in range(n, max(was, n))]
+    return out
+
+
 # --- LMA / home agent --------------------------------------------------------------
 
 def member_key(binding_id: int) -> Key:
@@ -241,20 +292,20 @@ def lma_changes(a: Any) -> list[Change]:
         return _peer_removed(a)
     if isinstance(a, (BindingCreated, BindingMoved)) or (isinstance(a, BindingUpdated) and a.reactivated):
         # §5.3.4: a handover rewrites the member; the entries pointing to it stay as they are
-        out = [_member(a.binding_id, a.paths)]
+        old = a.old_paths if isinstance(a, BindingMoved) else ()
+        out = [_member(a.binding_id, a.paths)] + _selector(a.binding_id, a.paths, old)
         for n in a.home_prefixes:
             out += _to_member(a.binding_id, n)
         if isinstance(a, BindingMoved):
             out += _no_coas(a.binding_id, a.old_paths, keep=a.paths)
-            out += no_flow_entries(a.binding_id, a.old_paths, a.paths)
-        out += _coas(a.binding_id, a.paths) + flow_entries(a.binding_id, a.paths)  # RFC 5648 (p4rt/flows.py)
+        out += _coas(a.binding_id, a.paths)
         return out + [buffer_punt(n, present=False) for n in a.home_prefixes]
     if isinstance(a, BindingDeregistered):  # §5.3.5: keep the BCE, no traffic to or from the old MAG
-        out = [_member(a.binding_id, ())] + _no_coas(a.binding_id, a.paths) + no_flow_entries(a.binding_id, a.paths)
+        out = [_member(a.binding_id, ())] + _selector(a.binding_id, (), a.paths) + _no_coas(a.binding_id, a.paths)
         return out + [buffer_punt(n) for n in a.home_prefixes]
     if isinstance(a, BindingDeleted):
         out = [c for n in a.home_prefixes for c in _unbound(n)] + _no_coas(a.binding_id, a.paths)
-        out += no_flow_entries(a.binding_id, a.paths)
+        out += _selector(a.binding_id, (), a.paths)
         out += [buffer_punt(n, present=False) for n in a.home_prefixes]
         return out + [(member_key(a.binding_id), None)]  # after the entries (apply.phases)
     return []

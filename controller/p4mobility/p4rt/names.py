@@ -45,7 +45,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "uplink_sources": (("home_addr",), ("set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp",
                                         "set_multi_coa_binding", "set_binding_without_tunnel")),
     "binding_coas": (("binding_id", "coa"), ("accept_coa",)),
-    "binding_peers": (("binding_id",), ("set_tunnel_peer",)),  # RFC 5648: a group of binding_peer_selector
+    "binding_peers": (("binding_id",), ("set_tunnel_peer",)),  # groups of binding_peer_selector
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
     "esp_sas": (("dst_addr", "spi"), ("to_crypto_port",)),
@@ -58,7 +58,8 @@ COUNTERS = ("drop_counter", "binding_uplink_counter", "binding_downlink_counter"
 PACKET_OUT = ("egress_port", "through_pipeline")
 PACKET_IN = ("ingress_port", "punt_reason")
 
-LMA_PROFILES = ("binding_profile", "binding_peer_selector")
+LMA_PROFILES = ("binding_profile", "binding_peer_selector")  # members the anchor owns
+LMA_SELECTORS = ("binding_peer_selector",)  # groups it owns too (RFC 5648 per-flow CoA)
 LMA_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations", "bindings",
               "uplink_sources", "binding_coas", "binding_peers", "esp_sas", "outbound_policies")
 MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
@@ -106,5 +107,5 @@ def check_names(schema: Any) -> list[str]:
     return missing
 
 
-__all__ = ["EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES",
+__all__ = ["EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES", "LMA_SELECTORS",
            "MAG_TABLES", "check_names"]

@@ -33,7 +33,7 @@ from p4mobility.ha import ha_persist
 from p4mobility.binding.actions import SendMh
 from p4mobility.mh import BindingUpdate
 from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
-from p4mobility.p4rt.names import LMA_PROFILES, LMA_TABLES, PuntReason
+from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.runtime.frames import FrameError, mh_frame
 from p4mobility.runtime.ha_frames import PuntedMh, parse_punted, signalling_frame
 from p4mobility.runtime.ha_sas import sa_home_addresses
@@ -51,6 +51,7 @@ class HaNode(NodeRuntime):
     role = "ha"
     tables = LMA_TABLES
     profiles = LMA_PROFILES
+    selectors = LMA_SELECTORS
 
     def __init__(self, cfg: HaNodeConfig, log: EventLog | None = None) -> None:
         super().__init__(cfg.node, log, cfg.ipsec)

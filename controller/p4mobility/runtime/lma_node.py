@@ -17,7 +17,7 @@ from finsy import P4PacketOut
 from p4mobility.binding.statejson import StateError
 from p4mobility.mh import BindingUpdate
 from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
-from p4mobility.p4rt.names import LMA_PROFILES, LMA_TABLES, PuntReason
+from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.pmip import lma_persist
 from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendMh
 from p4mobility.pmip.events import DownlinkPunted, PbuReceived
@@ -37,6 +37,7 @@ class LmaNode(NodeRuntime):
     role = "lma"
     tables = LMA_TABLES
     profiles = LMA_PROFILES
+    selectors = LMA_SELECTORS
 
     def __init__(self, cfg: LmaNodeConfig, log: EventLog | None = None) -> None:
         super().__init__(cfg.node, log, cfg.ipsec)

@@ -54,6 +54,7 @@ class NodeRuntime:
     role = "node"
     tables: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()  # action profiles whose members this node owns
+    selectors: tuple[str, ...] = ()  # action selectors whose groups it owns too
 
     def __init__(self, settings: NodeSettings, log: EventLog | None = None,
                  ipsec: IpsecSettings | None = None) -> None:
@@ -185,7 +186,7 @@ class NodeRuntime:
         packets = switch.read_packets(queue_size=65536)
         while True:  # again if the worker changed the desired set meanwhile
             version = self.entries.version
-            result = await reconcile(switch, self.entries, self.tables, self.profiles)
+            result = await reconcile(switch, self.entries, self.tables, self.profiles, self.selectors)
             if self.entries.version == version:
                 break
         self.metrics.reconciles.inc()
@@ -256,7 +257,7 @@ class NodeRuntime:
 
     async def _reconcile_now(self, switch: Any) -> None:
         with contextlib.suppress(Exception):
-            result = await reconcile(switch, self.entries, self.tables, self.profiles)
+            result = await reconcile(switch, self.entries, self.tables, self.profiles, self.selectors)
             self.log.event("reconciled", read=result.read, inserted=result.inserted,
                            modified=result.modified, deleted=result.deleted, desired=len(self.entries))
 
