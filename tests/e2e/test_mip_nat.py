@@ -125,3 +125,34 @@ def test_tshark_decodes_dsmipv6_signalling_in_udp_4191_and_decrypts_it(lab):
     assert any(b[2] == "110" for b in bas)
     # on the wire they are ESP inside IPv4/UDP 4191 (the BUs from the NAT's address)
     assert {e.spi for e in esp_on_link(pcap) if e.outer == "udp" and e.src == M.NAT_PUBLIC} >= {SPI["bu"]}
+
+
+def test_draft_laganier_req3_the_bu_leaves_from_the_new_ipv4_coa_while_data_stays_on_the_old_tunnel(lab):
+    """RFC 5555 §4.1 as the draft reads it: moving to an IPv4-only network, the BU goes in UDP from
+    the new IPv4 CoA while the data keeps the old (IPv6) tunnel until the BA comes; the MN tells
+    them apart by SPI (BU SA, transport mode, vs payload SA, tunnel mode)."""
+    needs_pcaps(lab)
+    registered_at(lab, "acca")
+    # the BA on its way to the MN through the NAT is lost: UDP from 4191, IPv6 (40 bytes), the BA SA's SPI
+    lab.drop_forwarded("nat", f"udp sport 4191 @th,384,32 {SPI['ba']}")
+    try:
+        t = lab.attach("nat")
+        lab.detach("acca")
+        bu = lab.wait_event("ha", "bu_rx", since=t, where=lambda e: e.get("outer"))
+        assert binding(lab)["coa"].startswith(f"0:{M.MN_V4_COA} (nat ")  # the HA moved ...
+        assert lab.mn_tunnel()["coa"] == str(COA["acca"])  # ... the MN, without a BA, did not
+        assert lab.ping(CN, count=3)  # uplink in the old IPv6 tunnel, downlink in UDP through the NAT
+        assert lab.mn_tunnel()["coa"] == str(COA["acca"])
+    finally:
+        lab.drop_forwarded("nat", None)
+    moved_at = lab.wait_event("mn", "tunnel_changed", since=t, timeout=60,
+                              where=lambda e: (e.get("tunnel") or {}).get("coa") == str(M.MN_V4_COA))["ts"]
+    assert lab.ping(CN, count=3)
+    time.sleep(0.5)
+    old = [e for e in esp_on_link(lab.out / "ha-acca.pcap") if e.t > t]
+    new = [e for e in esp_on_link(lab.out / "ha-nat.pcap") if e.t > t]
+    first_bu = min(e.t for e in new if e.spi == SPI["bu"] and e.outer == "udp" and e.src == M.NAT_PUBLIC)
+    assert first_bu <= bu["ts"]
+    assert [e for e in old if e.spi == SPI["data-out"] and first_bu < e.t < moved_at and e.src == COA["acca"]]
+    assert not [e for e in new if e.spi == SPI["data-out"] and e.t < moved_at]
+    assert [e for e in new if e.spi == SPI["data-out"] and e.t > moved_at and e.outer == "udp"]
