@@ -4,7 +4,7 @@ Rule: the lab is lab/mip_lab.py as the mip-nat scenario builds it, the moves
 are mip_scenario.move, the captures are read with lab/esppcap.py and the
 ping with lab/report.py; here only the run's order and the arithmetic:
 - the MN registers on access A and pings the CN every 10 ms; after
-  ``settle`` s it moves A -> B -> A ... ``moves`` times, ``settle`` s apart;
+  ``steady`` s it moves A -> B -> A ... ``moves`` times, ``settle`` s apart;
 - per move, within its window (from the previous move to the next): the time
   from the last ESP packet of the data SA on the old access link's capture
   to the first on the new one after the move, downlink (SA data-in, HA ->
@@ -97,7 +97,7 @@ def movement(args: argparse.Namespace) -> dict[str, Any] | None:
         log = lab.start_ping(M.CN_ADDRESS, interval=0.01)
         lab.wait_for(lambda: parse_ping(log.read_text(errors="replace")).replies, "the first echo reply", 30)
         start = time.time()
-        time.sleep(max(args.settle, 1.0))
+        time.sleep(args.steady)
         here, there, moves = "acca", "accb", []
         for i in range(args.moves):
             step = move(lab, there, here, lambda s: None)
@@ -112,7 +112,7 @@ def movement(args: argparse.Namespace) -> dict[str, Any] | None:
         ping = parse_ping(log.read_text(errors="replace"))
         esp = {acc: {d: [e.t for e in esp_on_link(out / f"ha-{acc}.pcap") if e.spi == spi]
                      for d, spi in DIRECTIONS.items()} for acc in ("acca", "accb")}
-    res = {"target": args.target, "ping_interval_ms": 10, "settle_s": args.settle,
+    res = {"target": args.target, "ping_interval_ms": 10, "steady_s": args.steady, "settle_s": args.settle,
            "sent": ping.transmitted, "received": ping.received,
            **analyse(moves, esp, ping.replies, start, end),
            "move_to_tunnel_ms": spread([m["move_to_tunnel_ms"] for m in moves]),

@@ -129,7 +129,7 @@ def test_bench_ha_runs_with_tiny_counts_and_writes_its_figures(tmp_path):
             continue
         res_file = tmp_path / f"ha-{target}.json"
         proc = subprocess.run([sys.executable, str(BENCH / "bench_ha.py"), "--target", target, "--mns", "3",
-                               "--count", "9", "--rate", "20", "--moves", "2", "--settle", "0.5",
+                               "--count", "9", "--rate", "20", "--moves", "2", "--settle", "0.5", "--steady", "0.5",
                                "--out", str(tmp_path / target), "--results", str(res_file)],
                               capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
