@@ -36,7 +36,8 @@ import time
 from ipaddress import IPv6Address
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import RESULTS, cpu_seconds, percentiles, raw_write_rate  # noqa: E402
 LMA = IPv6Address("2001:db8:ffff::1")
 MAG = IPv6Address("2001:db8:a::1")
 GEN_MAC = "02:00:00:00:0b:01"
@@ -67,32 +68,6 @@ def outer(args: argparse.Namespace) -> int:
                  "--out", str(out), "--target", args.target, "--switch-pid", str(sw.popen.pid)]
         inner += ["--burst-only"] if args.burst_only else []
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
-
-
-async def raw_write_rate(count: int, batch: int) -> float:
-    import finsy
-    from finsy import P4TableAction, P4TableEntry, P4TableMatch
-
-    from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
-
-    opts = finsy.SwitchOptions(p4info=DEFAULT_P4INFO, p4blob=DEFAULT_P4BLOB, device_id=1, p4force=True)
-    for _ in range(100):  # the switch may still be starting
-        try:
-            with socket.create_connection(("127.0.0.1", 9559), timeout=0.5):
-                break
-        except OSError:
-            await asyncio.sleep(0.2)
-    async with finsy.Switch("baseline", "127.0.0.1:9559", opts) as sw:
-        entries = [P4TableEntry("tunnel_peers", match=P4TableMatch(tunnel_peer_id=i + 1),
-                                action=P4TableAction("load_tunnel_peer_ipv6", src_addr="2001:db8:ffff::1",
-                                                     dst_addr=f"2001:db8:{0x8000 + i // 65536:x}:{i % 65536:x}::1"))
-                   for i in range(count)]
-        t = time.perf_counter()
-        for i in range(0, count, batch):
-            await sw.write([+e for e in entries[i:i + batch]])
-        dt = time.perf_counter() - t
-        await sw.delete_all()
-    return count / dt
 
 
 def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
@@ -152,16 +127,6 @@ def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
         dt = time.perf_counter() - t
         node.store.close()
     return count / dt
-
-
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU seconds of a process so far (0.0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pbu_frame(i: int, seq: int) -> bytes:
@@ -305,10 +270,7 @@ def inner(args: argparse.Namespace) -> int:
                 i = base_i + k
                 if i in gen.acked:
                     lat.append((gen.acked[i][0] - gen.sent[i]) * 1000.0)
-            lat.sort()
-            latency[rate] = {"answered": len(lat), "sent": n_rate,
-                             "p50_ms": round(statistics.median(lat), 3) if lat else None,
-                             "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3) if lat else None}
+            latency[rate] = {"answered": len(lat), "sent": n_rate, **percentiles(lat)}
             base_i += n_rate
         batches = [e["updates"] for e in read_events(str(log)) if e["event"] == "entries_written"]
     finally:

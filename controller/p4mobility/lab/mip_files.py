@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Iterable
 
 from p4mobility.lab import mip_topology as M
 from p4mobility.lab.launch import GRPC_PORT, METRICS_PORT
@@ -27,10 +28,11 @@ def node_settings(out: Path) -> dict:
             "state_db": str(out / "ha.db"), "counters_interval": 1.0, "metrics_port": METRICS_PORT}
 
 
-def write_keys(out: Path) -> None:
+def write_keys(out: Path, sas: Iterable[M.MipSa] | None = None) -> None:
+    """A fresh key file (0600) under ``out``/keys for each of ``sas`` (default: the lab's MNs')."""
     keys = out / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
-    for sa in (sa for mn in M.HOME_ADDRESSES for sa in M.mip_sas(mn)):
+    for sa in sas if sas is not None else (sa for mn in M.LAB_MNS for sa in M.mip_sas(mn)):
         path = keys / f"{sa.name}.key"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:

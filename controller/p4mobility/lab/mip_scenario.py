@@ -31,7 +31,9 @@ COA = {**M.MN_COA, "nat": M.MN_V4_COA}
 MIP_EVENTS = ("bu_rx", "ba_tx", "bu_sent", "tunnel_changed", "BindingCreated", "BindingMoved", "BindingDeleted")
 
 
-def _move(lab: MipLab, to: str, away: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
+def move(lab: MipLab, to: str, away: str | None, echo: Callable[[str], None]) -> dict[str, Any]:
+    """The MN attaches to ``to`` and leaves ``away``; back once its data tunnel runs on the new
+    CoA, with the step's times (attach, move to tunnel, BU to BA)."""
     t = lab.attach(to)
     if away is not None:
         lab.detach(away)
@@ -120,9 +122,9 @@ def mip_nat(out: Path, target: str = "embedded", echo: Callable[[str], None] = p
         lab.start_ping(M.CN_ADDRESS_V4, name="ping4", interval=0.1)
         _start_tcp(lab)
         time.sleep(settle)
-        moves = [_move(lab, "nat", "acca", echo)]
+        moves = [move(lab, "nat", "acca", echo)]
         time.sleep(settle)
-        moves.append(_move(lab, "acca", "nat", echo))
+        moves.append(move(lab, "acca", "nat", echo))
         time.sleep(settle)
         tcp = _stop_tcp(lab)
         lab.stop_ping("ping4")
@@ -212,4 +214,4 @@ def mcoa(out: Path, target: str = "embedded", echo: Callable[[str], None] = prin
         return _finish(lab, out, summary, ping, t0, echo)
 
 
-__all__ = ["mip_nat", "mcoa", "SETTLE"]
+__all__ = ["mip_nat", "mcoa", "move", "SETTLE", "COA"]

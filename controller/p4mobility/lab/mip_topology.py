@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any
+from typing import Any, Iterable
 
 from p4mobility.mh.constants import MhType
 
@@ -119,11 +119,29 @@ class MipSa:
     from_mn: bool
 
 
-def mip_sas(mn: str = "mn") -> list[MipSa]:
+@dataclass(frozen=True)
+class MnKeys:
+    """Whose SAs: one MN's home address, the base of its SPIs and reqids, its key files' prefix."""
+
+    home_address: IPv6Address
+    spi: int
+    reqid: int
+    prefix: str = ""
+
+
+LAB_MNS = {"mn": MnKeys(HOME_ADDRESS, 0x6000, 60), "mn2": MnKeys(MN2_HOME_ADDRESS, 0x6100, 70, "mn2-")}
+
+
+def _keys(mn: str | MnKeys) -> MnKeys:
+    return LAB_MNS[mn] if isinstance(mn, str) else mn
+
+
+def mip_sas(mn: str | MnKeys = "mn") -> list[MipSa]:
     """The four SAs of one MN with the HA (RFC 3776 §5.2): BU and BA transport mode,
-    payload tunnel mode both ways; key files named after ``name``."""
-    hoa, ha = str(HOME_ADDRESSES[mn]), str(HA_ADDRESS)
-    spi, reqid, pre = (0x6000, 60, "") if mn == "mn" else (0x6100, 70, f"{mn}-")
+    payload tunnel mode both ways; key files named after ``name``. ``mn`` is one of
+    the lab's MNs by name, or any other (a benchmark's) by its MnKeys."""
+    k = _keys(mn)
+    hoa, ha, spi, reqid, pre = str(k.home_address), str(HA_ADDRESS), k.spi, k.reqid, k.prefix
     return [MipSa(f"{pre}bu", hoa, ha, spi + 1, reqid + 1, "transport", True),
             MipSa(f"{pre}ba", ha, hoa, spi + 2, reqid + 2, "transport", False),
             MipSa(f"{pre}data-out", hoa, ha, spi + 3, reqid + 3, "tunnel", True),
@@ -136,11 +154,11 @@ def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
             "aead": {"name": AEAD, "key-file": f"{keydir}/{sa.name}.key", "icv-len": 128}}
 
 
-def _signalling(mn: str, mine: bool) -> list[dict[str, Any]]:
+def _signalling(mn: str | MnKeys, mine: bool) -> list[dict[str, Any]]:
     """BUs selected by MH type 5 on HoA -> HA; everything the HA's MH sends the home
     address (BA, BRR, BE) on the BA SA, so no MH type there (RFC 3776 §5.2.1)."""
     bu, ba, _, _ = mip_sas(mn)
-    hoa, ha = f"{HOME_ADDRESSES[mn]}/128", f"{HA_ADDRESS}/128"
+    hoa, ha = f"{_keys(mn).home_address}/128", f"{HA_ADDRESS}/128"
     local, remote = (hoa, ha) if mine else (ha, hoa)
     return [
         {"name": f"{bu.name}", "dir": "out" if mine else "in", "local": local, "remote": remote, "proto": "mh",
@@ -151,10 +169,10 @@ def _signalling(mn: str, mine: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _payload(mn: str, mine: bool) -> list[dict[str, Any]]:
+def _payload(mn: str | MnKeys, mine: bool) -> list[dict[str, Any]]:
     """Host-wide on the home address, last (draft-laganier requirement 2: no tunnel-interface selector)."""
     _, _, out, into = mip_sas(mn)
-    hoa = f"{HOME_ADDRESSES[mn]}/128"
+    hoa = f"{_keys(mn).home_address}/128"
     if mine:
         return [{"name": "payload-out", "dir": "out", "local": hoa, "action": "protect",
                  "tmpl": {"reqid": out.reqid, "mode": "tunnel"}},
@@ -169,14 +187,19 @@ def _payload(mn: str, mine: bool) -> list[dict[str, Any]]:
              "tmpl": {"reqid": out.reqid, "mode": "tunnel"}}]
 
 
-def ipsec_config(side: str, keydir: str = "keys") -> dict[str, Any]:
-    """The ip-xfrm style IPsec document (as a dict) of ``side``: "mn" or "mn2" (that
-    MN's four SAs) or "ha" (every MN's, directions mirrored); signalling entries
-    first, the host-wide payload entries last."""
-    mns = [side] if side != "ha" else list(HOME_ADDRESSES)
+def ipsec_config(side: str | MnKeys, keydir: str = "keys", mns: Iterable[str | MnKeys] | None = None,
+                 payload: bool = True) -> dict[str, Any]:
+    """The ip-xfrm style IPsec document (as a dict) of ``side``: an MN ("mn", "mn2" or
+    its MnKeys: that MN's SAs) or "ha" (those of every MN of ``mns``, by default the
+    lab's, directions mirrored); signalling entries first, the host-wide payload
+    entries last. ``payload=False``: the BU/BA pair alone (RFC 3776 §5.2.1)."""
     mine = side != "ha"
-    states = [_state(sa, "out" if sa.from_mn == mine else "in", keydir) for mn in mns for sa in mip_sas(mn)]
-    policies = [p for mn in mns for p in _signalling(mn, mine)] + [p for mn in mns for p in _payload(mn, mine)]
+    group = [side] if mine else list(LAB_MNS if mns is None else mns)
+    states = [_state(sa, "out" if sa.from_mn == mine else "in", keydir) for mn in group
+              for sa in mip_sas(mn)[:None if payload else 2]]  # BU, BA first
+    policies = [p for mn in group for p in _signalling(mn, mine)]
+    if payload:
+        policies += [p for mn in group for p in _payload(mn, mine)]
     return {"state": states, "policy": policies}
 
 
@@ -229,6 +252,6 @@ __all__ = [
     "MN_COA", "TRANSIT", "TRANSIT_ROUTER", "NAT_LAN", "NAT_LAN_GW", "MN_V4_COA", "NAT_WAN", "NAT_PUBLIC",
     "NAT_WAN_GW", "CN_ADDRESS", "CN_GATEWAY", "CN_NET", "CN_ADDRESS_V4", "CN_GATEWAY_V4", "CN_NET_V4",
     "CPU_PORT", "CRYPTO_PORT", "CRYPTO_IFACES", "HA_PORTS", "MN_IFACES", "TUNNEL_IFACE", "MACS", "Link",
-    "LINKS", "NODES", "SWITCHES", "MipLabOptions", "MipSa", "mip_sas", "ipsec_config", "ha_config",
+    "LINKS", "NODES", "SWITCHES", "MipLabOptions", "MipSa", "MnKeys", "LAB_MNS", "mip_sas", "ipsec_config", "ha_config",
     "mn_config", "AEAD", "KEY_BYTES",
 ]
