@@ -103,6 +103,7 @@ def test_random_bus_keep_the_home_agent_consistent(steps):
     ha = make_ha()
     now = 0.0
     history: list = []
+    mirror: dict = {}  # what a store fed with take_changes() holds
     for s in steps:
         now += s["advance"]
         history += ha.handle_timer(now)
@@ -121,6 +122,12 @@ def test_random_bus_keep_the_home_agent_consistent(steps):
         if not acks and s["sa"] != "own":
             assert ha.state() == before  # unprotected / wrong SA: discarded, nothing changed
         check_invariants(ha)
+        for i, v in ha.take_changes().items():
+            if v is None:
+                mirror.pop(i, None)
+            else:
+                mirror[i] = v
+        assert tuple(v for _, v in sorted(mirror.items())) == ha.state()  # no change missed
     event(f"{len(ha.cache)} bindings, {sum(len(b.paths) for b in ha.cache)} paths at the end")
     # the switch tables built step by step equal those rebuilt from a snapshot, except that
     # UDP tunnel terminations shared by two peers behind one NAT address may be missing

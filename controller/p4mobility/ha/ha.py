@@ -63,6 +63,7 @@ class HomeAgent:
         reserved = tuple(self._statics) + ((config.ha_address_v4,) if config.ha_address_v4 else ())
         self.pool = Ipv4Pool(config.ipv4_pool, reserved) if config.ipv4_pool is not None else None
         self.counters: dict[str, int] = {}
+        self._touched: set[int] = set()  # binding ids changed since take_changes()
         self._other = OtherMessages(self)
 
     # --- public interface ------------------------------------------------------
@@ -112,6 +113,18 @@ class HomeAgent:
         """The binding of a home address (IPv6, or an assigned IPv4 one)."""
         b = self.cache.for_address(address)
         return None if b is None else b.view()  # type: ignore[attr-defined]
+
+    def binding_count(self) -> int:
+        return len(self.cache)
+
+    def tunnel_peer_count(self) -> int:
+        return len(self.cache.peers)
+
+    def take_changes(self) -> dict[int, HomeBindingView | None]:
+        """{binding id: its view, or None if gone} for every binding changed since the last
+        call (what persistence writes: O(changes), not O(bindings))."""
+        touched, self._touched = self._touched, set()
+        return {i: self.binding(i) for i in sorted(touched)}
 
     def tunnel_peers(self) -> list[TunnelPeerView]:
         return sorted((TunnelPeerView(p.tunnel_peer_id, p.endpoints, p.refcount) for p in self.cache.peers),
@@ -200,6 +213,7 @@ class HomeAgent:
                         now, now, now + lifetime, home_address=hoa, ipv4_home_address=v4,
                         state=next_state(HomeState.NONE, HomeEvent.REGISTER))
         self.cache.add(b)
+        self._touched.add(binding_id)
         actions: list[Action] = []
         for r in regs:
             assert r.endpoints is not None
@@ -215,6 +229,7 @@ class HomeAgent:
                 ) -> list[Action]:
         """RFC 6275 §10.3.1 refresh/move; RFC 5648 §5.2 BIDs added, moved or de-registered."""
         old_paths, old_prefixes = b.path_tuple(), b.home_prefixes
+        self._touched.add(b.binding_id)
         for bid in gone:
             self._forget(b, bid)
         # one change: a peer that stays in use (another BID, the same CoA) is never freed
@@ -265,6 +280,7 @@ class HomeAgent:
             self._timers.cancel((Timer.REFRESH_REQUEST, b.binding_id, bid))
 
     def _delete(self, b: HomeBinding, reason: str) -> list[Action]:
+        self._touched.add(b.binding_id)
         paths = b.path_tuple()
         for bid in list(b.paths):
             for kind in Timer:
@@ -284,6 +300,7 @@ class HomeAgent:
             b.state = next_state(b.state, HomeEvent.LIFETIME_EXPIRED)
             return self._delete(b, "expired")
         b.state = next_state(b.state, HomeEvent.PATH_EXPIRED)
+        self._touched.add(b.binding_id)
         old_paths = b.path_tuple()
         removed = [self._peer_removed(p) for bid in sorted(bids) if (p := self._drop(b, bid)) is not None]
         b.expires_at = max(c.expires_at for c in b.careofs.values())
@@ -293,6 +310,7 @@ class HomeAgent:
 
     def _refresh_request(self, b: HomeBinding, bids: list[int]) -> list[Action]:
         b.state = next_state(b.state, HomeEvent.REFRESH_DUE)
+        self._touched.add(b.binding_id)
         brr = make_brr(tuple(sorted(bids)) if b.uses_bids else ())
         return [SendBindingRefreshRequest(brr, self.route_to(b, min(bids)))]
 
