@@ -22,6 +22,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 from p4mobility.mh.constants import MhType
+from p4mobility.nd.mobile_prefix import MOBILE_PREFIX_ADVERTISEMENT, MOBILE_PREFIX_SOLICITATION
 
 # --- the home agent -------------------------------------------------------------------------
 HA_ADDRESS = IPv6Address("2001:db8:ffff::1")
@@ -102,7 +103,8 @@ class MipLabOptions:
     requested_lifetime: float = 120.0
 
 
-# --- SAs: manual keys, RFC 3776 §5.2 (BU/BA transport mode, payload tunnel mode) ------------
+# --- SAs: manual keys, RFC 3776 §5.2 (BU/BA and prefix discovery transport mode, HoTI/HoT and
+# payload tunnel mode) -------------------------------------------------------------------------
 
 AEAD = "rfc4106(gcm(aes))"
 KEY_BYTES = 20  # AES-128 + 4-byte salt (RFC 4106 §8.1)
@@ -120,14 +122,17 @@ class MipSa:
 
 
 def mip_sas(mn: str = "mn") -> list[MipSa]:
-    """The four SAs of one MN with the HA (RFC 3776 §5.2): BU and BA transport mode,
-    payload tunnel mode both ways; key files named after ``name``."""
+    """The six SAs of one MN with the HA (RFC 3776 §5.2): BU and BA transport mode (also
+    prefix discovery, §5.2.3), HoTI out and HoT in tunnel mode (return routability,
+    §5.2.2), payload tunnel mode both ways; key files named after ``name``."""
     hoa, ha = str(HOME_ADDRESSES[mn]), str(HA_ADDRESS)
     spi, reqid, pre = (0x6000, 60, "") if mn == "mn" else (0x6100, 70, f"{mn}-")
     return [MipSa(f"{pre}bu", hoa, ha, spi + 1, reqid + 1, "transport", True),
             MipSa(f"{pre}ba", ha, hoa, spi + 2, reqid + 2, "transport", False),
             MipSa(f"{pre}data-out", hoa, ha, spi + 3, reqid + 3, "tunnel", True),
-            MipSa(f"{pre}data-in", ha, hoa, spi + 4, reqid + 4, "tunnel", False)]
+            MipSa(f"{pre}data-in", ha, hoa, spi + 4, reqid + 4, "tunnel", False),
+            MipSa(f"{pre}hoti", hoa, ha, spi + 5, reqid + 5, "tunnel", True),
+            MipSa(f"{pre}hot", ha, hoa, spi + 6, reqid + 6, "tunnel", False)]
 
 
 def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
@@ -138,22 +143,37 @@ def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
 
 def _signalling(mn: str, mine: bool) -> list[dict[str, Any]]:
     """BUs selected by MH type 5 on HoA -> HA; everything the HA's MH sends the home
-    address (BA, BRR, BE) on the BA SA, so no MH type there (RFC 3776 §5.2.1)."""
-    bu, ba, _, _ = mip_sas(mn)
+    address (BA, BRR, BE) on the BA SA, so no MH type there (RFC 3776 §5.2.1). Prefix
+    discovery on the same pair, selected by ICMPv6 type: the solicitation (146) on the
+    BU SA, the advertisement (147) on the BA SA (§5.2.3). Return routability in tunnel
+    mode between the home address and the HA (the CoA outside, §5.2.2): HoTI (MH type 1)
+    from the home address to any correspondent, HoT (MH type 3) back to it."""
+    bu, ba, _, _, hoti, hot = mip_sas(mn)
     hoa, ha = f"{HOME_ADDRESSES[mn]}/128", f"{HA_ADDRESS}/128"
     local, remote = (hoa, ha) if mine else (ha, hoa)
+    out, into = ("out", "in") if mine else ("in", "out")
+    sent, received = ("local-mh-type", "remote-mh-type") if mine else ("remote-mh-type", "local-mh-type")
+    rr = {"local": hoa} if mine else {"remote": hoa}  # the correspondent's address: any
     return [
-        {"name": f"{bu.name}", "dir": "out" if mine else "in", "local": local, "remote": remote, "proto": "mh",
-         ("local-mh-type" if mine else "remote-mh-type"): int(MhType.BU), "action": "protect",
-         "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
-        {"name": f"{ba.name}", "dir": "in" if mine else "out", "local": local, "remote": remote, "proto": "mh",
+        {"name": f"{bu.name}", "dir": out, "local": local, "remote": remote, "proto": "mh",
+         sent: int(MhType.BU), "action": "protect", "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
+        {"name": f"{ba.name}", "dir": into, "local": local, "remote": remote, "proto": "mh",
          "action": "protect", "tmpl": {"reqid": ba.reqid, "mode": "transport"}},
+        {"name": f"{bu.name}-mps", "dir": out, "local": local, "remote": remote, "proto": "icmpv6",
+         "icmp-type": MOBILE_PREFIX_SOLICITATION, "action": "protect", "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
+        {"name": f"{ba.name}-mpa", "dir": into, "local": local, "remote": remote, "proto": "icmpv6",
+         "icmp-type": MOBILE_PREFIX_ADVERTISEMENT, "action": "protect",
+         "tmpl": {"reqid": ba.reqid, "mode": "transport"}},
+        {"name": f"{hoti.name}", "dir": out, **rr, "proto": "mh", sent: int(MhType.HOTI), "action": "protect",
+         "tmpl": {"reqid": hoti.reqid, "mode": "tunnel"}},
+        {"name": f"{hot.name}", "dir": into, **rr, "proto": "mh", received: int(MhType.HOT), "action": "protect",
+         "tmpl": {"reqid": hot.reqid, "mode": "tunnel"}},
     ]
 
 
 def _payload(mn: str, mine: bool) -> list[dict[str, Any]]:
     """Host-wide on the home address, last (draft-laganier requirement 2: no tunnel-interface selector)."""
-    _, _, out, into = mip_sas(mn)
+    _, _, out, into, _, _ = mip_sas(mn)
     hoa = f"{HOME_ADDRESSES[mn]}/128"
     if mine:
         return [{"name": "payload-out", "dir": "out", "local": hoa, "action": "protect",

@@ -3,7 +3,9 @@
 Rule: an adapter (aioquic's protocol.py shape). It turns rtnetlink changes
 of the access interfaces into AddressAdded/AddressRemoved/InterfaceDown
 (access_watch.py), received signalling into BaReceived/BrrReceived/
-BeReceived (mn_datapath.py), SIGTERM/SIGINT into StopRequested; feeds each
+BeReceived/PrefixAdvertisementReceived (mn_datapath.py), a control-socket
+`prefixes` request with ``solicit`` into PrefixSolicitationRequested,
+SIGTERM/SIGINT into StopRequested; feeds each
 to ``MobileNode.handle(event, loop.time())``, applies the returned actions
 in order, and re-arms one timer from ``next_deadline()`` (the core's and
 the SAs' lifetimes). It decides no protocol question: tunnels, addresses and
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import secrets
 import signal
 import socket
 import time
@@ -23,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from p4mobility.ipsec import CryptoPath
-from p4mobility.mip import (AtHome, Deregistered, FlowsMoved, HomeAddressAssigned, HomeAddressReleased, Keepalive,
-                            LogEvent, MobileNode, PrefixDiscoveryNeeded, Registered, RegistrationFailed, SendMh,
-                            StopRequested, Stopped, TunnelChanged)
+from p4mobility.mip import (AtHome, Deregistered, FlowsMoved, HomeAddressAssigned, HomeAddressReleased,
+                            HomePrefixesLearned, Keepalive, LogEvent, MobileNode, PrefixDiscoveryNeeded,
+                            PrefixSolicitationRequested, Registered, RegistrationFailed, SendMh,
+                            SendPrefixSolicitation, StopRequested, Stopped, TunnelChanged)
 from p4mobility.mip.data_tunnels import DataTunnels
 from p4mobility.mip.path import Path as MipPath
 
@@ -44,6 +48,7 @@ from .tun import TunConfig, TunDevice
 
 BATCH = 64  # packets per wakeup and socket
 BINDING_COLUMNS = ["bid", "state", "interface", "coa", "tunnel", "pending_coa", "expires_in", "keepalive"]
+PREFIX_COLUMNS = ["prefix", "valid_for", "preferred_for", "on_link", "autonomous", "holds_home_address"]
 
 
 def path_fields(p: MipPath | None) -> dict | None:
@@ -62,7 +67,7 @@ class MnNode:
         self.cfg = cfg
         self.log = log or EventLog(cfg.node.name)
         self.seqfile = SequenceFile(cfg.node.state_file)  # StateFileError: refuse to start
-        self.mn = MobileNode(cfg.mn, sequence=self.seqfile.load())
+        self.mn = MobileNode(cfg.mn, sequence=self.seqfile.load(), identifier_seed=secrets.randbits(16))
         self.crypto = CryptoPath(cfg.ipsec.build_sad(time.monotonic()), cfg.ipsec.spd)
         self.esp_store = SequenceStore(cfg.node.esp_state_file)  # RFC 4303 §3.3.3, manual keys
         self.resumed = self.esp_store.attach(self.crypto.sad)  # SeqStoreError: refuse to start
@@ -77,7 +82,8 @@ class MnNode:
         self._done: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handlers = {
-            SendMh: self._send_mh, TunnelChanged: self._tunnel_changed, HomeAddressAssigned: self._ipv4_assigned,
+            SendMh: self._send_mh, SendPrefixSolicitation: self._send_mps, HomePrefixesLearned: self._prefixes,
+            TunnelChanged: self._tunnel_changed, HomeAddressAssigned: self._ipv4_assigned,
             HomeAddressReleased: self._ipv4_released, Stopped: self._stopped, LogEvent: self._core_log,
             FlowsMoved: self._note, Keepalive: self._note, Registered: self._note, Deregistered: self._note,
             RegistrationFailed: self._note, PrefixDiscoveryNeeded: self._note, AtHome: self._note,
@@ -132,6 +138,24 @@ class MnNode:
                        path=path_fields(a.path), bids=list(a.bids))
         if out is not None:
             self._send(*out)
+
+    def _send_mps(self, a: SendPrefixSolicitation) -> None:
+        out = self.datapath.signalling(a, self.now())
+        self.log.event("mps_sent" if out else "mps_not_sent", identifier=a.message.identifier,
+                       path=path_fields(a.path))
+        if out is not None:
+            self._send(*out)
+
+    def _prefixes(self, a: HomePrefixesLearned) -> None:
+        now = self.now()
+        self.log.event("home_prefixes", identifier=a.identifier, home_address_covered=a.home_address_covered,
+                       prefixes=[self._prefix_row(p, now) for p in a.prefixes])
+
+    def _prefix_row(self, p, now: float) -> dict:
+        left = lambda t: None if t is None else round(t - now, 1)  # noqa: E731 - None: infinite
+        return {"prefix": str(p.prefix), "valid_for": left(p.valid_until), "preferred_for": left(p.preferred_until),
+                "on_link": p.on_link, "autonomous": p.autonomous,
+                "holds_home_address": self.cfg.mn.home_address in p.prefix}
 
     def _tunnel_changed(self, a: TunnelChanged) -> None:
         self.tunnels.apply(a)
@@ -233,7 +257,8 @@ class MnNode:
                     self.datapath.drop(self.now(), "tun_write", error=exc.strerror)
             elif got is not None:
                 self.log.event("signalling_received", kind=type(got).__name__, seq=getattr(got.message, "sequence", None),
-                               status=getattr(got.message, "status", None))
+                               status=getattr(got.message, "status", None),
+                               identifier=getattr(got.message, "identifier", None))
                 self.feed(got)
 
     def _on_netlink(self) -> None:
@@ -326,7 +351,14 @@ class MnNode:
             return {"ok": True, "columns": ["counter", "value"], "rows": sorted(map(list, self.datapath.counters.items()))}
         if cmd == "show" and what == "sas":
             return {"ok": True, "columns": list(SA_COLUMNS), "rows": [sa_row(sa) for sa in self.crypto.sad]}
-        return {"ok": False, "error": f"unknown request {cmd!r} {what or ''} (status; show bindings|counters|sas)"}
+        if cmd == "prefixes":  # the advertised home prefixes; "solicit": ask the HA again (RFC 6275 §11.4.2)
+            if req.get("solicit"):
+                self.feed(PrefixSolicitationRequested())
+            now = self.now()
+            rows = [list(self._prefix_row(p, now).values()) for p in self.mn.home_prefixes()]
+            return {"ok": True, "columns": PREFIX_COLUMNS, "rows": rows, "pending": self.mn.pending_solicitation}
+        return {"ok": False, "error": f"unknown request {cmd!r} {what or ''} "
+                                      "(status; prefixes; show bindings|counters|sas)"}
 
     # --- running -------------------------------------------------------------------------
 
