@@ -5,13 +5,16 @@ Rule: plain values and pure functions, like topology.py for PMIPv6.
 
     MN --wlan0-- ACCA (IPv6 access A, router) --\
     MN --wlan1-- ACCB (IPv6 access B, router) ---+-- HA (P4 switch + HA node + crypto path) -- CN
-    MN --lan0--- NAT  (IPv4-only access, nftables masquerade) --/
+    MN --lan0--- NAT  (IPv4-only access: a private LAN behind an nftables masquerade, and
+                       a public LAN routed as is) --/
 
 The MN is a Linux host running `p4mob mn run` (TUN tunnel interface carrying
 its home addresses); its care-of addresses are what the access networks hand
 out (the lab adds them to the MN's interfaces when it "attaches", as SLAAC or
 DHCP would). ACCA and ACCB are plain IPv6 routers, NAT is an IPv4 router that
-masquerades the MN's private network behind its public address. The HA node
+masquerades the MN's private network behind its public address ("nat") and
+routes a public network without translation ("pub", the same link and MN
+interface: an IPv4 care-of address without a NAT, RFC 5555 §4.1). The HA node
 switch has one port per access network and one to the CN; its home network
 is virtual (no home link). The CN has IPv6 and IPv4 addresses.
 """
@@ -44,9 +47,12 @@ TRANSIT_ROUTER = {"acca": IPv6Address("2001:db8:fa::2"), "accb": IPv6Address("20
 NAT_LAN = IPv4Network("192.168.1.0/24")
 NAT_LAN_GW = IPv4Address("192.168.1.1")
 MN_V4_COA = IPv4Address("192.168.1.100")  # private: behind the NAT
-NAT_WAN = IPv4Network("198.51.100.0/24")
+NAT_WAN = IPv4Network("198.51.100.0/25")
 NAT_PUBLIC = IPv4Address("198.51.100.2")  # what the HA sees as the outer source
 NAT_WAN_GW = IPv4Address("198.51.100.1")  # the HA switch's side (routed by the switch)
+PUBLIC_LAN = IPv4Network("198.51.100.128/25")  # behind the same router, not translated
+PUBLIC_LAN_GW = IPv4Address("198.51.100.129")
+MN_V4_PUBLIC = IPv4Address("198.51.100.200")  # a public IPv4 care-of address (no NAT)
 
 # --- the correspondent --------------------------------------------------------------------
 CN_ADDRESS = IPv6Address("2001:db8:c::2")
@@ -60,7 +66,7 @@ CPU_PORT = 255
 CRYPTO_PORT = 254
 CRYPTO_IFACES = ("cry0", "cry1")
 HA_PORTS = {"acca": 1, "accb": 2, "nat": 3, "cn": 4}  # ifname in the HA namespace -> switch port
-MN_IFACES = {"acca": "wlan0", "accb": "wlan1", "nat": "lan0"}  # MN interface per access network
+MN_IFACES = {"acca": "wlan0", "accb": "wlan1", "nat": "lan0", "pub": "lan0"}  # MN interface per access network
 TUNNEL_IFACE = "mip6tun0"
 
 MACS = {
@@ -160,7 +166,8 @@ def _signalling(mn: str, mine: bool) -> list[dict[str, Any]]:
         {"name": f"{ba.name}", "dir": into, "local": local, "remote": remote, "proto": "mh",
          "action": "protect", "tmpl": {"reqid": ba.reqid, "mode": "transport"}},
         {"name": f"{bu.name}-mps", "dir": out, "local": local, "remote": remote, "proto": "icmpv6",
-         "icmp-type": MOBILE_PREFIX_SOLICITATION, "action": "protect", "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
+         "icmp-type": MOBILE_PREFIX_SOLICITATION, "action": "protect",
+         "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
         {"name": f"{ba.name}-mpa", "dir": into, "local": local, "remote": remote, "proto": "icmpv6",
          "icmp-type": MOBILE_PREFIX_ADVERTISEMENT, "action": "protect",
          "tmpl": {"reqid": ba.reqid, "mode": "transport"}},
@@ -221,7 +228,7 @@ def ha_config(node: dict[str, Any], opts: MipLabOptions) -> dict[str, Any]:
             _route(CN_NET, "cn", ("cn", "eth0")), _route(CN_NET_V4, "cn", ("cn", "eth0")),
             _route(ACC_NET["acca"], "acca", ("acca", "ha")), _route(TRANSIT["acca"], "acca", ("acca", "ha")),
             _route(ACC_NET["accb"], "accb", ("accb", "ha")), _route(TRANSIT["accb"], "accb", ("accb", "ha")),
-            _route(NAT_WAN, "nat", ("nat", "wan")),
+            _route(NAT_WAN, "nat", ("nat", "wan")), _route(PUBLIC_LAN, "nat", ("nat", "wan")),
         ],
     }
 
@@ -247,7 +254,8 @@ __all__ = [
     "HA_ADDRESS", "HA_ADDRESS_V4", "HOME_PREFIX", "HOME_ADDRESS", "MN2_HOME_ADDRESS", "HOME_ADDRESSES",
     "IPV4_POOL", "MN_NAME", "ACC_NET", "ACC_GW",
     "MN_COA", "TRANSIT", "TRANSIT_ROUTER", "NAT_LAN", "NAT_LAN_GW", "MN_V4_COA", "NAT_WAN", "NAT_PUBLIC",
-    "NAT_WAN_GW", "CN_ADDRESS", "CN_GATEWAY", "CN_NET", "CN_ADDRESS_V4", "CN_GATEWAY_V4", "CN_NET_V4",
+    "NAT_WAN_GW", "PUBLIC_LAN", "PUBLIC_LAN_GW", "MN_V4_PUBLIC", "CN_ADDRESS", "CN_GATEWAY", "CN_NET",
+    "CN_ADDRESS_V4", "CN_GATEWAY_V4", "CN_NET_V4",
     "CPU_PORT", "CRYPTO_PORT", "CRYPTO_IFACES", "HA_PORTS", "MN_IFACES", "TUNNEL_IFACE", "MACS", "Link",
     "LINKS", "NODES", "SWITCHES", "MipLabOptions", "MipSa", "mip_sas", "ipsec_config", "ha_config",
     "mn_config", "AEAD", "KEY_BYTES",
