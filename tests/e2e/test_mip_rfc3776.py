@@ -31,6 +31,7 @@ import pytest
 from p4mobility.ipsec import Protected
 from p4mobility.lab import mip_topology as M
 from p4mobility.lab.esppcap import esp_on_link
+from p4mobility.lab.mip_lab import nat_unavailable
 from p4mobility.lab.pcapcheck import mh_rows, prefix_rows
 from p4mobility.lab.supervisor import sh
 from p4mobility.mh import (AlternateCareofAddress, BindingIdentifier, BindingUpdate, HomeTestInit, encode_mh)
@@ -104,6 +105,23 @@ def test_rfc3776_5_2_3_on_the_wire_the_solicitation_and_advertisement_are_esp_on
     assert sol and all(r.spi == SPI["bu"] and r.icv_good for r in sol)
     assert adv and all(r.spi == SPI["ba"] and r.icv_good for r in adv)
     assert all(r.prefixes == (str(M.HOME_PREFIX),) for r in adv)
+
+
+@pytest.mark.skipif(nat_unavailable() is not None, reason=nat_unavailable() or "")
+def test_rfc5555_4_1_prefix_discovery_through_a_nat_in_udp_4191(lab):
+    """Behind the NAT the solicitation goes in UDP 4191 from the home address; the HA checks it
+    came from the binding's NAT address and port and answers the same way."""
+    registered_at(lab, "nat", timeout=60)
+    t = time.time()
+    _prefixes(lab, solicit=True)
+    learned = lab.wait_event("mn", "home_prefixes", since=t)
+    assert [p["prefix"] for p in learned["prefixes"]] == [str(M.HOME_PREFIX)]
+    rx = lab.wait_event("ha", "mps_rx", since=t, where=lambda e: e["identifier"] == learned["identifier"])
+    assert (rx["src"], rx["protected_by"]) == (str(HOA), str(HOA))
+    assert rx["outer"].split(":")[0] == str(M.NAT_PUBLIC)  # recorded before decryption
+    tx = lab.wait_event("ha", "mpa_tx", since=t, where=lambda e: e["identifier"] == learned["identifier"])
+    assert (tx["dst"], tx.get("udp"), tx["dst_port"]) == (str(M.NAT_PUBLIC), True, int(rx["outer"].split(":")[1]))
+    registered_at(lab, "acca", timeout=60)  # back on IPv6 for the other tests
 
 
 def test_rfc3776_4_1_a_clear_solicitation_is_not_answered(lab):

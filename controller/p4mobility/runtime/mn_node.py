@@ -28,15 +28,17 @@ from typing import Any
 from p4mobility.ipsec import CryptoPath
 from p4mobility.mip import (AtHome, Deregistered, FlowsMoved, HomeAddressAssigned, HomeAddressReleased,
                             HomePrefixesLearned, Keepalive, LogEvent, MobileNode, PrefixDiscoveryNeeded,
-                            PrefixSolicitationRequested, Registered, RegistrationFailed, SendMh,
+                            Registered, RegistrationFailed, SendMh,
                             SendPrefixSolicitation, StopRequested, Stopped, TunnelChanged)
 from p4mobility.mip.data_tunnels import DataTunnels
 from p4mobility.mip.path import Path as MipPath
 
+from . import mn_control
+from .mn_control import path_fields
 from . import netlink as nl
 from .access_watch import AccessWatch
 from .control import serve_control
-from .crypto_port import SA_COLUMNS, DropLog, sa_row
+from .crypto_port import DropLog
 from .logs import EventLog
 from .mn_config import MnNodeConfig
 from .mn_datapath import MnDatapath
@@ -47,17 +49,6 @@ from .seqstore import SequenceStore
 from .tun import TunConfig, TunDevice
 
 BATCH = 64  # packets per wakeup and socket
-BINDING_COLUMNS = ["bid", "state", "interface", "coa", "tunnel", "pending_coa", "expires_in", "keepalive"]
-PREFIX_COLUMNS = ["prefix", "valid_for", "preferred_for", "on_link", "autonomous", "holds_home_address"]
-
-
-def path_fields(p: MipPath | None) -> dict | None:
-    if p is None:
-        return None
-    out = {"interface": p.interface, "encapsulation": p.encapsulation.value, "coa": str(p.coa), "ha": str(p.ha)}
-    if p.mn_port is not None:
-        out["mn_port"] = p.mn_port
-    return out
 
 
 class MnNode:
@@ -149,13 +140,7 @@ class MnNode:
     def _prefixes(self, a: HomePrefixesLearned) -> None:
         now = self.now()
         self.log.event("home_prefixes", identifier=a.identifier, home_address_covered=a.home_address_covered,
-                       prefixes=[self._prefix_row(p, now) for p in a.prefixes])
-
-    def _prefix_row(self, p, now: float) -> dict:
-        left = lambda t: None if t is None else round(t - now, 1)  # noqa: E731 - None: infinite
-        return {"prefix": str(p.prefix), "valid_for": left(p.valid_until), "preferred_for": left(p.preferred_until),
-                "on_link": p.on_link, "autonomous": p.autonomous,
-                "holds_home_address": self.cfg.mn.home_address in p.prefix}
+                       prefixes=[mn_control.prefix_row(p, now, self.cfg.mn.home_address) for p in a.prefixes])
 
     def _tunnel_changed(self, a: TunnelChanged) -> None:
         self.tunnels.apply(a)
@@ -327,38 +312,10 @@ class MnNode:
     # --- operator ------------------------------------------------------------------------
 
     def status(self) -> dict:
-        path = self.tunnels.path()
-        return {"ok": True, "role": self.role, "name": self.cfg.node.name,
-                "home_address": str(self.cfg.mn.home_address),
-                "ipv4_home_address": str(self._ipv4[0]) if self._ipv4 else None,
-                "registered": path is not None, "tunnel": path_fields(path), "sequence": self.mn.sequence,
-                "interfaces": self.watch.snapshot(), "ports": sorted(self.ports), "stopping": self.stopping,
-                "counters": dict(self.datapath.counters)}
+        return mn_control.status(self)
 
     def handle_control(self, req: dict) -> dict:
-        cmd, what = req.get("cmd"), req.get("what")
-        if cmd == "status":
-            return self.status()
-        if cmd == "show" and what == "bindings":
-            now = self.now()
-            rows = [[b.bid, b.state.value, b.interface, None if b.coa is None else str(b.coa),
-                     None if b.tunnel is None else f"{b.tunnel.encapsulation.value} {b.tunnel.coa} -> {b.tunnel.ha}",
-                     None if b.pending_coa is None else str(b.pending_coa),
-                     None if b.expires_at is None else round(b.expires_at - now, 1), b.keepalive]
-                    for b in self.mn.bindings()]
-            return {"ok": True, "columns": BINDING_COLUMNS, "rows": rows}
-        if cmd == "show" and what == "counters":
-            return {"ok": True, "columns": ["counter", "value"], "rows": sorted(map(list, self.datapath.counters.items()))}
-        if cmd == "show" and what == "sas":
-            return {"ok": True, "columns": list(SA_COLUMNS), "rows": [sa_row(sa) for sa in self.crypto.sad]}
-        if cmd == "prefixes":  # the advertised home prefixes; "solicit": ask the HA again (RFC 6275 §11.4.2)
-            if req.get("solicit"):
-                self.feed(PrefixSolicitationRequested())
-            now = self.now()
-            rows = [list(self._prefix_row(p, now).values()) for p in self.mn.home_prefixes()]
-            return {"ok": True, "columns": PREFIX_COLUMNS, "rows": rows, "pending": self.mn.pending_solicitation}
-        return {"ok": False, "error": f"unknown request {cmd!r} {what or ''} "
-                                      "(status; prefixes; show bindings|counters|sas)"}
+        return mn_control.answer(self, req)
 
     # --- running -------------------------------------------------------------------------
 
@@ -407,5 +364,7 @@ class MnNode:
                 self._loop.remove_reader(port.rx.fileno())
             port.close()
 
+
+BINDING_COLUMNS = mn_control.BINDING_COLUMNS
 
 __all__ = ["MnNode", "BINDING_COLUMNS", "path_fields"]
