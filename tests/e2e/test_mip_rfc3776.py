@@ -135,9 +135,13 @@ def test_rfc3776_4_1_a_clear_solicitation_is_not_answered(lab):
     mps = bytes(IPv6(src=str(COA["acca"]), dst=str(HA)) / IPv6ExtHdrDestOpt(nh=58, options=[HAO(hoa=str(HOA))]))
     mps = mps[:4] + (len(mps) - 40 + len(icmp)).to_bytes(2, "big") + mps[6:] + icmp
     lab.inject("acca", "ha", to_switch("acca", mps))
-    lab.wait_for(lambda: lab.drops(LOCAL_UNHANDLED) > before, "the switch to drop the clear solicitation", poll=0.3)
-    assert [e for e in lab.events("ha", "mps_rx", since=t) if e["identifier"] == 0x5A5A] == []
-    assert [e for e in lab.events("ha", "mpa_tx", since=t) if e["identifier"] == 0x5A5A] == []
+    lab.wait_for(lambda: lab.drops(LOCAL_UNHANDLED) > before, "the switch to drop a local packet", poll=0.3)
+    # the MN's own solicitation crosses the same link and switch port after it and is answered:
+    # by then the clear one was handled, and it reached neither the node nor an answer
+    _prefixes(lab, solicit=True)
+    mine = lab.wait_event("mn", "home_prefixes", since=t)["identifier"]
+    assert [e for e in lab.events("ha", "mps_rx", since=t) if e["identifier"] != mine] == []
+    assert [e for e in lab.events("ha", "mpa_tx", since=t) if e["identifier"] != mine] == []
 
 
 # --- return routability through the home agent ---------------------------------------------------

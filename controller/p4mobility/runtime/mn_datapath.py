@@ -76,6 +76,10 @@ class MnDatapath:
         if not isinstance(r, Protected):  # RFC 3776 §4.1, §5.2.3: never sent without ESP
             self.drop(now, f"{kind}_not_protected", error=str(getattr(r, "error", "bypassed")))
             return None
+        sa = self.crypto.sad.get(r.sa_index)
+        if sa is None or sa.mode is not Mode.TRANSPORT:  # §5.2.1, §5.2.3: transport mode, not the payload SA
+            self.drop(now, f"{kind}_not_protected", error="selected a tunnel-mode SA")
+            return None
         self.counters[f"{kind}_sent"] += 1
         return send.path.interface, wrap_signalling(send.path, r.packet)
 
