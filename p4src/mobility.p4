@@ -14,6 +14,7 @@
 #include "include/control/signaling.p4"
 #include "include/control/tunnel_termination.p4"
 #include "include/control/esp.p4"
+#include "include/control/source_check.p4"
 #include "include/control/mag_access.p4"
 #include "include/control/bindings.p4"
 #include "include/control/tunnel_peers.p4"
@@ -27,6 +28,7 @@ control MobilityIngress(inout headers_t hdr,
     Signaling()         signaling;
     TunnelTermination() tunnel_termination;
     Esp()               esp;
+    SourceCheck()       source_check;
     MagAccess()         mag_access;
     Bindings()          bindings;
     TunnelPeers()       tunnel_peers;
@@ -57,6 +59,9 @@ control MobilityIngress(inout headers_t hdr,
         }
         if (meta.verdict == Verdict.FORWARD) {
             esp.apply(hdr, meta, std);
+        }
+        if (meta.verify_source && meta.verdict != Verdict.DROP) {
+            source_check.apply(hdr, meta, std);
         }
         if (meta.verdict == Verdict.FORWARD) {
             mag_access.apply(hdr, meta, std);

@@ -67,7 +67,7 @@ def test_hash_changes_when_a_source_changes(tmp_path):
 # p4c's front end adds; --Werror does not reach it and it cannot be disabled.
 # These are the only diagnostics allowed.
 KNOWN_WARNINGS = tuple(f"Target does not support default_action for MobilityIngress.{t}"
-                       for t in ("bindings.bindings", "tunnel_termination.uplink_sources",
+                       for t in ("bindings.bindings", "source_check.uplink_sources",
                                  "bindings.binding_peers"))
 
 

@@ -39,6 +39,7 @@ const bit<8> PROTO_DSTOPTS = 60;
 const bit<8> PROTO_MH      = 135;  // RFC 6275 §6.1
 
 const bit<16> DSMIPV6_UDP_PORT = 4191;  // RFC 5555 UDP encapsulation port
+const bit<8>  ICMPV6_MOBILE_PREFIX_SOLICITATION = 146;  // RFC 6275 §6.7
 const bit<8>  IPV6_ROUTING_TYPE_2 = 2;  // RFC 6275 §6.4
 const bit<8>  TUNNEL_HOP_LIMIT = 64;    // hop limit / TTL of headers we add
 const bit<3>  IPV4_FLAGS_DF = 3w2;
@@ -60,7 +61,8 @@ enum bit<8> PuntReason {
     MOBILITY_HEADER_UDP       = 2,  // MH in IPv6 in UDP 4191 to a local address (RFC 5555)
     MOBILITY_HEADER_DECRYPTED = 3,  // MH handed back decrypted by the crypto path
     ESP_SIGNALING             = 4,  // ESP whose (dst, SPI) names a signaling SA punted as is
-    PUNT_RULE                 = 5   // a `punts` entry said so
+    PUNT_RULE                 = 5,  // a `punts` entry said so
+    PREFIX_SOLICITATION_DECRYPTED = 6  // ICMPv6 146 handed back decrypted (RFC 3776 §5.2.3)
 }
 
 /* index of drop_counter */

@@ -153,6 +153,7 @@ struct headers_t {
     ipv6_t               inner_ipv6;
     esp_t                esp;
     mh_t                 mh;
+    icmp_t               inner_icmp;  // ICMPv6 inside a tunnel (a DSMIPv6 prefix solicitation)
 }
 
 /* What a binding's member of `binding_profile` says (binding_profile.p4). */
@@ -206,6 +207,12 @@ struct local_metadata_t {
     /* the binding a `bindings` or `uplink_sources` lookup found last */
     binding_t       binding;
     bit<8>          flow;             // the flow of a packet before ESP (crypto_meta.flow), else 0
+    bool            esp_in_tunnel;    // ESP inside IPv6-in-IPv4 (RFC 5555 §4.1, no NAT): sig_dst = inner dst
+    /* the uplink source check (source_check.p4): the outer source must be a CoA of check_home */
+    bool            verify_source;
+    l3_addr_t       check_home;       // a tunnelled packet's inner source, or the home address of its SA
+    l3_addr_t       check_coa;        // the outer source (IPv4 mapped)
+    bit<16>         check_sport;      // the outer UDP source port, 0 unless UDP (RFC 5555 §4.1)
 }
 
 #endif

@@ -191,14 +191,21 @@ parser MobilityParser(packet_in pkt,
         transition accept;
     }
 
-    /* DSMIPv6 signaling (RFC 5555): IPv6 inside UDP 4191 carries ESP or MH. */
+    /* DSMIPv6 signaling (RFC 5555): IPv6 inside UDP 4191 carries ESP or MH, or, back
+     * from the crypto path, a Mobile Prefix Solicitation (ICMPv6, RFC 3776 §5.2.3). */
     state parse_inner_ipv6 {
         pkt.extract(hdr.inner_ipv6);
         transition select(hdr.inner_ipv6.next_hdr) {
-            PROTO_ESP: parse_esp;
-            PROTO_MH:  parse_mh;
-            default:   accept;
+            PROTO_ESP:    parse_esp;
+            PROTO_MH:     parse_mh;
+            PROTO_ICMPV6: parse_inner_icmp;
+            default:      accept;
         }
+    }
+
+    state parse_inner_icmp {
+        pkt.extract(hdr.inner_icmp);
+        transition accept;
     }
 }
 

@@ -192,6 +192,12 @@ class Dataplane:
         self.insert(P4TableEntry("esp_sas", match=P4TableMatch({"dst_addr": key_addr(dst), "spi": spi}),
                                  action=action))
 
+    def add_esp_sa_from_coa(self, dst: str, spi: int, sa_index: int, home_addr: str) -> None:
+        """An SA whose packets must come from a CoA of ``home_addr``'s binding (RFC 3776 §5.2.2)."""
+        self.insert(P4TableEntry("esp_sas", match=P4TableMatch({"dst_addr": key_addr(dst), "spi": spi}),
+                                 action=P4TableAction("to_crypto_port_from_coa", sa_index=sa_index,
+                                                      home_addr=home_addr)))
+
     def add_spd_entry(self, priority: int, action: str, sa_index: int | None = None,
                       **match: Any) -> None:
         """RFC 4301 SPD entry: action is to_crypto_port / bypass / discard."""

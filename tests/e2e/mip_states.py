@@ -30,8 +30,9 @@ from p4mobility.mh import encode_mh
 from p4mobility.mh.exthdr import HomeAddressOption, encode_destination_options_header
 from tests.tooling import tool_missing
 
-COA = {**M.MN_COA, "nat": M.MN_V4_COA}
-ACCESS_PORT_IF = {"acca": "ha", "accb": "ha", "nat": "wan"}  # the access router's interface towards the switch
+COA = {**M.MN_COA, "nat": M.MN_V4_COA, "pub": M.MN_V4_PUBLIC}
+# the access router's interface towards the switch
+ACCESS_PORT_IF = {"acca": "ha", "accb": "ha", "nat": "wan", "pub": "wan"}
 
 
 def targets() -> list[str]:

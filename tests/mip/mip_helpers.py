@@ -22,7 +22,10 @@ T0 = 1000.0
 
 
 def make_mn(sequence: int = 0, **cfg) -> MobileNode:
+    """A core on the test addresses; no prefix solicitation after the first registration
+    unless asked (test_rfc6275_mn_prefixes.py asks), so BU tests see BUs only."""
     cfg.setdefault("home_agent_ipv4", HA4)
+    cfg.setdefault("solicit_prefixes_after_registration", False)
     return MobileNode(MnConfig(HOA, HA, **cfg), sequence=sequence)
 
 

@@ -12,17 +12,19 @@ from pathlib import Path
 
 import pytest
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, HAO
+from scapy.layers.inet6 import HAO, ICMPv6MPAdv, ICMPv6MPSol, ICMPv6NDOptPrefixInfo, IPv6, IPv6ExtHdrDestOpt
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from p4mobility.ha import Ipv6Route, UdpIpv4Route
+from p4mobility.ha import AdvertisedPrefix, Ipv6Route, SendMobilePrefixAdvertisement, UdpIpv4Route
 from p4mobility.ipsec.config import parse_config
 from p4mobility.mh import BindingAck, BindingUpdate, MhDecodeError, decode_mh, encode_mh
 from p4mobility.pmip.config import ConfigError
 from p4mobility.runtime.frames import FrameError
-from p4mobility.runtime.ha_frames import parse_punted, signalling_frame
-from p4mobility.runtime.ha_sas import sa_home_addresses
+from p4mobility.nd.mobile_prefix import MobilePrefixSolicitation
+from p4mobility.runtime.ha_frames import (parse_punted, parse_punted_solicitation, prefix_advertisement_frame,
+                                          signalling_frame)
+from p4mobility.runtime.ha_sas import sa_home_addresses, tunnelled_signalling_sas
 from p4mobility.runtime.haconfig import ha_from_dict, mapped
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -170,3 +172,61 @@ def test_rfc5555_4_1_a_ba_over_ipv4_goes_in_udp_from_4191_to_the_recorded_port()
     inner = IPv6(bytes(ip4[UDP].payload))
     assert (inner.src, inner.dst, inner.nh) == (str(HA), str(HOA), 135)  # no RH2 inside UDP
     assert decode_mh(bytes(inner.payload), HA, HOA) == ba
+
+
+def test_rfc3776_5_2_2_only_tunnel_mode_sas_carrying_mobility_headers_are_source_checked(tmp_path):
+    """A tunnelled HoTI's SA (tunnel mode, policies selecting MH) names its home address for the
+    switch's source check; the payload SA (any protocol), transport SAs and unbound SAs do not."""
+    mh = {"proto": "mh", "remote-mh-type": 1}
+    sad, spd = _spd([{**_policy(1, f"{HOA}/128"), **mh}, _policy(2, f"{HOA}/128"), {**_policy(3, f"{HOA}/128"), **mh},
+                     {**_policy(4, "2001:db8:1::/64"), **mh}],
+                    [_sa(0x201, 1, mode="tunnel"), _sa(0x202, 2, mode="tunnel"), _sa(0x203, 3),
+                     _sa(0x204, 4, mode="tunnel")], tmp_path)
+    got = {sa.spi: tunnelled_signalling_sas(sad, spd).get(sa.index) for sa in sad}
+    assert got == {0x201: HOA, 0x202: None, 0x203: None, 0x204: None}
+
+
+def test_rfc6275_6_7_a_punted_solicitation_from_a_care_of_address():
+    """IPv6{CoA -> HA} DestOpt{HAO} ICMPv6 146, its checksum over (HoA, HA) (scapy computes it so)."""
+    icmp = bytes(IPv6(src=str(HOA), dst=str(HA)) / ICMPv6MPSol(id=0x4242))[40:]
+    frame = bytes(Ether() / IPv6(src=str(COA), dst=str(HA)) / IPv6ExtHdrDestOpt(nh=58, options=[HAO(hoa=str(HOA))])
+                  / Raw(icmp))
+    got = parse_punted_solicitation(frame)
+    assert (got.message, got.src, got.dst, got.home_address_option, got.outer_v4) == (
+        MobilePrefixSolicitation(0x4242), COA, HA, HOA, None)
+    inner = IPv6(src=str(HOA), dst=str(HA)) / ICMPv6MPSol(id=7)
+    got = parse_punted_solicitation(bytes(Ether() / IP(src=str(NAT4), dst=str(HA4)) / UDP(sport=40001, dport=4191)
+                                          / inner))
+    assert (got.message.identifier, got.src, got.outer_v4) == (7, HOA, (NAT4, 40001))
+    for bad in (frame[:-1] + bytes([frame[-1] ^ 1]),  # checksum
+                bytes(Ether() / IPv6(src=str(COA), dst=str(HA)) / IPv6ExtHdrDestOpt(nh=58, options=[HAO(hoa=str(COA))])
+                      / Raw(icmp)),  # checksum over another home address
+                bytes(Ether() / IPv6(src=str(HOA), dst=str(HA)) / ICMPv6MPAdv(id=1))):  # not a solicitation
+        with pytest.raises(FrameError):
+            parse_punted_solicitation(bad)
+
+
+def _mpa(route) -> SendMobilePrefixAdvertisement:
+    return SendMobilePrefixAdvertisement(0x4242, (AdvertisedPrefix(IPv6Network("2001:db8:1::/64"), 86400, 14400),),
+                                         route)
+
+
+def test_rfc6275_6_8_the_advertisement_to_a_care_of_address_with_rh2_and_the_home_prefixes():
+    pkt = Ether(prefix_advertisement_frame(_mpa(Ipv6Route(HA, COA, HOA))))
+    ip6 = pkt[IPv6]
+    assert (ip6.src, ip6.dst, ip6.nh) == (str(HA), str(COA), 43)
+    rh = bytes(ip6.payload)
+    assert rh[:4] == bytes([58, 2, 2, 1]) and IPv6Address(rh[8:24]) == HOA
+    want = IPv6(src=str(HA), dst=str(HOA)) / ICMPv6MPAdv(id=0x4242, flags=0) / ICMPv6NDOptPrefixInfo(
+        prefix="2001:db8:1::", prefixlen=64, validlifetime=86400, preferredlifetime=14400)
+    assert rh[24:] == bytes(want)[40:]  # scapy's checksum over (HA, HoA): RFC 8200 §8.1 final destination
+
+
+def test_rfc5555_4_1_the_advertisement_over_ipv4_goes_in_udp_to_the_recorded_port():
+    pkt = Ether(prefix_advertisement_frame(_mpa(UdpIpv4Route(HA4, NAT4, 40001, HA, HOA))))
+    assert (pkt[IP].dst, pkt[UDP].sport, pkt[UDP].dport) == (str(NAT4), 4191, 40001)
+    inner = IPv6(bytes(pkt[UDP].payload))
+    assert (inner.src, inner.dst, inner.nh) == (str(HA), str(HOA), 58)
+    want = IPv6(src=str(HA), dst=str(HOA)) / ICMPv6MPAdv(id=0x4242, flags=0) / ICMPv6NDOptPrefixInfo(
+        prefix="2001:db8:1::", prefixlen=64, validlifetime=86400, preferredlifetime=14400)
+    assert bytes(inner.payload) == bytes(want)[40:]

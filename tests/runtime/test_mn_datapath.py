@@ -97,3 +97,20 @@ def test_clear_data_only_with_an_inbound_bypass(sides):
         wire = bytes(IPv6(src=str(HA), dst=str(COA_A), nh=41) / Raw(inner))
         assert (dp.from_access(wire, {COA_A}, 1.0) == inner) is accepted
         assert dp.counters["drop_clear_refused"] == (0 if accepted else 1)  # RFC 4301 §5.2
+
+
+def test_rfc3776_5_2_3_a_solicitation_leaves_only_in_a_transport_mode_sa(sides):
+    """This file has no ICMPv6 146 entry: the host-wide payload entry (tunnel mode) would take the
+    solicitation, which §5.2.3 puts in transport mode, so it does not leave."""
+    from p4mobility.mip import SendPrefixSolicitation
+    from p4mobility.nd.mobile_prefix import MobilePrefixSolicitation
+
+    from p4mobility.ipsec.spd import Mode
+    from p4mobility.mip.frames import solicitation_packet
+
+    dp, _, _ = sides()
+    send = SendPrefixSolicitation(MobilePrefixSolicitation(7), PATH, COA_A, HA, HOA, True)
+    by_payload = dp.crypto.protect(solicitation_packet(send), 1.0)
+    assert isinstance(by_payload, Protected) and dp.crypto.sad.get(by_payload.sa_index).mode is Mode.TUNNEL
+    assert dp.signalling(send, 1.0) is None
+    assert dp.counters["drop_mps_not_protected"] == 1 and dp.counters["mps_sent"] == 0

@@ -1,4 +1,5 @@
-"""`p4mob mn run -c mn.toml`: the mobile-node daemon (docs/mobile-node.md, "The daemon").
+"""`p4mob mn run -c mn.toml`: the mobile-node daemon (docs/mobile-node.md, "The daemon");
+`p4mob mn prefixes --socket S [--solicit]`: the home prefixes it learned (RFC 6275 §11.4).
 
 Rule: validate the whole file first (errors name the key, exit status 2),
 then run until the core has de-registered after SIGTERM/SIGINT (a second
@@ -21,6 +22,34 @@ def add_mn_commands(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("-c", "--config", required=True, help="mobile node TOML file")
     run.add_argument("--check", action="store_true", help="validate the file and exit")
     run.set_defaults(func=_run)
+    pfx = sub.add_parser("prefixes", help="the home prefixes the home agent advertised (RFC 6275 §11.4)")
+    pfx.add_argument("--socket", required=True, help="the daemon's control socket ([node] control_socket)")
+    pfx.add_argument("--solicit", action="store_true",
+                     help="send a Mobile Prefix Solicitation first (the answer arrives later: ask again)")
+    pfx.add_argument("--json", action="store_true", help="print the answer as JSON")
+    pfx.set_defaults(func=_prefixes)
+
+
+def _prefixes(args: argparse.Namespace) -> int:
+    import json
+
+    from p4mobility.runtime.control import ControlError, request
+
+    from .show import render_table
+
+    try:
+        answer = request(args.socket, {"cmd": "prefixes", "solicit": bool(args.solicit)})
+    except ControlError as exc:
+        raise CliError(str(exc)) from None
+    if not answer.get("ok"):
+        raise CliError(f"mobile node: {answer.get('error', 'unknown error')}")
+    if args.json:
+        print(json.dumps(answer, indent=2, default=str))
+        return 0
+    print(render_table(answer.get("columns", []), answer.get("rows", [])))
+    if answer.get("pending") is not None:
+        print(f"solicitation {answer['pending']} outstanding")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ class EspSeen:
     spi: int
     seq: int
     body: bytes  # ESP header onwards
-    outer: str  # "ipv6", "udp", "ipv6-in-ipv6"
+    outer: str  # "ipv6", "udp", "ipv6-in-ipv6", "ipv6-in-ipv4" (src / dst: the inner IPv6 ones)
     sport: int | None = None
     rh2: IPv6Address | None = None  # the Type 2 Routing Header's home address
     inner_dst: IPv6Address | None = None  # the IPv6 destination inside UDP 4191 / IPv6-in-IPv6
@@ -54,6 +54,15 @@ def esp_in(packet: bytes, t: float) -> EspSeen | None:
     """The ESP of one IP packet as it crossed a link, or None."""
     if not packet:
         return None
+    if packet[0] >> 4 == 4 and len(packet) >= 20 and packet[9] == 41:  # IPv6-in-IPv4 (RFC 5555 §4.1, no NAT)
+        ihl = (packet[0] & 0x0F) * 4
+        inner = packet[ihl:]
+        got = _ipv6_to_esp(inner)
+        if got is None:
+            return None
+        spi, seq = struct.unpack_from("!II", inner, got[0])
+        return EspSeen(t, IPv6Address(inner[8:24]), IPv6Address(inner[24:40]), spi, seq, inner[got[0]:],
+                       "ipv6-in-ipv4", None, got[1], IPv6Address(inner[24:40]))
     if packet[0] >> 4 == 4:
         if len(packet) < 28 or packet[9] != 17:
             return None

@@ -11,7 +11,8 @@ transit link). "Attaching" the MN to an access network is what SLAAC or DHCP
 would do: its interface gets the care-of address and a default route through
 that network; "detaching" takes them away (and, with ``carrier=False``,
 the link's carrier too, as a lost radio). The NAT masquerades the MN's
-private network with nftables. Every process and namespace is the
+private network with nftables; its public network ("pub", on the same link)
+is routed as is. Every process and namespace is the
 Supervisor's, so `close()` leaves nothing behind.
 """
 from __future__ import annotations
@@ -33,6 +34,9 @@ from p4mobility.runtime.logs import read_events
 
 SWITCH_SIDE = {"acca": "2001:db8:fa::1", "accb": "2001:db8:fb::1"}  # fake next hops (permanent ND entries)
 ACCESS_METRIC = {"wlan0": 1024, "wlan1": 1025, "lan0": 1026}
+V4_ROUTER = {"nat": ("nat", "lan"), "pub": ("nat", "lan")}  # IPv4 accesses: (router namespace, its MN side)
+V4_LEASE = {"nat": (M.MN_V4_COA, M.NAT_LAN, M.NAT_LAN_GW),  # (the MN's address, network, default router)
+            "pub": (M.MN_V4_PUBLIC, M.PUBLIC_LAN, M.PUBLIC_LAN_GW)}
 
 
 # SIOCETHTOOL ETHTOOL_STXCSUM 0 on argv[1] (linux/ethtool.h), without the ethtool program
@@ -147,13 +151,14 @@ class MipLab:
             sh("ip", "link", "set", ifname, "up", ns=ns)
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=ns)
         sh("ip", "addr", "add", f"{M.NAT_LAN_GW}/{M.NAT_LAN.prefixlen}", "dev", "lan", ns=ns)
+        sh("ip", "addr", "add", f"{M.PUBLIC_LAN_GW}/{M.PUBLIC_LAN.prefixlen}", "dev", "lan", ns=ns)
         sh("ip", "addr", "add", f"{M.NAT_PUBLIC}/{M.NAT_WAN.prefixlen}", "dev", "wan", ns=ns)
         sh("ip", "neigh", "replace", str(M.NAT_WAN_GW), "lladdr", M.MACS[("ha", "nat")], "dev", "wan",
            "nud", "permanent", ns=ns)
         sh("ip", "route", "add", "default", "via", str(M.NAT_WAN_GW), "dev", "wan", ns=ns)
         if self.nat:
             script = ("table ip nat {\n chain post {\n  type nat hook postrouting priority 100; policy accept;\n"
-                      '  oifname "wan" masquerade\n }\n}\n')
+                      f'  oifname "wan" ip saddr {M.NAT_LAN} masquerade\n }}\n}}\n')
             (self.out / "nat.nft").write_text(script)
             sh("nft", "-f", str(self.out / "nat.nft"), ns=ns)
 
@@ -174,7 +179,7 @@ class MipLab:
 
     def _mn(self) -> None:
         ns = self.ns("mn")
-        for ifname in M.MN_IFACES.values():  # addresses only from attach(): no SLAAC, no DAD
+        for ifname in sorted(set(M.MN_IFACES.values())):  # addresses only from attach(): no SLAAC, no DAD
             for key, val in (("accept_ra", 0), ("autoconf", 0), ("accept_dad", 0)):
                 sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.{key}={val}", ns=ns)
             sh("ip", "link", "set", ifname, "up", ns=ns)
@@ -203,20 +208,21 @@ class MipLab:
 
     # --- the MN's access networks -----------------------------------------------------------------
     def attach(self, access: str) -> float:
-        """The MN's interface on ``access`` ("acca", "accb", "nat") gets carrier, its care-of
+        """The MN's interface on ``access`` ("acca", "accb", "nat", "pub") gets carrier, its care-of
         address and a default route through that network (what SLAAC / DHCP would give)."""
         if access == "nat" and not self.nat:
             raise LabError(nat_unavailable() or "no NAT")
         ifname, mn = M.MN_IFACES[access], self.ns("mn")
         t = self.mark(f"attach {access}")
-        side = "lan" if access == "nat" else "mn"
-        sh("ip", "link", "set", side, "up", ns=self.ns(access))
+        node, side = V4_ROUTER.get(access, (access, "mn"))
+        sh("ip", "link", "set", side, "up", ns=self.ns(node))
         # both ends running (the kernel activates a link's queue up to 1 s after its carrier), then the lease
-        self.wait_for(lambda: self._oper_up("mn", ifname) and self._oper_up(access, side),
-                      f"carrier on {ifname} and {access}'s {side}", 10)
-        if access == "nat":
-            sh("ip", "addr", "replace", f"{M.MN_V4_COA}/{M.NAT_LAN.prefixlen}", "dev", ifname, ns=mn)
-            sh("ip", "route", "replace", "default", "via", str(M.NAT_LAN_GW), "dev", ifname,
+        self.wait_for(lambda: self._oper_up("mn", ifname) and self._oper_up(node, side),
+                      f"carrier on {ifname} and {node}'s {side}", 10)
+        if access in V4_LEASE:  # behind the NAT, or the public network routed as is
+            address, lan, gateway = V4_LEASE[access]
+            sh("ip", "addr", "replace", f"{address}/{lan.prefixlen}", "dev", ifname, ns=mn)
+            sh("ip", "route", "replace", "default", "via", str(gateway), "dev", ifname,
                "metric", str(ACCESS_METRIC[ifname]), ns=mn)
         else:
             sh("ip", "-6", "addr", "replace", f"{M.MN_COA[access]}/64", "dev", ifname, "nodad", ns=mn)
@@ -239,9 +245,14 @@ class MipLab:
         ifname, mn = M.MN_IFACES[access], self.ns("mn")
         t = self.mark(f"detach {access}" + ("" if carrier else " (carrier lost)"))
         if carrier:  # the kernel drops what depends on the address, as when a lease ends
-            sh("ip", "-4" if access == "nat" else "-6", "addr", "flush", "dev", ifname, "scope", "global", ns=mn)
+            if access in V4_LEASE:
+                address, lan, _ = V4_LEASE[access]
+                sh("ip", "addr", "del", f"{address}/{lan.prefixlen}", "dev", ifname, ns=mn, check=False)
+            else:
+                sh("ip", "-6", "addr", "flush", "dev", ifname, "scope", "global", ns=mn)
         else:
-            sh("ip", "link", "set", "lan" if access == "nat" else "mn", "down", ns=self.ns(access))
+            node, side = V4_ROUTER.get(access, (access, "mn"))
+            sh("ip", "link", "set", side, "down", ns=self.ns(node))
         self.attached.discard(access)
         return t
 

@@ -27,7 +27,7 @@ from p4mobility.lab.supervisor import LabError
 
 SETTLE = 2.0
 TCP_PORT = 5001
-COA = {**M.MN_COA, "nat": M.MN_V4_COA}
+COA = {**M.MN_COA, "nat": M.MN_V4_COA, "pub": M.MN_V4_PUBLIC}
 MIP_EVENTS = ("bu_rx", "ba_tx", "bu_sent", "tunnel_changed", "BindingCreated", "BindingMoved", "BindingDeleted")
 
 

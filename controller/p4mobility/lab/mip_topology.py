@@ -5,13 +5,16 @@ Rule: plain values and pure functions, like topology.py for PMIPv6.
 
     MN --wlan0-- ACCA (IPv6 access A, router) --\
     MN --wlan1-- ACCB (IPv6 access B, router) ---+-- HA (P4 switch + HA node + crypto path) -- CN
-    MN --lan0--- NAT  (IPv4-only access, nftables masquerade) --/
+    MN --lan0--- NAT  (IPv4-only access: a private LAN behind an nftables masquerade, and
+                       a public LAN routed as is) --/
 
 The MN is a Linux host running `p4mob mn run` (TUN tunnel interface carrying
 its home addresses); its care-of addresses are what the access networks hand
 out (the lab adds them to the MN's interfaces when it "attaches", as SLAAC or
 DHCP would). ACCA and ACCB are plain IPv6 routers, NAT is an IPv4 router that
-masquerades the MN's private network behind its public address. The HA node
+masquerades the MN's private network behind its public address ("nat") and
+routes a public network without translation ("pub", the same link and MN
+interface: an IPv4 care-of address without a NAT, RFC 5555 §4.1). The HA node
 switch has one port per access network and one to the CN; its home network
 is virtual (no home link). The CN has IPv6 and IPv4 addresses.
 """
@@ -22,6 +25,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any, Iterable
 
 from p4mobility.mh.constants import MhType
+from p4mobility.nd.mobile_prefix import MOBILE_PREFIX_ADVERTISEMENT, MOBILE_PREFIX_SOLICITATION
 
 # --- the home agent -------------------------------------------------------------------------
 HA_ADDRESS = IPv6Address("2001:db8:ffff::1")
@@ -43,9 +47,12 @@ TRANSIT_ROUTER = {"acca": IPv6Address("2001:db8:fa::2"), "accb": IPv6Address("20
 NAT_LAN = IPv4Network("192.168.1.0/24")
 NAT_LAN_GW = IPv4Address("192.168.1.1")
 MN_V4_COA = IPv4Address("192.168.1.100")  # private: behind the NAT
-NAT_WAN = IPv4Network("198.51.100.0/24")
+NAT_WAN = IPv4Network("198.51.100.0/25")
 NAT_PUBLIC = IPv4Address("198.51.100.2")  # what the HA sees as the outer source
 NAT_WAN_GW = IPv4Address("198.51.100.1")  # the HA switch's side (routed by the switch)
+PUBLIC_LAN = IPv4Network("198.51.100.128/25")  # behind the same router, not translated
+PUBLIC_LAN_GW = IPv4Address("198.51.100.129")
+MN_V4_PUBLIC = IPv4Address("198.51.100.200")  # a public IPv4 care-of address (no NAT)
 
 # --- the correspondent --------------------------------------------------------------------
 CN_ADDRESS = IPv6Address("2001:db8:c::2")
@@ -59,7 +66,7 @@ CPU_PORT = 255
 CRYPTO_PORT = 254
 CRYPTO_IFACES = ("cry0", "cry1")
 HA_PORTS = {"acca": 1, "accb": 2, "nat": 3, "cn": 4}  # ifname in the HA namespace -> switch port
-MN_IFACES = {"acca": "wlan0", "accb": "wlan1", "nat": "lan0"}  # MN interface per access network
+MN_IFACES = {"acca": "wlan0", "accb": "wlan1", "nat": "lan0", "pub": "lan0"}  # MN interface per access network
 TUNNEL_IFACE = "mip6tun0"
 
 MACS = {
@@ -102,7 +109,8 @@ class MipLabOptions:
     requested_lifetime: float = 120.0
 
 
-# --- SAs: manual keys, RFC 3776 §5.2 (BU/BA transport mode, payload tunnel mode) ------------
+# --- SAs: manual keys, RFC 3776 §5.2 (BU/BA and prefix discovery transport mode, HoTI/HoT and
+# payload tunnel mode) -------------------------------------------------------------------------
 
 AEAD = "rfc4106(gcm(aes))"
 KEY_BYTES = 20  # AES-128 + 4-byte salt (RFC 4106 §8.1)
@@ -137,15 +145,18 @@ def _keys(mn: str | MnKeys) -> MnKeys:
 
 
 def mip_sas(mn: str | MnKeys = "mn") -> list[MipSa]:
-    """The four SAs of one MN with the HA (RFC 3776 §5.2): BU and BA transport mode,
-    payload tunnel mode both ways; key files named after ``name``. ``mn`` is one of
+    """The six SAs of one MN with the HA (RFC 3776 §5.2): BU and BA transport mode (also
+    prefix discovery, §5.2.3), payload tunnel mode both ways, HoTI out and HoT in tunnel
+    mode (return routability, §5.2.2); key files named after ``name``. ``mn`` is one of
     the lab's MNs by name, or any other (a benchmark's) by its MnKeys."""
     k = _keys(mn)
     hoa, ha, spi, reqid, pre = str(k.home_address), str(HA_ADDRESS), k.spi, k.reqid, k.prefix
     return [MipSa(f"{pre}bu", hoa, ha, spi + 1, reqid + 1, "transport", True),
             MipSa(f"{pre}ba", ha, hoa, spi + 2, reqid + 2, "transport", False),
             MipSa(f"{pre}data-out", hoa, ha, spi + 3, reqid + 3, "tunnel", True),
-            MipSa(f"{pre}data-in", ha, hoa, spi + 4, reqid + 4, "tunnel", False)]
+            MipSa(f"{pre}data-in", ha, hoa, spi + 4, reqid + 4, "tunnel", False),
+            MipSa(f"{pre}hoti", hoa, ha, spi + 5, reqid + 5, "tunnel", True),
+            MipSa(f"{pre}hot", ha, hoa, spi + 6, reqid + 6, "tunnel", False)]
 
 
 def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
@@ -156,22 +167,38 @@ def _state(sa: MipSa, direction: str, keydir: str) -> dict[str, Any]:
 
 def _signalling(mn: str | MnKeys, mine: bool) -> list[dict[str, Any]]:
     """BUs selected by MH type 5 on HoA -> HA; everything the HA's MH sends the home
-    address (BA, BRR, BE) on the BA SA, so no MH type there (RFC 3776 §5.2.1)."""
-    bu, ba, _, _ = mip_sas(mn)
+    address (BA, BRR, BE) on the BA SA, so no MH type there (RFC 3776 §5.2.1). Prefix
+    discovery on the same pair, selected by ICMPv6 type: the solicitation (146) on the
+    BU SA, the advertisement (147) on the BA SA (§5.2.3). Return routability in tunnel
+    mode between the home address and the HA (the CoA outside, §5.2.2): HoTI (MH type 1)
+    from the home address to any correspondent, HoT (MH type 3) back to it."""
+    bu, ba, _, _, hoti, hot = mip_sas(mn)
     hoa, ha = f"{_keys(mn).home_address}/128", f"{HA_ADDRESS}/128"
     local, remote = (hoa, ha) if mine else (ha, hoa)
+    out, into = ("out", "in") if mine else ("in", "out")
+    sent, received = ("local-mh-type", "remote-mh-type") if mine else ("remote-mh-type", "local-mh-type")
+    rr = {"local": hoa} if mine else {"remote": hoa}  # the correspondent's address: any
     return [
-        {"name": f"{bu.name}", "dir": "out" if mine else "in", "local": local, "remote": remote, "proto": "mh",
-         ("local-mh-type" if mine else "remote-mh-type"): int(MhType.BU), "action": "protect",
-         "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
-        {"name": f"{ba.name}", "dir": "in" if mine else "out", "local": local, "remote": remote, "proto": "mh",
+        {"name": f"{bu.name}", "dir": out, "local": local, "remote": remote, "proto": "mh",
+         sent: int(MhType.BU), "action": "protect", "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
+        {"name": f"{ba.name}", "dir": into, "local": local, "remote": remote, "proto": "mh",
          "action": "protect", "tmpl": {"reqid": ba.reqid, "mode": "transport"}},
+        {"name": f"{bu.name}-mps", "dir": out, "local": local, "remote": remote, "proto": "icmpv6",
+         "icmp-type": MOBILE_PREFIX_SOLICITATION, "action": "protect",
+         "tmpl": {"reqid": bu.reqid, "mode": "transport"}},
+        {"name": f"{ba.name}-mpa", "dir": into, "local": local, "remote": remote, "proto": "icmpv6",
+         "icmp-type": MOBILE_PREFIX_ADVERTISEMENT, "action": "protect",
+         "tmpl": {"reqid": ba.reqid, "mode": "transport"}},
+        {"name": f"{hoti.name}", "dir": out, **rr, "proto": "mh", sent: int(MhType.HOTI), "action": "protect",
+         "tmpl": {"reqid": hoti.reqid, "mode": "tunnel"}},
+        {"name": f"{hot.name}", "dir": into, **rr, "proto": "mh", received: int(MhType.HOT), "action": "protect",
+         "tmpl": {"reqid": hot.reqid, "mode": "tunnel"}},
     ]
 
 
 def _payload(mn: str | MnKeys, mine: bool) -> list[dict[str, Any]]:
     """Host-wide on the home address, last (draft-laganier requirement 2: no tunnel-interface selector)."""
-    _, _, out, into = mip_sas(mn)
+    _, _, out, into, _, _ = mip_sas(mn)
     hoa = f"{_keys(mn).home_address}/128"
     if mine:
         return [{"name": "payload-out", "dir": "out", "local": hoa, "action": "protect",
@@ -192,12 +219,13 @@ def ipsec_config(side: str | MnKeys, keydir: str = "keys", mns: Iterable[str | M
     """The ip-xfrm style IPsec document (as a dict) of ``side``: an MN ("mn", "mn2" or
     its MnKeys: that MN's SAs) or "ha" (those of every MN of ``mns``, by default the
     lab's, directions mirrored); signalling entries first, the host-wide payload
-    entries last. ``payload=False``: the BU/BA pair alone (RFC 3776 §5.2.1)."""
+    entries last. ``payload=False``: the BU/BA pair alone (RFC 3776 §5.2.1, §5.2.3)."""
     mine = side != "ha"
     group = [side] if mine else list(LAB_MNS if mns is None else mns)
     states = [_state(sa, "out" if sa.from_mn == mine else "in", keydir) for mn in group
               for sa in mip_sas(mn)[:None if payload else 2]]  # BU, BA first
-    policies = [p for mn in group for p in _signalling(mn, mine)]
+    policies = [p for mn in group for p in _signalling(mn, mine)
+                if payload or p["tmpl"]["mode"] == "transport"]  # HoTI/HoT SAs go with the payload ones
     if payload:
         policies += [p for mn in group for p in _payload(mn, mine)]
     return {"state": states, "policy": policies}
@@ -224,7 +252,7 @@ def ha_config(node: dict[str, Any], opts: MipLabOptions) -> dict[str, Any]:
             _route(CN_NET, "cn", ("cn", "eth0")), _route(CN_NET_V4, "cn", ("cn", "eth0")),
             _route(ACC_NET["acca"], "acca", ("acca", "ha")), _route(TRANSIT["acca"], "acca", ("acca", "ha")),
             _route(ACC_NET["accb"], "accb", ("accb", "ha")), _route(TRANSIT["accb"], "accb", ("accb", "ha")),
-            _route(NAT_WAN, "nat", ("nat", "wan")),
+            _route(NAT_WAN, "nat", ("nat", "wan")), _route(PUBLIC_LAN, "nat", ("nat", "wan")),
         ],
     }
 
@@ -250,7 +278,8 @@ __all__ = [
     "HA_ADDRESS", "HA_ADDRESS_V4", "HOME_PREFIX", "HOME_ADDRESS", "MN2_HOME_ADDRESS", "HOME_ADDRESSES",
     "IPV4_POOL", "MN_NAME", "ACC_NET", "ACC_GW",
     "MN_COA", "TRANSIT", "TRANSIT_ROUTER", "NAT_LAN", "NAT_LAN_GW", "MN_V4_COA", "NAT_WAN", "NAT_PUBLIC",
-    "NAT_WAN_GW", "CN_ADDRESS", "CN_GATEWAY", "CN_NET", "CN_ADDRESS_V4", "CN_GATEWAY_V4", "CN_NET_V4",
+    "NAT_WAN_GW", "PUBLIC_LAN", "PUBLIC_LAN_GW", "MN_V4_PUBLIC", "CN_ADDRESS", "CN_GATEWAY", "CN_NET",
+    "CN_ADDRESS_V4", "CN_GATEWAY_V4", "CN_NET_V4",
     "CPU_PORT", "CRYPTO_PORT", "CRYPTO_IFACES", "HA_PORTS", "MN_IFACES", "TUNNEL_IFACE", "MACS", "Link",
     "LINKS", "NODES", "SWITCHES", "MipLabOptions", "MipSa", "MnKeys", "LAB_MNS", "mip_sas", "ipsec_config", "ha_config",
     "mn_config", "AEAD", "KEY_BYTES",

@@ -1,7 +1,8 @@
 """The lab's independent check of its captures: tshark reads the signaling.
 
 Rule: tshark (Wireshark's dissectors, not our codec) decodes every Mobility
-Header in the LMA-MAG pcaps; with the lab's `esp_sa` file it also decrypts the
+Header (and, for the home agent, every Mobile Prefix Solicitation and
+Advertisement) in the lab's pcaps; with the lab's `esp_sa` file it also decrypts the
 ESP and verifies each ICV (RFC 4303 §3.4.4). Returns plain rows and counts;
 None when tshark is not installed.
 """
@@ -64,6 +65,35 @@ def mh_rows(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = ())
     return rows
 
 
+@dataclass(frozen=True)
+class PrefixRow:
+    """One Mobile Prefix Solicitation / Advertisement (ICMPv6 146 / 147) as tshark saw it."""
+
+    spi: int | None  # None: sent in the clear
+    icv_good: bool
+    icmp_type: int
+    identifier: int | None
+    prefixes: tuple[str, ...]  # "prefix/length" of each Prefix Information option
+
+
+def prefix_rows(pcap: Path, esp_sa: Path | None = None, extra: tuple[str, ...] = ()) -> list[PrefixRow]:
+    """RFC 6275 §6.7 / §6.8 messages in ``pcap``, decrypted with ``esp_sa`` when given."""
+    fields = ("esp.spi", "esp.icv_good", "icmpv6.type", "icmpv6.mip6.identifier", "icmpv6.opt.prefix",
+              "icmpv6.opt.prefix.length")
+    args = ["tshark", "-n", "-r", str(pcap), *esp_options(esp_sa), *extra, "-Y", "icmpv6.type == 146 || "
+            "icmpv6.type == 147", "-T", "fields", "-E", "separator=|", *[a for f in fields for a in ("-e", f)]]
+    res = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        raise RuntimeError(f"tshark failed on {pcap.name}: {res.stderr.strip()[:300]}")
+    rows = []
+    for line in res.stdout.splitlines():
+        spi, good, kind, ident, prefixes, lengths = (line.split("|") + [""] * 6)[:6]
+        pairs = zip(filter(None, prefixes.split(",")), filter(None, lengths.split(",")))
+        rows.append(PrefixRow(_int(spi), good.strip() in ("1", "True"), _int(kind) or 0, _int(ident),
+                              tuple(f"{a}/{n}" for a, n in pairs)))
+    return rows
+
+
 def answers(rows: list[MhRow]) -> list[tuple[int | None, int | None]]:
     """(lifetime the BU asked for, status of the BA) for each BA of one link's rows, the BA
     paired with the latest BU of its Sequence Number before it (RFC 6275 §6.1.8: the BA
@@ -107,4 +137,5 @@ def signaling_summary(pcaps: list[Path], esp_sa: Path | None, extra: tuple[str, 
     return {"mh_messages": total, "in_esp": in_esp, "esp_icv_good": good, "pcaps_with_malformed": bad}
 
 
-__all__ = ["MhRow", "mh_rows", "answers", "malformed", "esp_options", "signaling_summary", "DSMIPV6_DECODE"]
+__all__ = ["MhRow", "PrefixRow", "mh_rows", "prefix_rows", "answers", "malformed", "esp_options",
+           "signaling_summary", "DSMIPV6_DECODE"]

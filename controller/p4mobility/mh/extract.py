@@ -135,7 +135,9 @@ _EXT_LEN = {0: "hop-by-hop", 43: "routing", 60: "destination options"}
 
 
 def find_in_ipv6(data: bytes, encap: str = "ipv6", outer_src=None, outer_dst=None,
-                 depth: int = 0) -> FoundMh | None:
+                 depth: int = 0, want: int = IPPROTO_MH) -> FoundMh | None:
+    """The MH (or, with ``want``, another upper-layer header such as ICMPv6 58, whose
+    bytes are then in ``FoundMh.mh``) behind the IPv6 header and its extension headers."""
     if depth > MAX_DEPTH:
         raise PacketError("too many nested encapsulations")
     if len(data) < 40 or data[0] >> 4 != 6:
@@ -149,7 +151,7 @@ def find_in_ipv6(data: bytes, encap: str = "ipv6", outer_src=None, outer_dst=Non
     hoa = rh2 = None
     off = 0
     for _ in range(MAX_DEPTH):
-        if nh == IPPROTO_MH:
+        if nh == want:
             return FoundMh(payload[off:], hoa or src, rh2 or dst, src, dst, hoa, encap, outer_src, outer_dst)
         if nh in _EXT_LEN:
             if len(payload) < off + 2:
@@ -173,7 +175,7 @@ def find_in_ipv6(data: bytes, encap: str = "ipv6", outer_src=None, outer_dst=Non
             if off > len(payload):
                 raise PacketError("AH runs past the packet")
         elif nh == 41:
-            return find_in_ipv6(payload[off:], "ipv6-in-ipv6", src, dst, depth + 1)
+            return find_in_ipv6(payload[off:], "ipv6-in-ipv6", src, dst, depth + 1, want)
         else:  # ESP (50), fragment (44), transport protocols: no readable MH
             return None
     raise PacketError("too many extension headers")

@@ -8,20 +8,22 @@ returns actions (actions.py); it owns no socket, task or clock. Frames
 Import from here.
 """
 from .actions import (Action, AtHome, Deregistered, FlowsMoved, HomeAddressAssigned, HomeAddressReleased,
-                      Keepalive, LogEvent, PrefixDiscoveryNeeded, Registered, RegistrationFailed, SendMh,
-                      Stopped, TunnelChanged)
+                      HomePrefix, HomePrefixesLearned, Keepalive, LogEvent, PrefixDiscoveryNeeded, Registered,
+                      RegistrationFailed, SendMh, SendPrefixSolicitation, Stopped, TunnelChanged)
 from .bul import BUL_TRANSITIONS, BindingView, BulEvent, BulState, seq_newer, seq_next
 from .config import ConfigError, MnConfig
 from .events import (AddressAdded, AddressRemoved, BaReceived, BeReceived, BrrReceived, Event, InterfaceDown,
-                     StopRequested)
+                     PrefixAdvertisementReceived, PrefixSolicitationRequested, StopRequested)
 from .mn import MobileNode
 from .path import DSMIPV6_UDP_PORT, Encapsulation, OuterUdp4, Path
 
 __all__ = [
     "Action", "AtHome", "Deregistered", "FlowsMoved", "HomeAddressAssigned", "HomeAddressReleased",
-    "Keepalive", "LogEvent", "PrefixDiscoveryNeeded", "Registered", "RegistrationFailed", "SendMh", "Stopped",
+    "HomePrefix", "HomePrefixesLearned", "Keepalive", "LogEvent", "PrefixDiscoveryNeeded", "Registered",
+    "RegistrationFailed", "SendMh", "SendPrefixSolicitation", "Stopped",
     "TunnelChanged", "BUL_TRANSITIONS", "BindingView", "BulEvent", "BulState", "seq_newer", "seq_next",
     "ConfigError", "MnConfig", "AddressAdded", "AddressRemoved", "BaReceived", "BeReceived", "BrrReceived",
-    "Event", "InterfaceDown", "StopRequested", "MobileNode", "DSMIPV6_UDP_PORT", "Encapsulation",
+    "Event", "InterfaceDown", "PrefixAdvertisementReceived", "PrefixSolicitationRequested", "StopRequested",
+    "MobileNode", "DSMIPV6_UDP_PORT", "Encapsulation",
     "OuterUdp4", "Path",
 ]

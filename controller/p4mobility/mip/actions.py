@@ -21,8 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from ipaddress import IPv6Network
+
 from p4mobility.mh import BindingUpdate
 from p4mobility.binding.actions import LogEvent
+from p4mobility.nd.mobile_prefix import MobilePrefixSolicitation
 
 from .path import Path
 
@@ -145,7 +148,57 @@ class RegistrationFailed:
 
 @dataclass(frozen=True, slots=True)
 class PrefixDiscoveryNeeded:
-    """BA status 1 (RFC 6275 §11.7.3): send a Mobile Prefix Solicitation (§11.4.2)."""
+    """BA status 1 (RFC 6275 §11.7.3): prefix discovery is needed; informational, the
+    core sends the Mobile Prefix Solicitation itself (a SendPrefixSolicitation follows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendPrefixSolicitation:
+    """Send ``message`` (ICMPv6 Mobile Prefix Solicitation, RFC 6275 §6.7, §11.4.2) to the
+    home agent, framed like a BU: IPv6 ``ipv6_src`` -> ``ipv6_dst`` with a Home Address
+    option holding ``home_address`` when ``home_address_option`` (from an IPv6 CoA); the
+    ICMPv6 checksum over (``home_address``, ``ipv6_dst``). ESP transport mode with the SA the
+    SPD selects by ICMPv6 type 146 (RFC 3776 §5.2.3, the BU SA), the HAO outside ESP; then
+    out on ``path`` (UDP4: inside IPv4/UDP 4191)."""
+
+    message: MobilePrefixSolicitation
+    path: Path
+    ipv6_src: IPv6Address
+    ipv6_dst: IPv6Address
+    home_address: IPv6Address
+    home_address_option: bool
+
+    @property
+    def checksum_src(self) -> IPv6Address:
+        return self.home_address
+
+    @property
+    def checksum_dst(self) -> IPv6Address:
+        return self.ipv6_dst
+
+
+@dataclass(frozen=True, slots=True)
+class HomePrefix:
+    """A home prefix the home agent advertised (RFC 6275 §6.8, §7.2): lifetimes as
+    absolute core times (None: infinite, 0xFFFFFFFF on the wire)."""
+
+    prefix: IPv6Network
+    valid_until: float | None
+    preferred_until: float | None
+    on_link: bool
+    autonomous: bool
+    router_address: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HomePrefixesLearned:
+    """A Mobile Prefix Advertisement answering our solicitation ``identifier`` was
+    accepted (RFC 6275 §11.4.3): ``prefixes`` is every home prefix now known;
+    ``home_address_covered`` says whether one of them still holds the home address."""
+
+    identifier: int
+    prefixes: tuple[HomePrefix, ...]
+    home_address_covered: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +214,10 @@ class Stopped:
     """After StopRequested: no binding is left (de-registered or given up)."""
 
 
-Action = (SendMh | TunnelChanged | FlowsMoved | HomeAddressAssigned | HomeAddressReleased | Keepalive
-          | Registered | Deregistered | RegistrationFailed | PrefixDiscoveryNeeded | AtHome | Stopped
-          | LogEvent)
+Action = (SendMh | SendPrefixSolicitation | TunnelChanged | FlowsMoved | HomeAddressAssigned
+          | HomeAddressReleased | Keepalive | Registered | Deregistered | RegistrationFailed | PrefixDiscoveryNeeded
+          | HomePrefixesLearned | AtHome | Stopped | LogEvent)
 
-__all__ = ["SendMh", "TunnelChanged", "FlowsMoved", "HomeAddressAssigned", "HomeAddressReleased",
-           "Keepalive", "Registered", "Deregistered", "RegistrationFailed", "PrefixDiscoveryNeeded",
-           "AtHome", "Stopped", "LogEvent", "Action"]
+__all__ = ["SendMh", "SendPrefixSolicitation", "TunnelChanged", "FlowsMoved", "HomeAddressAssigned",
+           "HomeAddressReleased", "Keepalive", "Registered", "Deregistered", "RegistrationFailed",
+           "PrefixDiscoveryNeeded", "HomePrefix", "HomePrefixesLearned", "AtHome", "Stopped", "LogEvent", "Action"]

@@ -50,6 +50,8 @@ class MnConfig:
     multiple_coa: bool = False  # RFC 5648: one binding (BID) per access interface
     bulk_registration: bool = False  # RFC 5648 §5.3: several BID options in one BU
     interfaces: tuple[str, ...] = ()  # access interfaces in order of preference; () = any
+    initial_solicit_timer: float = 3.0  # RFC 6275 §12 INITIAL_SOLICIT_TIMER (Mobile Prefix Solicitation)
+    solicit_prefixes_after_registration: bool = True  # one MPS once the first registration is accepted
 
     @property
     def home_prefix(self) -> IPv6Network:
@@ -83,7 +85,7 @@ class MnConfig:
     def check(self) -> None:
         """Range checks; raises ConfigError."""
         for key in ("requested_lifetime", "initial_bindack_timeout_first_reg", "initial_bindack_timeout",
-                    "max_bindack_timeout", "nat_keepalive_interval"):
+                    "max_bindack_timeout", "nat_keepalive_interval", "initial_solicit_timer"):
             if not getattr(self, key) > 0:
                 raise ConfigError(key, "must be > 0")
         if self.requested_lifetime > MAX_LIFETIME_SECONDS:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from p4mobility.mh import BindingAck, BindingError, BindingRefreshRequest
+from p4mobility.nd.mobile_prefix import MobilePrefixAdvertisement
 
 from .path import OuterUdp4
 
@@ -74,11 +75,28 @@ class BeReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class PrefixAdvertisementReceived:
+    """A Mobile Prefix Advertisement (ICMPv6 147, RFC 6275 §6.8) from the home agent, after
+    ESP (the BA SA, RFC 3776 §5.2.3) and RH2 processing, framed like a BA."""
+
+    message: MobilePrefixAdvertisement
+    src: IPv6Address
+    dst: IPv6Address
+    outer: OuterUdp4 | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixSolicitationRequested:
+    """Someone (the operator, over the control socket) asks for the home prefixes now."""
+
+
+@dataclass(frozen=True, slots=True)
 class StopRequested:
     """Leave: de-register every binding (lifetime 0), then report ``Stopped``."""
 
 
-Event = AddressAdded | AddressRemoved | InterfaceDown | BaReceived | BrrReceived | BeReceived | StopRequested
+Event = (AddressAdded | AddressRemoved | InterfaceDown | BaReceived | BrrReceived | BeReceived
+         | PrefixAdvertisementReceived | PrefixSolicitationRequested | StopRequested)
 
 __all__ = ["AddressAdded", "AddressRemoved", "InterfaceDown", "BaReceived", "BrrReceived",
-           "BeReceived", "StopRequested", "Event"]
+           "BeReceived", "PrefixAdvertisementReceived", "PrefixSolicitationRequested", "StopRequested", "Event"]

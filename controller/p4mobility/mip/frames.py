@@ -12,9 +12,13 @@ Rule:
 - ``tunnel_packet(path, inner)``: data encapsulation on a tunnel path:
   IPv6 / IPv4 outer with protocol 41 (IPv6 inside) or 4 (IPv4 inside), or
   IPv4 + UDP(4191) for UDP4 (the version nibble tells what is inside).
+- ``solicitation_packet(send)``: a SendPrefixSolicitation framed like a BU:
+  IPv6{CoA -> HA} | Destination Options{HAO} | ICMPv6 146 (RFC 6275 §6.7), or
+  IPv6{HoA -> HA} | ICMPv6 146 over IPv4; the checksum over (HoA, HA).
 - ``parse_signalling(packet, home_address)``: a received cleartext packet
-  (after IPsec) -> BaReceived / BrrReceived / BeReceived, or None for other
-  MH types. Accepted framings: IPv6 (with a Type 2 Routing Header whose
+  (after IPsec) -> BaReceived / BrrReceived / BeReceived, a Mobile Prefix
+  Advertisement (ICMPv6 147, §6.8) -> PrefixAdvertisementReceived, or None for
+  other MH types. Accepted framings: IPv6 (with a Type 2 Routing Header whose
   address must be ``home_address`` with Segments Left 1, RFC 6275 §11.3.3,
   swapped into the destination), optionally inside IPv4/UDP with port 4191
   on either side (recorded as ``outer``). Every length is checked before it
@@ -33,8 +37,11 @@ from p4mobility.mh.errors import SILENT_DISCARD
 from p4mobility.mh.exthdr import (HomeAddressOption, Type2RoutingHeader, decode_destination_options_header,
                                   encode_destination_options_header)
 
-from .actions import SendMh
-from .events import BaReceived, BeReceived, BrrReceived
+from p4mobility.nd.mobile_prefix import (ICMPV6, MobilePrefixAdvertisement, MobilePrefixError, decode_mobile_prefix,
+                                         encode_mobile_prefix)
+
+from .actions import SendMh, SendPrefixSolicitation
+from .events import BaReceived, BeReceived, BrrReceived, PrefixAdvertisementReceived
 from .path import DSMIPV6_UDP_PORT, Encapsulation, OuterUdp4, Path
 
 HOP_LIMIT = 64
@@ -80,12 +87,24 @@ def _udp4(src: IPv4Address, dst: IPv4Address, sport: int, dport: int, payload: b
     return _ipv4(src, dst, 17, _UDP.pack(sport, dport, length, csum) + payload)
 
 
+def _with_hao(send: SendMh | SendPrefixSolicitation, nh: int, upper: bytes) -> bytes:
+    if send.home_address_option:  # RFC 6275 §11.7.1, §6.7
+        dstopts = encode_destination_options_header(nh, [HomeAddressOption(send.home_address)])
+        return _ipv6(send.ipv6_src, send.ipv6_dst, IPPROTO_DSTOPTS, dstopts + upper)
+    return _ipv6(send.ipv6_src, send.ipv6_dst, nh, upper)
+
+
 def bu_packet(send: SendMh) -> bytes:
-    mh = encode_mh(send.message, send.checksum_src, send.checksum_dst)
-    if send.home_address_option:  # RFC 6275 §11.7.1
-        dstopts = encode_destination_options_header(IPPROTO_MH, [HomeAddressOption(send.home_address)])
-        return _ipv6(send.ipv6_src, send.ipv6_dst, IPPROTO_DSTOPTS, dstopts + mh)
-    return _ipv6(send.ipv6_src, send.ipv6_dst, IPPROTO_MH, mh)
+    return _with_hao(send, IPPROTO_MH, encode_mh(send.message, send.checksum_src, send.checksum_dst))
+
+
+def solicitation_packet(send: SendPrefixSolicitation) -> bytes:
+    return _with_hao(send, ICMPV6, encode_mobile_prefix(send.message, send.checksum_src, send.checksum_dst))
+
+
+def signalling_packet(send: SendMh | SendPrefixSolicitation) -> bytes:
+    """The cleartext IPv6 packet of a BU or a prefix solicitation."""
+    return solicitation_packet(send) if isinstance(send, SendPrefixSolicitation) else bu_packet(send)
 
 
 def wrap_signalling(path: Path, packet: bytes) -> bytes:
@@ -136,7 +155,8 @@ def _unwrap_udp4(p: bytes) -> tuple[OuterUdp4, bytes]:
     return OuterUdp4(IPv4Address(src), IPv4Address(dst), sport, dport), p[ihl + 8:ihl + ulen]
 
 
-def parse_signalling(packet: bytes, home_address: IPv6Address) -> BaReceived | BrrReceived | BeReceived | None:
+def parse_signalling(packet: bytes, home_address: IPv6Address) -> (BaReceived | BrrReceived | BeReceived
+                                                                    | PrefixAdvertisementReceived | None):
     p = bytes(packet)
     outer = None
     if p and p[0] >> 4 == 4:
@@ -149,7 +169,7 @@ def parse_signalling(packet: bytes, home_address: IPv6Address) -> BaReceived | B
     src, dst = IPv6Address(src_b), IPv6Address(dst_b)
     body, off = p[40:40 + plen], 0
     for _ in range(_MAX_EXT):
-        if nh == IPPROTO_MH:
+        if nh in (IPPROTO_MH, ICMPV6):
             break
         if nh not in (IPPROTO_ROUTING, IPPROTO_DSTOPTS):
             raise FrameError(f"next header {nh}: no Mobility Header in clear (ESP must be removed first)")
@@ -172,9 +192,18 @@ def parse_signalling(packet: bytes, home_address: IPv6Address) -> BaReceived | B
         nh, off = body[off], off + hlen
     else:
         raise FrameError("too many extension headers")
+    if nh == ICMPV6:  # RFC 6275 §6.8: checksum over (HA, HoA), the final destination
+        try:
+            adv = decode_mobile_prefix(body[off:], src, dst)
+        except MobilePrefixError as exc:
+            raise FrameError(str(exc)) from None
+        if not isinstance(adv, MobilePrefixAdvertisement):
+            raise FrameError("a Mobile Prefix Solicitation sent to the mobile node")
+        return PrefixAdvertisementReceived(adv, src, dst, outer)
     msg = decode_mh(body[off:], src, dst)  # checksum over the final addresses (RFC 6275 §6.1.1)
     event = _EVENTS.get(type(msg))
     return None if event is None else event(msg, src, dst, outer)
 
 
-__all__ = ["FrameError", "bu_packet", "wrap_signalling", "tunnel_packet", "parse_signalling", "HOP_LIMIT"]
+__all__ = ["FrameError", "bu_packet", "solicitation_packet", "signalling_packet", "wrap_signalling", "tunnel_packet",
+           "parse_signalling", "HOP_LIMIT"]

@@ -14,7 +14,8 @@ BUs are retransmitted with a new Sequence Number after
 InitialBindackTimeoutFirstReg (no binding at the HA yet) or
 INITIAL_BINDACK_TIMEOUT, doubling up to MAX_BINDACK_TIMEOUT; at most
 MAX_UPDATE_RATE BUs per second leave (RFC 6275 §11.8). Answers (BA, BRR,
-BE) are handled in mn_answers.py; transactions in mn_tx.py.
+BE) are handled in mn_answers.py; transactions in mn_tx.py; mobile prefix
+discovery (RFC 6275 §11.4) in prefix_discovery.py.
 """
 from __future__ import annotations
 
@@ -25,19 +26,22 @@ from typing import Any, Callable
 from p4mobility.mh import BindingAck, BindingError, BindingRefreshRequest
 from p4mobility.binding.actions import LogEvent
 from p4mobility.binding.timers import DeadlineHeap
+from p4mobility.nd.mobile_prefix import MobilePrefixAdvertisement
 
 from .access import AccessTable, Coa
 from .actions import Stopped
 from .bul import BindingView, BulEntry, BulEvent, BulState, TxKind, bul_next
 from .config import MnConfig
 from .events import (AddressAdded, AddressRemoved, BaReceived, BeReceived, BrrReceived, InterfaceDown,
-                     StopRequested)
+                     PrefixAdvertisementReceived, PrefixSolicitationRequested, StopRequested)
 from .mn_answers import AnswersMixin
 from .mn_tx import EXPIRE, KEEPALIVE, REFRESH, RETRANSMIT, SEND, TransactionsMixin
 from .path import Encapsulation, Path
+from .prefix_discovery import SOLICIT, PrefixDiscoveryMixin
 
 
-_MESSAGE_OF = {BaReceived: BindingAck, BrrReceived: BindingRefreshRequest, BeReceived: BindingError}
+_MESSAGE_OF = {BaReceived: BindingAck, BrrReceived: BindingRefreshRequest, BeReceived: BindingError,
+               PrefixAdvertisementReceived: MobilePrefixAdvertisement}
 
 
 def _malformed(event: Any) -> str | None:
@@ -51,10 +55,12 @@ def _malformed(event: Any) -> str | None:
     return None
 
 
-class MobileNode(TransactionsMixin, AnswersMixin):
-    """``handle(event, now)`` / ``handle_timer(now)`` -> actions; ``next_deadline()``."""
+class MobileNode(TransactionsMixin, AnswersMixin, PrefixDiscoveryMixin):
+    """``handle(event, now)`` / ``handle_timer(now)`` -> actions; ``next_deadline()``.
+    ``identifier_seed``: where the Identifiers of Mobile Prefix Solicitations start
+    (the adapter passes a random 16-bit value; the core draws no randomness)."""
 
-    def __init__(self, config: MnConfig, *, sequence: int = 0) -> None:
+    def __init__(self, config: MnConfig, *, sequence: int = 0, identifier_seed: int = 0) -> None:
         config.check()
         self.config = config
         self._access = AccessTable(config.home_prefix, (config.home_address,), config.home_agent_ipv4 is not None)
@@ -69,14 +75,19 @@ class MobileNode(TransactionsMixin, AnswersMixin):
         self._bulk_allowed = True
         self._stopping = False
         self._stopped = False
+        self._mps = None  # the outstanding Mobile Prefix Solicitation (prefix_discovery.py)
+        self._mps_identifier = identifier_seed & 0xFFFF
+        self._home_prefixes: dict = {}
+        self._solicited = False
         self._handlers: dict[type, Callable[[Any, float], list]] = {
             AddressAdded: self._on_address_added, AddressRemoved: self._on_address_removed,
             InterfaceDown: self._on_interface_down, StopRequested: self._on_stop,
             BaReceived: self._on_ba, BrrReceived: self._on_brr, BeReceived: self._on_be,
+            PrefixAdvertisementReceived: self._on_mpa, PrefixSolicitationRequested: self._on_solicit_requested,
         }
         self._timer_handlers: dict[str, Callable[[Any, float], list]] = {
             RETRANSMIT: self._on_retransmit, SEND: self._on_deferred_send, REFRESH: self._on_refresh_due,
-            EXPIRE: self._on_expire, KEEPALIVE: self._on_keepalive_due,
+            EXPIRE: self._on_expire, KEEPALIVE: self._on_keepalive_due, SOLICIT: self._on_solicit_due,
         }
 
     # --- public interface ------------------------------------------------------------

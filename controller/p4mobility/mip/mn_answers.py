@@ -88,11 +88,15 @@ class AnswersMixin:
                 actions.append(LogEvent("warning", "BA without Binding Identifier options: "
                                         "the home agent may not support RFC 5648"))
             statuses = {b: per_bid.get(b) or msg.status for b in tx.bids}  # RFC 5648 §6.1
+        needed = False
         if tx.kind is TxKind.REGISTER and msg.lifetime > 0 and any(s < 128 for s in statuses.values()):
             actions += self._ipv4_ack(msg)
             if msg.status == BaStatus.ACCEPTED_PREFIX_DISCOVERY_NECESSARY:
                 actions.append(PrefixDiscoveryNeeded())
-        return actions + self._answer(tx, statuses, msg.lifetime, msg, now)
+                needed = True
+        answered = self._answer(tx, statuses, msg.lifetime, msg, now)
+        registered = any(isinstance(a, Registered) for a in answered)
+        return actions + answered + self._after_answer(needed, registered, now)  # RFC 6275 §11.4.2
 
     def _answer(self, tx: Transaction, statuses: dict[int, int], lifetime: int, msg, now: float) -> list:
         actions: list = []

@@ -29,6 +29,7 @@ class PuntReason(IntEnum):
     MOBILITY_HEADER_DECRYPTED = 3
     ESP_SIGNALING = 4
     PUNT_RULE = 5
+    PREFIX_SOLICITATION_DECRYPTED = 6  # ICMPv6 146 after the crypto path (RFC 3776 §5.2.3)
 
 
 # table -> (match fields, actions)
@@ -48,8 +49,9 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "binding_peers": (("binding_id",), ("set_tunnel_peer",)),  # groups of binding_peer_selector
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
-    "esp_sas": (("dst_addr", "spi"), ("to_crypto_port",)),
-    "outbound_policies": (("src_addr", "dst_addr", "ip_proto", "mh_type"), ("to_crypto_port", "bypass", "discard")),
+    "esp_sas": (("dst_addr", "spi"), ("to_crypto_port", "to_crypto_port_from_coa")),
+    "outbound_policies": (("src_addr", "dst_addr", "ip_proto", "mh_type", "icmp_type"),
+                          ("to_crypto_port", "bypass", "discard")),
 }
 # action profile -> the tables whose entries point to its members
 PROFILES: dict[str, tuple[str, ...]] = {"binding_profile": ("bindings", "uplink_sources"),

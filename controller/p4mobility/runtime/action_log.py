@@ -1,7 +1,8 @@
 """What a node logs and counts for the actions of each applied batch.
 
 Rule: one event line per action: ``pbu_tx`` / ``pba_tx`` with the MH fields
-for a SendMh (also counted in the metrics), the core's own LogEvent as
+for a SendMh (also counted in the metrics); the home agent's ``ba_tx``,
+``brr_tx``, ``mpa_tx`` with their route; the core's own LogEvent as
 ``core``, any other action under its class name with its identifying fields.
 It reads actions and decides nothing.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from p4mobility.ha.actions import SendBindingAck, SendBindingRefreshRequest, UdpIpv4Route
+from p4mobility.ha.actions import (SendBindingAck, SendBindingRefreshRequest, SendMobilePrefixAdvertisement,
+                                   UdpIpv4Route)
 from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
 from p4mobility.pmip.actions import HoldDownlink, HoldUplink, LogEvent, ReleaseDownlink, ReleaseUplink, SendMh
 from p4mobility.runtime.logs import EventLog
@@ -67,6 +69,9 @@ def log_actions(log: EventLog, metrics: NodeMetrics, actions: list) -> None:
             log.event("ba_tx", **_route_fields(a.route), **mh_fields(a.message))
         elif isinstance(a, SendBindingRefreshRequest):
             log.event("brr_tx", **_route_fields(a.route))
+        elif isinstance(a, SendMobilePrefixAdvertisement):  # RFC 6275 §10.6.2
+            log.event("mpa_tx", **_route_fields(a.route), identifier=a.identifier,
+                      prefixes=[str(p.prefix) for p in a.prefixes])
         elif isinstance(a, LogEvent):
             log.event("core", level=a.level, message=a.message, **{k: v for k, v in a.fields.items()
                                                                    if k not in ("ts", "node", "event")})

@@ -16,6 +16,10 @@ crypto path puts ESP after RH2 / inside the UDP wrapper: Ipv6Route ->
 IPv6{HA -> CoA} RH2{HoA} MH (no RH2 at home); UdpIpv4Route -> IPv4{HA4 ->
 outer} UDP{4191 -> port} IPv6{HA -> HoA} MH. The MH checksum is computed over
 (HA, HoA) in both (RFC 6275 §6.1.1). The node never encrypts.
+A Mobile Prefix Solicitation (ICMPv6 146, RFC 6275 §6.7) is punted and
+framed like a BU (`parse_punted_solicitation`); the advertisement answering it
+(`prefix_advertisement_frame`, ICMPv6 147, §6.8) goes along the same routes
+with its checksum over (HA, HoA) (RFC 8200 §8.1: the final destination).
 """
 from __future__ import annotations
 
@@ -24,10 +28,13 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
-from p4mobility.ha import Ipv6Route, Route, UdpIpv4Route
+from p4mobility.ha import Ipv6Route, Route, SendMobilePrefixAdvertisement, UdpIpv4Route
 from p4mobility.mh import IPPROTO_MH, MhDecodeError, decode_mh, encode_mh
 from p4mobility.mh.exthdr import encode_type2_routing_header
 from p4mobility.mh.extract import PacketError, find_in_ipv6
+from p4mobility.nd.mobile_prefix import (ICMPV6, MobilePrefixAdvertisement, MobilePrefixError,
+                                         MobilePrefixSolicitation, PrefixOption, decode_mobile_prefix,
+                                         encode_mobile_prefix)
 from p4mobility.runtime.frames import FrameError
 
 ETH_P_IPV4, ETH_P_IPV6 = 0x0800, 0x86DD
@@ -40,7 +47,8 @@ _UDP = struct.Struct("!HHHH")
 
 @dataclass(frozen=True, slots=True)
 class PuntedMh:
-    """One Mobility Header the switch punted, as the core's events need it."""
+    """One message the switch punted (a Mobility Header, or a Mobile Prefix Solicitation),
+    as the core's events need it."""
 
     message: Any  # a decoded message, or the MhDecodeError it raised
     src: IPv6Address  # the IPv6 Source (inside UDP 4191: the inner one)
@@ -73,8 +81,8 @@ def _ipv4_udp(p: bytes) -> tuple[tuple[IPv4Address, int], bytes]:
     return (IPv4Address(src), sport), p[ihl + 8:ihl + ulen]
 
 
-def parse_punted(frame: bytes) -> PuntedMh:
-    """The MH of a punted Ethernet frame (IPv6, or IPv6 in IPv4/UDP 4191)."""
+def _find(frame: bytes, want: int, what: str) -> tuple[Any, tuple[IPv4Address, int] | None]:
+    """The upper-layer header ``want`` of a punted Ethernet frame (IPv6, or IPv6 in IPv4/UDP 4191)."""
     if len(frame) < 14:
         raise FrameError("Ethernet header truncated")
     ethertype, ip = struct.unpack_from("!H", frame, 12)[0], frame[14:]
@@ -84,15 +92,35 @@ def parse_punted(frame: bytes) -> PuntedMh:
     elif ethertype != ETH_P_IPV6:
         raise FrameError(f"EtherType 0x{ethertype:04x} is neither IPv6 nor IPv4")
     try:
-        found = find_in_ipv6(ip)
+        found = find_in_ipv6(ip, want=want)
     except PacketError as exc:
         raise FrameError(str(exc)) from None
     if found is None or found.encapsulation != "ipv6":
-        raise FrameError("no Mobility Header right behind the IPv6 header and its options")
+        raise FrameError(f"no {what} right behind the IPv6 header and its options")
+    return found, outer
+
+
+def parse_punted(frame: bytes) -> PuntedMh:
+    """The MH of a punted Ethernet frame (IPv6, or IPv6 in IPv4/UDP 4191)."""
+    found, outer = _find(frame, IPPROTO_MH, "Mobility Header")
     try:  # RFC 6275 §6.1.1: checksum over the HoA (HAO) and the destination
         message: Any = decode_mh(found.mh, found.checksum_src, found.checksum_dst)
     except MhDecodeError as exc:
         message = exc
+    return PuntedMh(message, found.ip_src, found.ip_dst, found.home_address, outer)
+
+
+def parse_punted_solicitation(frame: bytes) -> PuntedMh:
+    """A punted Mobile Prefix Solicitation (RFC 6275 §6.7): IPv6{CoA -> HA} DestOpt{HAO}
+    ICMPv6 146, or IPv6{HoA -> HA} ICMPv6 146 inside UDP 4191; the checksum over (HoA,
+    HA). Anything else, or a bad message, raises FrameError (silently discard)."""
+    found, outer = _find(frame, ICMPV6, "ICMPv6 message")
+    try:
+        message = decode_mobile_prefix(found.mh, found.checksum_src, found.checksum_dst)
+    except MobilePrefixError as exc:
+        raise FrameError(f"{exc} (RFC 6275 §10.6.2: discarded)") from None
+    if not isinstance(message, MobilePrefixSolicitation):
+        raise FrameError("a Mobile Prefix Advertisement sent to the home agent")
     return PuntedMh(message, found.ip_src, found.ip_dst, found.home_address, outer)
 
 
@@ -117,18 +145,33 @@ def _udp4(route: UdpIpv4Route, payload: bytes) -> bytes:
     return bytes(head) + udp
 
 
-def signalling_frame(message: Any, route: Route) -> bytes:
-    """An Ethernet frame (MACs zero: the switch's routes set them) carrying ``message`` along ``route``."""
-    mh = encode_mh(message, route.src, route.home_address)
+def _routed(route: Route, nh: int, upper: bytes) -> bytes:
+    """An Ethernet frame (MACs zero: the switch's routes set them) carrying ``upper`` along ``route``."""
     if isinstance(route, Ipv6Route):
         rh2 = route.type2_routing_header
         if rh2 is None:
-            ip = _ipv6(route.src, route.dst, IPPROTO_MH, mh)
+            ip = _ipv6(route.src, route.dst, nh, upper)
         else:  # RFC 6275 §6.4: to the CoA, the home address in the Type 2 Routing Header
-            ip = _ipv6(route.src, route.dst, IPPROTO_ROUTING, encode_type2_routing_header(IPPROTO_MH, rh2) + mh)
+            ip = _ipv6(route.src, route.dst, IPPROTO_ROUTING, encode_type2_routing_header(nh, rh2) + upper)
         return bytes(12) + struct.pack("!H", ETH_P_IPV6) + ip
-    inner = _ipv6(route.src, route.home_address, IPPROTO_MH, mh)  # RFC 5555 §4.1: no RH2 inside UDP
+    inner = _ipv6(route.src, route.home_address, nh, upper)  # RFC 5555 §4.1: no RH2 inside UDP
     return bytes(12) + struct.pack("!H", ETH_P_IPV4) + _udp4(route, inner)
 
 
-__all__ = ["PuntedMh", "FrameError", "parse_punted", "signalling_frame"]
+def signalling_frame(message: Any, route: Route) -> bytes:
+    """A BA / BRR along ``route``, its MH checksum over (HA, HoA) (RFC 6275 §6.1.1)."""
+    return _routed(route, IPPROTO_MH, encode_mh(message, route.src, route.home_address))
+
+
+def prefix_advertisement_frame(action: SendMobilePrefixAdvertisement) -> bytes:
+    """RFC 6275 §6.8, §10.6.2: ICMPv6 147 to the care-of address the solicitation came from,
+    with a Type 2 Routing Header (or inside UDP 4191), its checksum over (HA, HoA)."""
+    prefixes = tuple(PrefixOption(p.prefix, p.valid_lifetime, p.preferred_lifetime, p.on_link, p.autonomous,
+                                  p.router_address) for p in action.prefixes)
+    mpa = MobilePrefixAdvertisement(action.identifier, prefixes, action.managed, action.other)
+    route = action.route
+    return _routed(route, ICMPV6, encode_mobile_prefix(mpa, route.src, route.home_address))
+
+
+__all__ = ["PuntedMh", "FrameError", "parse_punted", "parse_punted_solicitation", "signalling_frame",
+           "prefix_advertisement_frame"]

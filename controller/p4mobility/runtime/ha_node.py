@@ -13,7 +13,14 @@ entries (p4rt/entries.lma_changes, as for the LMA); BA/BRR -> a clear frame
 along the core's route (ha_frames.signalling_frame) sent through the
 pipeline, where the switch's SPD hands it to the crypto path (the node never
 encrypts: the crypto path alone owns each SA's sequence numbers) and routes
-the result; a Binding Error -> a plain IPv6 frame. Every changed binding is
+the result; a Binding Error -> a plain IPv6 frame. A Mobile Prefix
+Solicitation the crypto path decrypted (punt reason
+PREFIX_SOLICITATION_DECRYPTED) -> `MobilePrefixSolicitationReceived` framed
+the same way; the advertisement the core answers with -> ICMPv6 147 along its
+route, through the pipeline, where the SPD selects it by its ICMP type
+(RFC 3776 §5.2.3). Inbound SAs carrying tunnelled signalling (HoTI, RFC 3776
+§5.2.2) are written `to_crypto_port_from_coa` with their home address, so the
+switch takes them only from a care-of address of its binding. Every changed binding is
 persisted (one "ha_binding" document per binding id, ha_persist) before the
 batch's entries and BAs go out; a restart rebuilds the core with
 `HomeAgent.from_state` and reconciles the switch against it.
@@ -27,16 +34,17 @@ from typing import Any
 from finsy import P4PacketOut
 
 from p4mobility.binding.statejson import StateError
-from p4mobility.ha import (BuReceived, HomeAgent, HomeBindingView, MhUndecodable, SendBindingAck,
-                           SendBindingRefreshRequest, SendMobilePrefixAdvertisement)
+from p4mobility.ha import (BuReceived, HomeAgent, HomeBindingView, MhUndecodable, MobilePrefixSolicitationReceived,
+                           SendBindingAck, SendBindingRefreshRequest, SendMobilePrefixAdvertisement)
 from p4mobility.ha import ha_persist
 from p4mobility.binding.actions import SendMh
 from p4mobility.mh import BindingUpdate
-from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
+from p4mobility.p4rt.entries import Change, ipsec_entries, lma_base_entries, lma_changes
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.runtime.frames import FrameError, mh_frame
-from p4mobility.runtime.ha_frames import PuntedMh, parse_punted, signalling_frame
-from p4mobility.runtime.ha_sas import sa_home_addresses
+from p4mobility.runtime.ha_frames import (PuntedMh, parse_punted, parse_punted_solicitation,
+                                          prefix_advertisement_frame, signalling_frame)
+from p4mobility.runtime.ha_sas import sa_home_addresses, tunnelled_signalling_sas
 from p4mobility.runtime.haconfig import HaNodeConfig
 from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
@@ -94,12 +102,21 @@ class HaNode(NodeRuntime):
                 self.store.apply(puts, deletes)
         self._saved = now
 
+    def ipsec_changes(self) -> list[Change]:
+        """esp_sas / outbound_policies; tunnelled-signalling SAs checked against the CoAs."""
+        if self.node_ipsec is None or self.cfg.ipsec is None:
+            return []
+        spd = self.cfg.ipsec.config.spd
+        return ipsec_entries(self.node_ipsec.sad, spd, tunnelled_signalling_sas(self.node_ipsec.sad, spd))
+
     # --- input -------------------------------------------------------------------------------
     def on_item(self, item: QueueItem, now: float) -> list:
         if not isinstance(item, PacketIn):
             return []
         pkt = item.packet
         reason = _meta(pkt, "punt_reason")
+        if reason == PuntReason.PREFIX_SOLICITATION_DECRYPTED:
+            return self._solicitation(pkt, now)
         if reason != PuntReason.MOBILITY_HEADER_DECRYPTED and reason not in CLEAR_PUNTS:
             self.log.event("punt_ignored", reason=reason)
             return []
@@ -135,6 +152,25 @@ class HaNode(NodeRuntime):
         return self.core.handle(BuReceived(msg, punted.src, punted.dst, punted.home_address_option,
                                            protected_by, outer), now)
 
+    def _solicitation(self, pkt: Any, now: float) -> list:
+        """RFC 6275 §10.6.2, RFC 3776 §5.2.3: an MPS the crypto path decrypted -> the core."""
+        try:
+            punted = parse_punted_solicitation(pkt.payload)
+        except FrameError as exc:
+            self.metrics.mh_discarded.inc()
+            self.log.event("mps_discarded", error=str(exc)[:200])
+            return []
+        sa_index = _meta(pkt, "sa_index")
+        protected_by = self.sa_hoa.get(sa_index)
+        if protected_by is None:
+            self.log.event("sa_unbound", sa_index=sa_index, src=punted.src)
+        outer = _outer_v4(pkt, punted)
+        self.log.event("mps_rx", src=punted.src, home_address=punted.home_address_option or punted.src,
+                       protected_by=protected_by, outer=None if outer is None else f"{outer[0]}:{outer[1]}",
+                       identifier=punted.message.identifier)
+        return self.core.handle(MobilePrefixSolicitationReceived(
+            punted.message.identifier, punted.src, punted.dst, punted.home_address_option, protected_by, outer), now)
+
     def core_timer(self, now: float) -> list:
         return self.core.handle_timer(now)
 
@@ -150,8 +186,8 @@ class HaNode(NodeRuntime):
             return [self.make_packet_out(signalling_frame(action.message, action.route))]
         if isinstance(action, SendMh):  # RFC 6275 §9.3.3: a Binding Error, plain IPv6, no ESP
             return [self.make_packet_out(mh_frame(action.message, action.src, action.dst))]
-        if isinstance(action, SendMobilePrefixAdvertisement):
-            self.log.event("mpa_not_sent", identifier=action.identifier, reason="not implemented in the adapter")
+        if isinstance(action, SendMobilePrefixAdvertisement):  # RFC 6275 §10.6.2
+            return [self.make_packet_out(prefix_advertisement_frame(action))]
         return []
 
     def counter_indices(self) -> list[int]:

@@ -17,7 +17,9 @@ from __future__ import annotations
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Iterable
 
-from p4mobility.ipsec.spd import Action, Dir
+from p4mobility.ipsec.spd import Action, Dir, Mode
+
+IPPROTO_MH = 135  # RFC 6275 §6.1.1
 
 
 def _single(net: Any) -> IPv6Address | None:
@@ -45,4 +47,24 @@ def sa_home_addresses(sad: Iterable[Any], spd: Any) -> dict[int, IPv6Address]:
     return out
 
 
-__all__ = ["sa_home_addresses"]
+def tunnelled_signalling_sas(sad: Iterable[Any], spd: Any) -> dict[int, IPv6Address]:
+    """{sa_index: home address} for the inbound tunnel-mode SAs bound to one home address
+    that carry Mobility Header signalling only (every inbound PROTECT policy naming their
+    reqid selects proto MH: the tunnelled HoTI of RFC 3776 §5.2.2). The switch takes them
+    only from a care-of address of that home address's binding (the Monami6 slides: the
+    HA checks a tunnelled HoTI's outer source against the binding cache entry). Payload SAs
+    (host-wide, any protocol) are not among them."""
+    policies = [p for p in (spd.entries if spd is not None else ())
+                if p.dir == Dir.IN and p.action == Action.PROTECT and p.tmpl is not None]
+    bound = sa_home_addresses(sad, spd)
+    out: dict[int, IPv6Address] = {}
+    for sa in sad:
+        if sa.dir != Dir.IN or sa.mode != Mode.TUNNEL or sa.index not in bound:
+            continue
+        protos = {p.selector.proto for p in policies if p.tmpl.reqid == sa.reqid}
+        if protos == {IPPROTO_MH}:
+            out[sa.index] = bound[sa.index]
+    return out
+
+
+__all__ = ["sa_home_addresses", "tunnelled_signalling_sas"]

@@ -5,15 +5,18 @@ returns what to send or deliver, or None after counting the drop (with a
 reason for the rate-limited log). Framing is mip/frames.py and
 mip/tunnel_frames.py, protection is the IPsec core (SPD/SAD as configured),
 the tunnel is the core's current TunnelChanged path (data_tunnels.py):
-- a BU (SendMh): bu_packet -> IPsec (the BU SA; never sent in clear,
-  RFC 3776 §4.1) -> wrap_signalling -> out of ``path.interface``;
+- a BU (SendMh) or a prefix solicitation (SendPrefixSolicitation):
+  signalling_packet -> IPsec (the BU SA, selected by MH type 5 / ICMPv6 type
+  146; never sent in clear, RFC 3776 §4.1, §5.2.3) -> wrap_signalling -> out
+  of ``path.interface``;
 - data from the tunnel interface, sourced from a home address: IPsec (the
   payload SA, or BYPASS) -> the data tunnel -> out of its interface;
 - a packet from an access interface, addressed to an address of that
   interface or to the CoA of a data tunnel: decapsulate -> ESP goes to
   IPsec, and the SA its SPI selects decides (draft-laganier requirement 3):
   the transport-mode BU/BA SA means signalling (parse_signalling -> a core
-  event), the tunnel-mode payload SA means data for the tunnel interface;
+  event: BA, BRR, BE, or a prefix advertisement), a tunnel-mode SA (payload,
+  or tunnelled HoT, RFC 3776 §5.2.2) means a packet for the tunnel interface;
   clear inner packets need an inbound BYPASS (RFC 4301 §5.2).
 Outbound ESP sequence numbers are reserved in the state file before use
 (seqstore.py, RFC 4303 §3.3.3).
@@ -28,9 +31,9 @@ from typing import Any
 from p4mobility.ipsec import Accepted, Bypassed, CryptoPath, Protected
 from p4mobility.ipsec.spd import Dir, Mode
 from p4mobility.mh import MhDecodeError
-from p4mobility.mip import MnConfig, SendMh
+from p4mobility.mip import MnConfig, SendMh, SendPrefixSolicitation
 from p4mobility.mip.data_tunnels import DataTunnels
-from p4mobility.mip.frames import FrameError, bu_packet, parse_signalling, tunnel_packet, wrap_signalling
+from p4mobility.mip.frames import FrameError, parse_signalling, signalling_packet, tunnel_packet, wrap_signalling
 from p4mobility.mip.tunnel_frames import decapsulate, tunnel_protected
 
 from .seqstore import SeqStoreError, SequenceStore
@@ -65,14 +68,19 @@ class MnDatapath:
 
     # --- outbound ------------------------------------------------------------------------
 
-    def signalling(self, send: SendMh, now: float) -> tuple[str, bytes] | None:
-        r = self._protect(bu_packet(send), now)
+    def signalling(self, send: SendMh | SendPrefixSolicitation, now: float) -> tuple[str, bytes] | None:
+        r = self._protect(signalling_packet(send), now)
         if r is None:
             return None
-        if not isinstance(r, Protected):  # RFC 3776 §4.1: a BU is never sent without ESP
-            self.drop(now, "bu_not_protected", error=str(getattr(r, "error", "bypassed")))
+        kind = "mps" if isinstance(send, SendPrefixSolicitation) else "bu"
+        if not isinstance(r, Protected):  # RFC 3776 §4.1, §5.2.3: never sent without ESP
+            self.drop(now, f"{kind}_not_protected", error=str(getattr(r, "error", "bypassed")))
             return None
-        self.counters["bu_sent"] += 1
+        sa = self.crypto.sad.get(r.sa_index)
+        if sa is None or sa.mode is not Mode.TRANSPORT:  # §5.2.1, §5.2.3: transport mode, not the payload SA
+            self.drop(now, f"{kind}_not_protected", error="selected a tunnel-mode SA")
+            return None
+        self.counters[f"{kind}_sent"] += 1
         return send.path.interface, wrap_signalling(send.path, r.packet)
 
     def from_tunnel_interface(self, packet: bytes, now: float) -> tuple[str, bytes] | None:

@@ -3,7 +3,9 @@
 Rule: an adapter (aioquic's protocol.py shape). It turns rtnetlink changes
 of the access interfaces into AddressAdded/AddressRemoved/InterfaceDown
 (access_watch.py), received signalling into BaReceived/BrrReceived/
-BeReceived (mn_datapath.py), SIGTERM/SIGINT into StopRequested; feeds each
+BeReceived/PrefixAdvertisementReceived (mn_datapath.py), a control-socket
+`prefixes` request with ``solicit`` into PrefixSolicitationRequested,
+SIGTERM/SIGINT into StopRequested; feeds each
 to ``MobileNode.handle(event, loop.time())``, applies the returned actions
 in order, and re-arms one timer from ``next_deadline()`` (the core's and
 the SAs' lifetimes). It decides no protocol question: tunnels, addresses and
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import secrets
 import signal
 import socket
 import time
@@ -23,16 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from p4mobility.ipsec import CryptoPath
-from p4mobility.mip import (AtHome, Deregistered, FlowsMoved, HomeAddressAssigned, HomeAddressReleased, Keepalive,
-                            LogEvent, MobileNode, PrefixDiscoveryNeeded, Registered, RegistrationFailed, SendMh,
-                            StopRequested, Stopped, TunnelChanged)
+from p4mobility.mip import (AtHome, Deregistered, FlowsMoved, HomeAddressAssigned, HomeAddressReleased,
+                            HomePrefixesLearned, Keepalive, LogEvent, MobileNode, PrefixDiscoveryNeeded,
+                            Registered, RegistrationFailed, SendMh,
+                            SendPrefixSolicitation, StopRequested, Stopped, TunnelChanged)
 from p4mobility.mip.data_tunnels import DataTunnels
 from p4mobility.mip.path import Path as MipPath
 
+from . import mn_control
+from .mn_control import path_fields
 from . import netlink as nl
 from .access_watch import AccessWatch
 from .control import serve_control
-from .crypto_port import SA_COLUMNS, DropLog, sa_row
+from .crypto_port import DropLog
 from .logs import EventLog
 from .mn_config import MnNodeConfig
 from .mn_datapath import MnDatapath
@@ -43,16 +49,6 @@ from .seqstore import SequenceStore
 from .tun import TunConfig, TunDevice
 
 BATCH = 64  # packets per wakeup and socket
-BINDING_COLUMNS = ["bid", "state", "interface", "coa", "tunnel", "pending_coa", "expires_in", "keepalive"]
-
-
-def path_fields(p: MipPath | None) -> dict | None:
-    if p is None:
-        return None
-    out = {"interface": p.interface, "encapsulation": p.encapsulation.value, "coa": str(p.coa), "ha": str(p.ha)}
-    if p.mn_port is not None:
-        out["mn_port"] = p.mn_port
-    return out
 
 
 class MnNode:
@@ -62,7 +58,7 @@ class MnNode:
         self.cfg = cfg
         self.log = log or EventLog(cfg.node.name)
         self.seqfile = SequenceFile(cfg.node.state_file)  # StateFileError: refuse to start
-        self.mn = MobileNode(cfg.mn, sequence=self.seqfile.load())
+        self.mn = MobileNode(cfg.mn, sequence=self.seqfile.load(), identifier_seed=secrets.randbits(16))
         self.crypto = CryptoPath(cfg.ipsec.build_sad(time.monotonic()), cfg.ipsec.spd)
         self.esp_store = SequenceStore(cfg.node.esp_state_file)  # RFC 4303 §3.3.3, manual keys
         self.resumed = self.esp_store.attach(self.crypto.sad)  # SeqStoreError: refuse to start
@@ -77,7 +73,8 @@ class MnNode:
         self._done: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handlers = {
-            SendMh: self._send_mh, TunnelChanged: self._tunnel_changed, HomeAddressAssigned: self._ipv4_assigned,
+            SendMh: self._send_mh, SendPrefixSolicitation: self._send_mps, HomePrefixesLearned: self._prefixes,
+            TunnelChanged: self._tunnel_changed, HomeAddressAssigned: self._ipv4_assigned,
             HomeAddressReleased: self._ipv4_released, Stopped: self._stopped, LogEvent: self._core_log,
             FlowsMoved: self._note, Keepalive: self._note, Registered: self._note, Deregistered: self._note,
             RegistrationFailed: self._note, PrefixDiscoveryNeeded: self._note, AtHome: self._note,
@@ -132,6 +129,18 @@ class MnNode:
                        path=path_fields(a.path), bids=list(a.bids))
         if out is not None:
             self._send(*out)
+
+    def _send_mps(self, a: SendPrefixSolicitation) -> None:
+        out = self.datapath.signalling(a, self.now())
+        self.log.event("mps_sent" if out else "mps_not_sent", identifier=a.message.identifier,
+                       path=path_fields(a.path))
+        if out is not None:
+            self._send(*out)
+
+    def _prefixes(self, a: HomePrefixesLearned) -> None:
+        now = self.now()
+        self.log.event("home_prefixes", identifier=a.identifier, home_address_covered=a.home_address_covered,
+                       prefixes=[mn_control.prefix_row(p, now, self.cfg.mn.home_address) for p in a.prefixes])
 
     def _tunnel_changed(self, a: TunnelChanged) -> None:
         self.tunnels.apply(a)
@@ -233,7 +242,8 @@ class MnNode:
                     self.datapath.drop(self.now(), "tun_write", error=exc.strerror)
             elif got is not None:
                 self.log.event("signalling_received", kind=type(got).__name__, seq=getattr(got.message, "sequence", None),
-                               status=getattr(got.message, "status", None))
+                               status=getattr(got.message, "status", None),
+                               identifier=getattr(got.message, "identifier", None))
                 self.feed(got)
 
     def _on_netlink(self) -> None:
@@ -302,31 +312,10 @@ class MnNode:
     # --- operator ------------------------------------------------------------------------
 
     def status(self) -> dict:
-        path = self.tunnels.path()
-        return {"ok": True, "role": self.role, "name": self.cfg.node.name,
-                "home_address": str(self.cfg.mn.home_address),
-                "ipv4_home_address": str(self._ipv4[0]) if self._ipv4 else None,
-                "registered": path is not None, "tunnel": path_fields(path), "sequence": self.mn.sequence,
-                "interfaces": self.watch.snapshot(), "ports": sorted(self.ports), "stopping": self.stopping,
-                "counters": dict(self.datapath.counters)}
+        return mn_control.status(self)
 
     def handle_control(self, req: dict) -> dict:
-        cmd, what = req.get("cmd"), req.get("what")
-        if cmd == "status":
-            return self.status()
-        if cmd == "show" and what == "bindings":
-            now = self.now()
-            rows = [[b.bid, b.state.value, b.interface, None if b.coa is None else str(b.coa),
-                     None if b.tunnel is None else f"{b.tunnel.encapsulation.value} {b.tunnel.coa} -> {b.tunnel.ha}",
-                     None if b.pending_coa is None else str(b.pending_coa),
-                     None if b.expires_at is None else round(b.expires_at - now, 1), b.keepalive]
-                    for b in self.mn.bindings()]
-            return {"ok": True, "columns": BINDING_COLUMNS, "rows": rows}
-        if cmd == "show" and what == "counters":
-            return {"ok": True, "columns": ["counter", "value"], "rows": sorted(map(list, self.datapath.counters.items()))}
-        if cmd == "show" and what == "sas":
-            return {"ok": True, "columns": list(SA_COLUMNS), "rows": [sa_row(sa) for sa in self.crypto.sad]}
-        return {"ok": False, "error": f"unknown request {cmd!r} {what or ''} (status; show bindings|counters|sas)"}
+        return mn_control.answer(self, req)
 
     # --- running -------------------------------------------------------------------------
 
@@ -375,5 +364,7 @@ class MnNode:
                 self._loop.remove_reader(port.rx.fileno())
             port.close()
 
+
+BINDING_COLUMNS = mn_control.BINDING_COLUMNS
 
 __all__ = ["MnNode", "BINDING_COLUMNS", "path_fields"]

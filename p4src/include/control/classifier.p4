@@ -84,10 +84,20 @@ control Classifier(inout headers_t hdr,
             }
 
             /* RFC 5555 / draft-laganier §4: signaling inside UDP 4191 is
-             * addressed to the inner IPv6 destination (the HA's address). */
+             * addressed to the inner IPv6 destination (the HA's address); so is
+             * ICMPv6 inside it that the crypto path decrypted (a prefix
+             * solicitation, RFC 3776 §5.2.3) or the controller sends (the
+             * advertisement, whose SPD selectors are the inner packet's). */
             if (meta.encap_kind == EncapKind.IPV6_IN_UDP_IPV4 &&
-                    (hdr.esp.isValid() || hdr.mh.isValid())) {
+                    (hdr.esp.isValid() || hdr.mh.isValid() ||
+                     (hdr.inner_icmp.isValid() && (meta.from_crypto || meta.from_cpu)))) {
                 meta.sig_in_udp = true;
+                meta.sig_dst = hdr.inner_ipv6.dst_addr;
+            }
+            /* RFC 5555 §4.1, an IPv4 CoA without a NAT: ESP in IPv6-in-IPv4 to the
+             * HA's IPv6 address is terminated, then classified by esp_sas. */
+            if (meta.encap_kind == EncapKind.IPV6_IN_IPV4 && hdr.esp.isValid()) {
+                meta.esp_in_tunnel = true;
                 meta.sig_dst = hdr.inner_ipv6.dst_addr;
             }
 

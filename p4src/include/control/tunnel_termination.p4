@@ -1,12 +1,11 @@
 /* tunnel_termination.p4: decapsulation of tunnels ending at this node.
  * Rule: a tunnel is terminated only for a known (outer src, outer dst, kind,
  * outer UDP source port: RFC 5555 §4.1, each MN behind one NAT has its own);
- * on the LMA / HA side the outer source must also be a care-of address
- * registered for the inner source: `uplink_sources` finds the inner source's
- * binding (its member of `binding_profile`, shared with `bindings`) and the
- * outer source must be that member's CoA (and, over UDP, its port), or, for a binding with several
- * CoAs (RFC 5648), one of its `binding_coas`; else the packet is dropped and
- * counted. ECN is combined per RFC 6040 §4.2. */
+ * on the LMA / HA side (`decap_from_coa`) the outer source must also be a
+ * care-of address registered for the inner source: this control records
+ * both for source_check.p4, which decides after esp.p4. ECN is combined per
+ * RFC 6040 §4.2. ESP in IPv6-in-IPv4 to a local IPv6 address (RFC 5555 §4.1,
+ * no NAT) stays local after decapsulation, so esp_sas classifies it. */
 #ifndef __TUNNEL_TERMINATION_P4__
 #define __TUNNEL_TERMINATION_P4__
 
@@ -47,44 +46,7 @@ control TunnelTermination(inout headers_t hdr,
         size = MAX_TUNNEL_PEERS;
     }
 
-    /* ---- inner source check: the binding of the inner source, and its CoA ---- */
     l3_addr_t inner_src = 0;
-
-    action drop_spoofed_source() {
-        meta.verdict = Verdict.DROP;
-        meta.drop_reason = DropReason.SPOOFED_TUNNEL_SOURCE;
-    }
-
-    table uplink_sources {
-        key = {
-            inner_src : lpm @name("home_addr");
-        }
-        actions = {  // the same list as bindings (shared profile)
-            set_binding_tunnel_ipv6(meta.binding);
-            set_binding_tunnel_ipv4(meta.binding);
-            set_binding_tunnel_udp(meta.binding);
-            set_multi_coa_binding(meta.binding);
-            set_binding_without_tunnel(meta.binding);
-        }
-        implementation = binding_profile;
-        size = MAX_BINDINGS;
-    }
-
-    /* RFC 5648: any registered CoA of a multi-CoA binding may send. */
-    action accept_coa() { }
-
-    table binding_coas {
-        key = {
-            meta.binding.binding_id : exact @name("binding_id");
-            meta.l3_src             : exact @name("coa");
-        }
-        actions = {
-            accept_coa;
-            @defaultonly NoAction;
-        }
-        const default_action = NoAction();
-        size = MAX_BINDING_COAS;
-    }
 
     apply {
         if (hdr.inner_ipv6.isValid()) {
@@ -104,26 +66,11 @@ control TunnelTermination(inout headers_t hdr,
             }
             /* else: transit tunnel traffic, routed as is */
         } else {
-            if (verify_source) {
-                bool accepted = false;
-                if (uplink_sources.apply().hit) {
-                    if (meta.binding.multi_coa) {
-                        if (binding_coas.apply().hit) {
-                            accepted = true;
-                        }
-                    } else if (meta.binding.tunnel_type != TunnelType.NONE &&
-                               meta.binding.tunnel_dst == meta.l3_src &&
-                               (meta.binding.tunnel_type != TunnelType.UDP_IPV4 ||
-                                meta.binding.tunnel_udp_dport == outer_sport)) {
-                        accepted = true;  // RFC 5213 §5.6.2 / RFC 5555 §4.1: from its CoA (and port)
-                    }
-                }
-                if (accepted) {
-                    meta.count_uplink = true;
-                    meta.uplink_binding_id = meta.binding.binding_id;
-                } else {
-                    drop_spoofed_source();
-                }
+            if (verify_source) {  // source_check.p4: outer source vs the inner source's binding
+                meta.verify_source = true;
+                meta.check_home = inner_src;
+                meta.check_coa = meta.l3_src;
+                meta.check_sport = outer_sport;
             }
             /* RFC 6040 §4.2 decapsulation. */
             bit<2> outer_ecn = hdr.ipv6.isValid() ? hdr.ipv6.ecn : hdr.ipv4.ecn;
@@ -166,7 +113,8 @@ control TunnelTermination(inout headers_t hdr,
                 meta.l4_sport = 0;
                 meta.l4_dport = 0;
                 meta.encap_kind = EncapKind.NONE;
-                meta.to_local = false;
+                /* ESP to a local address inside the tunnel: esp_sas next (classifier.p4) */
+                meta.to_local = meta.to_local && meta.esp_in_tunnel;
             }
         }
     }
