@@ -34,7 +34,7 @@ from typing import Any
 from finsy import P4PacketOut
 
 from p4mobility.binding.statejson import StateError
-from p4mobility.ha import (BuReceived, HomeAgent, HomeBindingView, MhUndecodable, MobilePrefixSolicitationReceived,
+from p4mobility.ha import (BuReceived, HomeAgent, MhUndecodable, MobilePrefixSolicitationReceived,
                            SendBindingAck, SendBindingRefreshRequest, SendMobilePrefixAdvertisement)
 from p4mobility.ha import ha_persist
 from p4mobility.binding.actions import SendMh
@@ -67,7 +67,6 @@ class HaNode(NodeRuntime):
         self.core = HomeAgent(cfg.home_agent)
         self.sa_hoa: dict[int, IPv6Address] = (
             sa_home_addresses(self.node_ipsec.sad, cfg.ipsec.config.spd) if self.node_ipsec and cfg.ipsec else {})
-        self._saved: dict[int, HomeBindingView] = {}
 
     # --- state -------------------------------------------------------------------------------
     def restore(self) -> list[Change]:
@@ -88,19 +87,17 @@ class HaNode(NodeRuntime):
             else:
                 for a in self.core.snapshot_actions():
                     changes += lma_changes(a)
-                self._saved = {v.binding_id: v for v in self.core.state()}
-                self.log.event("state_restored", bindings=len(self._saved))
+                self.log.event("state_restored", bindings=self.core.binding_count())
         self.update_gauges()
         return changes
 
     def persist(self, actions: list) -> None:
-        now = {v.binding_id: v for v in self.core.state()}
-        if self.store is not None:
-            puts = [(KIND, str(i), ha_persist.binding_to_json(v)) for i, v in now.items() if self._saved.get(i) != v]
-            deletes = [(KIND, str(i)) for i in self._saved if i not in now]
-            if puts or deletes:
-                self.store.apply(puts, deletes)
-        self._saved = now
+        changed = self.core.take_changes()  # O(changes): never the whole binding cache per batch
+        if self.store is None or not changed:
+            return
+        puts = [(KIND, str(i), ha_persist.binding_to_json(v)) for i, v in changed.items() if v is not None]
+        deletes = [(KIND, str(i)) for i, v in changed.items() if v is None]
+        self.store.apply(puts, deletes)
 
     def ipsec_changes(self) -> list[Change]:
         """esp_sas / outbound_policies; tunnelled-signalling SAs checked against the CoAs."""
@@ -194,8 +191,8 @@ class HaNode(NodeRuntime):
         return [v.binding_id for v in self.core.bindings()]
 
     def update_gauges(self) -> None:
-        self.metrics.bindings.set(len(self.core.bindings()))
-        self.metrics.tunnel_peers.set(len(self.core.tunnel_peers()))
+        self.metrics.bindings.set(self.core.binding_count())
+        self.metrics.tunnel_peers.set(self.core.tunnel_peer_count())
 
     def show(self, what: str) -> dict:
         if what == "bindings":
