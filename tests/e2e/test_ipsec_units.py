@@ -15,21 +15,20 @@ from types import SimpleNamespace
 
 import pytest
 from finsy import P4Schema
-from scapy.layers.inet6 import IPv6
-from scapy.layers.l2 import Ether
-
 from p4mobility.ipsec.config import load_config
 from p4mobility.ipsec.errors import IpsecConfigError
 from p4mobility.ipsec.spd import Action, Dir, selector_from_packet
 from p4mobility.lab import topology as T
 from p4mobility.lab.ipsec_setup import KEY_BYTES, ipsec_config, lab_sas
 from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
-from p4mobility.p4rt.entries import ipsec_entries
+from p4mobility.p4rt.ipsec_entries import ipsec_entries
 from p4mobility.p4rt.names import PuntReason
 from p4mobility.pmip.config import ConfigError
 from p4mobility.runtime.frames import mh_frame
 from p4mobility.runtime.lma_node import LmaNode
 from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO, lma_from_dict, mag_from_dict
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
 
 
 @pytest.fixture

@@ -9,18 +9,24 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 
 import pytest
-from scapy.layers.inet import UDP
-from scapy.layers.inet6 import HAO, ICMPv6MPAdv, ICMPv6MPSol, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting
-
 from p4mobility.ipsec import Accepted, CryptoPath, Protected
 from p4mobility.ipsec.config import load_config
 from p4mobility.ipsec.spd import Action, Dir, Mode, selector_from_packet
 from p4mobility.lab import mip_topology as M
 from p4mobility.lab.mip_files import write_files
 from p4mobility.mh import HomeTest, HomeTestInit, encode_mh
-from p4mobility.p4rt.entries import ipsec_entries
+from p4mobility.p4rt.ipsec_entries import ipsec_entries
 from p4mobility.runtime.ha_sas import tunnelled_signalling_sas
 from p4mobility.runtime.mn_config import load as load_mn
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import (
+    HAO,
+    ICMPv6MPAdv,
+    ICMPv6MPSol,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrRouting,
+)
 
 HOA, HA, CN, COA = M.HOME_ADDRESS, M.HA_ADDRESS, M.CN_ADDRESS, M.MN_COA["acca"]
 SAS = {sa.name: sa for mn in M.HOME_ADDRESSES for sa in M.mip_sas(mn)}

@@ -33,17 +33,30 @@ from typing import Any
 
 from finsy import P4PacketOut
 
-from p4mobility.binding.statejson import StateError
-from p4mobility.ha import (BuReceived, HomeAgent, MhUndecodable, MobilePrefixSolicitationReceived,
-                           SendBindingAck, SendBindingRefreshRequest, SendMobilePrefixAdvertisement)
-from p4mobility.ha import ha_persist
 from p4mobility.binding.actions import SendMh
+from p4mobility.binding.statejson import StateError
+from p4mobility.ha import (
+    BuReceived,
+    HomeAgent,
+    MhUndecodable,
+    MobilePrefixSolicitationReceived,
+    SendBindingAck,
+    SendBindingRefreshRequest,
+    SendMobilePrefixAdvertisement,
+    ha_persist,
+)
 from p4mobility.mh import BindingUpdate
-from p4mobility.p4rt.entries import Change, ipsec_entries, lma_base_entries, lma_changes
+from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
+from p4mobility.p4rt.ipsec_entries import ipsec_entries
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.runtime.frames import FrameError, mh_frame
-from p4mobility.runtime.ha_frames import (PuntedMh, parse_punted, parse_punted_solicitation,
-                                          prefix_advertisement_frame, signalling_frame)
+from p4mobility.runtime.ha_frames import (
+    PuntedMh,
+    parse_punted,
+    parse_punted_solicitation,
+    prefix_advertisement_frame,
+    signalling_frame,
+)
 from p4mobility.runtime.ha_sas import sa_home_addresses, tunnelled_signalling_sas
 from p4mobility.runtime.haconfig import HaNodeConfig
 from p4mobility.runtime.items import PacketIn, QueueItem

@@ -2,7 +2,7 @@
 
 Rule: adapter glue around the sans-I/O IPsec core. The SAD is numbered exactly
 as the crypto path numbers it (`IpsecConfig.build_sad`), so `esp_sas` /
-`outbound_policies` (p4rt/entries.ipsec_entries) name the crypto path's SAs;
+`outbound_policies` (p4rt/ipsec_entries.py) name the crypto path's SAs;
 only the SPD is consulted here (RFC 4301 §5.2: a clear packet needs an inbound
 BYPASS, `CryptoPath.process_clear_inbound` decides). `show sas` joins the
 file's SAs with the crypto path's counters over its control socket and says
@@ -17,7 +17,8 @@ from typing import Any
 from p4mobility.ipsec.events import Dropped
 from p4mobility.ipsec.path import CryptoPath
 from p4mobility.ipsec.spd import selector_from_packet
-from p4mobility.p4rt.entries import Change, ipsec_entries
+from p4mobility.p4rt.entries import Change
+from p4mobility.p4rt.ipsec_entries import ipsec_entries
 from p4mobility.p4rt.names import PuntReason
 from p4mobility.runtime.control import ControlError, request
 from p4mobility.runtime.crypto_port import SA_COLUMNS, sa_row

@@ -203,7 +203,7 @@ def _ipsec(data: Mapping[str, Any], base: Path) -> IpsecSettings | None:
         raise ConfigError("ipsec.crypto_socket", "expected a path")
     from p4mobility.ipsec.config import load_config
     from p4mobility.ipsec.errors import IpsecConfigError
-    from p4mobility.p4rt.entries import ipsec_entries
+    from p4mobility.p4rt.ipsec_entries import ipsec_entries
 
     path = base / t["config"]
     try:
