@@ -23,6 +23,7 @@ from mininet.nodelib import LinuxBridge
 
 from p4mobility.lab import topology as T
 from p4mobility.lab.launch import GRPC_PORT, controller_argv, crypto_argv, find_switch, switch_argv
+from p4mobility.lab.netlab import tail
 from p4mobility.lab.supervisor import LabError
 from p4mobility.lab.tools import tool_missing
 
@@ -64,7 +65,7 @@ class P4Node(Host):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.procs["switch"].poll() is not None:
-                raise LabError(f"{self.name} switch exited: {_tail(log)}")
+                raise LabError(f"{self.name} switch exited: {tail(log)}")
             if self.popen([sys.executable, "-c", probe]).wait(timeout=10) == 0:
                 return
             time.sleep(0.2)
@@ -175,10 +176,3 @@ def ip_batch(script: str) -> None:
     res = subprocess.run(["ip", "-batch", "-"], input=script, capture_output=True, text=True, timeout=30)
     if res.returncode != 0:
         raise LabError(f"ip: {res.stderr.strip()}")
-
-
-def _tail(path: Path, n: int = 1500) -> str:
-    try:
-        return path.read_text(errors="replace")[-n:]
-    except OSError:
-        return ""

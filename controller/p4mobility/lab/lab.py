@@ -8,7 +8,6 @@ Used by `p4mob lab`, by tests/e2e (one Lab per test module) and the benches.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,75 +18,21 @@ from typing import Any
 from p4mobility.lab import topology as T
 from p4mobility.lab.launch import (GRPC_PORT, METRICS_PORT, MN_SYSCTLS, controller_argv, crypto_argv, crypto_sock,
                                    find_switch, node_settings, switch_argv, write_configs, write_ipsec)
-from p4mobility.lab.supervisor import LabError, Supervisor, clean_leftovers, sh
-from p4mobility.lab.tools import tool_missing
+from p4mobility.lab.netlab import NamespaceLab, lab_unavailable, tail
+from p4mobility.lab.supervisor import LabError, sh
 from p4mobility.runtime.control import ControlError, request
 from p4mobility.runtime.logs import read_events
-from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
-
-def lab_unavailable() -> str | None:
-    """None when a lab can run here, else the reason it cannot."""
-    if os.geteuid() != 0:
-        return "the lab needs root (network namespaces, veths)"
-    missing = tool_missing("ip")
-    if missing:
-        return missing
-    if not (DEFAULT_P4INFO.exists() and DEFAULT_P4BLOB.exists()):
-        return "p4src/build outputs missing (run `make p4`)"
-    return None
 
 
-class Lab:
+class Lab(NamespaceLab):
     def __init__(self, out: str | Path, target: str = "embedded", options: T.LabOptions | None = None,
                  tag: str | None = None, pcap: bool = True) -> None:
-        self.out = Path(out).resolve()
-        self.target = target
+        super().__init__(out, target, tag, pcap)
         self.opts = options or T.LabOptions()
-        self.pcap = pcap
-        self.sup = Supervisor(tag)
-        self.switch_bin = find_switch(target)
         self.attached: str | None = None
-        self.marks: list[tuple[float, str]] = []
-
-    # --- life cycle ----------------------------------------------------------------
-    def __enter__(self) -> "Lab":
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.sup.close()
-
-    def mark(self, what: str) -> float:
-        t = time.time()
-        self.marks.append((t, what))
-        return t
 
     def start(self) -> None:
-        reason = lab_unavailable()
-        if reason:
-            raise LabError(reason)
-        self.out.mkdir(parents=True, exist_ok=True)
-        for f in self.out.glob("*"):
-            if f.suffix in (".log", ".db", ".sock", ".pcap", ".toml", ".out", ".state") or f.name.endswith(("-wal", "-shm")) \
-                    or f.name == "esp_sa":
-                f.unlink()
-        clean_leftovers()
-        self.sup.__enter__()
-        for node in T.NODES:
-            self.sup.add_namespace(node)
-        for link in T.LINKS:
-            (na, ia), (nb, ib) = link.a, link.b
-            sh("ip", "link", "add", ia, "netns", self.ns(na), "type", "veth", "peer", "name", ib,
-               "netns", self.ns(nb))
-        for (node, ifname), mac in T.MACS.items():
-            sh("ip", "link", "set", ifname, "address", mac, ns=self.ns(node))
+        self._build(T)
         self._setup_hosts()
         for node, ports in T.SWITCHES.items():
             for ifname in ports:
@@ -117,12 +62,6 @@ class Lab:
         for node in T.SWITCHES:
             self.wait_event(node, "reconciled", timeout=120)
         self.mark("ready")
-
-    def ns(self, node: str) -> str:
-        return self.sup.ns(node)
-
-    def _quiet(self, node: str, ifname: str) -> None:
-        sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=self.ns(node))
 
     def _setup_hosts(self) -> None:
         air = self.ns("air")
@@ -157,7 +96,7 @@ class Lab:
         while time.monotonic() < deadline:
             proc = self.sup.procs[f"switch-{node}"]
             if not proc.alive():
-                raise LabError(f"{node} switch exited: {_tail(proc.log)}")
+                raise LabError(f"{node} switch exited: {tail(proc.log)}")
             if sh(sys.executable, "-c", probe, ns=self.ns(node), check=False).returncode == 0:
                 return
             time.sleep(0.2)
@@ -219,7 +158,7 @@ class Lab:
                     return e
             proc = self.sup.procs.get(f"ctl-{node}")
             if proc is not None and not proc.alive():
-                raise LabError(f"{node} controller exited: {_tail(proc.log)}")
+                raise LabError(f"{node} controller exited: {tail(proc.log)}")
             if time.monotonic() > deadline:
                 raise LabError(f"{node}: no '{name}' event within {timeout} s")
             time.sleep(0.05)
@@ -324,13 +263,6 @@ class Lab:
     def stop_ping(self, name: str = "ping") -> Path:
         self.sup.stop(name, sig=signal.SIGINT)
         return self.out / f"{name}.log"
-
-
-def _tail(path: Path, n: int = 1500) -> str:
-    try:
-        return path.read_text(errors="replace")[-n:]
-    except OSError:
-        return ""
 
 
 __all__ = ["Lab", "LabError", "find_switch", "lab_unavailable", "GRPC_PORT"]

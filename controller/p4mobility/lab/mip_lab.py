@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from p4mobility.lab import mip_topology as M
-from p4mobility.lab.lab import _tail, lab_unavailable
-from p4mobility.lab.launch import GRPC_PORT, find_switch, switch_argv
+from p4mobility.lab.launch import GRPC_PORT, switch_argv
+from p4mobility.lab.netlab import NamespaceLab, tail
 from p4mobility.lab.mip_files import crypto_argv, crypto_sock, ha_argv, mn_argv, write_files
-from p4mobility.lab.supervisor import LabError, Supervisor, clean_leftovers, sh
+from p4mobility.lab.supervisor import LabError, sh
 from p4mobility.lab.tools import find_tool, tool_missing
 from p4mobility.runtime.control import ControlError, request
 from p4mobility.runtime.logs import read_events
@@ -51,60 +51,16 @@ def nat_unavailable() -> str | None:
     return None if missing is None else f"{missing}: no NAT access network"
 
 
-class MipLab:
+class MipLab(NamespaceLab):
     def __init__(self, out: str | Path, target: str = "embedded", options: M.MipLabOptions | None = None,
                  tag: str | None = None, pcap: bool = True) -> None:
-        self.out = Path(out).resolve()
-        self.target = target
+        super().__init__(out, target, tag, pcap and find_tool("tcpdump") is not None)
         self.opts = options or M.MipLabOptions()
-        self.pcap = pcap and find_tool("tcpdump") is not None
         self.nat = nat_unavailable() is None
-        self.sup = Supervisor(tag)
-        self.switch_bin = find_switch(target)
-        self.marks: list[tuple[float, str]] = []
         self.attached: set[str] = set()
 
-    # --- life cycle ----------------------------------------------------------------------------
-    def __enter__(self) -> "MipLab":
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.sup.close()
-
-    def mark(self, what: str) -> float:
-        t = time.time()
-        self.marks.append((t, what))
-        return t
-
-    def ns(self, node: str) -> str:
-        return self.sup.ns(node)
-
     def start(self) -> None:
-        reason = lab_unavailable()
-        if reason:
-            raise LabError(reason)
-        self.out.mkdir(parents=True, exist_ok=True)
-        for f in self.out.glob("*"):
-            if f.is_file() and (f.suffix in (".log", ".db", ".sock", ".pcap", ".toml", ".out", ".state", ".esp")
-                                or f.name.endswith(("-wal", "-shm")) or f.name == "esp_sa"):
-                f.unlink()
-        clean_leftovers()
-        self.sup.__enter__()
-        for node in M.NODES:
-            self.sup.add_namespace(node)
-        for link in M.LINKS:
-            (na, ia), (nb, ib) = link.a, link.b
-            sh("ip", "link", "add", ia, "netns", self.ns(na), "type", "veth", "peer", "name", ib, "netns", self.ns(nb))
-        for (node, ifname), mac in M.MACS.items():
-            sh("ip", "link", "set", ifname, "address", mac, ns=self.ns(node))
+        self._build(M)
         self._routers()
         self._cn()
         self._mn()
@@ -128,9 +84,6 @@ class MipLab:
         self.sup.spawn("ha", ha_argv(self.out), self.out / "ha.log", ns=ha)
         self.wait_event("ha", "reconciled", timeout=180)
         self.mark("ready")
-
-    def _quiet(self, node: str, ifname: str) -> None:
-        sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=self.ns(node))
 
     def _routers(self) -> None:
         for acc in ("acca", "accb"):
@@ -193,7 +146,7 @@ class MipLab:
         while time.monotonic() < deadline:
             proc = self.sup.procs["switch"]
             if not proc.alive():
-                raise LabError(f"the HA switch exited: {_tail(proc.log)}")
+                raise LabError(f"the HA switch exited: {tail(proc.log)}")
             if sh(sys.executable, "-c", probe, ns=self.ns("ha"), check=False).returncode == 0:
                 return
             time.sleep(0.2)
@@ -344,7 +297,7 @@ class MipLab:
                 return got
             p = self.sup.procs.get(proc) if proc else None
             if p is not None and not p.alive():
-                raise LabError(f"{proc} exited while waiting for {what}: {_tail(p.log)}")
+                raise LabError(f"{proc} exited while waiting for {what}: {tail(p.log)}")
             if time.monotonic() > deadline:
                 raise LabError(f"timed out after {timeout} s waiting for {what}")
             time.sleep(poll)
