@@ -72,6 +72,22 @@ def test_rfc3776_5_tunnelled_hoti_decrypted_by_tshark(algo, tmp_path):
     assert int(mhtype, 0) == 1 and int(cookie.replace(":", ""), 16) == int.from_bytes(COOKIE, "big")
 
 
+def test_rfc3776_3_4_tunnel_sa_found_by_spi_after_the_coa_changed(tmp_path):
+    """A tunnel-mode SA outlives a move: on the wire the outer source is the new CoA, not the one
+    the SA was made with, and tshark still decrypts it with the exported record (any address)."""
+    path, out, _ = path_pair("gcm", src=COA, dst=HA, mode="tunnel")
+    inner = bytes(IPv6(src=HOA, dst="2001:db8:9::9", nh=135)
+                  / Raw(encode_mh(HomeTestInit(COOKIE), HOA, "2001:db8:9::9")))
+    wire = bytearray(path.process_outbound(inner, out, 0.0).packet)
+    moved = "2001:db8:77::100"
+    wire[8:24] = bytes(IPv6(src=moved))[8:24]  # the outer source after the move
+    pcap = tmp_path / "moved.pcap"
+    wrpcap(str(pcap), [ETH / IPv6(bytes(wire))])
+    (good, srcs, mhtype), = _tshark(pcap, export_wireshark_esp_sa([path.sad.get(out)]),
+                                    ["esp.icv_good", "ipv6.src", "mip6.mhtype"])
+    assert good in ("1", "True") and srcs.split(",") == [moved, HOA] and int(mhtype, 0) == 1
+
+
 def test_tshark_rejects_tampered_icv(tmp_path):
     """Sanity of the oracle: a flipped ICV byte is reported bad by tshark."""
     path, out, _ = path_pair("cbc")

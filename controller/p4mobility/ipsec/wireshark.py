@@ -4,8 +4,11 @@ Rule: one record per SA, eight quoted fields: protocol, src, dst, SPI,
 encryption, encryption key, authentication, authentication key (the format
 of ``~/.config/wireshark/esp_sa`` and of ``-o 'uat:esp_sa:<record>'``).
 The GCM key is the AES key followed by the 4-byte salt (RFC 4106 §8.1);
-GCM takes "NULL" authentication. Addresses are the SA's own, i.e. the home
-address for RFC 3776 transport SAs, as tshark matches after the HAO swap.
+GCM takes "NULL" authentication. Addresses are the SA's own for transport
+mode (the home address for RFC 3776 transport SAs, as tshark matches after
+the HAO swap) and "*" for tunnel mode: a tunnel-mode SA names the home
+address and the HA, while the outer header on the wire carries the current
+care-of address (RFC 3776 §3.4), so tshark must find it by its SPI alone.
 Keys are secrets: callers write the result to a file only they can read.
 """
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from .sa import Sa
+from .sa import Mode, Sa
 
 
 def esp_sa_record(sa: Sa) -> str:
@@ -21,7 +24,8 @@ def esp_sa_record(sa: Sa) -> str:
     version = ipaddress.ip_address(sa.src).version
     tr = sa.transform
     enc_key, auth_key = tr.wireshark_keys()
-    fields = (f"IPv{version}", sa.src, sa.dst, f"0x{sa.spi:08x}", tr.wireshark_enc, enc_key,
+    src, dst = ("*", "*") if sa.mode is Mode.TUNNEL else (sa.src, sa.dst)
+    fields = (f"IPv{version}", src, dst, f"0x{sa.spi:08x}", tr.wireshark_enc, enc_key,
               tr.wireshark_auth, auth_key)
     return ",".join(f'"{f}"' for f in fields)
 
