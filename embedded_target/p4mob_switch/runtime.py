@@ -221,6 +221,8 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
                                 request.HasField("election_id"))
         except _Abort as a:
             await context.abort(a.code, a.message)
+        if self.device.pm is None:  # §12.1 check 3, after device and primary
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "no forwarding pipeline config set")
         if request.atomicity != p4r.WriteRequest.CONTINUE_ON_ERROR:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "only CONTINUE_ON_ERROR atomicity is supported")
         errors = []

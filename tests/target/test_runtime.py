@@ -263,5 +263,5 @@ def test_p4runtime_save_commit_and_reconcile_keeps_entries() -> None:
                 assert [e async for e in sw.read(fy.P4TableEntry("l2"))] == []
                 with pytest.raises(grpc.aio.AioRpcError) as ei:
                     await stub.SetForwardingPipelineConfig(commit)
-                assert ei.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+                assert ei.value.code() == grpc.StatusCode.NOT_FOUND  # §13.2: no saved config
     run(body())

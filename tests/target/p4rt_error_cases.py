@@ -1,0 +1,364 @@
+"""Malformed P4Runtime requests and the status each must get (features.p4).
+
+Rule: ``CASES`` maps a case name to (request, expected answer). The expected answer
+is what bmv2 simple_switch_grpc (PI, the reference) answers, which is the code the
+P4Runtime spec (v1.3, section cited per case) names, except where noted
+"bmv2:" - there we follow bmv2 and docs/embedded-target.md records the difference.
+A Write's per-update codes (§12.3, one p4.v1.Error per update) are compared as a
+tuple; a request is run by ``case(ctx)`` and leaves no entries behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from finsy.proto import p4r
+
+from .p4rt_client import A, Client, Outcome, P4Info
+
+INSERT, MODIFY, DELETE = p4r.Update.INSERT, p4r.Update.MODIFY, p4r.Update.DELETE
+MAC = b"\x02\x00\x00\x00\x00\x42"
+MAC2, MAC3 = b"\x02\x00\x00\x00\x00\x43", b"\x02\x00\x00\x00\x00\x44"
+
+
+@dataclass
+class Ctx:
+    client: Client  # the primary (election id 10)
+    info: P4Info
+    addr: str
+    p4info_msg: object
+    device_config: bytes
+    other_config: bytes  # a valid bmv2 JSON of another program (stacks.p4)
+
+
+# -- entity builders (raw protobuf: finsy would refuse most of these) -----------------
+
+def action(ctx: Ctx, name: str, *params: bytes) -> "p4r.Action":
+    a = p4r.Action(action_id=ctx.info[name] if isinstance(name, str) else name)
+    for pid, value in enumerate(params, 1):
+        a.params.add(param_id=pid, value=value)
+    return a
+
+
+def table_entry(ctx: Ctx, table, matches=(), act=None, priority: int = 0, **kw) -> "p4r.Entity":
+    ent = p4r.Entity()
+    te = ent.table_entry
+    te.table_id = ctx.info[table] if isinstance(table, str) else table
+    for fm in matches:
+        te.match.append(fm)
+    if act is not None:
+        te.action.action.CopyFrom(act)
+    te.priority = priority
+    for k, v in kw.items():
+        setattr(te, k, v)
+    return ent
+
+
+def exact(fid: int, value: bytes) -> "p4r.FieldMatch":
+    fm = p4r.FieldMatch(field_id=fid)
+    fm.exact.value = value
+    return fm
+
+
+def ternary(fid: int, value: bytes, mask: bytes) -> "p4r.FieldMatch":
+    fm = p4r.FieldMatch(field_id=fid)
+    fm.ternary.value, fm.ternary.mask = value, mask
+    return fm
+
+
+def lpm(fid: int, value: bytes, plen: int) -> "p4r.FieldMatch":
+    fm = p4r.FieldMatch(field_id=fid)
+    fm.lpm.value, fm.lpm.prefix_len = value, plen
+    return fm
+
+
+def range_(fid: int, low: bytes, high: bytes) -> "p4r.FieldMatch":
+    fm = p4r.FieldMatch(field_id=fid)
+    fm.range.low, fm.range.high = low, high
+    return fm
+
+
+def upd(utype: int, ent: "p4r.Entity") -> "p4r.Update":
+    return p4r.Update(type=utype, entity=ent)
+
+
+def l2(ctx: Ctx, mac: bytes = MAC, port: bytes = b"\x04", **kw) -> "p4r.Entity":
+    return table_entry(ctx, "l2", [exact(1, mac)], action(ctx, "set_port_counted", port), **kw)
+
+
+def acl(ctx: Ctx, src=b"\xc0\x00\x02\x00", mask=b"\xff\xff\xff\x00", priority=10, act="drop") -> "p4r.Entity":
+    return table_entry(ctx, "acl", [ternary(1, src, mask)], action(ctx, act), priority=priority)
+
+
+def counter(ctx: Ctx, cid, index: int | None) -> "p4r.Entity":
+    ent = p4r.Entity()
+    ent.counter_entry.counter_id = ctx.info[cid] if isinstance(cid, str) else cid
+    if index is not None:
+        ent.counter_entry.index.index = index
+    ent.counter_entry.data.packet_count = 1
+    return ent
+
+
+def register(ctx: Ctx, index: int) -> "p4r.Entity":
+    ent = p4r.Entity()
+    ent.register_entry.register_id = ctx.info["probe_reg"]
+    ent.register_entry.index.index = index
+    ent.register_entry.data.bitstring = b"\x01"
+    return ent
+
+
+def member(ctx: Ctx, mid: int, profile=None) -> "p4r.Entity":
+    ent = p4r.Entity()
+    m = ent.action_profile_member
+    m.action_profile_id = ctx.info["ecmp_selector"] if profile is None else profile
+    m.member_id = mid
+    m.action.CopyFrom(action(ctx, "set_port", b"\x01"))
+    return ent
+
+
+def with_inserted(ctx: Ctx, ents: list, then: Callable[[], Outcome]) -> Outcome:
+    """Insert ``ents``, run ``then``, delete them again (the case leaves nothing behind)."""
+    for e in ents:
+        got = ctx.client.write(upd(INSERT, e))
+        assert got.code == "OK", f"setup insert failed: {got}"
+    try:
+        return then()
+    finally:
+        for e in reversed(ents):
+            ctx.client.write(upd(DELETE, e))
+
+
+def undo_if_ok(ctx: Ctx, ent: "p4r.Entity") -> Outcome:
+    """INSERT ``ent``; if the switch takes it, delete it again."""
+    got = ctx.client.write(upd(INSERT, ent))
+    if got.code == "OK":
+        ctx.client.write(upd(DELETE, ent))
+    return got
+
+
+def second_client(ctx: Ctx, election_id: int) -> Client:
+    c = Client(ctx.addr)
+    c.arbitrate(election_id)
+    return c
+
+
+def as_backup(ctx: Ctx, fn: Callable[[Client], Outcome]) -> Outcome:
+    c = second_client(ctx, 5)  # lower than the primary's 10: a backup
+    try:
+        return fn(c)
+    finally:
+        c.close()
+
+
+def setfwd_then_restore(ctx: Ctx, fn: Callable[[], Outcome]) -> Outcome:
+    try:
+        return fn()
+    finally:
+        assert ctx.client.set_pipeline(ctx.p4info_msg, ctx.device_config).code == "OK"
+
+
+def broken_p4info(ctx: Ctx):
+    info = type(ctx.p4info_msg)()
+    info.CopyFrom(ctx.p4info_msg)
+    info.tables[0].preamble.name = "FeatIngress.no_such_table"
+    return info
+
+
+def w(*updates) -> Callable[[Ctx], Outcome]:
+    """A case that writes ``updates`` (each a function of ctx) as one batch."""
+    return lambda ctx: ctx.client.write(*(u(ctx) for u in updates))
+
+
+def per_update(*codes: str) -> tuple:
+    return ("UNKNOWN", codes)
+
+
+ONE = per_update  # a batch of one update: its code is in the details
+
+
+def rpc(code: str) -> tuple:
+    return (code, ())
+
+
+@dataclass(frozen=True)
+class Case:
+    run: Callable[[Ctx], Outcome]
+    expect: tuple  # (rpc code, per-update codes): the spec's answer, which bmv2 gives too
+    why: str  # spec section (v1.3)
+    bmv2: tuple | str | None = None  # bmv2's own answer where it breaks a spec "must"; str: not run
+
+
+WEDGES = "not run on bmv2: it answers UNKNOWN and then refuses every later pipeline (bmv2 bug)"
+
+CASES: dict[str, Case] = {
+    # The spec names no code for an unknown id: §12.2 "malformed: INVALID_ARGUMENT", as bmv2.
+    "unknown_table_id": Case(
+        w(lambda c: upd(INSERT, table_entry(c, 0x02FFFFFF, [exact(1, MAC)], action(c, "drop")))),
+        ONE("INVALID_ARGUMENT"), "§12.2 malformed"),
+    "unknown_action_id": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [exact(1, MAC)], action(c, 0x01FFFFFF)))),
+        ONE("INVALID_ARGUMENT"), "§9.1.2 action_id"),
+    "action_not_of_table": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [exact(1, MAC)], action(c, "to_cpu")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.2 action_id"),
+    "action_param_missing": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "ipv4_lpm", [lpm(1, b"\x0a\x00\x00\x00", 8)],
+                                            action(c, "ipv4_forward", b"\x02")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.2 params"),
+    "action_param_unknown_id": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [exact(1, MAC)],
+                                            action(c, "set_port_counted", b"\x04", b"\x01")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.2 params"),
+    # §8.3 says OUT_OF_RANGE for a bytestring that does not fit, §9.1.2 INVALID_ARGUMENT
+    # for a param that does not conform to §8.3; bmv2 answers INVALID_ARGUMENT for both.
+    "action_param_too_wide": Case(
+        w(lambda c: upd(INSERT, l2(c, port=b"\x02\x00"))),  # 512 in a bit<9>
+        ONE("INVALID_ARGUMENT"), "§9.1.2 params (bmv2)"),
+    "match_value_too_wide": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [exact(1, b"\x01" + MAC)], action(c, "drop")))),
+        ONE("INVALID_ARGUMENT"), "§8.3/§9.1.1 (bmv2)"),
+    "match_value_empty": Case(  # bmv2 inserts it (as 0): §8.3 "always rejects" an empty string
+        lambda c: undo_if_ok(c, table_entry(c, "l2", [exact(1, b"")], action(c, "drop"))),
+        ONE("INVALID_ARGUMENT"), "§8.3/§9.1.1 (bmv2)", bmv2=rpc("OK")),
+    "exact_field_missing": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [], action(c, "drop")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.1"),
+    "unknown_match_field_id": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [exact(1, MAC), exact(9, b"\x01")], action(c, "drop")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.1"),
+    "match_kind_mismatch": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [lpm(1, MAC, 48)], action(c, "drop")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.1"),
+    "ternary_value_outside_mask": Case(
+        w(lambda c: upd(INSERT, acl(c, src=b"\xc0\x00\x02\x01", mask=b"\xff\xff\xff\x00"))),
+        ONE("INVALID_ARGUMENT"), "§9.1.1 ternary"),
+    "lpm_bits_beyond_prefix": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "ipv4_lpm", [lpm(1, b"\x0a\x01\x00\x00", 8)],
+                                            action(c, "drop")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.1 lpm"),
+    "lpm_prefix_too_long": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "ipv4_lpm", [lpm(1, b"\x0a\x00\x00\x00", 33)],
+                                            action(c, "drop")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.1 lpm"),
+    "range_low_above_high": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "acl", [range_(2, b"\x10", b"\x01")], action(c, "drop"),
+                                            priority=5))),
+        ONE("INVALID_ARGUMENT"), "§9.1.1 range"),
+    "priority_missing_on_ternary_table": Case(
+        w(lambda c: upd(INSERT, acl(c, priority=0))), ONE("INVALID_ARGUMENT"), "§9.1 priority"),
+    "priority_on_exact_table": Case(
+        w(lambda c: upd(INSERT, l2(c, priority=7))), ONE("INVALID_ARGUMENT"), "§9.1 priority"),
+    "insert_existing_entry": Case(
+        lambda c: with_inserted(c, [l2(c)], lambda: c.client.write(upd(INSERT, l2(c, port=b"\x05")))),
+        ONE("ALREADY_EXISTS"), "§12.2 INSERT"),
+    "modify_absent_entry": Case(w(lambda c: upd(MODIFY, l2(c))), ONE("NOT_FOUND"), "§12.2 MODIFY"),
+    "delete_absent_entry": Case(w(lambda c: upd(DELETE, l2(c))), ONE("NOT_FOUND"), "§12.2 DELETE"),
+    "delete_other_priority": Case(
+        lambda c: with_inserted(c, [acl(c, priority=10)], lambda: c.client.write(upd(DELETE, acl(c, priority=11)))),
+        ONE("NOT_FOUND"), "§9.1 the priority is part of the key"),
+    "write_const_table": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "tos_map", [exact(1, b"\x01")], action(c, "set_tos_class", b"\x01")))),
+        ONE("PERMISSION_DENIED"), "§9.1.4 constant tables", bmv2=ONE("UNKNOWN")),
+    "insert_default_entry": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "l2", [], action(c, "drop"), is_default_action=True))),
+        ONE("INVALID_ARGUMENT"), "§9.1.3 default entry: MODIFY only"),
+    "modify_const_default_action": Case(
+        w(lambda c: upd(MODIFY, table_entry(c, "tos_map", [], action(c, "set_tos_class", b"\x01"),
+                                            is_default_action=True))),
+        ONE("PERMISSION_DENIED"), "§9.1.3"),
+    "direct_action_on_indirect_table": Case(
+        w(lambda c: upd(INSERT, table_entry(c, "ecmp", [exact(1, b"\x01")], action(c, "set_port", b"\x01")))),
+        ONE("INVALID_ARGUMENT"), "§9.1.2"),
+    "indirect_table_absent_member": Case(
+        lambda c: c.client.write(upd(INSERT, _member_ref(c, 77))),
+        ONE("NOT_FOUND"), "§9.1.2 indirect tables", bmv2=ONE("INVALID_ARGUMENT")),
+    "member_unknown_profile_id": Case(
+        w(lambda c: upd(INSERT, member(c, 1, profile=0x11FFFFFF))), ONE("INVALID_ARGUMENT"), "§12.2 malformed"),
+    "update_type_unspecified": Case(
+        w(lambda c: upd(p4r.Update.UNSPECIFIED, l2(c))), ONE("INVALID_ARGUMENT"), "§12.2"),
+    "counter_insert": Case(
+        w(lambda c: upd(INSERT, counter(c, "port_rx", 1))), ONE("INVALID_ARGUMENT"), "§9.3 INSERT"),
+    "counter_index_out_of_range": Case(
+        w(lambda c: upd(MODIFY, counter(c, "port_rx", 8))), ONE("OUT_OF_RANGE"), "§9.3 MODIFY",
+        bmv2=ONE("UNKNOWN")),
+    "counter_negative_index": Case(
+        w(lambda c: upd(MODIFY, counter(c, "port_rx", -1))), ONE("INVALID_ARGUMENT"), "§9.3 MODIFY"),
+    "counter_unknown_id": Case(
+        w(lambda c: upd(MODIFY, counter(c, 0x12FFFFFF, 1))), ONE("INVALID_ARGUMENT"), "§12.2 malformed"),
+    "register_index_out_of_range": Case(
+        w(lambda c: upd(MODIFY, register(c, 16))), ONE("OUT_OF_RANGE"), "§9.6",
+        bmv2=ONE("UNIMPLEMENTED")),  # bmv2 has no register writes over P4Runtime
+    "batch_per_update_codes": Case(
+        lambda c: with_inserted(c, [l2(c)], lambda: c.client.write(
+            upd(INSERT, l2(c, mac=MAC2)), upd(INSERT, l2(c)), upd(DELETE, l2(c, mac=MAC3)), upd(DELETE, l2(c, mac=MAC2)))),
+        per_update("OK", "ALREADY_EXISTS", "NOT_FOUND", "OK"), "§12.3"),
+    "write_from_backup": Case(
+        lambda c: as_backup(c, lambda b: b.write(upd(INSERT, l2(c)))), rpc("PERMISSION_DENIED"), "§12.1 check 2"),
+    "write_with_unarbitrated_election_id": Case(
+        lambda c: c.client.write(upd(INSERT, l2(c)), election_id=99), rpc("PERMISSION_DENIED"), "§12.1 check 2"),
+    "write_without_election_id": Case(
+        lambda c: without_stream(c, lambda o: o.write(upd(INSERT, l2(c)), election_id=None)),
+        rpc("PERMISSION_DENIED"), "§12.1 check 2"),
+    "write_unknown_device": Case(
+        lambda c: c.client.write(upd(INSERT, l2(c)), device_id=99), rpc("NOT_FOUND"), "§12.1 check 1",
+        bmv2=rpc("PERMISSION_DENIED")),
+    "write_rollback_on_error": Case(
+        lambda c: c.client.write(upd(INSERT, l2(c)), atomicity=p4r.WriteRequest.ROLLBACK_ON_ERROR),
+        rpc("UNIMPLEMENTED"), "§12.4"),
+    "read_unknown_table": Case(
+        lambda c: c.client.read(table_entry(c, 0x02FFFFFF)), rpc("INVALID_ARGUMENT"), "§12.2 malformed"),
+    "read_unknown_counter": Case(
+        lambda c: c.client.read(counter(c, 0x12FFFFFF, None)), rpc("INVALID_ARGUMENT"), "§12.2 malformed"),
+    "read_counter_index_out_of_range": Case(
+        lambda c: c.client.read(counter(c, "port_rx", 8)), rpc("OUT_OF_RANGE"), "§9.3", bmv2=rpc("UNKNOWN")),
+    "read_unknown_device": Case(
+        lambda c: c.client.read(table_entry(c, 0), device_id=99), rpc("NOT_FOUND"), "§11.1",
+        bmv2=rpc("FAILED_PRECONDITION")),
+    "setfwd_garbage_json": Case(
+        lambda c: setfwd_then_restore(c, lambda: c.client.set_pipeline(c.p4info_msg, b"{ not json")),
+        rpc("INVALID_ARGUMENT"), "§13.2 VERIFY_AND_COMMIT", bmv2=WEDGES),
+    "setfwd_verify_garbage_json": Case(
+        lambda c: c.client.set_pipeline(c.p4info_msg, b"{ not json", action=A.VERIFY),
+        rpc("INVALID_ARGUMENT"), "§13.2 VERIFY", bmv2=rpc("OK")),
+    "setfwd_p4info_names_unknown_table": Case(
+        lambda c: setfwd_then_restore(c, lambda: c.client.set_pipeline(broken_p4info(c), c.device_config)),
+        rpc("INVALID_ARGUMENT"), "§13.2 cannot be realized", bmv2=rpc("OK")),
+    "setfwd_mismatched_program": Case(
+        lambda c: setfwd_then_restore(c, lambda: c.client.set_pipeline(c.p4info_msg, c.other_config)),
+        rpc("INVALID_ARGUMENT"), "§13.2 cannot be realized", bmv2=rpc("OK")),
+    "setfwd_no_config": Case(
+        lambda c: setfwd_then_restore(c, lambda: c.client.set_pipeline(None, b"")),
+        rpc("INVALID_ARGUMENT"), "§13.2 config not provided", bmv2=rpc("OK")),
+    "setfwd_from_backup": Case(
+        lambda c: as_backup(c, lambda b: b.set_pipeline(c.p4info_msg, c.device_config)),
+        rpc("PERMISSION_DENIED"), "§13.2 check 2"),
+    "setfwd_commit_without_save": Case(
+        lambda c: c.client.set_pipeline(None, b"", action=A.COMMIT), rpc("NOT_FOUND"), "§13.2 COMMIT",
+        bmv2=rpc("UNKNOWN")),
+}
+
+
+def without_stream(ctx: Ctx, fn: Callable[[Client], Outcome]) -> Outcome:
+    c = Client(ctx.addr)
+    try:
+        return fn(c)
+    finally:
+        c.close()
+
+
+def _member_ref(ctx: Ctx, mid: int) -> "p4r.Entity":
+    ent = table_entry(ctx, "ecmp", [exact(1, b"\x01")])
+    ent.table_entry.action.action_profile_member_id = mid
+    return ent
+
+
+# Requests sent before any pipeline is set: §12.1 check 3, §11.1.
+NO_PIPELINE: dict[str, Case] = {
+    "write_before_pipeline": Case(w(lambda c: upd(INSERT, l2(c))), rpc("FAILED_PRECONDITION"), "§12.1 check 3"),
+    "read_before_pipeline": Case(lambda c: c.client.read(table_entry(c, 0)), rpc("FAILED_PRECONDITION"), "§11.1"),
+    "get_config_before_pipeline": Case(
+        lambda c: c.client.call("GetForwardingPipelineConfig",
+                                p4r.GetForwardingPipelineConfigRequest(device_id=1)),
+        rpc("FAILED_PRECONDITION"), "§13.3"),
+}
