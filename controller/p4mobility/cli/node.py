@@ -48,6 +48,8 @@ def _run(args: argparse.Namespace) -> int:
     node = Node(cfg)
     try:
         asyncio.run(node.run())
+    except OSError as exc:  # the control socket, sockets: the operating system said no
+        raise CliError(f"cannot start: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         pass
     return 0

@@ -283,7 +283,6 @@ class CryptoPortNode:
             loop.add_reader(self._sock.fileno(), self.on_readable)
             if self.control_socket:
                 try:
-                    Path(self.control_socket).parent.mkdir(parents=True, exist_ok=True)
                     server = await serve_control(self.control_socket, self.handle_control)
                 except OSError as exc:
                     raise CryptoPortError(f"cannot serve the control socket {self.control_socket}: "
