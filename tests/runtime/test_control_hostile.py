@@ -184,8 +184,9 @@ def test_connections_are_bounded_and_freed(node) -> None:
             held.append(connect(node.control))
         # every held connection is accepted; the next is told and closed
         assert alive_with_first(held)
-        assert ask_raw(node.control, b'{"cmd": "status"}\n') == \
-            {"ok": False, "error": f"too many clients (at most {MAX_CLIENTS})"}
+        with connect(node.control) as extra:  # told at once, without asking
+            assert json.loads(extra.makefile("rb").readline()) == \
+                {"ok": False, "error": f"too many clients (at most {MAX_CLIENTS})"}
     finally:
         for s in held:
             s.close()
