@@ -79,7 +79,9 @@ class Client:
         self.stream_msgs: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
 
-    def arbitrate(self, election_id: int, timeout: float = 30.0) -> "p4r.StreamMessageResponse":
+    def arbitrate(self, election_id: int, timeout: float = 30.0, device_id: int | None = None,
+                  role: str | None = None) -> "p4r.StreamMessageResponse | Outcome":
+        """Send an arbitration update; the answer, or the Outcome the stream ended with."""
         if self._thread is None:
             def requests():
                 while (m := self._out.get()) is not None:
@@ -90,18 +92,20 @@ class Client:
                 try:
                     for r in responses:
                         self.stream_msgs.put(r)
-                except grpc.RpcError:
-                    pass
+                except grpc.RpcError as exc:
+                    self.stream_msgs.put(Outcome(exc.code().name, (), exc.details() or ""))
             self._thread = threading.Thread(target=pump, daemon=True)
             self._thread.start()
         req = p4r.StreamMessageRequest()
-        req.arbitration.device_id = self.device_id
+        req.arbitration.device_id = self.device_id if device_id is None else device_id
         req.arbitration.election_id.CopyFrom(u128(election_id))
+        if role is not None:
+            req.arbitration.role.name = role
         self._out.put(req)
         self.election_id = election_id
         while True:
             msg = self.stream_msgs.get(timeout=timeout)
-            if msg.WhichOneof("update") == "arbitration":
+            if isinstance(msg, Outcome) or msg.WhichOneof("update") == "arbitration":
                 return msg
 
     def close(self) -> None:

@@ -315,6 +315,17 @@ CASES: dict[str, Case] = {
     "read_unknown_device": Case(
         lambda c: c.client.read(table_entry(c, 0), device_id=99), rpc("NOT_FOUND"), "§11.1",
         bmv2=rpc("FAILED_PRECONDITION")),
+    "arbitration_unknown_device": Case(
+        lambda c: arbitration(c, dict(election_id=3, device_id=99)), rpc("NOT_FOUND"), "§5.3",
+        bmv2=rpc("OK")),  # PI makes any device id a device of its own
+    "arbitration_election_id_in_use": Case(
+        lambda c: arbitration(c, dict(election_id=10)), rpc("INVALID_ARGUMENT"), "§5.3"),
+    "arbitration_device_change_on_live_stream": Case(
+        lambda c: arbitration(c, dict(election_id=3), dict(election_id=3, device_id=99)),
+        rpc("FAILED_PRECONDITION"), "§5.3"),
+    "arbitration_role_change_on_live_stream": Case(
+        lambda c: arbitration(c, dict(election_id=3), dict(election_id=3, role="other")),
+        rpc("FAILED_PRECONDITION"), "§5.3", bmv2="not run on bmv2: it neither answers nor ends the stream"),
     "setfwd_garbage_json": Case(
         lambda c: setfwd_then_restore(c, lambda: c.client.set_pipeline(c.p4info_msg, b"{ not json")),
         rpc("INVALID_ARGUMENT"), "§13.2 VERIFY_AND_COMMIT", bmv2=WEDGES),
@@ -337,6 +348,20 @@ CASES: dict[str, Case] = {
         lambda c: c.client.set_pipeline(None, b"", action=A.COMMIT), rpc("NOT_FOUND"), "§13.2 COMMIT",
         bmv2=rpc("UNKNOWN")),
 }
+
+
+def arbitration(ctx: Ctx, *steps: dict) -> Outcome:
+    """A new stream sends one arbitration update per step; OK while answered, else the
+    status the stream ended with (§5.3: arbitration errors end the stream)."""
+    c = Client(ctx.addr)
+    try:
+        for step in steps:
+            got = c.arbitrate(timeout=30, **step)
+            if isinstance(got, Outcome):
+                return got
+        return Outcome("OK")
+    finally:
+        c.close()
 
 
 def without_stream(ctx: Ctx, fn: Callable[[Client], Outcome]) -> Outcome:
