@@ -141,8 +141,10 @@ def read_entity(dev, pm: P4InfoMap, ent: "p4r.Entity") -> Iterator["p4r.Entity"]
             for port, rid in reps:
                 g.replicas.add(egress_port=port, instance=rid)
             yield out
+    elif which is None:
+        raise InvalidArgument("the read request has an empty entity")
     else:
-        raise Unimplemented(f"reading {which or 'an empty entity'} is not supported")
+        raise Unimplemented(f"reading {which} is not supported")
 
 def read_tables(pm: P4InfoMap, q: "p4r.TableEntry", force_counters: bool = False):
     if q.table_id and q.table_id not in pm.tables:

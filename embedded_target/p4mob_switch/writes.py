@@ -28,9 +28,11 @@ def write_update(dev, pm: P4InfoMap, u: "p4r.Update") -> None:
     which = u.entity.WhichOneof("entity")
     if u.type not in (INSERT, MODIFY, DELETE):
         raise InvalidArgument("update type must be INSERT, MODIFY or DELETE")
+    if which is None:
+        raise InvalidArgument("the update has an empty entity")
     writer = WRITERS.get(which)
     if writer is None:
-        raise Unimplemented(f"writing {which or 'an empty entity'} is not supported")
+        raise Unimplemented(f"writing {which} is not supported")
     writer(dev, pm, u.type, getattr(u.entity, which))
 
 

@@ -117,6 +117,31 @@ def member(ctx: Ctx, mid: int, profile=None) -> "p4r.Entity":
     return ent
 
 
+def mcast(gid: int, port: int) -> "p4r.Entity":
+    ent = p4r.Entity()
+    g = ent.packet_replication_engine_entry.multicast_group_entry
+    g.multicast_group_id = gid
+    g.replicas.add(egress_port=port, instance=1)
+    return ent
+
+
+def group(ctx: Ctx, gid: int, members: list) -> "p4r.Entity":
+    ent = p4r.Entity()
+    g = ent.action_profile_group
+    g.action_profile_id, g.group_id, g.max_size = ctx.info["ecmp_selector"], gid, 4
+    for m in members:
+        g.members.add(member_id=m, weight=1)
+    return ent
+
+
+def direct_counter(ctx: Ctx) -> "p4r.Entity":
+    ent = p4r.Entity()
+    d = ent.direct_counter_entry
+    d.table_entry.CopyFrom(table_entry(ctx, "l2", [exact(1, MAC)]).table_entry)
+    d.data.packet_count = 1
+    return ent
+
+
 def with_inserted(ctx: Ctx, ents: list, then: Callable[[], Outcome]) -> Outcome:
     """Insert ``ents``, run ``then``, delete them again (the case leaves nothing behind)."""
     for e in ents:
@@ -293,6 +318,29 @@ CASES: dict[str, Case] = {
         lambda c: with_inserted(c, [l2(c)], lambda: c.client.write(
             upd(INSERT, l2(c, mac=MAC2)), upd(INSERT, l2(c)), upd(DELETE, l2(c, mac=MAC3)), upd(DELETE, l2(c, mac=MAC2)))),
         per_update("OK", "ALREADY_EXISTS", "NOT_FOUND", "OK"), "§12.3"),
+    "empty_entity": Case(w(lambda c: upd(INSERT, p4r.Entity())), ONE("INVALID_ARGUMENT"), "§12.2 malformed",
+                         bmv2=ONE("UNKNOWN")),
+    "multicast_group_id_zero": Case(
+        w(lambda c: upd(INSERT, mcast(0, 1))), ONE("INVALID_ARGUMENT"), "§9.5.1"),
+    "multicast_group_insert_existing": Case(
+        lambda c: with_inserted(c, [mcast(7, 1)], lambda: c.client.write(upd(INSERT, mcast(7, 2)))),
+        ONE("ALREADY_EXISTS"), "§12.2 INSERT"),
+    "multicast_group_modify_absent": Case(
+        w(lambda c: upd(MODIFY, mcast(8, 1))), ONE("NOT_FOUND"), "§12.2 MODIFY"),
+    "member_insert_existing": Case(
+        lambda c: with_inserted(c, [member(c, 5)], lambda: c.client.write(upd(INSERT, member(c, 5)))),
+        ONE("ALREADY_EXISTS"), "§9.2.1"),
+    "member_delete_absent": Case(w(lambda c: upd(DELETE, member(c, 6))), ONE("NOT_FOUND"), "§9.2.1"),
+    "member_delete_in_use": Case(
+        lambda c: with_inserted(c, [member(c, 9), _member_ref(c, 9)],
+                                lambda: c.client.write(upd(DELETE, member(c, 9)))),
+        ONE("FAILED_PRECONDITION"), "§9.2.1 DELETE", bmv2=ONE("UNKNOWN")),
+    "group_with_absent_member": Case(
+        w(lambda c: upd(INSERT, group(c, 3, [99]))), ONE("NOT_FOUND"), "§9.2.2"),
+    "direct_counter_of_absent_entry": Case(
+        w(lambda c: upd(MODIFY, direct_counter(c))), ONE("NOT_FOUND"), "§9.4", bmv2=ONE("INVALID_ARGUMENT")),
+    "read_empty_entity": Case(lambda c: c.client.read(p4r.Entity()), rpc("INVALID_ARGUMENT"), "§11.1",
+                              bmv2=rpc("UNKNOWN")),
     "write_from_backup": Case(
         lambda c: as_backup(c, lambda b: b.write(upd(INSERT, l2(c)))), rpc("PERMISSION_DENIED"), "§12.1 check 2"),
     "write_with_unarbitrated_election_id": Case(
