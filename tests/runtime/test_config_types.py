@@ -6,9 +6,12 @@ read with tomllib; each leaf is swapped in turn for a string, an integer, a bool
 an array and a table (those of another type than the original)."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from copy import deepcopy
 from pathlib import Path
@@ -36,10 +39,8 @@ def kind(v) -> str:
             dict: "table"}.get(type(v), "other")
 
 
-@pytest.fixture(scope="module")
-def keydir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("conf")
-    (d / "keys").mkdir()
+def make_keydir(d: Path) -> Path:
+    (d / "keys").mkdir(exist_ok=True)
     for f in EXAMPLES.glob("*.toml"):
         for line in f.read_text().splitlines():
             if "key-file" in line and '"' in line:
@@ -50,6 +51,15 @@ def keydir(tmp_path_factory) -> Path:
                     os.close(fd)
         (d / f.name).write_text(f.read_text())
     return d
+
+
+_KEYS = make_keydir(Path(tempfile.mkdtemp(prefix="p4mob-conf-")))  # the examples' key files, at collection
+atexit.register(shutil.rmtree, _KEYS, True)
+
+
+@pytest.fixture(scope="module")
+def keydir() -> Path:
+    return _KEYS
 
 
 def _node_fix(data: dict) -> dict:
@@ -67,6 +77,37 @@ LOADERS = {
     "ipsec": ("ha-ipsec.toml", lambda d, base: parse_config(d, base)),
 }
 ERRORS = (ConfigError, HaConfigError, IpsecConfigError)
+
+
+def full(name: str, data: dict, base: Path) -> dict:
+    """The example with every optional key written out (the loaded config's own values),
+    so that keys the example leaves out are tried too."""
+    cfg = LOADERS[name][1](deepcopy(_node_fix(data)), base)
+    node = {"device_id": 1, "election_id": 10, "metrics_port": 9100, "counters_interval": 5.0,
+            "state_db": "x.db", "control_socket": "x.sock"}
+    if name in ("lma", "mag", "ha"):
+        data["node"] = {**node, **data["node"]}
+    section = {"lma": "lma", "mag": "mag", "ha": "home_agent", "mn": "mn"}.get(name)
+    if section:
+        own = getattr(cfg, section).to_dict()
+        if name == "mag" and not own.get("fixed_mag_link_layer_address_on_all_access_links"):
+            own.pop("fixed_mag_link_layer_address_on_all_access_links")
+        data[section] = {k: v for k, v in own.items() if v is not None and v != []} | data[section]
+    if name == "lma":
+        data["policy"]["profiles"]["full"] = {
+            "allowed_mags": ["2001:db8:a::1"], "static_hnps": ["2001:db8:300::/64"], "pool": "home",
+            "prefixes_per_session": 1, "max_lifetime": 600.0, "proxy_registration_enabled": True}
+    if name == "mag":
+        data["mobile_nodes"]["full@x"] = {"mac": "02:00:00:00:00:99", "lma_address": "2001:db8:ffff::1",
+                                          "hnps": ["2001:db8:300::/64"], "att": 4, "lifetime": 600.0}
+        data["detach_timeout"] = 10.0
+    if name == "ipsec":
+        data["state"][0] |= {"esn": False, "replay-window": 32, "replay-oseq": 0,
+                             "limit": {"packet-soft": 100, "packet-hard": 200}}
+        data["policy"][0] |= {"action": "protect"}
+    if name == "mn":
+        data["tunnel"] = {"name": "mip6tun0", "mtu": 1400, "route_metric": 10} | data.get("tunnel", {})
+    return data
 
 
 def leaves(obj, path=()):
@@ -97,7 +138,7 @@ def put(data, path, value):
 
 def mutations():
     for name, (fname, _fn) in LOADERS.items():
-        data = tomllib.loads((EXAMPLES / fname).read_text())
+        data = full(name, tomllib.loads((EXAMPLES / fname).read_text()), _KEYS)
         for path, value in leaves(data):
             for sname, sample in SAMPLES.items():
                 original = kind(value)
@@ -111,7 +152,7 @@ def mutations():
 @pytest.mark.parametrize("loader,path,sample", list(mutations()))
 def test_wrong_type_is_refused_naming_the_key(keydir, loader, path, sample) -> None:
     fname, fn = LOADERS[loader]
-    data = _node_fix(tomllib.loads((keydir / fname).read_text()))
+    data = full(loader, _node_fix(tomllib.loads((keydir / fname).read_text())), keydir)
     fn(deepcopy(data), keydir)  # the example itself loads
     put(data, path, deepcopy(SAMPLES[sample]))
     with pytest.raises(ERRORS) as ei:

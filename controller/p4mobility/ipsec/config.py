@@ -232,6 +232,4 @@ def _enum(cls: Any, value: Any, where: str) -> Any:
 
 
 def _bool(v: Any, where: str) -> bool:
-    if not isinstance(v, bool):
-        raise IpsecConfigError(where, "must be true or false")
-    return v
+    return cr.boolean(where, v, error=IpsecConfigError)

@@ -121,7 +121,8 @@ def _interfaces(data: Mapping[str, Any], tunnel: str) -> tuple[str, ...]:
 
 def _mn(data: Mapping[str, Any], interfaces: tuple[str, ...]) -> MnConfig:
     t = dict(_table(data, "mn", set(MnConfig.__dataclass_fields__)))
-    if "interfaces" in t and t["interfaces"] != list(interfaces):
+    if "interfaces" in t and cr.array("mn.interfaces", t["interfaces"], cr.string, "interface names") \
+            != list(interfaces):
         raise ConfigError("mn.interfaces", "leave it out or list exactly access.interfaces")
     t["interfaces"] = list(interfaces)
     try:
