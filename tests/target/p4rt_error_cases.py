@@ -1,11 +1,10 @@
 """Malformed P4Runtime requests and the status each must get (features.p4).
 
-Rule: ``CASES`` maps a case name to (request, expected answer). The expected answer
-is what bmv2 simple_switch_grpc (PI, the reference) answers, which is the code the
-P4Runtime spec (v1.3, section cited per case) names, except where noted
-"bmv2:" - there we follow bmv2 and docs/embedded-target.md records the difference.
-A Write's per-update codes (§12.3, one p4.v1.Error per update) are compared as a
-tuple; a request is run by ``case(ctx)`` and leaves no entries behind.
+Rule: ``CASES`` maps a case name to a ``Case``: the request (``run(ctx)``, which
+leaves no entries behind), the answer expected (rpc status, per-update codes of
+§12.3), the spec section, and bmv2's own answer where bmv2 breaks a "must" of the
+spec (v1.3) - the embedded target gives bmv2's answer everywhere else, and
+docs/embedded-target.md lists the differences.
 """
 
 from __future__ import annotations
@@ -15,131 +14,9 @@ from typing import Callable
 
 from finsy.proto import p4r
 
-from .p4rt_client import A, Client, Outcome, P4Info
-
-INSERT, MODIFY, DELETE = p4r.Update.INSERT, p4r.Update.MODIFY, p4r.Update.DELETE
-MAC = b"\x02\x00\x00\x00\x00\x42"
-MAC2, MAC3 = b"\x02\x00\x00\x00\x00\x43", b"\x02\x00\x00\x00\x00\x44"
-
-
-@dataclass
-class Ctx:
-    client: Client  # the primary (election id 10)
-    info: P4Info
-    addr: str
-    p4info_msg: object
-    device_config: bytes
-    other_config: bytes  # a valid bmv2 JSON of another program (stacks.p4)
-
-
-# -- entity builders (raw protobuf: finsy would refuse most of these) -----------------
-
-def action(ctx: Ctx, name: str, *params: bytes) -> "p4r.Action":
-    a = p4r.Action(action_id=ctx.info[name] if isinstance(name, str) else name)
-    for pid, value in enumerate(params, 1):
-        a.params.add(param_id=pid, value=value)
-    return a
-
-
-def table_entry(ctx: Ctx, table, matches=(), act=None, priority: int = 0, **kw) -> "p4r.Entity":
-    ent = p4r.Entity()
-    te = ent.table_entry
-    te.table_id = ctx.info[table] if isinstance(table, str) else table
-    for fm in matches:
-        te.match.append(fm)
-    if act is not None:
-        te.action.action.CopyFrom(act)
-    te.priority = priority
-    for k, v in kw.items():
-        setattr(te, k, v)
-    return ent
-
-
-def exact(fid: int, value: bytes) -> "p4r.FieldMatch":
-    fm = p4r.FieldMatch(field_id=fid)
-    fm.exact.value = value
-    return fm
-
-
-def ternary(fid: int, value: bytes, mask: bytes) -> "p4r.FieldMatch":
-    fm = p4r.FieldMatch(field_id=fid)
-    fm.ternary.value, fm.ternary.mask = value, mask
-    return fm
-
-
-def lpm(fid: int, value: bytes, plen: int) -> "p4r.FieldMatch":
-    fm = p4r.FieldMatch(field_id=fid)
-    fm.lpm.value, fm.lpm.prefix_len = value, plen
-    return fm
-
-
-def range_(fid: int, low: bytes, high: bytes) -> "p4r.FieldMatch":
-    fm = p4r.FieldMatch(field_id=fid)
-    fm.range.low, fm.range.high = low, high
-    return fm
-
-
-def upd(utype: int, ent: "p4r.Entity") -> "p4r.Update":
-    return p4r.Update(type=utype, entity=ent)
-
-
-def l2(ctx: Ctx, mac: bytes = MAC, port: bytes = b"\x04", **kw) -> "p4r.Entity":
-    return table_entry(ctx, "l2", [exact(1, mac)], action(ctx, "set_port_counted", port), **kw)
-
-
-def acl(ctx: Ctx, src=b"\xc0\x00\x02\x00", mask=b"\xff\xff\xff\x00", priority=10, act="drop") -> "p4r.Entity":
-    return table_entry(ctx, "acl", [ternary(1, src, mask)], action(ctx, act), priority=priority)
-
-
-def counter(ctx: Ctx, cid, index: int | None) -> "p4r.Entity":
-    ent = p4r.Entity()
-    ent.counter_entry.counter_id = ctx.info[cid] if isinstance(cid, str) else cid
-    if index is not None:
-        ent.counter_entry.index.index = index
-    ent.counter_entry.data.packet_count = 1
-    return ent
-
-
-def register(ctx: Ctx, index: int) -> "p4r.Entity":
-    ent = p4r.Entity()
-    ent.register_entry.register_id = ctx.info["probe_reg"]
-    ent.register_entry.index.index = index
-    ent.register_entry.data.bitstring = b"\x01"
-    return ent
-
-
-def member(ctx: Ctx, mid: int, profile=None) -> "p4r.Entity":
-    ent = p4r.Entity()
-    m = ent.action_profile_member
-    m.action_profile_id = ctx.info["ecmp_selector"] if profile is None else profile
-    m.member_id = mid
-    m.action.CopyFrom(action(ctx, "set_port", b"\x01"))
-    return ent
-
-
-def mcast(gid: int, port: int) -> "p4r.Entity":
-    ent = p4r.Entity()
-    g = ent.packet_replication_engine_entry.multicast_group_entry
-    g.multicast_group_id = gid
-    g.replicas.add(egress_port=port, instance=1)
-    return ent
-
-
-def group(ctx: Ctx, gid: int, members: list) -> "p4r.Entity":
-    ent = p4r.Entity()
-    g = ent.action_profile_group
-    g.action_profile_id, g.group_id, g.max_size = ctx.info["ecmp_selector"], gid, 4
-    for m in members:
-        g.members.add(member_id=m, weight=1)
-    return ent
-
-
-def direct_counter(ctx: Ctx) -> "p4r.Entity":
-    ent = p4r.Entity()
-    d = ent.direct_counter_entry
-    d.table_entry.CopyFrom(table_entry(ctx, "l2", [exact(1, MAC)]).table_entry)
-    d.data.packet_count = 1
-    return ent
+from .p4rt_client import A, Client, Outcome
+from .p4rt_entities import (DELETE, INSERT, MAC, MAC2, MAC3, MODIFY, Ctx, acl, action, counter, direct_counter,
+                            exact, group, l2, lpm, mcast, member, member_ref, range_, register, table_entry, upd)
 
 
 def with_inserted(ctx: Ctx, ents: list, then: Callable[[], Outcome]) -> Outcome:
@@ -296,7 +173,7 @@ CASES: dict[str, Case] = {
         w(lambda c: upd(INSERT, table_entry(c, "ecmp", [exact(1, b"\x01")], action(c, "set_port", b"\x01")))),
         ONE("INVALID_ARGUMENT"), "§9.1.2"),
     "indirect_table_absent_member": Case(
-        lambda c: c.client.write(upd(INSERT, _member_ref(c, 77))),
+        lambda c: c.client.write(upd(INSERT, member_ref(c, 77))),
         ONE("NOT_FOUND"), "§9.1.2 indirect tables", bmv2=ONE("INVALID_ARGUMENT")),
     "member_unknown_profile_id": Case(
         w(lambda c: upd(INSERT, member(c, 1, profile=0x11FFFFFF))), ONE("INVALID_ARGUMENT"), "§12.2 malformed"),
@@ -332,7 +209,7 @@ CASES: dict[str, Case] = {
         ONE("ALREADY_EXISTS"), "§9.2.1"),
     "member_delete_absent": Case(w(lambda c: upd(DELETE, member(c, 6))), ONE("NOT_FOUND"), "§9.2.1"),
     "member_delete_in_use": Case(
-        lambda c: with_inserted(c, [member(c, 9), _member_ref(c, 9)],
+        lambda c: with_inserted(c, [member(c, 9), member_ref(c, 9)],
                                 lambda: c.client.write(upd(DELETE, member(c, 9)))),
         ONE("FAILED_PRECONDITION"), "§9.2.1 DELETE", bmv2=ONE("UNKNOWN")),
     "group_with_absent_member": Case(
@@ -418,12 +295,6 @@ def without_stream(ctx: Ctx, fn: Callable[[Client], Outcome]) -> Outcome:
         return fn(c)
     finally:
         c.close()
-
-
-def _member_ref(ctx: Ctx, mid: int) -> "p4r.Entity":
-    ent = table_entry(ctx, "ecmp", [exact(1, b"\x01")])
-    ent.table_entry.action.action_profile_member_id = mid
-    return ent
 
 
 # Requests sent before any pipeline is set: §12.1 check 3, §11.1.

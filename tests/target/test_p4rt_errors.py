@@ -10,9 +10,11 @@ from finsy.proto import p4r
 
 from tests.dataplane.targets import ALL_TARGETS, SwitchProcess, find_binary
 
-from . import p4rt_error_cases as cases
+from . import p4rt_entities as cases
 from .p4rt_client import Client
-from .p4rt_error_cases import CASES, NO_PIPELINE, Case, Ctx
+from .p4rt_client import P4Info
+from .p4rt_entities import Ctx
+from .p4rt_error_cases import CASES, NO_PIPELINE, Case
 from .tlib import BUILD, FEATURES_JSON, FEATURES_P4INFO, require_features
 
 
@@ -25,7 +27,7 @@ class Session:
         self.client = Client(self.switch.grpc_addr)
         arb = self.client.arbitrate(10)
         assert arb.arbitration.status.code == 0, arb
-        info = cases.P4Info(FEATURES_P4INFO)
+        info = P4Info(FEATURES_P4INFO)
         self.ctx = Ctx(self.client, info, self.switch.grpc_addr, info.msg, FEATURES_JSON.read_bytes(),
                        (BUILD / "stacks.json").read_bytes())
         self.no_pipeline = {name: case.run(self.ctx) for name, case in NO_PIPELINE.items()}
