@@ -37,6 +37,11 @@ def node(tmp_path):
         loop.run_forever()
         server.close()
         loop.run_until_complete(server.wait_closed())
+        pending = asyncio.all_tasks(loop)  # client handlers still reading: end them before the loop
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
