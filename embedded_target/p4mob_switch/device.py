@@ -121,6 +121,9 @@ class Device:
             pl, pm = self.build(json_bytes, cfg.p4info)
         except PipelineLoadError as exc:
             raise InvalidArgument(f"bad pipeline config: {exc}") from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            # JSON of the wrong shape the loader did not name: still a config that cannot be realized (§13.2)
+            raise InvalidArgument(f"bad pipeline config: malformed bmv2 JSON ({type(exc).__name__}: {exc})") from None
         if req.action == A.VERIFY:
             return
         if req.action == A.VERIFY_AND_SAVE:

@@ -9,6 +9,7 @@ docs/embedded-target.md lists the differences.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -58,6 +59,13 @@ def setfwd_then_restore(ctx: Ctx, fn: Callable[[], Outcome]) -> Outcome:
         return fn()
     finally:
         assert ctx.client.set_pipeline(ctx.p4info_msg, ctx.device_config).code == "OK"
+
+
+def wrong_shape(ctx: Ctx) -> bytes:
+    """The program's JSON with its first header type's fields a number instead of a list."""
+    data = json.loads(ctx.device_config)
+    data["header_types"][0]["fields"] = 5
+    return json.dumps(data).encode()
 
 
 def broken_p4info(ctx: Ctx):
@@ -254,6 +262,9 @@ CASES: dict[str, Case] = {
     "setfwd_garbage_json": Case(
         lambda c: setfwd_then_restore(c, lambda: c.client.set_pipeline(c.p4info_msg, b"{ not json")),
         rpc("INVALID_ARGUMENT"), "§13.2 VERIFY_AND_COMMIT", bmv2=WEDGES),
+    "setfwd_json_of_wrong_shape": Case(
+        lambda c: setfwd_then_restore(c, lambda: c.client.set_pipeline(c.p4info_msg, wrong_shape(c))),
+        rpc("INVALID_ARGUMENT"), "§13.2 cannot be realized", bmv2=rpc("OK")),  # bmv2 takes it
     "setfwd_verify_garbage_json": Case(
         lambda c: c.client.set_pipeline(c.p4info_msg, b"{ not json", action=A.VERIFY),
         rpc("INVALID_ARGUMENT"), "§13.2 VERIFY", bmv2=rpc("OK")),
