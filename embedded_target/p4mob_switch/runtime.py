@@ -287,6 +287,9 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
                         resp = p4r.ReadResponse()
         except TargetError as exc:
             await context.abort(_grpc_code(exc.code), str(exc))
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # defensive, as Write
+            log.exception("read failed")
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {exc}")
         yield resp
 
 
