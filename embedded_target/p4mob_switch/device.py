@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 from finsy.proto import p4i, p4r
 
 from . import codec
-from .errors import FailedPrecondition, InvalidArgument, PipelineLoadError
+from .errors import FailedPrecondition, InvalidArgument, NotFound, PipelineLoadError
 from .p4info import P4InfoMap, PacketMeta
 from .pipeline import Pipeline
 from .program import Program
@@ -106,7 +106,7 @@ class Device:
         cookie = cfg.cookie.cookie if cfg.HasField("cookie") else 0
         if req.action == A.COMMIT:
             if self._saved is None:
-                raise FailedPrecondition("COMMIT: no saved pipeline config (use VERIFY_AND_SAVE first)")
+                raise NotFound("COMMIT: no saved pipeline config (use VERIFY_AND_SAVE first)")  # §13.2
             self._commit(*self._saved)
             self._saved = None
             return
@@ -121,6 +121,9 @@ class Device:
             pl, pm = self.build(json_bytes, cfg.p4info)
         except PipelineLoadError as exc:
             raise InvalidArgument(f"bad pipeline config: {exc}") from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            # JSON of the wrong shape the loader did not name: still a config that cannot be realized (§13.2)
+            raise InvalidArgument(f"bad pipeline config: malformed bmv2 JSON ({type(exc).__name__}: {exc})") from None
         if req.action == A.VERIFY:
             return
         if req.action == A.VERIFY_AND_SAVE:

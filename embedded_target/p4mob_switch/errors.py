@@ -64,6 +64,12 @@ class ResourceExhausted(TargetError):
     code = Code.RESOURCE_EXHAUSTED
 
 
+class OutOfRange(TargetError):
+    """An index past the end of a counter, meter or register array (spec §9.3, §9.6)."""
+
+    code = Code.OUT_OF_RANGE
+
+
 class Unimplemented(TargetError):
     code = Code.UNIMPLEMENTED
 

@@ -13,6 +13,7 @@ from finsy.proto import p4r
 
 from . import codec
 from .errors import InvalidArgument, Unimplemented
+from .writes import check_index
 from .p4info import P4InfoMap
 
 
@@ -60,8 +61,8 @@ def read_entity(dev, pm: P4InfoMap, ent: "p4r.Entity") -> Iterator["p4r.Entity"]
         for cid, ca in pm.counters.items():
             if q.counter_id not in (0, cid):
                 continue
-            if q.HasField("index") and not 0 <= q.index.index < ca.size:
-                raise InvalidArgument(f"counter {ca.name!r}: index {q.index.index} out of range")
+            if q.HasField("index"):
+                check_index("counter", ca.name, q.index.index, ca.size)
             idxs = [q.index.index] if q.HasField("index") else range(ca.size)
             for i in idxs:
                 out = p4r.Entity()
@@ -86,6 +87,8 @@ def read_entity(dev, pm: P4InfoMap, ent: "p4r.Entity") -> Iterator["p4r.Entity"]
         for mid, ma in pm.meters.items():
             if q.meter_id not in (0, mid):
                 continue
+            if q.HasField("index"):
+                check_index("meter", ma.name, q.index.index, ma.size)
             for i in ([q.index.index] if q.HasField("index") else range(ma.size)):
                 out = p4r.Entity()
                 m = out.meter_entry
@@ -115,6 +118,8 @@ def read_entity(dev, pm: P4InfoMap, ent: "p4r.Entity") -> Iterator["p4r.Entity"]
         for rid, reg in pm.registers.items():
             if q.register_id not in (0, rid):
                 continue
+            if q.HasField("index"):
+                check_index("register", reg.name, q.index.index, len(reg))
             idxs = [q.index.index] if q.HasField("index") else range(len(reg))
             for i in idxs:
                 out = p4r.Entity()
@@ -136,8 +141,10 @@ def read_entity(dev, pm: P4InfoMap, ent: "p4r.Entity") -> Iterator["p4r.Entity"]
             for port, rid in reps:
                 g.replicas.add(egress_port=port, instance=rid)
             yield out
+    elif which is None:
+        raise InvalidArgument("the read request has an empty entity")
     else:
-        raise Unimplemented(f"reading {which or 'an empty entity'} is not supported")
+        raise Unimplemented(f"reading {which} is not supported")
 
 def read_tables(pm: P4InfoMap, q: "p4r.TableEntry", force_counters: bool = False):
     if q.table_id and q.table_id not in pm.tables:

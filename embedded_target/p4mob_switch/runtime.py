@@ -4,7 +4,10 @@ Rule: this layer only decodes requests, enforces mastership and reports
 errors as the P4Runtime spec says; table semantics live in device.py.
 - §5 arbitration: per role, the stream with the highest election_id is the
   primary; every stream of the role is told (OK for the primary,
-  ALREADY_EXISTS for backups); a reused election_id is INVALID_ARGUMENT.
+  ALREADY_EXISTS for backups). A bad arbitration update ends the stream with
+  its status (§5.3, never a StreamError, §16.1): unknown device NOT_FOUND, a
+  reused election_id INVALID_ARGUMENT, another device or role on a live stream
+  FAILED_PRECONDITION.
 - Write / SetForwardingPipelineConfig from anyone but the primary of the
   role: PERMISSION_DENIED. Wrong device_id: NOT_FOUND.
 - §12 batch errors: a Write with failed updates returns UNKNOWN with a
@@ -43,6 +46,13 @@ class Stream:
     election_id: int | None = None
     arbitrated: bool = False
     dropped: int = 0
+    ended: bool = False  # an arbitration error ends the stream
+
+
+@dataclass(frozen=True)
+class _EndStream:
+    code: int
+    message: str
 
 
 @dataclass
@@ -105,20 +115,28 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
             msg.error.packet_out.packet_out.CopyFrom(packet_out)
         self._put(s, msg)
 
+    def _end(self, s: Stream, code: int, message: str) -> None:
+        s.ended = True
+        self._drop_stream(s)
+        if s.queue.full():
+            s.queue.get_nowait()  # room for the end: one queued packet-in less
+        s.queue.put_nowait(_EndStream(code, message))
+
     def _arbitrate(self, s: Stream, arb: "p4r.MasterArbitrationUpdate") -> None:
-        if arb.device_id != self.device.device_id:
-            self._stream_error(s, Code.NOT_FOUND, f"unknown device id {arb.device_id}")
-            return
         role = arb.role.name if arb.HasField("role") else ""
+        if arb.device_id != self.device.device_id:
+            code = Code.FAILED_PRECONDITION if s.arbitrated else Code.NOT_FOUND
+            self._end(s, code, f"unknown device id {arb.device_id}")
+            return
+        if s.arbitrated and role != s.role:
+            self._end(s, Code.FAILED_PRECONDITION, "a stream keeps its role; open a new stream for another")
+            return
         eid = _u128(arb.election_id) if arb.HasField("election_id") else None
         for o in self.streams:
             if o is not s and o.arbitrated and o.role == role and eid is not None and o.election_id == eid:
-                self._stream_error(s, Code.INVALID_ARGUMENT, f"election id {eid} is already in use")
+                self._end(s, Code.INVALID_ARGUMENT, f"election id {eid} is already in use")
                 return
-        old_role = s.role if s.arbitrated else None
         s.role, s.election_id, s.arbitrated = role, eid, True
-        if old_role is not None and old_role != role:
-            self._notify_role(old_role)
         self._notify_role(role)
 
     def _check_primary(self, device_id: int, role: str, election_id: "p4r.Uint128", has_eid: bool) -> None:
@@ -138,6 +156,8 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
             try:
                 async for req in request_iterator:
                     self._on_stream_message(s, req)
+                    if s.ended:
+                        break
             except (asyncio.CancelledError, grpc.RpcError):
                 pass
             except Exception:  # never let a client kill the server
@@ -153,6 +173,8 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
                 msg = queue.get_nowait() if queue.qsize() else await queue.get()  # queued: no wake-up
                 if msg is None:
                     break
+                if isinstance(msg, _EndStream):
+                    await context.abort(_grpc_code(msg.code), msg.message)
                 yield msg
         finally:
             task.cancel()
@@ -221,6 +243,8 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
                                 request.HasField("election_id"))
         except _Abort as a:
             await context.abort(a.code, a.message)
+        if self.device.pm is None:  # §12.1 check 3, after device and primary
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "no forwarding pipeline config set")
         if request.atomicity != p4r.WriteRequest.CONTINUE_ON_ERROR:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "only CONTINUE_ON_ERROR atomicity is supported")
         errors = []
@@ -263,6 +287,9 @@ class P4RuntimeServicer(p4r_grpc.P4RuntimeServicer):
                         resp = p4r.ReadResponse()
         except TargetError as exc:
             await context.abort(_grpc_code(exc.code), str(exc))
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # defensive, as Write
+            log.exception("read failed")
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {exc}")
         yield resp
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 from finsy.proto import p4r
 
 from . import codec
-from .errors import (AlreadyExists, InvalidArgument, NotFound, PermissionDenied,
+from .errors import (AlreadyExists, InvalidArgument, NotFound, OutOfRange, PermissionDenied,
                      Unimplemented)
 from .meters import MeterConfig
 from .p4info import P4InfoMap
@@ -28,9 +28,11 @@ def write_update(dev, pm: P4InfoMap, u: "p4r.Update") -> None:
     which = u.entity.WhichOneof("entity")
     if u.type not in (INSERT, MODIFY, DELETE):
         raise InvalidArgument("update type must be INSERT, MODIFY or DELETE")
+    if which is None:
+        raise InvalidArgument("the update has an empty entity")
     writer = WRITERS.get(which)
     if writer is None:
-        raise Unimplemented(f"writing {which or 'an empty entity'} is not supported")
+        raise Unimplemented(f"writing {which} is not supported")
     writer(dev, pm, u.type, getattr(u.entity, which))
 
 
@@ -129,9 +131,16 @@ def _indexed_cells(kind: str, arrays: dict, array_id: int, entry) -> tuple:
         raise InvalidArgument(f"unknown {kind} id {array_id}")
     idxs = [entry.index.index] if entry.HasField("index") else range(arr.size)
     for i in idxs:
-        if not 0 <= i < arr.size:
-            raise InvalidArgument(f"{kind} {arr.name!r}: index {i} out of range 0..{arr.size - 1}")
+        check_index(kind, arr.name, i, arr.size)
     return arr, idxs
+
+
+def check_index(kind: str, name: str, i: int, size: int) -> None:
+    """§9.3/§9.6: a negative index is INVALID_ARGUMENT, one past the array OUT_OF_RANGE."""
+    if i < 0:
+        raise InvalidArgument(f"{kind} {name!r}: negative index {i}")
+    if i >= size:
+        raise OutOfRange(f"{kind} {name!r}: index {i} out of range 0..{size - 1}")
 
 
 def _counter(dev, pm: P4InfoMap, utype: int, c: "p4r.CounterEntry") -> None:
@@ -178,8 +187,8 @@ def _register(dev, pm: P4InfoMap, utype: int, r: "p4r.RegisterEntry") -> None:
     v = codec.decode_value(r.data.bitstring, reg.bitwidth, f"register {reg.name!r}")
     idxs = [r.index.index] if r.HasField("index") else range(len(reg))
     for i in idxs:
-        if not 0 <= i < len(reg):
-            raise InvalidArgument(f"register {reg.name!r}: index {i} out of range")
+        check_index("register", reg.name, i, len(reg))
+    for i in idxs:
         reg[i] = v
 
 

@@ -70,7 +70,9 @@ def test_policy_from_dict_and_errors():
         ({"profiles": {"x": {}}}, "profiles.x"),
         ({"pools": {"p": {"network": "bad"}}}, "pools.p.network"),
         ({"pools": {"p": {"network": "2001:db8::/64", "prefix_length": 48}}}, "pools.p.prefix_length"),
-        ({"trusted_mags": ["x"]}, "trusted_mags"),
+        ({"trusted_mags": ["x"]}, "trusted_mags[0]"),
+        ({"trusted_mags": "2001:db8:1::1"}, "trusted_mags"),
+        ({"pools": 5}, "pools"),
         ({"extra": 1}, "extra"),
     ]:
         with pytest.raises(ConfigError) as info:

@@ -1,6 +1,7 @@
 """The control socket answers good and bad requests, and `p4mob show` renders answers."""
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import threading
 
 import pytest
 
-from p4mobility.runtime.control import MAX_LINE, ControlError, request, serve_control
+from p4mobility.runtime.control import MAX_LINE, ControlError, ControlSocketError, request, serve_control
 
 
 @pytest.fixture
@@ -36,6 +37,11 @@ def node(tmp_path):
         loop.run_forever()
         server.close()
         loop.run_until_complete(server.wait_closed())
+        pending = asyncio.all_tasks(loop)  # client handlers still reading: end them before the loop
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
@@ -94,3 +100,69 @@ def test_cli_show_without_node_exits_2(tmp_path):
     out = _p4mob("show", "bindings", "--socket", str(tmp_path / "x.sock"))
     assert out.returncode == 2
     assert "no node is listening" in out.stderr and "Traceback" not in out.stderr
+
+
+def _serve_once(path: str):
+    """serve_control on ``path`` in a fresh loop; returns None or the error it raised."""
+    async def go():
+        server = await serve_control(path, lambda req: {"ok": True})
+        server.close()
+        await server.wait_closed()
+    try:
+        asyncio.run(go())
+    except OSError as exc:
+        return exc
+    return None
+
+
+def test_socket_directory_is_made_owner_only(tmp_path):
+    path = tmp_path / "new" / "dir" / "node.sock"
+    assert _serve_once(str(path)) is None
+    assert os.stat(path.parent).st_mode & 0o777 == 0o700
+    assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_a_stale_socket_is_replaced_a_live_one_is_not(tmp_path, node):
+    live, _ = node
+    err = _serve_once(live)
+    assert isinstance(err, ControlSocketError) and "another process is serving" in str(err)
+    stale = tmp_path / "stale.sock"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(stale))  # bound, never listening: nobody answers
+    assert _serve_once(str(stale)) is None
+
+
+def test_a_file_that_is_not_a_socket_is_never_replaced(tmp_path):
+    precious = tmp_path / "precious.db"
+    precious.write_text("data")
+    err = _serve_once(str(precious))
+    assert isinstance(err, ControlSocketError) and "is not a socket" in str(err)
+    assert precious.read_text() == "data"
+
+
+def test_a_directory_others_may_write_to_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    err = _serve_once(str(shared / "node.sock"))
+    assert isinstance(err, ControlSocketError) and "writable by other users" in str(err)
+    shared.chmod(0o1777)  # sticky, like /tmp: others cannot replace our file
+    assert _serve_once(str(shared / "node.sock")) is None
+
+
+def test_handler_failure_is_an_error_answer(tmp_path):
+    path = str(tmp_path / "n.sock")
+
+    def handler(req):
+        return {"ok": True} if req["cmd"] == "ok" else {}["missing"]
+
+    async def go():
+        server = await serve_control(path, handler)
+        loop = asyncio.get_running_loop()
+        bad = await loop.run_in_executor(None, request, path, {"cmd": "boom"})
+        good = await loop.run_in_executor(None, request, path, {"cmd": "ok"})
+        server.close()
+        await server.wait_closed()
+        return bad, good
+    bad, good = asyncio.run(go())
+    assert bad["ok"] is False and "boom" in bad["error"] and good == {"ok": True}

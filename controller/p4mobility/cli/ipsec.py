@@ -16,6 +16,7 @@ import os
 import sys
 
 from p4mobility.ipsec.config import load_config
+from p4mobility.binding.confread import located
 from p4mobility.ipsec.errors import IpsecConfigError
 from p4mobility.ipsec.wireshark import export_wireshark_esp_sa
 
@@ -73,7 +74,7 @@ def _load(path: str):
     try:
         return load_config(path)
     except IpsecConfigError as exc:
-        raise CliError(f"{path}: {exc}") from None
+        raise CliError(located(path, exc)) from None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -96,8 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         except SeqStoreError as exc:
             raise CliError(str(exc)) from None
         except IpsecConfigError as exc:
-            where = "" if exc.key == args.config else f"{args.config}: "
-            raise CliError(f"{where}{exc}") from None
+            raise CliError(located(args.config, exc)) from None
         try:
             asyncio.run(node.run())
         except CryptoPortError as exc:

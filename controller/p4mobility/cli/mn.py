@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from p4mobility.binding.confread import located
 from p4mobility.binding.errors import ConfigError
 
 from .errors import CliError
@@ -63,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         cfg = load(args.config)
     except ConfigError as exc:
-        raise CliError(f"{args.config}: {exc.key}: {exc.problem}") from None
+        raise CliError(located(args.config, exc)) from None
     if args.check:
         print(f"{args.config}: ok")
         return 0

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 
+from p4mobility.binding.confread import located
 from p4mobility.pmip.config import ConfigError
 
 from .errors import CliError
@@ -33,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         cfg = load_ha(args.config) if args.role == "ha" else load(args.config, args.role)
     except ConfigError as exc:
-        raise CliError(f"{args.config}: {exc.key}: {exc.problem}") from None
+        raise CliError(located(args.config, exc)) from None
     if args.check:
         print(f"{args.config}: ok")
         return 0
@@ -48,6 +49,8 @@ def _run(args: argparse.Namespace) -> int:
     node = Node(cfg)
     try:
         asyncio.run(node.run())
+    except OSError as exc:  # the control socket, sockets: the operating system said no
+        raise CliError(f"cannot start: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         pass
     return 0

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any, Mapping
 
+from p4mobility.binding import confread
+
 LIFETIME_UNIT = 4  # RFC 6275 §6.1.7: BU/BA lifetime in units of 4 s
 MAX_LIFETIME_SECONDS = 0xFFFF * LIFETIME_UNIT
 NAT_KEEPALIVE_DEFAULT = 110  # RFC 5555: NATKATIMEOUT, the recommended NAT Detection refresh time
@@ -107,20 +109,20 @@ def _plain(v: Any) -> Any:
 
 def _addr(key: str, v: Any, cls: type) -> Any:
     try:
-        if not isinstance(v, str):
-            raise ValueError
-        return cls(v)
+        if isinstance(v, str):
+            return cls(v)
     except ValueError:
-        raise ConfigError(key, f"not an {cls.__name__[:4]} address: {v!r:.60}") from None
+        pass
+    raise confread.fail(key, f"an {cls.__name__[:4]} address", v, ConfigError)
 
 
 def _net(key: str, v: Any, cls: type) -> Any:
     try:
-        if not isinstance(v, str):
-            raise ValueError
-        return cls(v)
+        if isinstance(v, str):
+            return cls(v)
     except ValueError:
-        raise ConfigError(key, f"not an {cls.__name__[:4]} prefix (host bits clear): {v!r:.60}") from None
+        pass
+    raise confread.fail(key, f"an {cls.__name__[:4]} prefix (host bits clear)", v, ConfigError)
 
 
 def _bool(key: str, v: Any) -> bool:

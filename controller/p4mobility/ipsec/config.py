@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from p4mobility.binding import confread as cr
+from p4mobility.binding.confread import FILE_KEY
+
 from .errors import IpsecConfigError
 from .ipframe import Proto
 from .sa import Lifetime, Sa
@@ -59,9 +62,9 @@ def load_config(path: str | os.PathLike[str]) -> IpsecConfig:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise IpsecConfigError(str(p), f"cannot read: {exc.strerror}") from None
+        raise IpsecConfigError(FILE_KEY, f"cannot read: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise IpsecConfigError(str(p), f"not valid TOML: {exc}") from None
+        raise IpsecConfigError(FILE_KEY, f"not valid TOML: {exc}") from None
     return parse_config(data, p.parent)
 
 
@@ -100,7 +103,7 @@ def read_key_file(path: Path, where: str) -> bytes:
 
 def _only(table: Any, allowed: set[str], where: str) -> None:
     if not isinstance(table, dict):
-        raise IpsecConfigError(where or "config", "must be a table")
+        raise cr.fail(where or "config", "a table", table, IpsecConfigError)
     for key in table:
         if key not in allowed:
             raise IpsecConfigError(f"{where}.{key}".lstrip("."), "unknown setting")
@@ -108,7 +111,7 @@ def _only(table: Any, allowed: set[str], where: str) -> None:
 
 def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
-        raise IpsecConfigError(where, "must be an array of tables ([[%s]])" % where)
+        raise cr.fail(where, f"an array of tables ([[{where}]])", value, IpsecConfigError)
     return value
 
 
@@ -117,9 +120,9 @@ def _int(value: Any, where: str, lo: int = 0, hi: int = (1 << 64) - 1) -> int:
         try:
             value = int(value, 0)
         except ValueError:
-            raise IpsecConfigError(where, f"not an integer: {value!r}") from None
+            raise cr.fail(where, f"an integer in {lo}..{hi}", value, IpsecConfigError) from None
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-        raise IpsecConfigError(where, f"must be an integer in {lo}..{hi}")
+        raise cr.fail(where, f"an integer in {lo}..{hi}", value, IpsecConfigError)
     return value
 
 
@@ -129,9 +132,9 @@ def _algo(table: Any, where: str, base: Path) -> Algo:
         raise IpsecConfigError(f"{where}.name", "missing")
     key = b""
     if "key-file" in table:
-        key = read_key_file(base / str(table["key-file"]), f"{where}.key-file")
+        key = read_key_file(base / _str(table["key-file"], f"{where}.key-file"), f"{where}.key-file")
     bits = _int(table.get("icv-len", table.get("trunc-len", 128)), f"{where}.icv-len", 32, 512)
-    return Algo(str(table["name"]), key, bits)
+    return Algo(_str(table["name"], f"{where}.name"), key, bits)
 
 
 def _state(t: Any, where: str, base: Path) -> Sa:
@@ -145,10 +148,11 @@ def _state(t: Any, where: str, base: Path) -> Sa:
     algos = {k: _algo(t[k], f"{where}.{k}", base) for k in ("aead", "enc", "auth") if k in t}
     try:
         return Sa(
-            spi=_int(t["spi"], f"{where}.spi", 0, 0xFFFFFFFF), src=str(t["src"]), dst=str(t["dst"]),
+            spi=_int(t["spi"], f"{where}.spi", 0, 0xFFFFFFFF), src=_str(t["src"], f"{where}.src"),
+            dst=_str(t["dst"], f"{where}.dst"),
             dir=_enum(Dir, t.get("dir", "in"), f"{where}.dir"),
             mode=_enum(Mode, t.get("mode", "transport"), f"{where}.mode"),
-            proto=str(t.get("proto", "esp")), reqid=_int(t.get("reqid", 0), f"{where}.reqid"),
+            proto=_str(t.get("proto", "esp"), f"{where}.proto"), reqid=_int(t.get("reqid", 0), f"{where}.reqid"),
             esn=_bool(t.get("esn", False), f"{where}.esn"),
             replay_window=_int(t.get("replay-window", 64), f"{where}.replay-window"),
             lifetime=lt, sel=_selector(t["sel"], f"{where}.sel", _SEL_KEYS) if "sel" in t else None,
@@ -173,7 +177,8 @@ def _policy(t: Any, where: str) -> SpdEntry:
     if (action == Action.PROTECT) != (tmpl is not None):
         raise IpsecConfigError(f"{where}.tmpl", "required with action protect, refused otherwise")
     sel = _selector(t, where, _POLICY_KEYS)
-    return SpdEntry(_enum(Dir, t.get("dir", ""), f"{where}.dir"), sel, action, tmpl, str(t.get("name", "")))
+    name = _str(t["name"], f"{where}.name") if "name" in t else ""
+    return SpdEntry(_enum(Dir, t.get("dir", ""), f"{where}.dir"), sel, action, tmpl, name)
 
 
 def _selector(t: Any, where: str, allowed: set[str]) -> Selector:
@@ -188,7 +193,8 @@ def _selector(t: Any, where: str, allowed: set[str]) -> Selector:
         return None if k not in t else _int(t[k], f"{where}.{k}", 0, hi)
 
     try:
-        return Selector(local=t.get("local"), remote=t.get("remote"), proto=proto,
+        local, remote = (None if t.get(k) is None else _str(t[k], f"{where}.{k}") for k in ("local", "remote"))
+        return Selector(local=local, remote=remote, proto=proto,
                         local_ports=_ports(t.get("local-port"), f"{where}.local-port"),
                         remote_ports=_ports(t.get("remote-port"), f"{where}.remote-port"),
                         icmp_type=opt_int("icmp-type", 255), icmp_code=opt_int("icmp-code", 255),
@@ -212,14 +218,18 @@ def _ports(v: Any, where: str) -> tuple[int, int] | None:
     return lo, hi
 
 
+def _str(value: Any, where: str) -> str:
+    return cr.string(where, value, error=IpsecConfigError)
+
+
 def _enum(cls: Any, value: Any, where: str) -> Any:
+    if not isinstance(value, str):
+        raise cr.fail(where, f"one of {', '.join(m.value for m in cls)}", value, IpsecConfigError)
     try:
-        return cls(str(value).lower())
+        return cls(value.lower())
     except ValueError:
         raise IpsecConfigError(where, f"must be one of {', '.join(m.value for m in cls)}") from None
 
 
 def _bool(v: Any, where: str) -> bool:
-    if not isinstance(v, bool):
-        raise IpsecConfigError(where, "must be true or false")
-    return v
+    return cr.boolean(where, v, error=IpsecConfigError)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Any, Mapping
 
+from p4mobility.binding import confread
 from p4mobility.binding.errors import ConfigError
 from p4mobility.binding.lifetime import MAX_LIFETIME_SECONDS
 
@@ -131,9 +132,11 @@ def _convert(key: str, hint: Any, value: Any) -> Any:
         hint = next(a for a in args if a is not type(None))
     if hint in (IPv4Address, IPv6Address):
         try:
-            return hint(value)
-        except (ValueError, TypeError):
-            raise ConfigError(key, f"not an {hint.__name__[:4]} address: {value!r}") from None
+            if isinstance(value, str):  # IPv6Address(5) would be ::5
+                return hint(value)
+        except ValueError:
+            pass
+        raise confread.fail(key, f"an {hint.__name__[:4]} address", value)
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(key, f"expected true/false, got {value!r}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Any, Mapping
 
+from p4mobility.binding import confread
 from p4mobility.binding.errors import ConfigError
 from p4mobility.binding.lifetime import LIFETIME_UNIT, MAX_LIFETIME_SECONDS
 
@@ -100,10 +101,7 @@ def _convert(key: str, ftype: Any, value: Any) -> Any:
     if "IPv6Address" in t:
         if value is None and "None" in t:
             return None
-        try:
-            return IPv6Address(value)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(key, f"not an IPv6 address: {value!r}") from exc
+        return confread.ipv6_address(key, value)
     if t == "bool":
         if not isinstance(value, bool):
             raise ConfigError(key, f"expected true/false, got {value!r}")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any, Iterable, Mapping
 
+from p4mobility.binding import confread as cr
+
 from .config import ConfigError
 
 
@@ -146,33 +148,40 @@ class PolicyStore:
         for key in data:
             if key not in known:
                 raise ConfigError(str(key), "unknown key")
-        mags = [_addr("trusted_mags", a) for a in data.get("trusted_mags", [])]
+        mags = cr.array("trusted_mags", data.get("trusted_mags", []), cr.ipv6_address, "IPv6 addresses")
         pools = []
-        for name, p in dict(data.get("pools", {})).items():
-            try:
-                net = IPv6Network(p["network"])
-            except (KeyError, ValueError, TypeError) as exc:
-                raise ConfigError(f"pools.{name}.network", "missing or not an IPv6 network") from exc
-            plen = p.get("prefix_length", 64)
-            if not isinstance(plen, int) or isinstance(plen, bool):
-                raise ConfigError(f"pools.{name}.prefix_length", "expected an integer")
-            pools.append(HnpPool(name, net, plen))
+        for name, p in cr.table("pools", data.get("pools", {}), "a table of pools").items():
+            p = cr.table(f"pools.{name}", p, "a pool table (network, prefix_length)")
+            for k in p:
+                if k not in ("network", "prefix_length"):
+                    raise ConfigError(f"pools.{name}.{k}", "unknown key")
+            if "network" not in p:
+                raise ConfigError(f"pools.{name}.network", "required (an IPv6 prefix)")
+            net = cr.ipv6_network(f"pools.{name}.network", p["network"])
+            pools.append(HnpPool(name, net, cr.integer(f"pools.{name}.prefix_length", p.get("prefix_length", 64),
+                                                       0, 128)))
         profiles = []
-        for mn, p in dict(data.get("profiles", {})).items():
+        for mn, p in cr.table("profiles", data.get("profiles", {}), "a table of MN profiles").items():
             key = f"profiles.{mn}"
+            p = cr.table(key, p, "an MN profile table")
+            for k in p:
+                if k not in _MN_POLICY_KEYS:
+                    raise ConfigError(f"{key}.{k}", "unknown key")
             allowed = p.get("allowed_mags")
-            try:
-                static = tuple(IPv6Network(n) for n in p.get("static_hnps", ()))
-            except ValueError as exc:
-                raise ConfigError(f"{key}.static_hnps", str(exc)) from exc
+            max_lifetime = p.get("max_lifetime")
             profiles.append(MnPolicy(
                 mn_id=mn.encode(),
-                allowed_mags=None if allowed is None else frozenset(_addr(f"{key}.allowed_mags", a) for a in allowed),
-                static_hnps=static,
-                pool=p.get("pool"),
-                prefixes_per_session=int(p.get("prefixes_per_session", 1)),
-                max_lifetime=p.get("max_lifetime"),
-                proxy_registration_enabled=bool(p.get("proxy_registration_enabled", True)),
+                allowed_mags=None if allowed is None else frozenset(
+                    cr.array(f"{key}.allowed_mags", allowed, cr.ipv6_address, "IPv6 addresses")),
+                static_hnps=tuple(cr.array(f"{key}.static_hnps", p.get("static_hnps", []), cr.ipv6_network,
+                                           "IPv6 prefixes")),
+                pool=None if p.get("pool") is None else cr.string(f"{key}.pool", p["pool"]),
+                prefixes_per_session=cr.integer(f"{key}.prefixes_per_session", p.get("prefixes_per_session", 1),
+                                                1, 255),
+                max_lifetime=None if max_lifetime is None else cr.number(f"{key}.max_lifetime", max_lifetime,
+                                                                         0, 0xFFFF * 4),
+                proxy_registration_enabled=cr.boolean(f"{key}.proxy_registration_enabled",
+                                                      p.get("proxy_registration_enabled", True)),
             ))
         return cls(mags, pools, profiles)
 
@@ -224,10 +233,11 @@ def mag_profiles_from_dict(data: Mapping[str, Any], section: str = "profiles") -
 
 
 def _addr(key: str, value: Any) -> IPv6Address:
-    try:
-        return IPv6Address(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(key, f"not an IPv6 address: {value!r}") from exc
+    return cr.ipv6_address(key, value)
+
+
+_MN_POLICY_KEYS = {"allowed_mags", "static_hnps", "pool", "prefixes_per_session", "max_lifetime",
+                   "proxy_registration_enabled"}
 
 
 __all__ = ["HnpPool", "PoolAllocator", "MnPolicy", "PolicyStore", "MagMnProfile", "mag_profiles_from_dict"]

@@ -27,6 +27,7 @@ from typing import Any
 
 from p4mobility.ipsec import CryptoPath
 from p4mobility.ipsec.config import load_config
+from p4mobility.binding.confread import FILE_KEY
 from p4mobility.ipsec.errors import IpsecConfigError, NoOutboundSa, UnknownSpi
 from p4mobility.ipsec.events import (Accepted, Dropped, Event, IcvFailure, Protected, RekeyHard,
                                      RekeySoft, ReplayDrop, SequenceOverflowEvent)
@@ -116,7 +117,7 @@ class CryptoPortNode:
         try:  # the digest lets the controllers check they program the same file
             self.config_digest = hashlib.sha256(Path(config_path).read_bytes()).hexdigest()
         except OSError as exc:
-            raise IpsecConfigError(str(config_path), f"cannot read: {exc.strerror}") from None
+            raise IpsecConfigError(FILE_KEY, f"cannot read: {exc.strerror}") from None
         self.path = CryptoPath(cfg.build_sad(time.monotonic()), cfg.spd)
         self.ifname, self.control_socket = ifname, control_socket
         self.log = log or EventLog("crypto")
@@ -283,7 +284,6 @@ class CryptoPortNode:
             loop.add_reader(self._sock.fileno(), self.on_readable)
             if self.control_socket:
                 try:
-                    Path(self.control_socket).parent.mkdir(parents=True, exist_ok=True)
                     server = await serve_control(self.control_socket, self.handle_control)
                 except OSError as exc:
                     raise CryptoPortError(f"cannot serve the control socket {self.control_socket}: "

@@ -17,6 +17,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Mapping
 
+from p4mobility.binding.confread import FILE_KEY, fail
 from p4mobility.ha import ConfigError as HaConfigError
 from p4mobility.ha import HaConfig
 from p4mobility.p4rt.entries import Route
@@ -55,10 +56,11 @@ def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
             if k not in ROUTE_KEYS:
                 raise ConfigError(f"{key}.{k}", "unknown key")
         try:
-            prefix = ip_network(r.get("prefix"))
+            if not isinstance(r.get("prefix"), str):  # ip_network(5) would be 0.0.0.5/32
+                raise TypeError
+            prefix = ip_network(r["prefix"])
         except (ValueError, TypeError):
-            raise ConfigError(f"{key}.prefix", f"not an IPv6 or IPv4 prefix (host bits clear): "
-                                               f"{r.get('prefix')!r:.60}") from None
+            raise fail(f"{key}.prefix", "an IPv6 or IPv4 prefix (host bits clear)", r.get("prefix")) from None
         port = _int(f"{key}.port", r.get("port"), 0, 511)
         out.append(Route(mapped(prefix), port, _fmt_mac(_mac(f"{key}.src_mac", r.get("src_mac"))),
                          _fmt_mac(_mac(f"{key}.dst_mac", r.get("dst_mac")))))
@@ -81,9 +83,11 @@ def load_ha(path: str | Path) -> HaNodeConfig:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError("<file>", f"{path}: not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(FILE_KEY, "not found") from None
+    except OSError as e:
+        raise ConfigError(FILE_KEY, f"cannot read: {e.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(FILE_KEY, f"not valid TOML: {e}") from None
     return ha_from_dict(data, Path(path).parent)
 
 

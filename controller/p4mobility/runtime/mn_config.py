@@ -23,6 +23,8 @@ from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any, Mapping
 
+from p4mobility.binding import confread as cr
+from p4mobility.binding.confread import FILE_KEY, located
 from p4mobility.binding.errors import ConfigError
 from p4mobility.ipsec.spd import Action, Dir, Mode, PacketSelector
 from p4mobility.mip import MnConfig
@@ -62,25 +64,14 @@ class MnNodeConfig:
 
 
 def _table(data: Mapping[str, Any], key: str, allowed: set[str]) -> Mapping[str, Any]:
-    t = data.get(key, {})
-    if not isinstance(t, Mapping):
-        raise ConfigError(key, "expected a table")
+    t = cr.table(key, data.get(key, {}))
     for k in t:
         if k not in allowed:
             raise ConfigError(f"{key}.{k}", "unknown key")
     return t
 
 
-def _str(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(key, f"expected a non-empty string, got {value!r}")
-    return value
-
-
-def _int(key: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(key, f"expected an integer in {lo}..{hi}, got {value!r}")
-    return value
+_str, _int = cr.string, cr.integer
 
 
 def _ifname(key: str, value: Any) -> str:
@@ -116,10 +107,11 @@ def _tunnel(data: Mapping[str, Any]) -> TunnelSection:
 
 def _interfaces(data: Mapping[str, Any], tunnel: str) -> tuple[str, ...]:
     t = _table(data, "access", {"interfaces"})
-    raw = t.get("interfaces")
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError("access.interfaces", "required: a non-empty list of interface names")
-    names = tuple(_ifname(f"access.interfaces[{i}]", v) for i, v in enumerate(raw))
+    if "interfaces" not in t:
+        raise ConfigError("access.interfaces", "required: a non-empty array of interface names")
+    names = tuple(cr.array("access.interfaces", t["interfaces"], _ifname, "interface names"))
+    if not names:
+        raise ConfigError("access.interfaces", "required: a non-empty array of interface names")
     if len(set(names)) != len(names):
         raise ConfigError("access.interfaces", "an interface is listed twice")
     if tunnel in names:
@@ -129,7 +121,8 @@ def _interfaces(data: Mapping[str, Any], tunnel: str) -> tuple[str, ...]:
 
 def _mn(data: Mapping[str, Any], interfaces: tuple[str, ...]) -> MnConfig:
     t = dict(_table(data, "mn", set(MnConfig.__dataclass_fields__)))
-    if "interfaces" in t and t["interfaces"] != list(interfaces):
+    if "interfaces" in t and cr.array("mn.interfaces", t["interfaces"], cr.string, "interface names") \
+            != list(interfaces):
         raise ConfigError("mn.interfaces", "leave it out or list exactly access.interfaces")
     t["interfaces"] = list(interfaces)
     try:
@@ -148,7 +141,7 @@ def _ipsec(data: Mapping[str, Any], base: Path, mn: MnConfig) -> tuple[Path, Any
         cfg = load_config(path)
         sad = cfg.build_sad(0.0)
     except IpsecConfigError as e:
-        raise ConfigError("ipsec.config", f"{path}: {e.key}: {e.problem}") from None
+        raise ConfigError("ipsec.config", located(path, e)) from None
     hoa, ha = mn.home_address, mn.home_agent
 
     def need(what: str, ok: bool) -> None:
@@ -200,11 +193,11 @@ def load(path: str | Path) -> MnNodeConfig:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError("<file>", f"{path}: not found") from None
+        raise ConfigError(FILE_KEY, "not found") from None
     except OSError as e:
-        raise ConfigError("<file>", f"{path}: cannot read: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(FILE_KEY, f"cannot read: {e.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(FILE_KEY, f"not valid TOML: {e}") from None
     return config_from_dict(data, Path(path).parent)
 
 

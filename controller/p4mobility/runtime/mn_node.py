@@ -335,7 +335,6 @@ class MnNode:
             sinks = Sinks(self.cfg.mn.mn_udp_port)
             stack.callback(sinks.close)
             sock_path = Path(self.cfg.node.control_socket)
-            sock_path.parent.mkdir(parents=True, exist_ok=True)
             server = await serve_control(str(sock_path), self.handle_control)
             stack.callback(lambda: sock_path.unlink(missing_ok=True))
             stack.callback(server.close)

@@ -139,7 +139,6 @@ class NodeRuntime:
         s = self.settings
         if s.metrics_port is not None:
             self.metrics.serve(s.metrics_port)
-        os.makedirs(os.path.dirname(os.path.abspath(s.control_socket)), exist_ok=True)
         control = await serve_control(s.control_socket, self._control)
         creds = None
         if s.tls_ca or s.tls_cert:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from ipaddress import IPv6Network
 from pathlib import Path
 from typing import Any, Mapping
 
+from p4mobility.binding import confread as cr
+from p4mobility.binding.confread import FILE_KEY
 from p4mobility.p4rt.entries import Route
 from p4mobility.pmip.config import ConfigError, LmaConfig, MagConfig
 from p4mobility.pmip.policy import MagMnProfile, PolicyStore, mag_profiles_from_dict
@@ -95,9 +96,7 @@ def _table(data: Mapping[str, Any], key: str, required: bool = True) -> Mapping[
         if required:
             raise ConfigError(key, "required table missing")
         return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(key, "expected a table")
-    return value
+    return cr.table(key, value)
 
 
 def _prefixed(prefix: str, err: ConfigError) -> ConfigError:
@@ -115,10 +114,7 @@ def _mac(key: str, value: Any) -> bytes:
     raise ConfigError(key, f"expected a MAC address like 02:00:00:00:00:01, got {value!r}")
 
 
-def _int(key: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(key, f"expected an integer in {lo}..{hi}, got {value!r}")
-    return value
+_int = cr.integer
 
 
 def _node(data: Mapping[str, Any]) -> NodeSettings:
@@ -130,18 +126,16 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
             raise ConfigError(f"node.{k}", "unknown key")
         kw[k] = v
     for req in ("name", "switch_address"):
-        if not isinstance(kw.get(req), str) or not kw[req]:
-            raise ConfigError(f"node.{req}", "required string")
-    if ":" not in kw["switch_address"]:
-        raise ConfigError("node.switch_address", "expected host:port")
+        if req not in kw:
+            raise ConfigError(f"node.{req}", "required")
+    cr.string("node.name", kw["name"])
+    cr.host_port("node.switch_address", kw["switch_address"])
     for k, lo, hi in (("device_id", 0, 2**64 - 1), ("election_id", 1, 2**64 - 1), ("metrics_port", 0, 65535)):
         if k in kw and kw[k] is not None:
             kw[k] = _int(f"node.{k}", kw[k], lo, hi)
     for k in ("p4info", "p4blob", "tls_ca", "tls_cert", "tls_key"):
         if k in kw:
-            if not isinstance(kw[k], str):
-                raise ConfigError(f"node.{k}", "expected a path")
-            kw[k] = Path(kw[k])
+            kw[k] = Path(cr.string(f"node.{k}", kw[k]))
     for k in ("p4info", "p4blob"):
         path = kw.get(k, getattr(NodeSettings, k))
         if not Path(path).exists():
@@ -157,13 +151,10 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
             if b"-----BEGIN " not in pem:
                 raise ConfigError(f"node.{k}", f"not a PEM file: {kw[k]}")
     if "counters_interval" in kw:
-        v = kw["counters_interval"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-            raise ConfigError("node.counters_interval", "expected a positive number of seconds")
-        kw["counters_interval"] = float(v)
+        kw["counters_interval"] = cr.number("node.counters_interval", kw["counters_interval"], 0.001, 86400.0)
     for k in ("control_socket", "state_db"):
-        if k in kw and not isinstance(kw[k], str):
-            raise ConfigError(f"node.{k}", "expected a path")
+        if k in kw:
+            cr.string(f"node.{k}", kw[k])
     return NodeSettings(**kw)
 
 
@@ -179,10 +170,7 @@ def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
         for k in r:
             if k not in ("prefix", "port", "src_mac", "dst_mac"):
                 raise ConfigError(f"{key}.{k}", "unknown key")
-        try:
-            prefix = IPv6Network(r.get("prefix"))
-        except (ValueError, TypeError):
-            raise ConfigError(f"{key}.prefix", f"not an IPv6 prefix: {r.get('prefix')!r}") from None
+        prefix = cr.ipv6_network(f"{key}.prefix", r.get("prefix"))
         port = _int(f"{key}.port", r.get("port"), 0, 511)
         out.append(Route(prefix, port, _fmt_mac(_mac(f"{key}.src_mac", r.get("src_mac"))),
                          _fmt_mac(_mac(f"{key}.dst_mac", r.get("dst_mac")))))
@@ -196,11 +184,12 @@ def _ipsec(data: Mapping[str, Any], base: Path) -> IpsecSettings | None:
     for k in t:
         if k not in ("config", "crypto_socket"):
             raise ConfigError(f"ipsec.{k}", "unknown key")
-    if not isinstance(t.get("config"), str) or not t["config"]:
+    if "config" not in t:
         raise ConfigError("ipsec.config", "required path of the IPsec TOML (the crypto path's file)")
+    cr.string("ipsec.config", t["config"])
     sock = t.get("crypto_socket")
-    if sock is not None and (not isinstance(sock, str) or not sock):
-        raise ConfigError("ipsec.crypto_socket", "expected a path")
+    if sock is not None:
+        cr.string("ipsec.crypto_socket", sock)
     from p4mobility.ipsec.config import load_config
     from p4mobility.ipsec.errors import IpsecConfigError
     from p4mobility.p4rt.ipsec_entries import ipsec_entries
@@ -210,7 +199,7 @@ def _ipsec(data: Mapping[str, Any], base: Path) -> IpsecSettings | None:
         cfg = load_config(path)
         ipsec_entries(cfg.build_sad(0.0), cfg.spd)  # the switch can express it
     except IpsecConfigError as e:
-        raise ConfigError("ipsec.config", f"{path}: {e.key}: {e.problem}") from None
+        raise ConfigError("ipsec.config", cr.located(path, e)) from None
     return IpsecSettings(path, cfg, sock)
 
 
@@ -297,9 +286,11 @@ def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError("<file>", f"{path}: not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(FILE_KEY, "not found") from None
+    except OSError as e:
+        raise ConfigError(FILE_KEY, f"cannot read: {e.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(FILE_KEY, f"not valid TOML: {e}") from None
     base = Path(path).parent
     return lma_from_dict(data, base) if role == "lma" else mag_from_dict(data, base)
 
