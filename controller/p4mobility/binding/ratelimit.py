@@ -1,10 +1,13 @@
-"""MAX_UPDATE_RATE: at most N Binding Updates per second per mobile node
-(RFC 6275 §11.8; RFC 5213 §6.9.4 for the MAG's PBUs).
+"""Rate limits: MAX_UPDATE_RATE for senders, a token bucket for error messages.
 
-Rule: ``defer_until(key, now)`` says when the next update for ``key`` may
-leave (None: now); ``sent(key, now)`` records one that left. Only the last
-second of send times is kept per key, and keys quiet for a second are
-forgotten once they outnumber ``2 * live + 64``, so memory stays bounded.
+Rule: ``UpdateRateLimiter``: at most N updates per second per key (RFC 6275
+§11.8; RFC 5213 §6.9.4 for the MAG's PBUs; the LMA uses it per source to
+bound a flood). ``defer_until(key, now)`` says when the next update for ``key``
+may go (None: now); ``sent(key, now)`` records one. Only the last second of
+times is kept per key, and keys quiet for a second are forgotten once they
+outnumber ``2 * live + 64``, so memory stays bounded. ``TokenBucket``: error
+messages (Binding Error, RFC 6275 §9.3.3) limited like ICMPv6 errors (RFC 4443
+§2.4(f)): ``rate`` per second, bursts of ``max(1, rate)``.
 """
 from __future__ import annotations
 
@@ -37,4 +40,24 @@ class UpdateRateLimiter:
         self._times.setdefault(key, deque()).append(now)
 
 
-__all__ = ["UpdateRateLimiter"]
+class TokenBucket:
+    __slots__ = ("rate", "burst", "_tokens", "_last")
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, rate)
+        self._tokens = self.burst
+        self._last: float | None = None
+
+    def take(self, now: float) -> bool:
+        """True (and one token spent) when a message may go at ``now``."""
+        if self._last is not None:
+            self._tokens = min(self.burst, self._tokens + max(0.0, now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+__all__ = ["TokenBucket", "UpdateRateLimiter"]

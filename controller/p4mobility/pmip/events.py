@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 
-from p4mobility.mh import BindingAck, BindingUpdate, HandoffIndicator
+from p4mobility.mh import BindingAck, BindingUpdate, HandoffIndicator, MhDecodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,16 @@ class PbuReceived:
     """A decoded (Proxy) Binding Update from ``src`` (the MAG) to ``dst`` (LMAA)."""
 
     message: BindingUpdate
+    src: IPv6Address
+    dst: IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class MhUndecodable:
+    """LMA: a Mobility Header from ``src`` to ``dst`` that ``decode_mh`` refused with
+    ``error`` (its class attributes carry the RFC 6275 §9.2 action)."""
+
+    error: MhDecodeError
     src: IPv6Address
     dst: IPv6Address
 
@@ -95,9 +105,9 @@ class DownlinkPunted:
     frame: bytes = field(repr=False)
 
 
-LmaEvent = PbuReceived | DownlinkPunted
+LmaEvent = PbuReceived | MhUndecodable | DownlinkPunted
 MagEvent = PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived | MnTrafficSeen
 Event = LmaEvent | MagEvent
 
-__all__ = ["PbuReceived", "PbaReceived", "MnAttached", "MnDetached", "RouterSolicitationReceived",
+__all__ = ["PbuReceived", "MhUndecodable", "PbaReceived", "MnAttached", "MnDetached", "RouterSolicitationReceived",
            "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]

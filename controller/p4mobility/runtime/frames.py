@@ -26,6 +26,15 @@ class FrameError(Exception):
     action = "silent_discard"
 
 
+class MhUndecodableFrame(FrameError):
+    """The frame holds a Mobility Header that ``decode_mh`` refused: ``error`` (its class
+    attributes say the RFC 6275 §9.2 action), from ``src`` to ``dst``."""
+
+    def __init__(self, error: MhDecodeError, src: IPv6Address, dst: IPv6Address) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error, self.src, self.dst = error, src, dst
+
+
 def mh_frame(message: Any, src: IPv6Address, dst: IPv6Address) -> bytes:
     mh = encode_mh(message, src, dst)
     ip = struct.pack("!IHBB", 0x60000000, len(mh), IPPROTO_MH, HOP_LIMIT) + src.packed + dst.packed
@@ -43,8 +52,8 @@ def parse_mh_frame(frame: bytes) -> tuple[Any, IPv6Address, IPv6Address]:
     try:
         msg = decode_mh(found.mh, found.checksum_src, found.checksum_dst)
     except MhDecodeError as e:
-        raise FrameError(f"{type(e).__name__}: {e}") from None
+        raise MhUndecodableFrame(e, found.ip_src, found.ip_dst) from None
     return msg, found.ip_src, found.ip_dst
 
 
-__all__ = ["FrameError", "mh_frame", "parse_mh_frame"]
+__all__ = ["FrameError", "MhUndecodableFrame", "mh_frame", "parse_mh_frame"]

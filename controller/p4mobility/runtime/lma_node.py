@@ -20,10 +20,10 @@ from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.pmip import lma_persist
 from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendMh
-from p4mobility.pmip.events import DownlinkPunted, PbuReceived
+from p4mobility.pmip.events import DownlinkPunted, MhUndecodable, PbuReceived
 from p4mobility.pmip.lma import LocalMobilityAnchor
 from p4mobility.runtime.attach_buffer import AttachBuffer
-from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
+from p4mobility.runtime.frames import FrameError, MhUndecodableFrame, mh_frame, parse_mh_frame
 from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
@@ -86,7 +86,12 @@ class LmaNode(NodeRuntime):
             return []
         try:
             msg, src, dst = parse_mh_frame(pkt.payload)
-        except FrameError as exc:  # RFC 6275 §9.2: silently discard
+        except MhUndecodableFrame as exc:  # RFC 6275 §9.2: the core decides (discard, or Binding Error)
+            self.metrics.mh_discarded.inc()
+            self.log.event("mh_undecodable", error=type(exc.error).__name__, detail=str(exc.error)[:200],
+                           src=exc.src)
+            return self.core.handle(MhUndecodable(exc.error, exc.src, exc.dst), now)
+        except FrameError as exc:  # no MH found in the frame: silently discard
             self.metrics.mh_discarded.inc()
             self.log.event("mh_discarded", error=str(exc))
             return []
@@ -136,6 +141,9 @@ class LmaNode(NodeRuntime):
 
     def counter_indices(self) -> list[int]:
         return self.core.binding_ids()
+
+    def core_counters(self) -> dict[str, int]:
+        return self.core.counters
 
     def update_gauges(self) -> None:
         self.metrics.bindings.set(len(self.core.binding_ids()))

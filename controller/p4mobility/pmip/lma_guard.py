@@ -1,0 +1,99 @@
+"""What the LMA does with signaling it will not process (RFC 6275 §9.2, §9.3.3).
+
+Rules (sans-I/O; the core owns one ``LmaGuard`` and its ``counters``).
+- A Mobility Header that did not decode (``MhUndecodable``): an unknown MH
+  Type (the decode error's action is "binding_error") -> Binding Error status
+  2 to its source (RFC 6275 §9.2); Binding Errors are rate limited like ICMPv6
+  errors (§9.3.3, RFC 4443 §2.4(f)): a token bucket of
+  ``max_binding_errors_per_second``, never sent to a multicast or unspecified
+  source. Any other decode failure (checksum, truncation, an option overrunning
+  the message, Payload Proto, Header Len) is silently discarded; the ICMPv6
+  Parameter Problem RFC 6275 §9.2 suggests (SHOULD) for the last two is not
+  sent, its pointer is logged.
+- A flood from one source: at most ``max_pbus_per_second_per_mag`` PBUs per
+  second per IPv6 source reach validation (0: no limit); the rest are silently
+  dropped before any state is read. One log line when a source starts being
+  limited, then at most one a second per source with the count since.
+- Every drop and every Binding Error bumps ``counters[name]``; the adapter
+  exports them (Prometheus ``p4mob_core_events_total{counter}``).
+"""
+from __future__ import annotations
+
+from ipaddress import IPv6Address
+
+from p4mobility.binding.ratelimit import TokenBucket, UpdateRateLimiter
+from p4mobility.mh import BINDING_ERROR, BindingError
+
+from .actions import Action, LogEvent, SendMh
+from .config import LmaConfig
+from .events import MhUndecodable
+
+FLOOD_LOG_INTERVAL = 1.0  # seconds between two log lines about one flooding source
+UNSPECIFIED = IPv6Address(0)
+
+
+class LmaGuard:
+    def __init__(self, config: LmaConfig) -> None:
+        self.config = config
+        self.counters: dict[str, int] = {}
+        self._errors = TokenBucket(config.max_binding_errors_per_second)
+        limit = config.max_pbus_per_second_per_mag
+        self._pbus = UpdateRateLimiter(limit) if limit else None
+        self._flooding: dict[IPv6Address, tuple[float, int]] = {}  # src -> (last log time, dropped since)
+
+    def count(self, name: str) -> int:
+        self.counters[name] = n = self.counters.get(name, 0) + 1
+        return n
+
+    # --- a flood from one source ---------------------------------------------------------
+
+    def admit(self, src: IPv6Address, now: float) -> list[Action] | None:
+        """None: the PBU from ``src`` goes on to validation; else it is dropped (the log lines)."""
+        if self._pbus is None:
+            return None
+        if self._pbus.defer_until(src, now) is None:
+            self._pbus.sent(src, now)
+            return None
+        n = self.count("pbu_rate_limited")
+        last, dropped = self._flooding.get(src, (None, 0))
+        dropped += 1
+        if last is not None and now - last < FLOOD_LOG_INTERVAL:
+            self._flooding[src] = (last, dropped)
+            return []
+        if len(self._flooding) > 1024:  # forget sources quiet for a while
+            self._flooding = {s: v for s, v in self._flooding.items() if now - v[0] < 10 * FLOOD_LOG_INTERVAL}
+        self._flooding[src] = (now, 0)
+        return [LogEvent("warning", f"PBUs from {src} over {self.config.max_pbus_per_second_per_mag}/s dropped",
+                         {"src": str(src), "dropped": dropped, "counter": "pbu_rate_limited", "count": n})]
+
+    # --- RFC 6275 §9.2 ---------------------------------------------------------------------
+
+    def undecodable(self, ev: MhUndecodable, now: float) -> list[Action]:
+        err = ev.error
+        why = f"{type(err).__name__}: {err}"
+        if err.action == BINDING_ERROR and err.be_status is not None:
+            return self._binding_error(err.be_status, ev, now, why)
+        n = self.count("mh_undecodable")
+        return [LogEvent("info", f"MH from {ev.src} silently discarded: {why}",
+                         {"src": str(ev.src), "action": err.action, "icmp_pointer": err.icmp_pointer,
+                          "counter": "mh_undecodable", "count": n})]
+
+    def _binding_error(self, status: int, ev: MhUndecodable, now: float, why: str) -> list[Action]:
+        to = ev.src
+        if to.is_multicast or to.is_unspecified:
+            n = self.count("binding_errors_not_sent")
+            return [LogEvent("info", f"no Binding Error to {to}: {why}", {"counter": "binding_errors_not_sent",
+                                                                          "count": n})]
+        if not self._errors.take(now):
+            n = self.count("binding_errors_rate_limited")
+            return [LogEvent("info", f"Binding Error rate limited: {why}", {"src": str(to), "count": n,
+                                                                            "counter": "binding_errors_rate_limited"})]
+        n = self.count("binding_errors_sent")
+        own = ev.dst if not ev.dst.is_multicast else self.config.lma_address
+        return [LogEvent("info", f"Binding Error {status} to {to}: {why}", {"src": str(to), "be_status": status,
+                                                                            "counter": "binding_errors_sent",
+                                                                            "count": n}),
+                SendMh(BindingError(status, UNSPECIFIED), own, to)]
+
+
+__all__ = ["LmaGuard", "FLOOD_LOG_INTERVAL"]
