@@ -7,7 +7,10 @@ may go (None: now); ``sent(key, now)`` records one. Only the last second of
 times is kept per key, and keys quiet for a second are forgotten once they
 outnumber ``2 * live + 64``, so memory stays bounded. ``TokenBucket``: error
 messages (Binding Error, RFC 6275 §9.3.3) limited like ICMPv6 errors (RFC 4443
-§2.4(f)): ``rate`` per second, bursts of ``max(1, rate)``.
+§2.4(f)): ``rate`` per second, bursts of ``max(1, rate)``. ``FloodGate``: at most
+``limit`` messages per second per source get through (0: all); ``check`` also
+says when a drop deserves a log line (the first, then one per ``log_interval``
+per source, with the count dropped since), so a flood costs no log line each.
 """
 from __future__ import annotations
 
@@ -60,4 +63,31 @@ class TokenBucket:
         return False
 
 
-__all__ = ["TokenBucket", "UpdateRateLimiter"]
+class FloodGate:
+    __slots__ = ("limit", "log_interval", "_window", "_logged")
+
+    def __init__(self, limit: int, log_interval: float = 1.0) -> None:
+        self.limit = limit
+        self.log_interval = log_interval
+        self._window = UpdateRateLimiter(limit) if limit else None
+        self._logged: dict[Hashable, tuple[float, int]] = {}  # source -> (last log line, dropped since)
+
+    def check(self, source: Hashable, now: float) -> tuple[bool, int | None]:
+        """(passes, None), or (False, drops to log now) / (False, None) when dropped quietly."""
+        if self._window is None:
+            return True, None
+        if self._window.defer_until(source, now) is None:
+            self._window.sent(source, now)
+            return True, None
+        last, dropped = self._logged.get(source, (None, 0))
+        dropped += 1
+        if last is not None and now - last < self.log_interval:
+            self._logged[source] = (last, dropped)
+            return False, None
+        if len(self._logged) > 1024:  # forget sources quiet for a while
+            self._logged = {s: v for s, v in self._logged.items() if now - v[0] < 10 * self.log_interval}
+        self._logged[source] = (now, 0)
+        return False, dropped
+
+
+__all__ = ["FloodGate", "TokenBucket", "UpdateRateLimiter"]

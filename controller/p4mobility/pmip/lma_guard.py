@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
-from p4mobility.binding.ratelimit import TokenBucket, UpdateRateLimiter
+from p4mobility.binding.ratelimit import FloodGate, TokenBucket
 from p4mobility.mh import BINDING_ERROR, BindingError
 
 from .actions import Action, LogEvent, SendMh
@@ -37,9 +37,7 @@ class LmaGuard:
         self.config = config
         self.counters: dict[str, int] = {}
         self._errors = TokenBucket(config.max_binding_errors_per_second)
-        limit = config.max_pbus_per_second_per_mag
-        self._pbus = UpdateRateLimiter(limit) if limit else None
-        self._flooding: dict[IPv6Address, tuple[float, int]] = {}  # src -> (last log time, dropped since)
+        self._pbus = FloodGate(config.max_pbus_per_second_per_mag, FLOOD_LOG_INTERVAL)
 
     def count(self, name: str) -> int:
         self.counters[name] = n = self.counters.get(name, 0) + 1
@@ -49,20 +47,12 @@ class LmaGuard:
 
     def admit(self, src: IPv6Address, now: float) -> list[Action] | None:
         """None: the PBU from ``src`` goes on to validation; else it is dropped (the log lines)."""
-        if self._pbus is None:
-            return None
-        if self._pbus.defer_until(src, now) is None:
-            self._pbus.sent(src, now)
+        passes, dropped = self._pbus.check(src, now)
+        if passes:
             return None
         n = self.count("pbu_rate_limited")
-        last, dropped = self._flooding.get(src, (None, 0))
-        dropped += 1
-        if last is not None and now - last < FLOOD_LOG_INTERVAL:
-            self._flooding[src] = (last, dropped)
+        if dropped is None:
             return []
-        if len(self._flooding) > 1024:  # forget sources quiet for a while
-            self._flooding = {s: v for s, v in self._flooding.items() if now - v[0] < 10 * FLOOD_LOG_INTERVAL}
-        self._flooding[src] = (now, 0)
         return [LogEvent("warning", f"PBUs from {src} over {self.config.max_pbus_per_second_per_mag}/s dropped",
                          {"src": str(src), "dropped": dropped, "counter": "pbu_rate_limited", "count": n})]
 
