@@ -180,3 +180,12 @@ def test_config_keys_for_hostile_input():
         LmaConfig.from_dict({"lma_address": str(LMAA), "max_pbus_per_second_per_mag": -1})
     with pytest.raises(ConfigError, match="max_binding_errors_per_second"):
         LmaConfig.from_dict({"lma_address": str(LMAA), "max_binding_errors_per_second": 0})
+
+
+def test_rfc5213_5_a_known_mh_other_than_a_bu_is_discarded_and_counted(lma):
+    from p4mobility.mh import BindingRefreshRequest
+    from p4mobility.pmip import OtherMhReceived
+    before = registered(lma)
+    out = lma.handle(OtherMhReceived(BindingRefreshRequest(), MAG1, LMAA), T0)
+    assert of(out, SendMh) == [] and the(out, LogEvent).fields["counter"] == "mh_not_handled"
+    assert lma.counters == {"mh_not_handled": 1} and lma.bindings() == before

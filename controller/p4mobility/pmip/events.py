@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
+from typing import Any
 
 from p4mobility.mh import BindingAck, BindingUpdate, HandoffIndicator, MhDecodeError
 
@@ -30,6 +31,15 @@ class MhUndecodable:
     ``error`` (its class attributes carry the RFC 6275 §9.2 action)."""
 
     error: MhDecodeError
+    src: IPv6Address
+    dst: IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class OtherMhReceived:
+    """LMA: a Mobility Header that decoded but is not a Binding Update (a BA, a BRR, a HoTI...)."""
+
+    message: Any
     src: IPv6Address
     dst: IPv6Address
 
@@ -105,9 +115,9 @@ class DownlinkPunted:
     frame: bytes = field(repr=False)
 
 
-LmaEvent = PbuReceived | MhUndecodable | DownlinkPunted
+LmaEvent = PbuReceived | MhUndecodable | OtherMhReceived | DownlinkPunted
 MagEvent = PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived | MnTrafficSeen
 Event = LmaEvent | MagEvent
 
-__all__ = ["PbuReceived", "MhUndecodable", "PbaReceived", "MnAttached", "MnDetached", "RouterSolicitationReceived",
+__all__ = ["PbuReceived", "MhUndecodable", "OtherMhReceived", "PbaReceived", "MnAttached", "MnDetached", "RouterSolicitationReceived",
            "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]

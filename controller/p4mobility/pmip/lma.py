@@ -39,7 +39,7 @@ from .actions import (
 )
 from .bce import PROXY_BID, BindingCacheEntry, ProxyBindingCache
 from .config import ALL_ZERO, LIFETIME_UNIT, LmaConfig
-from .events import DownlinkPunted, LmaEvent, MhUndecodable, PbuReceived
+from .events import DownlinkPunted, LmaEvent, MhUndecodable, OtherMhReceived, PbuReceived
 from .lma_guard import LmaGuard
 from .lma_state import BceEvent, BceState, next_state
 from .lma_validate import PbuContext, validate_pbu
@@ -82,6 +82,8 @@ class LocalMobilityAnchor(LmaRecords):
             return self._on_downlink_punted(event)
         if isinstance(event, MhUndecodable):
             return self.guard.undecodable(event, now)
+        if isinstance(event, OtherMhReceived):
+            return self.guard.not_handled(event)
         if isinstance(event, PbuReceived):
             dropped = self.guard.admit(event.src, now)
             if dropped is not None:

@@ -10,6 +10,9 @@ Rules (sans-I/O; the core owns one ``LmaGuard`` and its ``counters``).
   the message, Payload Proto, Header Len) is silently discarded; the ICMPv6
   Parameter Problem RFC 6275 §9.2 suggests (SHOULD) for the last two is not
   sent, its pointer is logged.
+- A Mobility Header of a known type other than a BU (a BA, a BRR, a HoTI...): an
+  LMA has nothing to do with it (RFC 5213 §5: it processes PBUs); silently
+  discarded and counted.
 - A flood from one source: at most ``max_pbus_per_second_per_mag`` PBUs per
   second per IPv6 source reach validation (0: no limit); the rest are silently
   dropped before any state is read. One log line when a source starts being
@@ -26,7 +29,7 @@ from p4mobility.mh import BINDING_ERROR, BindingError
 
 from .actions import Action, LogEvent, SendMh
 from .config import LmaConfig
-from .events import MhUndecodable
+from .events import MhUndecodable, OtherMhReceived
 
 FLOOD_LOG_INTERVAL = 1.0  # seconds between two log lines about one flooding source
 UNSPECIFIED = IPv6Address(0)
@@ -67,6 +70,13 @@ class LmaGuard:
         return [LogEvent("info", f"MH from {ev.src} silently discarded: {why}",
                          {"src": str(ev.src), "action": err.action, "icmp_pointer": err.icmp_pointer,
                           "counter": "mh_undecodable", "count": n})]
+
+    def not_handled(self, ev: OtherMhReceived) -> list[Action]:
+        n = self.count("mh_not_handled")
+        name = type(ev.message).__name__
+        return [LogEvent("info", f"{name} from {ev.src} silently discarded: the LMA handles PBUs only",
+                         {"src": str(ev.src), "mh_type": int(ev.message.mh_type), "counter": "mh_not_handled",
+                          "count": n})]
 
     def _binding_error(self, status: int, ev: MhUndecodable, now: float, why: str) -> list[Action]:
         to = ev.src

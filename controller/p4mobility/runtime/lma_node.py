@@ -20,7 +20,7 @@ from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.pmip import lma_persist
 from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendMh
-from p4mobility.pmip.events import DownlinkPunted, MhUndecodable, PbuReceived
+from p4mobility.pmip.events import DownlinkPunted, MhUndecodable, OtherMhReceived, PbuReceived
 from p4mobility.pmip.lma import LocalMobilityAnchor
 from p4mobility.runtime.attach_buffer import AttachBuffer
 from p4mobility.runtime.frames import FrameError, MhUndecodableFrame, mh_frame, parse_mh_frame
@@ -97,7 +97,7 @@ class LmaNode(NodeRuntime):
             return []
         if not isinstance(msg, BindingUpdate):
             self.log.event("mh_ignored", mh_type=int(msg.mh_type), src=src)
-            return []
+            return self.core.handle(OtherMhReceived(msg, src, dst), now)
         self.metrics.pbu_rx.inc()
         self.log.event("pbu_rx", src=src, **mh_fields(msg))
         return self.core.handle(PbuReceived(msg, src, dst), now)
