@@ -21,7 +21,8 @@ from scapy.utils import wrpcap
 
 from p4mobility.lab.lab import lab_unavailable
 from p4mobility.lab.pcapcheck import mh_rows
-from p4mobility.mh import BindingAck, BindingError, HomeNetworkPrefix, Timestamp, UnknownOption
+from p4mobility.mh import (AlternateCareofAddress, BindingAck, BindingError, HomeNetworkPrefix, Timestamp,
+                           UnknownOption)
 from tests.dataplane.targets import find_binary, selected_targets
 from tests.tooling import tool_missing
 
@@ -130,6 +131,11 @@ CASES = {
         str(h.registration["mn0"][1].network_address), 64),)))), PBA, 155),
     "prefix_not_in_profile": (lambda h: frame(mh_bytes(pbu("mn3", 7, hnps=(("2001:db8:999::", 64),)))),
                               PBA, 155),
+    # RFC 6275 §9.5.1: a Proxy-CoA (Alternate Care-of Address option) that is no unicast address -> 174
+    "proxy_coa_multicast": (lambda h: frame(mh_bytes(pbu("mn3", 7, extra=(
+        AlternateCareofAddress(IPv6Address("ff02::1")),)))), PBA, 174),
+    "proxy_coa_is_the_lmaa": (lambda h: frame(mh_bytes(pbu("mn3", 7, extra=(AlternateCareofAddress(LMA),)))),
+                              PBA, 174),
     # RFC 6275 §10.3.2 (RFC 5213 §5.3.1): de-registration for no binding -> 133
     "deregistration_without_binding": (lambda h: frame(mh_bytes(pbu("mn4", 7, lifetime=0))), PBA, 133),
     # RFC 5213 §5.3.5: a de-registration from a MAG that is not the binding's Proxy-CoA is ignored

@@ -110,6 +110,13 @@ class MissingAccessTechTypeOption(PbuRejected):
     status = BaStatus.MISSING_ACCESS_TECH_TYPE_OPTION  # 162
 
 
+class InvalidCareofAddress(PbuRejected):
+    """RFC 6275 §9.5.1 (via RFC 5213): the Proxy-CoA (an Alternate Care-of Address option)
+    is not a unicast routable address, or is the LMA's own."""
+
+    status = BaStatus.INVALID_CARE_OF_ADDRESS  # 174
+
+
 class PbuIgnored(Exception):
     """Answer nothing; ``action`` names the RFC behaviour, ``counter`` the core's count."""
 
