@@ -189,3 +189,13 @@ def test_rfc5213_5_a_known_mh_other_than_a_bu_is_discarded_and_counted(lma):
     out = lma.handle(OtherMhReceived(BindingRefreshRequest(), MAG1, LMAA), T0)
     assert of(out, SendMh) == [] and the(out, LogEvent).fields["counter"] == "mh_not_handled"
     assert lma.counters == {"mh_not_handled": 1} and lma.bindings() == before
+
+
+def test_flood_state_stays_bounded_under_many_spoofed_sources():
+    """Every PBU from another source (a spoofer): the per-source state is pruned once a
+    second, so it holds at most two seconds of sources, and each check stays O(1)."""
+    from p4mobility.binding.ratelimit import FloodGate
+    gate = FloodGate(5)
+    for i in range(20000):
+        assert gate.check(("src", i), T0 + i * 0.001) == (True, None)
+    assert len(gate._times) <= 2 * 1000 + 1  # two windows of sources at most (1000 a window here)

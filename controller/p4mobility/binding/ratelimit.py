@@ -10,7 +10,9 @@ messages (Binding Error, RFC 6275 §9.3.3) limited like ICMPv6 errors (RFC 4443
 §2.4(f)): ``rate`` per second, bursts of ``max(1, rate)``. ``FloodGate``: at most
 ``limit`` messages per second per source get through (0: all); ``check`` also
 says when a drop deserves a log line (the first, then one per ``log_interval``
-per source, with the count dropped since), so a flood costs no log line each.
+per source, with the count dropped since), so a flood costs no log line each;
+its per-source state is pruned once a second, so many (spoofed) sources cost
+O(1) each and at most two seconds of them are held.
 """
 from __future__ import annotations
 
@@ -64,30 +66,39 @@ class TokenBucket:
 
 
 class FloodGate:
-    __slots__ = ("limit", "log_interval", "_window", "_logged")
+    __slots__ = ("limit", "log_interval", "_times", "_logged", "_pruned")
 
     def __init__(self, limit: int, log_interval: float = 1.0) -> None:
         self.limit = limit
         self.log_interval = log_interval
-        self._window = UpdateRateLimiter(limit) if limit else None
+        self._times: dict[Hashable, deque[float]] = {}  # source -> its pass times in the last WINDOW
         self._logged: dict[Hashable, tuple[float, int]] = {}  # source -> (last log line, dropped since)
+        self._pruned = 0.0
 
     def check(self, source: Hashable, now: float) -> tuple[bool, int | None]:
         """(passes, None), or (False, drops to log now) / (False, None) when dropped quietly."""
-        if self._window is None:
+        if not self.limit:
             return True, None
-        if self._window.defer_until(source, now) is None:
-            self._window.sent(source, now)
+        if now - self._pruned >= WINDOW:  # at most once a window: many sources cost O(1) each
+            self._prune(now)
+        times = self._times.setdefault(source, deque())
+        while times and now - times[0] >= WINDOW:
+            times.popleft()
+        if len(times) < self.limit:
+            times.append(now)
             return True, None
         last, dropped = self._logged.get(source, (None, 0))
         dropped += 1
         if last is not None and now - last < self.log_interval:
             self._logged[source] = (last, dropped)
             return False, None
-        if len(self._logged) > 1024:  # forget sources quiet for a while
-            self._logged = {s: v for s, v in self._logged.items() if now - v[0] < 10 * self.log_interval}
         self._logged[source] = (now, 0)
         return False, dropped
+
+    def _prune(self, now: float) -> None:
+        self._pruned = now
+        self._times = {s: t for s, t in self._times.items() if t and now - t[-1] < WINDOW}
+        self._logged = {s: v for s, v in self._logged.items() if now - v[0] < 10 * self.log_interval}
 
 
 __all__ = ["FloodGate", "TokenBucket", "UpdateRateLimiter"]
