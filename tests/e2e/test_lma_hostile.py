@@ -82,6 +82,11 @@ def _no_length_byte(mh):
     mh[1] += 1
 
 
+def _padn_not_zero(mh):
+    mh += bytes([1, 6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])  # PadN whose content is not zero
+    mh[1] += 1
+
+
 def _short_fixed_part(mh):
     del mh[8:]
     mh[1] = 0  # a BU's fixed part needs 12 bytes: Header Len 0 is too short for the type
@@ -116,6 +121,8 @@ CASES = {
                             "mh_not_handled"),
     # RFC 5213 §8.1: a BU without the P flag is not a PBU: not the LMA's to answer
     "bu_without_p_flag": (lambda h: frame(mh_bytes(pbu("mn0", 9, proxy=False))), SILENT, "bu_not_proxy"),
+    # RFC 6275 §6.2.2: padding is skipped whatever it holds: the PBU is processed (153: no profile)
+    "padn_with_nonzero_content": (lambda h: _mutated(_padn_not_zero, pbu("stranger", 7)), PBA, 153),
     # RFC 5213 §5.3.1 (in its order)
     "missing_mn_id": (lambda h: frame(mh_bytes(pbu(None, 7))), PBA, 160),
     "untrusted_mag": (lambda h: frame(mh_bytes(pbu("mn0", 9), ROGUE), ROGUE), PBA, 154),
