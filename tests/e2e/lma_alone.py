@@ -191,6 +191,18 @@ class LmaAlone:
                 got.append((data, msg))
         return got
 
+    def icmp_answers(self, timeout: float) -> list[bytes]:
+        """ICMPv6 frames from the LMA within ``timeout`` s (raw Ethernet frames)."""
+        got: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            data = self.ns.recv(PORT, left) if left > 0 else None
+            if data is None:
+                return got
+            if len(data) >= 62 and data[12:14] == b"\x86\xdd" and data[20] == 58 and data[22:38] == LMA.packed:
+                got.append(data)
+
     def drain(self) -> None:
         self.ns.drain()
 

@@ -86,7 +86,8 @@ def snapshot(lab) -> tuple[list[dict], list[dict]]:
 
 
 def metrics(lab) -> dict[str, float]:
-    code = f"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:{METRICS_PORT}/metrics').read().decode())"
+    url = f"http://127.0.0.1:{METRICS_PORT}/metrics"
+    code = f"import urllib.request;print(urllib.request.urlopen({url!r}).read().decode())"
     text = sh(sys.executable, "-c", code, ns=lab.ns("ha"), timeout=20).stdout
     return {ln.rsplit(" ", 1)[0]: float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines() if ln and ln[0] != "#"}
 

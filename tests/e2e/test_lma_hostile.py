@@ -11,6 +11,7 @@ from the RFCs (docs/hostile-input.md), not computed with the code under test.
 """
 from __future__ import annotations
 
+import subprocess
 import time
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
@@ -102,18 +103,19 @@ def _unknown_option_pbu(mn, seq):
     return pbu(mn, seq, extra=(UnknownOption(200, b"\x01\x02"),))
 
 
-SILENT, PBA, BE = "silent", "pba", "be"
+SILENT, PBA, BE, ICMP = "silent", "pba", "be", "icmp"
 # id -> (frame builder(h), kind, status or counter, metric sample that must move)
 CASES = {
-    # RFC 6275 §9.2: a Mobility Header the node cannot take is discarded (checksum: silently;
-    # Payload Proto, Header Len: the ICMPv6 Parameter Problem is a SHOULD, not sent here)
+    # RFC 6275 §9.2: a Mobility Header the node cannot take is discarded (checksum, truncation:
+    # silently; Payload Proto, Header Len: with an ICMPv6 Parameter Problem code 0 pointing at the
+    # field, RFC 4443 §3.4: the pointer counts from the IPv6 header, 40 octets before the MH)
     "header_len_past_packet": (lambda h: _mutated(_grow_header_len), SILENT, "mh_undecodable"),
-    "bytes_past_header_len": (lambda h: _mutated(_extra_bytes), SILENT, "mh_undecodable"),
-    "header_len_short_for_type": (lambda h: _mutated(_short_fixed_part), SILENT, "mh_undecodable"),
+    "bytes_past_header_len": (lambda h: _mutated(_extra_bytes), ICMP, 40 + 1),
+    "header_len_short_for_type": (lambda h: _mutated(_short_fixed_part), ICMP, 40 + 1),
     "option_overruns_message": (lambda h: _mutated(_overrun), SILENT, "mh_undecodable"),
     "option_without_length_byte": (lambda h: _mutated(_no_length_byte), SILENT, "mh_undecodable"),
     "bad_checksum": (lambda h: _bad_checksum_frame(), SILENT, "mh_undecodable"),
-    "payload_proto_not_59": (lambda h: _mutated(lambda mh: mh.__setitem__(0, 6)), SILENT, "mh_undecodable"),
+    "payload_proto_not_59": (lambda h: _mutated(lambda mh: mh.__setitem__(0, 6)), ICMP, 40 + 0),
     # RFC 6275 §9.2: unknown MH Type -> Binding Error status 2
     "unknown_mh_type": (lambda h: _mutated(lambda mh: mh.__setitem__(2, 200)), BE, 2),
     # RFC 5213 §5: the LMA processes PBUs; a PBA (or any other known MH) sent to it is dropped
@@ -175,6 +177,29 @@ def tshark_agrees(h: LmaAlone, name: str, raw: bytes, mh_type: int, status: int 
         assert row.ba_status == status
 
 
+def icmp_agrees(h: LmaAlone, name: str, raw: bytes, sent: bytes, pointer: int) -> None:
+    """RFC 4443 §3.4 as scapy (and tshark, where installed) read it: type 4 code 0, the pointer,
+    the invoking packet whole, a checksum that verifies, from the LMA to the sender."""
+    from scapy.layers.inet6 import ICMPv6ParamProblem, IPv6
+    pkt = Ether(raw)
+    pp = pkt[ICMPv6ParamProblem]
+    assert (pp.type, pp.code, pp.ptr) == (4, 0, pointer)
+    assert pkt[IPv6].src == str(LMA) and pkt[IPv6].dst == str(MAG1)
+    assert bytes(pp.payload) == sent[14:]  # the whole invoking IPv6 packet (it fits 1280)
+    again = Ether(raw)
+    del again[ICMPv6ParamProblem].cksum
+    assert Ether(bytes(again))[ICMPv6ParamProblem].cksum == pp.cksum
+    if tool_missing("tshark"):
+        return
+    pcap = h.out / f"{name}.pcap"
+    wrpcap(str(pcap), [pkt])
+    res = subprocess.run(["tshark", "-n", "-r", str(pcap), "-T", "fields", "-e", "icmpv6.type", "-e", "icmpv6.code", "-e", "icmpv6.pointer",
+                          "-e", "icmpv6.checksum.status"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    typ, code, ptr, status = (res.stdout.strip().split("\t") + [""] * 4)[:4]
+    assert (int(typ), int(code), int(ptr)) == (4, 0, pointer) and status == "1"  # 1: the checksum is good
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_hostile_signaling_gets_the_rfc_answer_and_changes_nothing(lma, case):
     build, kind, want = CASES[case]
@@ -185,13 +210,21 @@ def test_hostile_signaling_gets_the_rfc_answer_and_changes_nothing(lma, case):
     pba_sample = f'p4mob_pba_sent_total{{status="{want}"}}'
     h.drain()
     t = time.time()
-    h.send(build(h))
+    sent = build(h)
+    h.send(sent)
     if kind == SILENT:
         if want == "mh_undecodable":
             ev = h.wait_event("mh_undecodable", since=t)
             assert ev["error"].startswith("Mh"), ev
         ev = h.wait_event("core", since=t, where=lambda e: e.get("counter") == want)
         assert h.answers(NO_ANSWER_WINDOW) == []  # silently discarded
+    elif kind == ICMP:
+        (raw,) = h.icmp_answers(10)
+        icmp_agrees(h, case, raw, sent, want)
+        h.wait_event("mh_undecodable", since=t)
+        assert h.wait_event("core", since=t, where=lambda e: e.get("counter") == "icmp_parameter_problems_sent")
+        assert h.answers(NO_ANSWER_WINDOW) == []  # and no Mobility Header answers it
+        counter = 'p4mob_core_events_total{counter="icmp_parameter_problems_sent"}'
     else:
         got = h.answers(10)
         assert len(got) == 1, f"expected one answer, got {got}"
@@ -214,7 +247,7 @@ def test_hostile_signaling_gets_the_rfc_answer_and_changes_nothing(lma, case):
         assert time.monotonic() < deadline, f"{counter} did not move"
         time.sleep(0.1)
     assert metric(h, counter) == m0.get(counter, 0.0) + 1
-    if kind == SILENT and want == "mh_undecodable":
+    if kind == ICMP or (kind == SILENT and want == "mh_undecodable"):
         assert metric(h, "p4mob_mh_discarded_total") == m0.get("p4mob_mh_discarded_total", 0.0) + 1
     same_state(before, h.snapshot())
 

@@ -199,3 +199,40 @@ def test_flood_state_stays_bounded_under_many_spoofed_sources():
     for i in range(20000):
         assert gate.check(("src", i), T0 + i * 0.001) == (True, None)
     assert len(gate._times) <= 2 * 1000 + 1  # two windows of sources at most (1000 a window here)
+
+
+def _packet_around(mh: bytes, src=MAG1, dst=LMAA) -> bytes:
+    return struct.pack("!IHBB", 0x60000000, len(mh), 135, 64) + src.packed + dst.packed + mh
+
+
+@pytest.mark.parametrize("mutate,pointer", [
+    (lambda mh: mh.__setitem__(0, 6), 40 + 0),  # Payload Proto
+    (lambda mh: mh.extend(bytes(8)), 40 + 1),  # Header Len disagrees with the bytes present
+])
+def test_rfc6275_9_2_payload_proto_or_header_len_gets_icmp_parameter_problem(lma, mutate, pointer):
+    from p4mobility.pmip import SendIcmpParameterProblem
+    mh = good_pbu_bytes()
+    mutate(mh)
+    mh = with_checksum(mh)
+    packet = _packet_around(mh)
+    out = lma.handle(MhUndecodable(decode_error(mh), MAG1, LMAA, packet, 40), T0)
+    icmp = the(out, SendIcmpParameterProblem)
+    assert (icmp.code, icmp.pointer, icmp.invoking, icmp.src, icmp.dst) == (0, pointer, packet, LMAA, MAG1)
+    assert lma.counters == {"mh_undecodable": 1, "icmp_parameter_problems_sent": 1}
+    assert of(out, SendMh) == []
+
+
+def test_rfc4443_2_4_icmp_errors_rate_limited_never_about_multicast_and_cut_to_the_minimum_mtu(lma):
+    from p4mobility.pmip import SendIcmpParameterProblem
+    mh = good_pbu_bytes()
+    mh[0] = 6
+    err = decode_error(with_checksum(mh))
+    big = _packet_around(bytes(mh)) + bytes(2000)
+    sent = [the(lma.handle(MhUndecodable(err, MAG1, LMAA, big, 40), T0), SendIcmpParameterProblem)
+            for _ in range(10)]
+    assert all(len(s.invoking) == 1280 - 48 for s in sent)  # §2.4(c)
+    assert of(lma.handle(MhUndecodable(err, MAG1, LMAA, big, 40), T0), SendIcmpParameterProblem) == []
+    assert lma.counters["icmp_errors_rate_limited"] == 1
+    fresh = make_lma()
+    multicast = MhUndecodable(err, IPv6Address("ff02::1"), LMAA, big, 40)
+    assert of(fresh.handle(multicast, T0), SendIcmpParameterProblem) == []  # §2.4(e)

@@ -22,6 +22,7 @@ from .actions import (
     ReleaseDownlink,
     ReleaseUplink,
     SendMh,
+    SendIcmpParameterProblem,
     SendRouterAdvertisement,
     TunnelPeerAdded,
     TunnelPeerRemoved,
@@ -52,7 +53,8 @@ from .records import BindingView, BulView, MagCoreState, MagState, TunnelPeerVie
 __all__ = [
     "Action", "BindingCreated", "BindingDeleted", "BindingDeregistered", "BindingMoved", "BindingUpdated",
     "HoldDownlink", "HoldUplink", "LogEvent", "MagBindingInstalled", "MagBindingRemoved", "RaPrefix",
-    "ReleaseDownlink", "ReleaseUplink", "SendMh", "SendRouterAdvertisement", "TunnelPeerAdded",
+    "ReleaseDownlink", "ReleaseUplink", "SendMh", "SendIcmpParameterProblem", "SendRouterAdvertisement",
+    "TunnelPeerAdded",
     "TunnelPeerRemoved", "BulState", "ConfigError", "LmaConfig", "MagConfig", "PbuIgnored", "PbuRejected",
     "DownlinkPunted", "Event", "LmaEvent", "MagEvent", "MhUndecodable", "MnAttached", "MnDetached",
     "MnTrafficSeen", "OtherMhReceived", "PbaReceived", "PbuReceived", "RouterSolicitationReceived",

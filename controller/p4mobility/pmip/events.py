@@ -28,11 +28,14 @@ class PbuReceived:
 @dataclass(frozen=True, slots=True)
 class MhUndecodable:
     """LMA: a Mobility Header from ``src`` to ``dst`` that ``decode_mh`` refused with
-    ``error`` (its class attributes carry the RFC 6275 §9.2 action)."""
+    ``error`` (its class attributes carry the RFC 6275 §9.2 action); ``packet`` is the
+    IPv6 packet that carried it (empty: unknown) with the MH at ``mh_offset``."""
 
     error: MhDecodeError
     src: IPv6Address
     dst: IPv6Address
+    packet: bytes = field(default=b"", repr=False)
+    mh_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,5 +122,5 @@ LmaEvent = PbuReceived | MhUndecodable | OtherMhReceived | DownlinkPunted
 MagEvent = PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived | MnTrafficSeen
 Event = LmaEvent | MagEvent
 
-__all__ = ["PbuReceived", "MhUndecodable", "OtherMhReceived", "PbaReceived", "MnAttached", "MnDetached", "RouterSolicitationReceived",
-           "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]
+__all__ = ["PbuReceived", "MhUndecodable", "OtherMhReceived", "PbaReceived", "MnAttached", "MnDetached",
+           "RouterSolicitationReceived", "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]

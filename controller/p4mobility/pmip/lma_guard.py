@@ -6,10 +6,12 @@ Rules (sans-I/O; the core owns one ``LmaGuard`` and its ``counters``).
   2 to its source (RFC 6275 §9.2); Binding Errors are rate limited like ICMPv6
   errors (§9.3.3, RFC 4443 §2.4(f)): a token bucket of
   ``max_binding_errors_per_second``, never sent to a multicast or unspecified
-  source. Any other decode failure (checksum, truncation, an option overrunning
-  the message, Payload Proto, Header Len) is silently discarded; the ICMPv6
-  Parameter Problem RFC 6275 §9.2 suggests (SHOULD) for the last two is not
-  sent, its pointer is logged.
+  source. Payload Proto not 59 and a Header Len that does not fit -> discarded
+  and an ICMPv6 Parameter Problem code 0 pointing at the field (§9.2 SHOULD,
+  RFC 4443 §3.4), from the same token bucket (RFC 4443 §2.4(f)), never about a
+  packet from or to a multicast or unspecified address (§2.4(e)). Any other
+  decode failure (checksum, truncation, an option overrunning the message) is
+  silently discarded.
 - A Mobility Header of a known type other than a BU (a BA, a BRR, a HoTI...): an
   LMA has nothing to do with it (RFC 5213 §5: it processes PBUs); silently
   discarded and counted.
@@ -25,14 +27,15 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 
 from p4mobility.binding.ratelimit import FloodGate, TokenBucket
-from p4mobility.mh import BINDING_ERROR, BindingError
+from p4mobility.mh import BINDING_ERROR, ICMP_PARAMETER_PROBLEM, BindingError
 
-from .actions import Action, LogEvent, SendMh
+from .actions import Action, LogEvent, SendIcmpParameterProblem, SendMh
 from .config import LmaConfig
 from .events import MhUndecodable, OtherMhReceived
 
 FLOOD_LOG_INTERVAL = 1.0  # seconds between two log lines about one flooding source
 UNSPECIFIED = IPv6Address(0)
+ICMP_ROOM = 1280 - 40 - 8  # RFC 4443 §2.4(c): the error fits the minimum IPv6 MTU
 
 
 class LmaGuard:
@@ -67,9 +70,24 @@ class LmaGuard:
         if err.action == BINDING_ERROR and err.be_status is not None:
             return self._binding_error(err.be_status, ev, now, why)
         n = self.count("mh_undecodable")
-        return [LogEvent("info", f"MH from {ev.src} silently discarded: {why}",
-                         {"src": str(ev.src), "action": err.action, "icmp_pointer": err.icmp_pointer,
-                          "counter": "mh_undecodable", "count": n})]
+        out: list[Action] = [LogEvent("info", f"MH from {ev.src} discarded: {why}",
+                                      {"src": str(ev.src), "action": err.action, "icmp_pointer": err.icmp_pointer,
+                                       "counter": "mh_undecodable", "count": n})]
+        if err.action == ICMP_PARAMETER_PROBLEM and ev.packet and err.icmp_pointer is not None:
+            out += self._parameter_problem(ev, err.icmp_code or 0, ev.mh_offset + err.icmp_pointer, now)
+        return out
+
+    def _parameter_problem(self, ev: MhUndecodable, code: int, pointer: int, now: float) -> list[Action]:
+        if any(a.is_multicast or a.is_unspecified for a in (ev.src, ev.dst)):
+            return []  # RFC 4443 §2.4(e)
+        if not self._errors.take(now):
+            self.count("icmp_errors_rate_limited")
+            return []
+        n = self.count("icmp_parameter_problems_sent")
+        return [LogEvent("info", f"ICMPv6 Parameter Problem to {ev.src}, pointer {pointer}",
+                         {"src": str(ev.src), "pointer": pointer, "counter": "icmp_parameter_problems_sent",
+                          "count": n}),
+                SendIcmpParameterProblem(code, pointer, ev.packet[:ICMP_ROOM], ev.dst, ev.src)]
 
     def not_handled(self, ev: OtherMhReceived) -> list[Action]:
         n = self.count("mh_not_handled")
