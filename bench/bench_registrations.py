@@ -206,6 +206,7 @@ def inner(args: argparse.Namespace) -> int:
         "node": {"name": "lma", "switch_address": "127.0.0.1:9559", "p4info": str(DEFAULT_P4INFO),
                  "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "lma.sock"), "counters_interval": 60.0},
         "lma": {"lma_address": str(LMA), "max_bindings": total + 16, "max_tunnel_peers": 16,
+                "max_pbus_per_second_per_mag": 0,  # one generator plays every MAG: no flood limit
                 "timestamp_validity_window": 5.0},
         "policy": {"trusted_mags": [str(MAG)], "pools": {"home": {"network": "2001:db8:100::/40",
                                                                   "prefix_length": 64}},

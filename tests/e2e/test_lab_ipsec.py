@@ -17,6 +17,7 @@ import pytest
 from p4mobility.lab import topology as T
 from p4mobility.lab.pcapcheck import answers, malformed, mh_rows
 from p4mobility.mh import BindingUpdate, MnIdentifier
+from p4mobility.p4rt.names import PROFILES, TABLES
 from p4mobility.runtime.frames import mh_frame
 from p4mobility.runtime.control import request
 
@@ -27,6 +28,7 @@ from .states import registered_at, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 UNKNOWN_SPI_REASON = 4  # DropReason.UNKNOWN_SPI (docs/dataplane.md)
+LMA_ALL = tuple(TABLES) + tuple(PROFILES)  # every table and action profile of the LMA's switch
 
 
 @pytest.fixture(scope="module", params=targets())
@@ -159,6 +161,54 @@ def test_rfc4303_3_4_2_unknown_spi_dropped_in_the_switch_and_counted(lab):
     assert lab.events("lma", "mh_discarded", since=t) == []
     assert lab.events("lma", "mh_unprotected_dropped", since=t) == []
     assert _crypto_drops(lab) == crypto_before
+
+
+def _captured_esp_pbu(lab, mag: str) -> bytes | None:
+    """The last ESP packet from ``mag`` to the LMA that the lab's capture of their link holds."""
+    from p4mobility.mh.pcap import read_frames
+    pcap = lab.out / f"lma-{mag}.pcap"
+    if not pcap.exists():
+        return None
+    found = None
+    with open(pcap, "rb") as f:
+        try:
+            for fr in read_frames(f):
+                d = fr.data
+                if len(d) > 62 and d[12:14] == b"\x86\xdd" and d[20] == 50 \
+                        and d[22:38] == T.MAG_COA[mag].packed and d[38:54] == T.LMA_ADDRESS.packed:
+                    found = d
+        except Exception:  # noqa: BLE001 - a capture still being written may end mid-record
+            pass
+    return found
+
+
+def _in_sa_row(lab, mag: str) -> dict:
+    ans = show(lab, "lma", "sas")
+    rows = [dict(zip(ans["columns"], r)) for r in ans["rows"]]
+    (row,) = [r for r in rows if r["dir"] == "in" and r["src"] == str(T.MAG_COA[mag])]
+    return row
+
+
+def test_rfc4303_3_4_3_replayed_esp_pbu_is_dropped_by_the_crypto_path_counted_and_changes_nothing(lab):
+    """An ESP-protected PBU captured on the wire and sent again (a replay): the LMA's crypto
+    path drops it in its anti-replay window (RFC 4303 §3.4.3), counts it and logs it; the PBU
+    never reaches the LMA core, and the bindings and the switch's entries are as they were."""
+    if not lab.pcap:
+        pytest.skip(tool_missing("tcpdump") or "the lab captured nothing")
+    registered_at(lab, "mag1")
+    esp = wait_for(lambda: _captured_esp_pbu(lab, "mag1"), "an ESP PBU from MAG1 in the capture", timeout=30)
+    before = (show(lab, "lma", "bindings")["rows"], lab.read_switch("lma", *LMA_ALL))
+    drops = _in_sa_row(lab, "mag1")["replay_drops"]
+    t = time.time()
+    lab.inject("cn", "eth0", _to_lma(esp))
+    wait_for(lambda: _in_sa_row(lab, "mag1")["replay_drops"] == drops + 1, "the replay counted", timeout=15,
+             poll=0.2)
+    ev = lab.wait_crypto_event("lma", "crypto_drop", since=t, timeout=10)
+    assert ev["reason"] in ("DuplicateSequence", "StaleSequence"), ev
+    assert lab.events("lma", "pbu_rx", since=t) == []  # the core never saw it
+    rows, entries = before
+    assert [r[:-1] for r in show(lab, "lma", "bindings")["rows"]] == [r[:-1] for r in rows]
+    assert lab.read_switch("lma", *LMA_ALL) == entries
 
 
 def test_rfc4303_3_3_3_restarted_crypto_path_continues_its_sequence_numbers(lab):

@@ -163,3 +163,27 @@ def test_rfc5213_2_2_pbu_not_sent_to_our_lmaa_is_not_answered(lma):
     out = lma.handle(PbuReceived(pbu(), MAG1, IPv6Address("2001:db8::99")), T0)
     assert of(out, SendMh) == [] and of(out, LogEvent)
     assert_no_state(lma)
+
+
+@pytest.mark.parametrize("coa", ["ff02::1", "::", "::1", "fe80::1", "2001:db8::1"])
+def test_rfc6275_9_5_1_proxy_coa_that_is_not_unicast_routable_or_is_the_lmaa_is_174(lma, coa):
+    """An Alternate Care-of Address option names the Proxy-CoA (RFC 5213 §2.2 via RFC 6275);
+    a multicast, unspecified, loopback or link-local one, or the LMA's own address (a tunnel
+    to itself), is refused with 174 INVALID_CARE_OF_ADDRESS and no tunnel is set up."""
+    from p4mobility.mh.options import AlternateCareofAddress
+    msg = pbu()
+    msg = type(msg)(msg.sequence, msg.lifetime_seconds // 4, ack=True, proxy=True,
+                    options=msg.options + (AlternateCareofAddress(IPv6Address(coa)),))
+    _, send = answer(lma, msg)
+    assert send.message.status == BaStatus.INVALID_CARE_OF_ADDRESS == 174
+    assert_no_state(lma)
+
+
+def test_rfc5213_alternate_coa_that_is_unicast_is_the_proxy_coa(lma):
+    from p4mobility.mh.options import AlternateCareofAddress
+    msg = pbu()
+    alt = IPv6Address("2001:db8:1::99")
+    msg = type(msg)(msg.sequence, msg.lifetime_seconds // 4, ack=True, proxy=True,
+                    options=msg.options + (AlternateCareofAddress(alt),))
+    _, send = answer(lma, msg)
+    assert send.message.status == 0 and lma.bindings()[0].paths[0].coa == alt

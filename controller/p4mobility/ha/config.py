@@ -64,6 +64,7 @@ class HaConfig:
     binding_refresh_advice: float = 0.0  # RFC 6275 §6.2.4: interval in BAs (s); 0 = no option
     refresh_request_lead: float = 0.0  # RFC 6275 §9.5.5: BRR this long before expiry (s); 0 = never
     max_binding_errors_per_second: float = 10.0  # RFC 6275 §9.3.3: rate-limited like ICMPv6 errors
+    max_bus_per_second_per_source: int = 10000  # a flood from one source is dropped past this; 0: no limit
     home_prefix_valid_lifetime: int = INFINITE_LIFETIME  # RFC 6275 §10.6.1: lifetimes in an MPA
     home_prefix_preferred_lifetime: int = INFINITE_LIFETIME
     max_bindings: int = 4096  # binding ids are 1..max_bindings-1 (P4 index width)
@@ -145,6 +146,7 @@ _NUMBERS: dict[str, tuple[float, float, bool]] = {
     "binding_refresh_advice": (0, MAX_LIFETIME_SECONDS, False),
     "refresh_request_lead": (0, MAX_LIFETIME_SECONDS, False),
     "max_binding_errors_per_second": (0.001, 1e6, False),
+    "max_bus_per_second_per_source": (0, 10**9, True),
     "home_prefix_valid_lifetime": (0, INFINITE_LIFETIME, True),
     "home_prefix_preferred_lifetime": (0, INFINITE_LIFETIME, True),
     "max_care_of_addresses": (1, 64, True),  # binding/statejson.py keeps at most 64 paths

@@ -10,7 +10,9 @@ its own lifetime; the binding lives while one does. Data-plane actions come
 before the BA that announces them; tunnel peers appear before the bindings
 that use them and disappear after. Binding moves go through
 ``ha_state.next_state``. Other messages (Mobile Prefix Solicitation, HAO
-packets without a binding, undecodable MH) are answered in ha_other.py.
+packets without a binding, undecodable MH) are answered in ha_other.py. A
+flood of BUs from one source (the outer IPv4 source behind a NAT) is dropped
+past ``max_bus_per_second_per_source`` before any check (binding/ratelimit.py).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Iterable
 
 from p4mobility.binding import BindingCache, DeadlineHeap, Transport
+from p4mobility.binding.ratelimit import FloodGate
 from p4mobility.mh import BaStatus
 
 from . import errors as E
@@ -65,6 +68,7 @@ class HomeAgent:
         self.counters: dict[str, int] = {}
         self._touched: set[int] = set()  # binding ids changed since take_changes()
         self._other = OtherMessages(self)
+        self._flood = FloodGate(config.max_bus_per_second_per_source)
 
     # --- public interface ------------------------------------------------------
 
@@ -139,6 +143,13 @@ class HomeAgent:
     # --- Binding Update ----------------------------------------------------------
 
     def _on_binding_update(self, ev: BuReceived, now: float) -> list[Action]:
+        source = ev.outer_v4[0] if ev.outer_v4 is not None else ev.src  # behind a NAT: the outer source
+        passes, dropped = self._flood.check(source, now)
+        if not passes:  # a flood from one source: dropped before any check, one log line a second
+            n = self.count("bu_rate_limited")
+            return [] if dropped is None else [LogEvent(
+                "warning", f"BUs from {source} over {self.config.max_bus_per_second_per_source}/s dropped",
+                {"src": str(source), "dropped": dropped, "counter": "bu_rate_limited", "count": n})]
         try:
             ctx = check_bu(ev, self.config, self.cache, self.profile, self.pool)
             return self._apply(ctx, now)

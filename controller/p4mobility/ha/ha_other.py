@@ -115,10 +115,12 @@ class OtherMessages:
             return [LogEvent("info", f"no Binding Error to {to}: {why}")]
         if not self._rate_ok(now):
             n = self.core.count("binding_errors_rate_limited")
-            return [LogEvent("info", f"Binding Error rate limited: {why}", {"count": n})]
-        self.core.count("binding_errors_sent")
+            return [LogEvent("info", f"Binding Error rate limited: {why}",
+                             {"counter": "binding_errors_rate_limited", "count": n, "src": str(to)})]
+        n = self.core.count("binding_errors_sent")
         own = src if not src.is_multicast else self.core.config.ha_address
-        return [LogEvent("info", f"Binding Error {status} to {to}: {why}"),
+        return [LogEvent("info", f"Binding Error {status} to {to}: {why}",
+                         {"counter": "binding_errors_sent", "count": n, "src": str(to), "be_status": status}),
                 SendMh(BindingError(status, hoa), own, to)]
 
     def _on_hao_packet(self, ev: HaoPacketReceived, now: float) -> list[Action]:
@@ -135,7 +137,8 @@ class OtherMessages:
             return self._binding_error(err.be_status, hoa, ev.dst, ev.src, now, f"{type(err).__name__}: {err}")
         n = self.core.count("undecodable")
         return [LogEvent("info", f"MH from {ev.src} dropped: {type(err).__name__} ({err})",
-                         {"action": err.action, "count": n, "icmp_pointer": err.icmp_pointer})]
+                         {"action": err.action, "counter": "undecodable", "count": n, "src": str(ev.src),
+                          "icmp_pointer": err.icmp_pointer})]
 
 
 __all__ = ["OtherMessages"]

@@ -37,6 +37,8 @@ class LmaConfig:
     max_binding_lifetime: float = 3600.0  # RFC 6275 §10.3.1: granted <= this
     max_bindings: int = 4096  # binding ids are 1..max_bindings-1 (P4 index width)
     max_tunnel_peers: int = 1024  # tunnel peer ids are 1..max_tunnel_peers-1
+    max_binding_errors_per_second: float = 10.0  # RFC 6275 §9.3.3: limited like ICMPv6 errors
+    max_pbus_per_second_per_mag: int = 10000  # a flood from one source is dropped past this; 0: no limit
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LmaConfig":
@@ -90,10 +92,11 @@ class MagConfig:
 _POSITIVE = {
     "min_delay_before_bce_delete", "max_delay_before_new_bce_assign", "timestamp_validity_window",
     "max_binding_lifetime", "initial_bindack_timeout_first_reg", "initial_bindack_timeout",
-    "max_bindack_timeout", "requested_lifetime",
+    "max_bindack_timeout", "requested_lifetime", "max_binding_errors_per_second",
 }
 _COUNTS = {"max_bindings": 2, "max_tunnel_peers": 2, "max_pbu_retransmissions": 0,
-           "max_update_rate": 1, "router_lifetime": 0}
+           "max_update_rate": 1, "router_lifetime": 0,
+           "max_pbus_per_second_per_mag": 0}
 
 
 def _convert(key: str, ftype: Any, value: Any) -> Any:

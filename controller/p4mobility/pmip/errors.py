@@ -110,22 +110,36 @@ class MissingAccessTechTypeOption(PbuRejected):
     status = BaStatus.MISSING_ACCESS_TECH_TYPE_OPTION  # 162
 
 
+class InvalidCareofAddress(PbuRejected):
+    """RFC 6275 §9.5.1 (via RFC 5213): the Proxy-CoA (an Alternate Care-of Address option)
+    is not a unicast routable address, or is the LMA's own."""
+
+    status = BaStatus.INVALID_CARE_OF_ADDRESS  # 174
+
+
 class PbuIgnored(Exception):
-    """Answer nothing; ``action`` names the RFC behaviour."""
+    """Answer nothing; ``action`` names the RFC behaviour, ``counter`` the core's count."""
 
     action: ClassVar[str] = SILENT_DISCARD
+    counter: ClassVar[str] = "pbu_ignored"
 
 
 class NotAProxyBindingUpdate(PbuIgnored):
     """P flag clear: a MIPv6 BU, not for the PMIPv6 LMA (RFC 5213 §8.1)."""
 
+    counter = "bu_not_proxy"
+
 
 class NotAddressedToThisLma(PbuIgnored):
     """Destination is not our LMAA (RFC 5213 §2.2): not ours to answer."""
 
+    counter = "pbu_not_to_lmaa"
+
 
 class StaleDeregistration(PbuIgnored):
     """RFC 5213 §5.3.5: lifetime 0 from a MAG other than the BCE's Proxy-CoA -> ignore."""
+
+    counter = "pbu_stale_deregistration"
 
 
 class BceTransitionError(RuntimeError):

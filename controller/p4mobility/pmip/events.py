@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
+from typing import Any
 
-from p4mobility.mh import BindingAck, BindingUpdate, HandoffIndicator
+from p4mobility.mh import BindingAck, BindingUpdate, HandoffIndicator, MhDecodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,28 @@ class PbuReceived:
     """A decoded (Proxy) Binding Update from ``src`` (the MAG) to ``dst`` (LMAA)."""
 
     message: BindingUpdate
+    src: IPv6Address
+    dst: IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class MhUndecodable:
+    """LMA: a Mobility Header from ``src`` to ``dst`` that ``decode_mh`` refused with
+    ``error`` (its class attributes carry the RFC 6275 §9.2 action); ``packet`` is the
+    IPv6 packet that carried it (empty: unknown) with the MH at ``mh_offset``."""
+
+    error: MhDecodeError
+    src: IPv6Address
+    dst: IPv6Address
+    packet: bytes = field(default=b"", repr=False)
+    mh_offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OtherMhReceived:
+    """LMA: a Mobility Header that decoded but is not a Binding Update (a BA, a BRR, a HoTI...)."""
+
+    message: Any
     src: IPv6Address
     dst: IPv6Address
 
@@ -95,9 +118,9 @@ class DownlinkPunted:
     frame: bytes = field(repr=False)
 
 
-LmaEvent = PbuReceived | DownlinkPunted
+LmaEvent = PbuReceived | MhUndecodable | OtherMhReceived | DownlinkPunted
 MagEvent = PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived | MnTrafficSeen
 Event = LmaEvent | MagEvent
 
-__all__ = ["PbuReceived", "PbaReceived", "MnAttached", "MnDetached", "RouterSolicitationReceived",
-           "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]
+__all__ = ["PbuReceived", "MhUndecodable", "OtherMhReceived", "PbaReceived", "MnAttached", "MnDetached",
+           "RouterSolicitationReceived", "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]

@@ -9,7 +9,9 @@ registration enabled 152; Timestamp window 156 (§5.5); HNP 158, HI 161, ATT
 157, or 135 in sequence-number mode) and only then applied: new session
 (§5.3.2), refresh (§5.3.3), handoff (§5.3.4) or de-registration (§5.3.5).
 Every check raises before the cache changes, so a rejected PBU leaves no
-state. BCE state moves go through ``lma_state.next_state``.
+state. BCE state moves go through ``lma_state.next_state``. Before all of it,
+lma_guard.py bounds a flood from one source; it also answers an MH that did
+not decode (RFC 6275 §9.2) and keeps the counts of what was dropped.
 """
 from __future__ import annotations
 
@@ -37,14 +39,16 @@ from .actions import (
 )
 from .bce import PROXY_BID, BindingCacheEntry, ProxyBindingCache
 from .config import ALL_ZERO, LIFETIME_UNIT, LmaConfig
-from .events import DownlinkPunted, LmaEvent, PbuReceived
+from .events import DownlinkPunted, LmaEvent, MhUndecodable, OtherMhReceived, PbuReceived
+from .lma_guard import LmaGuard
 from .lma_state import BceEvent, BceState, next_state
 from .lma_validate import PbuContext, validate_pbu
 from .lookup import Lookup, lookup_bce
 from .pba import make_pba
 from .policy import PolicyStore
 from .prefixes import assign_prefixes, release_prefixes, reserve_prefixes
-from .records import BindingView, TunnelPeerView
+from .lma_records import LmaRecords, view
+from .records import BindingView
 
 
 class Timer(Enum):
@@ -53,13 +57,7 @@ class Timer(Enum):
     NEW_BCE_ASSIGN = "new_bce_assign"  # MaxDelayBeforeNewBCEAssign
 
 
-def view(b: BindingCacheEntry) -> BindingView:
-    return BindingView(b.binding_id, b.mn_id, b.mn_id_subtype, b.mn_ll_id, b.home_prefixes,  # type: ignore[arg-type]
-                       b.path_tuple(), b.att, b.handoff_indicator, b.mag_link_local, b.timestamp, b.sequence,
-                       b.lifetime, b.registered_at, b.refreshed_at, b.expires_at, b.state, b.delete_at)
-
-
-class LocalMobilityAnchor:
+class LocalMobilityAnchor(LmaRecords):
     def __init__(self, config: LmaConfig, policy: PolicyStore) -> None:
         self.config = config
         self.policy = policy
@@ -67,6 +65,8 @@ class LocalMobilityAnchor:
         self._timers = DeadlineHeap()
         self._parked: dict[int, PbuContext] = {}  # old binding id -> PBU waiting (HI=4)
         self._touched: set[int] = set()  # binding ids changed since take_changes()
+        self.guard = LmaGuard(config)
+        self.counters = self.guard.counters  # what was dropped or answered outside a PBA, by name
         self._mh_handlers: dict[int, Callable[[PbuReceived, float], list[Action]]] = {
             MhType.BU: self._on_binding_update}
         self._timer_handlers: dict[Timer, Callable[[int, float], list[Action]]] = {
@@ -80,6 +80,14 @@ class LocalMobilityAnchor:
     def handle(self, event: LmaEvent, now: float) -> list[Action]:
         if isinstance(event, DownlinkPunted):
             return self._on_downlink_punted(event)
+        if isinstance(event, MhUndecodable):
+            return self.guard.undecodable(event, now)
+        if isinstance(event, OtherMhReceived):
+            return self.guard.not_handled(event)
+        if isinstance(event, PbuReceived):
+            dropped = self.guard.admit(event.src, now)
+            if dropped is not None:
+                return dropped
         handler = self._mh_handlers.get(getattr(event.message, "mh_type", None)) \
             if isinstance(event, PbuReceived) else None
         if handler is None:
@@ -94,33 +102,6 @@ class LocalMobilityAnchor:
 
     def next_deadline(self) -> float | None:
         return self._timers.peek()
-
-    # --- views (typed snapshots; records.py) ---------------------------------------
-
-    def bindings(self) -> list[BindingView]:
-        return [view(b) for b in self._entries()]
-
-    def binding(self, binding_id: int) -> BindingView | None:
-        bce = self.cache.get(binding_id)
-        return None if bce is None else view(bce)  # type: ignore[arg-type]
-
-    def bindings_for_mn(self, mn_id: bytes) -> list[BindingView]:
-        return [view(b) for b in self.cache.for_mn(mn_id)]  # type: ignore[arg-type]
-
-    def binding_ids(self) -> list[int]:
-        return sorted(self.cache.by_id)
-
-    def tunnel_peers(self) -> list[TunnelPeerView]:
-        return sorted((TunnelPeerView(p.tunnel_peer_id, p.endpoints.local, p.endpoints.remote,  # type: ignore[arg-type]
-                                      p.refcount) for p in self.cache.peers), key=lambda v: v.tunnel_peer_id)
-
-    def take_changes(self) -> dict[int, BindingView | None]:
-        """{binding id: its view, or None if gone} for every binding changed since the last call."""
-        touched, self._touched = self._touched, set()
-        return {bid: self.binding(bid) for bid in sorted(touched)}
-
-    def _entries(self) -> list[BindingCacheEntry]:
-        return list(self.cache)  # type: ignore[arg-type]
 
     # --- downlink to a binding that does not forward (RFC 5213 §5.3.5) ------------------
 
@@ -154,7 +135,9 @@ class LocalMobilityAnchor:
                 SendMh(pba, self.config.lma_address, ev.src),
             ]
         except E.PbuIgnored as err:
-            return [LogEvent("info", f"PBU {err.action}: {type(err).__name__} ({err})", {"src": str(ev.src)})]
+            n = self.guard.count(err.counter)
+            return [LogEvent("info", f"PBU {err.action}: {type(err).__name__} ({err})",
+                             {"src": str(ev.src), "counter": err.counter, "count": n})]
 
     def _endpoints(self, proxy_coa: IPv6Address) -> TunnelEndpoints:
         # RFC 5213 §5.6.1: bidirectional IPv6-in-IPv6 tunnel LMAA <-> Proxy-CoA
@@ -385,18 +368,5 @@ class LocalMobilityAnchor:
             else:
                 lma._timers.set((Timer.LIFETIME, bce.binding_id), bce.expires_at)
         return lma
-
-    def snapshot_actions(self) -> list[Action]:
-        """Actions that rebuild the data plane from scratch (after a restore)."""
-        actions: list[Action] = [TunnelPeerAdded(p.tunnel_peer_id, p.endpoints)
-                                 for p in sorted(self.cache.peers, key=lambda p: p.tunnel_peer_id)]
-        for b in sorted(self._entries(), key=lambda b: b.binding_id):
-            actions.append(BindingCreated(b.binding_id, b.mn_id, b.home_prefixes, b.path_tuple(), b.lifetime,
-                                          b.expires_at))
-            if b.state is BceState.DEREGISTERING:
-                actions.append(BindingDeregistered(b.binding_id, b.mn_id, b.home_prefixes, b.path_tuple(),
-                                                   b.delete_at or b.expires_at))
-        return actions
-
 
 __all__ = ["LocalMobilityAnchor", "Timer", "view"]

@@ -4,8 +4,9 @@ Rule: checks run in the RFC 5213 §5.3.1 order and raise the PbuRejected
 subclass that names the PBA status: no MN-ID 160; untrusted MAG 154; unknown
 MN 153; MAG not allowed for this MN 154; proxy registration disabled 152;
 Timestamp absent or outside TimestampValidityWindow 156 (§5.5); no HNP 158,
-no HI 161, no ATT 162; a malformed prefix 155. Options are read in one pass;
-nothing here changes state.
+no HI 161, no ATT 162; a malformed prefix 155; a Proxy-CoA from an Alternate
+Care-of Address option that is not unicast routable, or is the LMAA, 174 (RFC
+6275 §9.5.1). Options are read in one pass; nothing here changes state.
 """
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ def _prefix(opt: HomeNetworkPrefix) -> IPv6Network:
         raise E.NotAuthorizedForHnp(f"invalid prefix {opt.prefix}/{opt.prefix_length}") from exc
 
 
+def _unicast_routable(a: IPv6Address, cfg: LmaConfig) -> bool:
+    return not (a.is_multicast or a.is_unspecified or a.is_loopback or a.is_link_local
+                or a == cfg.lma_address)
+
+
 def _read_options(options: tuple) -> tuple[dict[type, Any], list[HomeNetworkPrefix]]:
     """One pass: the first option of each wanted class, and every HNP option."""
     first: dict[type, Any] = {}
@@ -105,17 +111,20 @@ def validate_pbu(ev: PbuReceived, now: float, cfg: LmaConfig, policy: PolicyStor
     att = opts.get(AccessTechnologyTypeOption)
     if att is None:
         raise E.MissingAccessTechTypeOption("no Access Technology Type option")
+    alt = opts.get(AlternateCareofAddress)
+    proxy_coa = _addr(alt.address) if alt else ev.src
+    if alt and not _unicast_routable(proxy_coa, cfg):
+        raise E.InvalidCareofAddress(f"Proxy-CoA {proxy_coa} is not a unicast routable address")
     hnps = tuple(dict.fromkeys(_prefix(o) for o in hnp_opts if _addr(o.prefix) != ALL_ZERO))
     ll = opts.get(MnLinkLayerIdentifier)
     lla = opts.get(LinkLocalAddress)
-    alt = opts.get(AlternateCareofAddress)
     seconds = msg.lifetime_seconds
     if seconds:  # RFC 6275 §10.3.1: grant at most the configured maximum
         cap = min(cfg.max_binding_lifetime, profile.max_lifetime or cfg.max_binding_lifetime)
         granted = max(1, seconds_to_lifetime(min(seconds, cap)))
     else:
         granted = 0
-    return PbuContext(ev, mn.identifier, mn.subtype, profile, _addr(alt.address) if alt else ev.src,
+    return PbuContext(ev, mn.identifier, mn.subtype, profile, proxy_coa,
                 hnps, hi.value, att.value, ll.identifier if ll else None,
                 _addr(lla.address) if lla else None, ts.value if ts else None, granted)
 

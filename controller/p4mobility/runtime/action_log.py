@@ -19,7 +19,7 @@ from p4mobility.runtime.metrics import NodeMetrics
 
 # fields of the other actions that go into their event line, when the action has them
 ACTION_FIELDS = ("binding_id", "mn_id", "hnps", "home_prefixes", "tunnel_peer_id", "access_port", "reason",
-                 "lifetime")
+                 "lifetime", "pointer")
 QUIET_ACTIONS = (HoldDownlink, HoldUplink, ReleaseDownlink, ReleaseUplink)  # per packet: the adapter logs flushes
 
 

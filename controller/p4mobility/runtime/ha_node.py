@@ -200,6 +200,9 @@ class HaNode(NodeRuntime):
             return [self.make_packet_out(prefix_advertisement_frame(action))]
         return []
 
+    def core_counters(self) -> dict[str, int]:
+        return self.core.counters
+
     def counter_indices(self) -> list[int]:
         return [v.binding_id for v in self.core.bindings()]
 

@@ -19,11 +19,12 @@ from p4mobility.mh import BindingUpdate
 from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.pmip import lma_persist
-from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendMh
-from p4mobility.pmip.events import DownlinkPunted, PbuReceived
+from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendIcmpParameterProblem, SendMh
+from p4mobility.pmip.events import DownlinkPunted, MhUndecodable, OtherMhReceived, PbuReceived
 from p4mobility.pmip.lma import LocalMobilityAnchor
 from p4mobility.runtime.attach_buffer import AttachBuffer
-from p4mobility.runtime.frames import FrameError, mh_frame, parse_mh_frame
+from p4mobility.runtime.frames import (FrameError, MhUndecodableFrame, icmp_parameter_problem_frame, mh_frame,
+                                      parse_mh_frame)
 from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
@@ -86,13 +87,18 @@ class LmaNode(NodeRuntime):
             return []
         try:
             msg, src, dst = parse_mh_frame(pkt.payload)
-        except FrameError as exc:  # RFC 6275 §9.2: silently discard
+        except MhUndecodableFrame as exc:  # RFC 6275 §9.2: the core decides (discard, or Binding Error)
+            self.metrics.mh_discarded.inc()
+            self.log.event("mh_undecodable", error=type(exc.error).__name__, detail=str(exc.error)[:200],
+                           src=exc.src)
+            return self.core.handle(MhUndecodable(exc.error, exc.src, exc.dst, exc.packet, exc.mh_offset), now)
+        except FrameError as exc:  # no MH found in the frame: silently discard
             self.metrics.mh_discarded.inc()
             self.log.event("mh_discarded", error=str(exc))
             return []
         if not isinstance(msg, BindingUpdate):
             self.log.event("mh_ignored", mh_type=int(msg.mh_type), src=src)
-            return []
+            return self.core.handle(OtherMhReceived(msg, src, dst), now)
         self.metrics.pbu_rx.inc()
         self.log.event("pbu_rx", src=src, **mh_fields(msg))
         return self.core.handle(PbuReceived(msg, src, dst), now)
@@ -132,10 +138,16 @@ class LmaNode(NodeRuntime):
     def packet_out(self, action: Any) -> P4PacketOut | None:
         if isinstance(action, SendMh):
             return self.make_packet_out(mh_frame(action.message, action.src, action.dst))
+        if isinstance(action, SendIcmpParameterProblem):  # RFC 6275 §9.2, RFC 4443 §3.4
+            a = action
+            return self.make_packet_out(icmp_parameter_problem_frame(a.code, a.pointer, a.invoking, a.src, a.dst))
         return None
 
     def counter_indices(self) -> list[int]:
         return self.core.binding_ids()
+
+    def core_counters(self) -> dict[str, int]:
+        return self.core.counters
 
     def update_gauges(self) -> None:
         self.metrics.bindings.set(len(self.core.binding_ids()))

@@ -23,6 +23,9 @@ class NodeMetrics:
                                     registry=r)
         self.mh_unprotected = Counter("p4mob_mh_unprotected_dropped",
                                       "Clear MH frames dropped: the SPD requires ESP (RFC 4301 §5.2)", registry=r)
+        self.core_events = Counter("p4mob_core_events", "What the core dropped or answered outside a "
+                                   "PBA/BA, by the core's counter name (RFC 6275 §9.2, floods)", ["counter"],
+                                   registry=r)
         self.entries = Gauge("p4mob_table_entries", "Desired table entries", registry=r)
         self.writes = Counter("p4mob_p4rt_writes", "P4Runtime WriteRequests sent", registry=r)
         self.updates = Counter("p4mob_p4rt_updates", "P4Runtime updates written", registry=r)

@@ -71,6 +71,7 @@ class NodeRuntime:
         self.store = BindingStore(settings.state_db) if settings.state_db else None
         self._stop = asyncio.Event()
         self.outbox = PacketOuts(settings.p4info, self.log, lambda: self.writer)
+        self._core_counts: dict[str, int] = {}  # core counts already added to metrics.core_events
 
     # --- hooks -----------------------------------------------------------------
     def restore(self) -> list[Change]:
@@ -131,6 +132,19 @@ class NodeRuntime:
 
     def update_gauges(self) -> None:
         pass
+
+    def core_counters(self) -> dict[str, int]:
+        """The core's own counts by name (exported as p4mob_core_events_total{counter})."""
+        return {}
+
+    def sync_core_counters(self) -> None:
+        exported = self._core_counts
+        for name, value in self.core_counters().items():
+            before = exported.get(name, 0)
+            if value != before:
+                if value > before:  # (a core rebuilt from state starts its counts at 0)
+                    self.metrics.core_events.labels(name).inc(value - before)
+                exported[name] = value
 
     # --- running ----------------------------------------------------------------
     async def run(self) -> None:
@@ -226,6 +240,7 @@ class NodeRuntime:
                 deadline = self.next_deadline()
                 if deadline is not None and deadline <= now:
                     actions += self.core_timer(now)
+            self.sync_core_counters()
             if actions:
                 await self.apply(actions)
 
