@@ -1,0 +1,102 @@
+"""The faults the soak injects while the load runs, and what each must leave in the logs.
+
+Rule: each fault is one function of the SoakLab: it breaks something, restores
+it as a supervisor would (a killed process is started again after
+RESTART_DELAY: systemd's Restart=always), and returns when the restart is
+done (the switch's gRPC port open, the controller's `reconciled` line). The
+runner measures recovery from the load itself and checks the logs.
+"""
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from p4mobility.soak.topo import SoakLab
+
+RESTART_DELAY = 0.5  # s: a supervisor's restart delay
+KINDS = ("lma_controller", "mag_controller", "crypto_path", "switch", "link_loss", "disk_full")
+
+
+@dataclass
+class FaultRecord:
+    kind: str
+    target: str
+    started: float  # time.time()
+    restored: float = 0.0  # the process is back / the knob is reset
+    ready: float | None = None  # the restarted node reconciled (controllers, switches)
+    recovered: float | None = None  # every PBU sent before `restored` answered
+    ping_gap_ms: float | None = None  # the sample MN's longest reply gap around the fault
+    logs: dict[str, bool] = field(default_factory=dict)  # expected log events seen
+    detail: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        rel = (lambda t: None if t is None else round(t - self.started, 3))
+        return {"kind": self.kind, "target": self.target, "started": round(self.started, 3),
+                "restored_s": rel(self.restored), "ready_s": rel(self.ready), "recovery_s": rel(self.recovered),
+                "ping_gap_ms": self.ping_gap_ms, "logs": self.logs, **self.detail}
+
+
+def _kill_restart(lab: SoakLab, name: str, start: Callable[[], None]) -> None:
+    lab.sup.stop(name, sig=signal.SIGKILL)  # kill -9 of the process group
+    time.sleep(RESTART_DELAY)
+    start()
+
+
+def _reconciled(lab: SoakLab, node: str, since: float, timeout: float = 300.0) -> float:
+    return lab.wait_event(node, "reconciled", since=since, timeout=timeout)["ts"]
+
+
+def inject(lab: SoakLab, kind: str, n: int, hold: float) -> FaultRecord:
+    """The ``n``-th fault of ``kind`` (targets alternate between LMA and MAG1 where both have one)."""
+    t0 = time.time()
+    if kind == "lma_controller":
+        rec = FaultRecord(kind, "ctl-lma", t0)
+        _kill_restart(lab, "ctl-lma", lambda: lab.start_controller("lma"))
+        rec.restored = time.time()
+        rec.ready = _reconciled(lab, "lma", rec.restored)
+        rec.logs = {"state_restored": bool(lab.events("lma", "state_restored", since=rec.restored))}
+    elif kind == "mag_controller":
+        rec = FaultRecord(kind, "ctl-mag1", t0)
+        _kill_restart(lab, "ctl-mag1", lambda: lab.start_controller("mag1"))
+        rec.restored = time.time()
+        rec.ready = _reconciled(lab, "mag1", rec.restored)
+        rec.logs = {"state_restored": bool(lab.events("mag1", "state_restored", since=rec.restored))}
+    elif kind == "crypto_path":
+        node = ("lma", "mag1")[n % 2]
+        rec = FaultRecord(kind, f"crypto-{node}", t0)
+        _kill_restart(lab, f"crypto-{node}", lambda: lab.start_crypto(node))
+        rec.restored = time.time()
+        rec.ready = lab.wait_crypto_event(node, "crypto_start", since=rec.restored, timeout=60)["ts"]
+        rec.logs = {"crypto_start": True}
+    elif kind == "switch":
+        node = ("lma", "mag1")[n % 2]
+        rec = FaultRecord(kind, f"switch-{node}", t0)
+        lab.restart_switch(node)  # kill -9, start again, gRPC port open
+        rec.restored = time.time()
+        rec.ready = _reconciled(lab, node, rec.restored)
+        rec.logs = {"switch_down": bool(lab.events(node, "switch_down", since=t0))}
+    elif kind == "link_loss":
+        rate = 0.3
+        rec = FaultRecord(kind, "gen-lma link", t0, detail={"loss_rate": rate})
+        lab.set_loss(rate)
+        time.sleep(hold)
+        lab.set_loss(0.0)
+        rec.restored = time.time()
+    elif kind == "disk_full":
+        rec = FaultRecord(kind, "lma state tmpfs", t0)
+        lab.fill_state_disk()
+        time.sleep(hold)
+        lab.free_state_disk()
+        rec.restored = time.time()
+        failed = lab.events("lma", "store_write_failed", since=t0)
+        rec.logs = {"store_write_failed": bool(failed),
+                    "store_recovered": None}  # filled in by the runner once writes resume
+        rec.detail = {"write_failures_logged": len(failed)}
+    else:
+        raise ValueError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
+    return rec
+
+
+__all__ = ["KINDS", "FaultRecord", "inject", "RESTART_DELAY"]

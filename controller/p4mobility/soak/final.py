@@ -1,0 +1,50 @@
+"""The soak's end check: acknowledged bindings kept, switch entries equal to the store.
+
+Rule: three independent views compared: what the load acknowledged
+(LoadModel.expected), the LMA's answer to `show bindings` and its SQLite
+store, and the LMA switch's `bindings` table and `binding_profile` members
+read by a second P4Runtime client (lab.inspect, a real gRPC connection).
+"""
+from __future__ import annotations
+
+from ipaddress import IPv6Network
+
+from p4mobility.soak.load import LoadModel
+from p4mobility.soak.sample import store_docs
+from p4mobility.soak.plan import GEN_MAGS, mn_id
+from p4mobility.soak.topo import SoakLab
+
+
+def final_check(lab: SoakLab, model: LoadModel) -> dict:
+    table = lab.control("lma", {"cmd": "show", "what": "bindings"})
+    cols = table["columns"]
+    rows = [dict(zip(cols, r)) for r in table["rows"]]
+    at_lma = {r["mn_id"]: r for r in rows}
+    lost, moved = [], []
+    expected = model.expected()
+    for i, (mag, hnp) in expected.items():
+        r = at_lma.get(mn_id(i).decode())
+        if r is None:
+            lost.append(i)
+        elif r["coa"] != str(GEN_MAGS[mag]) or (hnp is not None and str(hnp) not in r["home_prefixes"].split()):
+            moved.append({"mn": i, "expected": [str(GEN_MAGS[mag]), str(hnp)],
+                          "at_lma": [r["coa"], r["home_prefixes"]]})
+    docs = store_docs(lab.state_dir / "lma.db")
+    store_hnps = {h for d in docs.values() for h in d["hnps"]}
+    entries = lab.read_switch("lma", "bindings", "binding_profile")
+    switch_hnps = {str(IPv6Network(e["match"]["dst_addr"])) for e in entries if e.get("table") == "bindings"}
+    members = sum(1 for e in entries if e.get("profile") == "binding_profile" and "member_id" in e)
+    lma_hnps = {h for r in rows for h in r["home_prefixes"].split()}
+    return {
+        "expected_bindings": len(expected), "in_doubt": model.in_doubt(),
+        "bindings_lost": len(lost), "lost_sample": lost[:20], "wrong_coa_or_hnp": len(moved),
+        "wrong_sample": moved[:5],
+        "lma_bindings": len(rows), "store_bindings": len(docs), "switch_binding_entries": len(switch_hnps),
+        "switch_binding_members": members,
+        "entries_equal_store": switch_hnps == store_hnps and members == len(docs),
+        "lma_equals_store": lma_hnps == store_hnps,
+        "only_in_switch": sorted(switch_hnps - store_hnps)[:10], "only_in_store": sorted(store_hnps - switch_hnps)[:10],
+    }
+
+
+__all__ = ["final_check"]
