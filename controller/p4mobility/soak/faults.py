@@ -80,15 +80,19 @@ def inject(lab: SoakLab, kind: str, n: int, hold: float) -> FaultRecord:
     elif kind == "link_loss":
         rate = 0.3
         rec = FaultRecord(kind, "gen-lma link", t0, detail={"loss_rate": rate})
-        lab.set_loss(rate)
-        time.sleep(hold)
-        lab.set_loss(0.0)
+        try:
+            lab.set_loss(rate)
+            time.sleep(hold)
+        finally:
+            lab.set_loss(0.0)
         rec.restored = time.time()
     elif kind == "disk_full":
         rec = FaultRecord(kind, "lma state tmpfs", t0)
-        lab.fill_state_disk()
-        time.sleep(hold)
-        lab.free_state_disk()
+        try:
+            lab.fill_state_disk()
+            time.sleep(hold)
+        finally:
+            lab.free_state_disk()
         rec.restored = time.time()
         failed = lab.events("lma", "store_write_failed", since=t0)
         rec.logs = {"store_write_failed": bool(failed),

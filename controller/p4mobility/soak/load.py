@@ -157,6 +157,9 @@ class LoadModel:
         mn.pending = None
         if status >= 128:  # RFC 5213 §5.3: rejected
             self.stats.rejected[status] = self.stats.rejected.get(status, 0) + 1
+            if op.kind is OpKind.DEREGISTER:  # the binding is gone already: a retransmitted
+                mn.mag, mn.hnp = None, None  # de-registration after the BCE was deleted (133, or
+                return op  # 155 once the prefix went to another MN, RFC 5213 §5.4.1.1)
             mn.doubt = True
             return op
         self.stats.acked += 1

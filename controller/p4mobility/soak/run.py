@@ -39,6 +39,7 @@ class SoakOptions:
     faults: tuple[str, ...] = KINDS
     fault_every: float = 20.0  # s between faults (after warm-up)
     fault_hold: float = 8.0  # s a loss or a full disk lasts
+    rounds: int = 0  # times through the fault list (0: as long as the load runs)
     warmup: float = 0.0  # s before the first fault (0: when every MN registered once)
     window: int = 0  # PBUs in flight at most (0: 3 s of rate)
     target: str = "embedded"
@@ -114,6 +115,8 @@ class Soak:
         k = 0
         try:
             while not stop.is_set() and self.opts.faults:
+                if self.opts.rounds and k >= self.opts.rounds * len(self.opts.faults):
+                    return
                 first = start_at()
                 if first is None:
                     stop.wait(0.5)
@@ -212,6 +215,7 @@ class Soak:
                 port.close()
             lab.stop_ping()
             final = final_check(lab, self.model)
+            final["not_running_at_end"] = sorted(n for n, p in lab.sup.procs.items() if not p.alive() and n != "ping")
             summary = write_report(self, final, ping_log, t0)
         return summary
 

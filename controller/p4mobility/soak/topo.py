@@ -99,20 +99,17 @@ class SoakLab(Lab):
     def fill_state_disk(self) -> Path:
         """Fill the LMA's tmpfs to the last byte (ENOSPC for the next write)."""
         filler = self.state_dir / "filler"
-        with open(filler, "wb") as f:
-            chunk = b"\0" * (1 << 20)
-            try:
-                while True:
-                    f.write(chunk)
-                    f.flush()
-            except OSError:
-                pass
-            try:
-                while True:  # the last partial block
-                    f.write(b"\0" * 4096)
-                    f.flush()
-            except OSError:
-                pass
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for size in (1 << 20, 4096, 1):  # big blocks, then the last partial ones
+                chunk = b"\0" * size
+                try:
+                    while os.write(fd, chunk):
+                        pass
+                except OSError:  # ENOSPC: this size no longer fits
+                    continue
+        finally:
+            os.close(fd)
         return filler
 
     def free_state_disk(self) -> None:
