@@ -70,3 +70,22 @@ def test_rejected_deregistration_means_the_binding_is_gone():
     (again,) = m.due(2.0)
     assert m.on_pba(0, again.seq, 155, None) is de
     assert m.expected() == {} and m.in_doubt() == 0 and m.next_op(3.0).kind is OpKind.REGISTER
+
+
+def test_timestamp_mismatch_goes_again_with_backoff_and_a_156_deregistration_is_not_gone():
+    # seen in the soak at 1,000 PBU/s: PBUs queued longer than TimestampValidityWindow get 156;
+    # a de-registration answered 156 did nothing at the LMA (it was counted as gone: a binding
+    # the load no longer expected, and then a second session for the MN). Sent again at once,
+    # 156s kept the LMA's queue long (all stale): now at the retransmission time.
+    m = LoadModel(1, mix=Mix(refresh=0, handover=0, deregister=1))
+    reg = m.next_op(0.0)
+    m.on_pba(0, reg.seq, 0, HNP)
+    de = m.next_op(1.0)
+    first = de.seq
+    assert m.on_pba(0, de.seq, 156, None) is de
+    assert m.expected() == {} and m.in_doubt() == 1 and m.next_op(1.1) is None  # still in flight
+    assert m.due(1.5) == []
+    (again,) = m.due(1.0 + INITIAL_BINDACK_TIMEOUT)
+    assert again is de and de.seq != first and m.stats.answered_156 == 1
+    m.on_pba(0, de.seq, 0, None)
+    assert m.in_doubt() == 0 and m.expected() == {}

@@ -35,6 +35,7 @@ class FaultRecord:
         rel = (lambda t: None if t is None else round(t - self.started, 3))
         return {"kind": self.kind, "target": self.target, "started": round(self.started, 3),
                 "restored_s": rel(self.restored), "ready_s": rel(self.ready), "recovery_s": rel(self.recovered),
+                "recovery_after_restore_s": None if self.recovered is None else round(self.recovered - self.restored, 3),
                 "ping_gap_ms": self.ping_gap_ms, "logs": self.logs, **self.detail}
 
 

@@ -19,16 +19,20 @@ def final_check(lab: SoakLab, model: LoadModel) -> dict:
     table = lab.control("lma", {"cmd": "show", "what": "bindings"})
     cols = table["columns"]
     rows = [dict(zip(cols, r)) for r in table["rows"]]
-    at_lma = {r["mn_id"]: r for r in rows}
+    at_lma: dict[str, list[dict]] = {}
+    for r in rows:
+        at_lma.setdefault(r["mn_id"], []).append(r)
     lost, moved = [], []
     expected = model.expected()
     for i, (mag, hnp) in expected.items():
-        r = at_lma.get(mn_id(i).decode())
-        if r is None:
+        have = at_lma.get(mn_id(i).decode(), [])
+        if not have:
             lost.append(i)
-        elif r["coa"] != str(GEN_MAGS[mag]) or (hnp is not None and str(hnp) not in r["home_prefixes"].split()):
+        elif not any(r["coa"] == str(GEN_MAGS[mag]) and (hnp is None or str(hnp) in r["home_prefixes"].split())
+                     for r in have):
             moved.append({"mn": i, "expected": [str(GEN_MAGS[mag]), str(hnp)],
-                          "at_lma": [r["coa"], r["home_prefixes"]]})
+                          "at_lma": [[r["coa"], r["home_prefixes"]] for r in have]})
+    several = [k for k, v in at_lma.items() if len(v) > 1]
     docs = store_docs(lab.state_dir / "lma.db")
     store_hnps = {h for d in docs.values() for h in d["hnps"]}
     entries = lab.read_switch("lma", "bindings", "binding_profile")
@@ -38,7 +42,7 @@ def final_check(lab: SoakLab, model: LoadModel) -> dict:
     return {
         "expected_bindings": len(expected), "in_doubt": model.in_doubt(),
         "bindings_lost": len(lost), "lost_sample": lost[:20], "wrong_coa_or_hnp": len(moved),
-        "wrong_sample": moved[:5],
+        "wrong_sample": moved[:5], "mns_with_several_bindings": len(several), "several_sample": several[:5],
         "lma_bindings": len(rows), "store_bindings": len(docs), "switch_binding_entries": len(switch_hnps),
         "switch_binding_members": members,
         "entries_equal_store": switch_hnps == store_hnps and members == len(docs),

@@ -22,6 +22,8 @@ from ipaddress import IPv6Network
 
 INITIAL_BINDACK_TIMEOUT = 1.0  # s, RFC 6275 §12 (InitialBindackTimeoutFirstReg, RFC 5213 §6.9.4)
 MAX_BINDACK_TIMEOUT = 32.0  # s, RFC 6275 §12
+TIMESTAMP_MISMATCH = 156  # RFC 5213 §8.9: outside TimestampValidityWindow (a queue longer than it)
+GONE = (133, 155)  # for a de-registration: no binding (RFC 6275 §6.1.8), prefix now another MN's
 
 
 class OpKind(str, Enum):
@@ -74,6 +76,7 @@ class LoadStats:
     retransmitted: int = 0
     acked: int = 0  # accepted PBAs that matched a PBU in flight
     rejected: dict[int, int] = field(default_factory=dict)  # status -> count
+    answered_156: int = 0  # 156 answers: the PBU goes again at its retransmission time
     unmatched: int = 0  # PBAs for nothing in flight (late answers to a retransmitted PBU)
     by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -135,7 +138,7 @@ class LoadModel:
         return op
 
     def due(self, now: float) -> list[Op]:
-        """PBUs to send again now: new Sequence Number, timeout doubled (§6.9.4)."""
+        """PBUs to send again now: new Sequence Number and Timestamp, timeout doubled (§6.9.4)."""
         out = []
         while self._timers and self._timers[0][0] <= now:
             _, i, seq = heapq.heappop(self._timers)
@@ -157,9 +160,13 @@ class LoadModel:
         mn.pending = None
         if status >= 128:  # RFC 5213 §5.3: rejected
             self.stats.rejected[status] = self.stats.rejected.get(status, 0) + 1
-            if op.kind is OpKind.DEREGISTER:  # the binding is gone already: a retransmitted
-                mn.mag, mn.hnp = None, None  # de-registration after the BCE was deleted (133, or
-                return op  # 155 once the prefix went to another MN, RFC 5213 §5.4.1.1)
+            if status == TIMESTAMP_MISMATCH:  # queued past TimestampValidityWindow: sent again
+                mn.pending = op  # when its retransmission timer fires (§6.9.4 backoff; at once
+                self.stats.answered_156 += 1  # would keep the LMA's queue long: all stale)
+                return op
+            if op.kind is OpKind.DEREGISTER and status in GONE:  # a retransmitted de-registration
+                mn.mag, mn.hnp = None, None  # after the BCE was deleted (133), or after its prefix
+                return op  # went to another MN (155, RFC 5213 §5.4.1.1): the binding is gone
             mn.doubt = True
             return op
         self.stats.acked += 1

@@ -46,16 +46,16 @@ def by_kind(faults: list[FaultRecord]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for rec in faults:
         j = rec.as_json()
-        d = out.setdefault(rec.kind, {"count": 0, "recovered": 0, "recovery_s": [], "ready_s": [],
+        d = out.setdefault(rec.kind, {"count": 0, "recovered": 0, "recovery_s": [], "recovery_after_restore_s": [], "ready_s": [],
                                       "ping_gap_ms": [], "logs_ok": 0})
         d["count"] += 1
         d["recovered"] += j["recovery_s"] is not None
-        for key in ("recovery_s", "ready_s", "ping_gap_ms"):
+        for key in ("recovery_s", "recovery_after_restore_s", "ready_s", "ping_gap_ms"):
             if j[key] is not None:
                 d[key].append(j[key])
         d["logs_ok"] += all(v is not False for v in rec.logs.values())
     for d in out.values():
-        for key in ("recovery_s", "ready_s", "ping_gap_ms"):
+        for key in ("recovery_s", "recovery_after_restore_s", "ready_s", "ping_gap_ms"):
             vals = d[key]
             d[key] = {"median": round(statistics.median(vals), 3), "max": round(max(vals), 3)} if vals else None
     return out
@@ -81,6 +81,7 @@ def write_report(soak: Any, final: dict, ping_log: Path, t0: float) -> dict:
         "mns": o.mns, "seconds": duration, "rate_target": o.rate,
         "rate_offered": round(offered / duration, 1), "rate_acked": round(acked / duration, 1),
         "offered": m.stats.offered, "acked": m.stats.acked, "retransmitted": m.stats.retransmitted,
+        "answered_156": m.stats.answered_156,
         "rejected": m.stats.rejected, "unmatched_pbas": m.stats.unmatched, "by_kind": m.stats.by_kind,
         "warmup_s": round(warm, 1), "all_registered_at_s": fill,
         "rss_slope": {name: slope_kib_per_min(s.t, s.rss[name], s.pids[name], warm) for name in sorted(s.rss)},

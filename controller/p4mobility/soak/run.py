@@ -41,7 +41,7 @@ class SoakOptions:
     fault_hold: float = 8.0  # s a loss or a full disk lasts
     rounds: int = 0  # times through the fault list (0: as long as the load runs)
     warmup: float = 0.0  # s before the first fault (0: when every MN registered once)
-    window: int = 0  # PBUs in flight at most (0: 3 s of rate)
+    window: int = 0  # PBUs in flight at most (0: 0.25 s of rate)
     target: str = "embedded"
     state_mb: int = 64
     drain: float = 90.0  # s to wait for the answers of what is in flight at the end
@@ -150,7 +150,7 @@ class Soak:
         from p4mobility.soak.report import write_report
 
         o = self.opts
-        window = o.window or max(50, 3 * o.rate)
+        window = o.window or max(50, o.rate // 4)  # a queue under TimestampValidityWindow (0.3 s)
         opts = T.LabOptions(mn_lifetime=30.0)
         with SoakLab(self.out, o.mns, o.target, o.state_mb, opts) as lab:
             self.lab = lab
