@@ -63,9 +63,10 @@ SOAK_MNS ?= 2000
 SOAK_FAULTS ?= lma_controller,mag_controller,crypto_path,switch,link_loss,disk_full
 SOAK_TARGET ?= embedded
 SOAK_OUT ?= soak-out
+SOAK_ARGS ?=
 soak: install
 	$(PY) -m p4mobility.soak --seconds $(SOAK_SECONDS) --rate $(SOAK_RATE) --mns $(SOAK_MNS) \
-	  --faults "$(SOAK_FAULTS)" --target $(SOAK_TARGET) --out $(SOAK_OUT)
+	  --faults "$(SOAK_FAULTS)" --target $(SOAK_TARGET) --out $(SOAK_OUT) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) lab-out bench/results soak-out

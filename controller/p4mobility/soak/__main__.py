@@ -56,11 +56,14 @@ def main(argv: list[str] | None = None) -> int:
               f" ready {d['ready_s']}, ping gap ms {d['ping_gap_ms']}, logs ok {d['logs_ok']}")
     if f["not_running_at_end"]:
         print(f"not running at the end: {', '.join(f['not_running_at_end'])}")
-    if s["fault_error"]:
-        print(f"fault thread error: {s['fault_error']}")
+    for e in s["fault_errors"]:
+        print(f"fault error: {e[:400]}")
+    for e in s["unexpected_exits"]:
+        print(f"unexpected exit: {e['process']} (code {e['code']}): ...{e['log_tail'][-300:]}")
     print(f"summary: {Path(args.out) / 'soak.json'}  figure: {s.get('png')}")
     print(json.dumps({"bindings_lost": f["bindings_lost"], "entries_equal_store": f["entries_equal_store"]}))
-    ok = f["bindings_lost"] == 0 and f["entries_equal_store"] and not f["wrong_coa_or_hnp"] and not s["fault_error"] \
+    ok = f["bindings_lost"] == 0 and f["entries_equal_store"] and not f["wrong_coa_or_hnp"] and not s["fault_errors"] \
+        and not s["unexpected_exits"] \
         and not f["not_running_at_end"] and s["acked"] > 0
     return 0 if ok else 1
 

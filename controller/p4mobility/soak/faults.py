@@ -32,10 +32,12 @@ class FaultRecord:
     detail: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        rel = (lambda t: None if t is None else round(t - self.started, 3))
+        def rel(t: float | None, since: float = self.started) -> float | None:
+            return None if t is None else round(t - since, 3)
+
         return {"kind": self.kind, "target": self.target, "started": round(self.started, 3),
                 "restored_s": rel(self.restored), "ready_s": rel(self.ready), "recovery_s": rel(self.recovered),
-                "recovery_after_restore_s": None if self.recovered is None else round(self.recovered - self.restored, 3),
+                "recovery_after_restore_s": rel(self.recovered, self.restored),
                 "ping_gap_ms": self.ping_gap_ms, "logs": self.logs, **self.detail}
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from p4mobility.lab.report import parse_ping
 from p4mobility.soak.faults import FaultRecord
 
+TIMES = ("recovery_s", "recovery_after_restore_s", "ready_s", "ping_gap_ms")
+
 
 def slope_kib_per_min(t: list[float], rss: list, pids: list, after: float) -> dict[str, Any]:
     best: list[tuple[float, int]] = []
@@ -46,16 +48,15 @@ def by_kind(faults: list[FaultRecord]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for rec in faults:
         j = rec.as_json()
-        d = out.setdefault(rec.kind, {"count": 0, "recovered": 0, "recovery_s": [], "recovery_after_restore_s": [], "ready_s": [],
-                                      "ping_gap_ms": [], "logs_ok": 0})
+        d = out.setdefault(rec.kind, {"count": 0, "recovered": 0, "logs_ok": 0, **{k: [] for k in TIMES}})
         d["count"] += 1
         d["recovered"] += j["recovery_s"] is not None
-        for key in ("recovery_s", "recovery_after_restore_s", "ready_s", "ping_gap_ms"):
+        for key in TIMES:
             if j[key] is not None:
                 d[key].append(j[key])
         d["logs_ok"] += all(v is not False for v in rec.logs.values())
     for d in out.values():
-        for key in ("recovery_s", "recovery_after_restore_s", "ready_s", "ping_gap_ms"):
+        for key in TIMES:
             vals = d[key]
             d[key] = {"median": round(statistics.median(vals), 3), "max": round(max(vals), 3)} if vals else None
     return out
@@ -86,7 +87,7 @@ def write_report(soak: Any, final: dict, ping_log: Path, t0: float) -> dict:
         "warmup_s": round(warm, 1), "all_registered_at_s": fill,
         "rss_slope": {name: slope_kib_per_min(s.t, s.rss[name], s.pids[name], warm) for name in sorted(s.rss)},
         "faults": by_kind(soak.faults), "fault_log": [r.as_json() for r in soak.faults],
-        "fault_error": soak.fault_error,
+        "fault_errors": soak.fault_errors, "unexpected_exits": soak.unexpected_exits,
         "ping": None if ping is None else {"sent": ping.transmitted, "received": ping.received},
         "final": final,
     }

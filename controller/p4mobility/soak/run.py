@@ -67,7 +67,9 @@ class Soak:
         self.pbas: queue.SimpleQueue = queue.SimpleQueue()
         self.series = Series()
         self.faults: list[FaultRecord] = []
-        self.fault_error: str | None = None
+        self.fault_errors: list[str] = []
+        self.unexpected_exits: list[dict] = []  # processes found dead outside a fault (restarted)
+        self._fault_running = False
         self.lab: SoakLab | None = None
         self.esp: GenEsp | None = None
 
@@ -113,27 +115,47 @@ class Soak:
     def _fault_thread(self, start_at: Callable[[], float | None], stop: threading.Event) -> None:
         counts: dict[str, int] = {}
         k = 0
-        try:
-            while not stop.is_set() and self.opts.faults:
-                if self.opts.rounds and k >= self.opts.rounds * len(self.opts.faults):
-                    return
-                first = start_at()
-                if first is None:
-                    stop.wait(0.5)
-                    continue
-                when = first + k * self.opts.fault_every
-                if stop.wait(max(0.0, when - time.time())):
-                    return
-                kind = self.opts.faults[k % len(self.opts.faults)]
-                n = counts.get(kind, 0)
-                self.echo(f"fault {k + 1}: {kind} #{n + 1}")
-                rec = inject(self.lab, kind, n, self.opts.fault_hold)
-                self.faults.append(rec)
-                counts[kind] = n + 1
-                k += 1
-        except Exception as exc:  # noqa: BLE001 - reported in the summary, the soak goes on
-            self.fault_error = f"{type(exc).__name__}: {exc}"
-            self.echo(f"fault thread stopped: {self.fault_error}")
+        while not stop.is_set() and self.opts.faults:
+            if self.opts.rounds and k >= self.opts.rounds * len(self.opts.faults):
+                return
+            first = start_at()
+            if first is None:
+                stop.wait(0.5)
+                continue
+            when = first + k * self.opts.fault_every
+            if stop.wait(max(0.0, when - time.time())):
+                return
+            kind = self.opts.faults[k % len(self.opts.faults)]
+            n = counts.get(kind, 0)
+            self.echo(f"fault {k + 1}: {kind} #{n + 1}")
+            self._fault_running = True
+            try:
+                self.faults.append(inject(self.lab, kind, n, self.opts.fault_hold))
+            except Exception as exc:  # noqa: BLE001 - reported in the summary, the soak goes on
+                self.fault_errors.append(f"{kind} #{n + 1}: {type(exc).__name__}: {str(exc)[-600:]}")
+                self.echo(f"fault {kind} failed: {self.fault_errors[-1][:300]}")
+            finally:
+                self._fault_running = False
+            counts[kind] = n + 1
+            k += 1
+
+    def _watchdog(self) -> None:
+        """A process dead outside a fault: recorded with its log's tail, started again
+        (what a supervisor does; the soak goes on and the summary says so)."""
+        lab = self.lab
+        if self._fault_running:
+            return
+        for name, proc in list(lab.sup.procs.items()):
+            if proc.alive() or name == "ping":
+                continue
+            self.unexpected_exits.append({"process": name, "t": round(time.time(), 3), "code": proc.popen.returncode,
+                                          "log_tail": _tail(proc.log)})
+            self.echo(f"{name} exited unexpectedly (code {proc.popen.returncode}); starting it again")
+            role, _, node = name.partition("-")
+            try:
+                {"ctl": lab.start_controller, "crypto": lab.start_crypto, "switch": lab.start_switch}[role](node)
+            except Exception as exc:  # noqa: BLE001 - KeyError: nothing to start it with
+                self.fault_errors.append(f"restart of {name}: {exc}")
 
     def _check_recovery(self) -> None:
         oldest = None
@@ -190,6 +212,7 @@ class Soak:
                         next_check = now + 0.25
                     if now >= next_sample:
                         self._sample(t0)
+                        self._watchdog()
                         next_sample += 1.0
                         self._progress()
                     time.sleep(0.005)
@@ -226,6 +249,13 @@ class Soak:
             self.echo(f"t={s.t[-1]:6.0f}s offered {s.offered[-1]} acked {s.acked[-1]} retx {s.retransmitted[-1]} "
                       f"in flight {s.in_flight[-1]} bindings {s.bindings[-1]} "
                       f"rss MiB {' '.join(f'{k}={v / 1024:.0f}' for k, v in sorted(rss.items()))}")
+
+
+def _tail(path: Path, n: int = 1200) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:]
+    except OSError:
+        return ""
 
 
 __all__ = ["Soak", "SoakOptions", "Series"]
