@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from p4mobility.lab.supervisor import LabError
+from p4mobility.soak.logscan import LogFollower
 from p4mobility.soak.topo import SoakLab
 
 RESTART_DELAY = 0.5  # s: a supervisor's restart delay
@@ -47,39 +49,56 @@ def _kill_restart(lab: SoakLab, name: str, start: Callable[[], None]) -> None:
     start()
 
 
-def _reconciled(lab: SoakLab, node: str, since: float, timeout: float = 300.0) -> float:
-    return lab.wait_event(node, "reconciled", since=since, timeout=timeout)["ts"]
+def _wait(lab: SoakLab, follower: LogFollower, name: str, proc: str, timeout: float = 300.0,
+          seen: list | None = None) -> dict:
+    """The next ``name`` event in the follower's log (LabError if ``proc`` dies or time runs out);
+    events named in ``seen`` (a list of names) on the way are replaced by the events found."""
+    deadline = time.monotonic() + timeout
+    also = list(seen or ())
+    if seen is not None:
+        seen.clear()
+    while True:
+        for e in follower.new_events(name, *also):
+            if e.get("event") == name:
+                return e
+            if seen is not None:
+                seen.append(e)
+        p = lab.sup.procs.get(proc)
+        if p is not None and not p.alive():
+            raise LabError(f"{proc} exited while waiting for {name!r}")
+        if time.monotonic() > deadline:
+            raise LabError(f"{proc}: no {name!r} within {timeout} s")
+        time.sleep(0.1)
 
 
 def inject(lab: SoakLab, kind: str, n: int, hold: float) -> FaultRecord:
     """The ``n``-th fault of ``kind`` (targets alternate between LMA and MAG1 where both have one)."""
     t0 = time.time()
-    if kind == "lma_controller":
-        rec = FaultRecord(kind, "ctl-lma", t0)
-        _kill_restart(lab, "ctl-lma", lambda: lab.start_controller("lma"))
+    logs = {node: LogFollower(lab.log_path(node)) for node in ("lma", "mag1")}
+    if kind in ("lma_controller", "mag_controller"):
+        node = "lma" if kind == "lma_controller" else "mag1"
+        rec = FaultRecord(kind, f"ctl-{node}", t0)
+        _kill_restart(lab, f"ctl-{node}", lambda: lab.start_controller(node))
         rec.restored = time.time()
-        rec.ready = _reconciled(lab, "lma", rec.restored)
-        rec.logs = {"state_restored": bool(lab.events("lma", "state_restored", since=rec.restored))}
-    elif kind == "mag_controller":
-        rec = FaultRecord(kind, "ctl-mag1", t0)
-        _kill_restart(lab, "ctl-mag1", lambda: lab.start_controller("mag1"))
-        rec.restored = time.time()
-        rec.ready = _reconciled(lab, "mag1", rec.restored)
-        rec.logs = {"state_restored": bool(lab.events("mag1", "state_restored", since=rec.restored))}
+        before = ["state_restored"]
+        rec.ready = _wait(lab, logs[node], "reconciled", f"ctl-{node}", seen=before)["ts"]
+        rec.logs = {"state_restored": bool(before)}
     elif kind == "crypto_path":
         node = ("lma", "mag1")[n % 2]
         rec = FaultRecord(kind, f"crypto-{node}", t0)
+        crypto_log = LogFollower(lab.out / f"{node}-crypto.log")
         _kill_restart(lab, f"crypto-{node}", lambda: lab.start_crypto(node))
         rec.restored = time.time()
-        rec.ready = lab.wait_crypto_event(node, "crypto_start", since=rec.restored, timeout=60)["ts"]
+        rec.ready = _wait(lab, crypto_log, "crypto_start", f"crypto-{node}", timeout=60)["ts"]
         rec.logs = {"crypto_start": True}
     elif kind == "switch":
         node = ("lma", "mag1")[n % 2]
         rec = FaultRecord(kind, f"switch-{node}", t0)
         lab.restart_switch(node)  # kill -9, start again, gRPC port open
         rec.restored = time.time()
-        rec.ready = _reconciled(lab, node, rec.restored)
-        rec.logs = {"switch_down": bool(lab.events(node, "switch_down", since=t0))}
+        before = ["switch_down"]
+        rec.ready = _wait(lab, logs[node], "reconciled", f"ctl-{node}", seen=before)["ts"]
+        rec.logs = {"switch_down": bool(before)}
     elif kind == "link_loss":
         rate = 0.3
         rec = FaultRecord(kind, "gen-lma link", t0, detail={"loss_rate": rate})
@@ -97,10 +116,9 @@ def inject(lab: SoakLab, kind: str, n: int, hold: float) -> FaultRecord:
         finally:
             lab.free_state_disk()
         rec.restored = time.time()
-        failed = lab.events("lma", "store_write_failed", since=t0)
-        rec.logs = {"store_write_failed": bool(failed),
-                    "store_recovered": None}  # filled in by the runner once writes resume
-        rec.detail = {"write_failures_logged": len(failed)}
+        failed = logs["lma"].new_events("store_write_failed")
+        rec.logs = {"store_write_failed": bool(failed), "store_recovered": None}  # the runner looks later
+        rec.detail = {"write_failures_logged": len(failed), "lma_log": logs["lma"]}
     else:
         raise ValueError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
     return rec

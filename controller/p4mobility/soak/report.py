@@ -68,9 +68,12 @@ def write_report(soak: Any, final: dict, ping_log: Path, t0: float) -> dict:
     for rec in soak.faults:
         if ping is not None:
             rec.ping_gap_ms = round(ping.max_gap(after=rec.started, before=(rec.recovered or rec.restored) + 5)[1], 1)
-        if rec.kind == "disk_full":
-            rec.logs["store_recovered"] = bool(lab.events("lma", "store_recovered", since=rec.restored - 1)) \
-                if rec.logs.get("store_write_failed") else None
+        follower = rec.detail.pop("lma_log", None)
+        if rec.kind == "disk_full" and follower is not None:
+            found = follower.new_events("store_write_failed", "store_recovered")
+            failed = rec.logs["store_write_failed"] or any(e["event"] == "store_write_failed" for e in found)
+            rec.logs["store_write_failed"] = failed
+            rec.logs["store_recovered"] = any(e["event"] == "store_recovered" for e in found) if failed else None
     duration = o.seconds
     fill = next((t for t, a in zip(s.t, s.acked) if a >= o.mns), None)
     warm = max((fill or 0.0) + 10.0, 0.25 * duration)

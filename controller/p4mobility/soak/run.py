@@ -104,7 +104,7 @@ class Soak:
         s.in_flight.append(m.in_flight)
         s.bindings.append(store_bindings(lab.state_dir / "lma.db"))
         import os
-        procs = {name: p.popen.pid for name, p in lab.sup.procs.items() if p.alive()}
+        procs = {name: p.popen.pid for name, p in list(lab.sup.procs.items()) if p.alive()}
         procs["generator"] = os.getpid()
         for name in set(procs) | set(s.rss):
             pid = procs.get(name)
