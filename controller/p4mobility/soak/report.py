@@ -2,8 +2,8 @@
 
 Rule: computes from what the run recorded; prints nothing. Memory slope: a
 least-squares line through the RSS samples of one process after warm-up (the
-longest stretch with one pid: a restarted process starts a new stretch), in
-KiB per minute. Recovery per fault kind: seconds from the fault to the moment
+longest stretch with one pid, without its first SETTLE_S: a restarted process
+starts a new stretch), in KiB per minute. Recovery per fault kind: seconds from the fault to the moment
 every PBU sent before it was restored had been answered.
 """
 from __future__ import annotations
@@ -17,19 +17,21 @@ from typing import Any
 from p4mobility.lab.report import parse_ping
 from p4mobility.soak.faults import FaultRecord
 
+SETTLE_S = 30.0  # s of a (re)started process left out of its memory slope
 TIMES = ("recovery_s", "recovery_after_restore_s", "ready_s", "ping_gap_ms")
 
 
-def slope_kib_per_min(t: list[float], rss: list, pids: list, after: float) -> dict[str, Any]:
+def slope_kib_per_min(t: list[float], rss: list, pids: list, after: float, settle: float = SETTLE_S) -> dict[str, Any]:
+    """The line through the longest stretch of one pid after ``after``, each pid's own first
+    ``settle`` seconds left out (a restarted node loads its state: a ramp, not a leak)."""
     best: list[tuple[float, int]] = []
     cur: list[tuple[float, int]] = []
-    last_pid = None
+    last_pid, born = None, 0.0
     for ti, v, pid in zip(t, rss, pids):
-        if ti < after or v is None:
-            continue
         if pid != last_pid:
-            cur = []
-            last_pid = pid
+            cur, last_pid, born = [], pid, ti
+        if ti < after or v is None or ti < born + settle:
+            continue
         cur.append((ti, v))
         if len(cur) >= len(best):
             best = cur
