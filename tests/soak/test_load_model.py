@@ -89,3 +89,14 @@ def test_timestamp_mismatch_goes_again_with_backoff_and_a_156_deregistration_is_
     assert again is de and de.seq != first and m.stats.answered_156 == 1
     m.on_pba(0, de.seq, 0, None)
     assert m.in_doubt() == 0 and m.expected() == {}
+
+
+def test_snapshot_keeps_only_mns_left_alone_since():
+    m = LoadModel(3, mix=Mix(refresh=1, handover=0, deregister=0))
+    for _ in range(3):
+        op = m.next_op(0.0)
+        m.on_pba(op.mn, op.seq, 0, HNP)
+    snap = m.snapshot()
+    assert sorted(snap) == [0, 1, 2] and m.unchanged(snap) == [0, 1, 2]
+    moved = m.next_op(1.0)
+    assert sorted(m.unchanged(snap)) == sorted({0, 1, 2} - {moved.mn})

@@ -28,6 +28,8 @@ def test_soak_smoke_faults_keep_every_acknowledged_binding(tmp_path):
     assert f["bindings_lost"] == 0 and f["wrong_coa_or_hnp"] == 0, f
     assert f["entries_equal_store"] and f["lma_equals_store"], f
     assert f["not_running_at_end"] == []
+    afters = [r["after"] for r in s["fault_log"] if "after" in r]
+    assert afters and all(a["missing_in_switch"] == 0 and a["missing_in_store"] == 0 for a in afters), afters
     logs = {r["kind"]: r["logs"] for r in s["fault_log"]}
     assert logs["lma_controller"]["state_restored"] and logs["switch"]["switch_down"]
     assert logs["disk_full"]["store_recovered"] is not False  # None: no write was refused meanwhile

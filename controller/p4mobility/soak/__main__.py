@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  RSS {name:14s} {sl.get('last_kib', 0) / 1024:7.1f} MiB  slope {sl['kib_per_min']} KiB/min")
     for kind, d in s["faults"].items():
         print(f"  fault {kind:15s} x{d['count']}: recovered {d['recovered']}, recovery {d['recovery_s']},"
-              f" ready {d['ready_s']}, ping gap ms {d['ping_gap_ms']}, logs ok {d['logs_ok']}")
+              f" ready {d['ready_s']}, ping gap ms {d['ping_gap_ms']}, logs ok {d['logs_ok']},"
+              f" checked after {d.get('checked_after', 0)} (missing {d.get('missing_after', 0)})")
     if f["not_running_at_end"]:
         print(f"not running at the end: {', '.join(f['not_running_at_end'])}")
     for e in s["fault_errors"]:

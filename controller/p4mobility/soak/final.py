@@ -51,4 +51,18 @@ def final_check(lab: SoakLab, model: LoadModel) -> dict:
     }
 
 
-__all__ = ["final_check"]
+def after_fault_check(lab: SoakLab, model: LoadModel) -> dict:
+    """While the load runs: the MNs acknowledged now (and left alone meanwhile) have their
+    prefix in the LMA switch's `bindings` and in the store."""
+    snap = model.snapshot()
+    entries = lab.read_switch("lma", "bindings")
+    docs = store_docs(lab.state_dir / "lma.db")
+    switch_hnps = {str(IPv6Network(e["match"]["dst_addr"])) for e in entries if e.get("table") == "bindings"}
+    store_hnps = {h for d in docs.values() for h in d["hnps"]}
+    still = [i for i in model.unchanged(snap) if snap[i][1] is not None]
+    return {"checked": len(still),
+            "missing_in_switch": sum(1 for i in still if str(snap[i][1]) not in switch_hnps),
+            "missing_in_store": sum(1 for i in still if str(snap[i][1]) not in store_hnps)}
+
+
+__all__ = ["final_check", "after_fault_check"]

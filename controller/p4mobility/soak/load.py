@@ -68,6 +68,7 @@ class Mn:
     hnp: IPv6Network | None = None
     pending: Op | None = None
     doubt: bool = False  # a rejected PBU left its state unknown: not picked, not expected
+    version: int = 0  # PBUs started for it so far (a snapshot is still true while this holds)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class LoadModel:
         self.stats.offered += 1
         self.stats.by_kind[op.kind.value] = self.stats.by_kind.get(op.kind.value, 0) + 1
         self.mns[op.mn].pending = op
+        self.mns[op.mn].version += 1
         return self._send(op, now)
 
     def _send(self, op: Op, now: float) -> Op:
@@ -180,6 +182,14 @@ class LoadModel:
         """MN -> (MAG, HNP) the LMA must hold: last answer registered it, nothing in flight."""
         return {i: (m.mag, m.hnp) for i, m in enumerate(self.mns)
                 if m.mag is not None and m.pending is None and not m.doubt}
+
+    def snapshot(self) -> dict[int, tuple[int, IPv6Network | None, int]]:
+        """expected() with each MN's version: compare later only those whose version held."""
+        return {i: (mag, hnp, self.mns[i].version) for i, (mag, hnp) in self.expected().items()}
+
+    def unchanged(self, snap: dict[int, tuple[int, IPv6Network | None, int]]) -> list[int]:
+        """MNs of ``snap`` with no PBU started since (their binding must still be as it was)."""
+        return [i for i, (_, _, v) in snap.items() if self.mns[i].version == v]
 
     def in_doubt(self) -> int:
         """MNs whose state the LMA may hold either way (a PBU unanswered, or rejected)."""

@@ -57,6 +57,10 @@ def by_kind(faults: list[FaultRecord]) -> dict[str, Any]:
             if j[key] is not None:
                 d[key].append(j[key])
         d["logs_ok"] += all(v is not False for v in rec.logs.values())
+        after = rec.detail.get("after")
+        if after is not None:
+            d["checked_after"] = d.get("checked_after", 0) + 1
+            d["missing_after"] = d.get("missing_after", 0) + after["missing_in_switch"] + after["missing_in_store"]
     for d in out.values():
         for key in TIMES:
             vals = d[key]

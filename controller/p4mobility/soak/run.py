@@ -130,7 +130,10 @@ class Soak:
             self.echo(f"fault {k + 1}: {kind} #{n + 1}")
             self._fault_running = True
             try:
-                self.faults.append(inject(self.lab, kind, n, self.opts.fault_hold))
+                rec = inject(self.lab, kind, n, self.opts.fault_hold)
+                self.faults.append(rec)
+                self._fault_running = False
+                self._check_after(rec, stop)
             except Exception as exc:  # noqa: BLE001 - reported in the summary, the soak goes on
                 self.fault_errors.append(f"{kind} #{n + 1}: {type(exc).__name__}: {str(exc)[-600:]}")
                 self.echo(f"fault {kind} failed: {self.fault_errors[-1][:300]}")
@@ -138,6 +141,16 @@ class Soak:
                 self._fault_running = False
             counts[kind] = n + 1
             k += 1
+
+    def _check_after(self, rec: FaultRecord, stop: threading.Event, timeout: float = 60.0) -> None:
+        """Once the load recovered: acknowledged bindings in the switch and the store."""
+        from p4mobility.soak.final import after_fault_check
+
+        end = time.time() + timeout
+        while rec.recovered is None and time.time() < end and not stop.is_set():
+            time.sleep(0.2)
+        if rec.recovered is not None:
+            rec.detail["after"] = after_fault_check(self.lab, self.model)
 
     def _watchdog(self) -> None:
         """A process dead outside a fault: recorded with its log's tail, started again
