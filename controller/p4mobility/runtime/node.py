@@ -48,14 +48,13 @@ from p4mobility.runtime.store import BindingStore, StoreError
 from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
+STORE_RETRY = 0.5  # s between batches while the state file cannot be written
 
 
 def call_cancelled() -> bool:
     """A CancelledError came from a gRPC call whose channel closed, not from cancelling us."""
     task = asyncio.current_task()
     return task is not None and not task.cancelling()
-
-STORE_RETRY = 0.5  # s between batches while the state file cannot be written
 
 
 class NodeRuntime:
@@ -257,7 +256,7 @@ class NodeRuntime:
         switch, writer = self.switch, self.writer
         written = 0
         if switch is not None and writer is not None:
-            outs = []
+            interrupted = False
             try:
                 written = await writer.apply(changes)
             except asyncio.CancelledError:
@@ -266,14 +265,15 @@ class NodeRuntime:
                 # the switch went away mid-write (kill -9: gRPC cancels the call); the entries
                 # are planned, reconcile writes them on reconnect, then the held PBAs go
                 self.log.event("write_interrupted", updates=len(changes))
-                self.outbox.hold([p for a in actions for p in self.packet_outs(a)])
+                interrupted = True
             except Exception as exc:  # noqa: BLE001 - the switch said no: reconcile
                 self.log.event("write_failed", error=str(exc)[:300])
                 await self._reconcile_now(switch)
-                outs = [p for a in actions for p in self.packet_outs(a)]
+            outs = [p for a in actions for p in self.packet_outs(a)]
+            if interrupted:
+                self.outbox.hold(outs)
             else:
-                outs = [p for a in actions for p in self.packet_outs(a)]
-            await self.send_packets(switch, outs)
+                await self.send_packets(switch, outs)
         else:
             self.entries.plan(changes)  # written by reconcile when the switch is back
             self.outbox.hold([p for a in actions for p in self.packet_outs(a)])
