@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install test test-bare lab bench p4 clean
+.PHONY: install test test-bare lab bench soak p4 clean
 
 # Debian packages the lab and the independent checks use (installed when missing and root).
 # mininet + bridge-utils: mininet/pmip.py (its AIR is Mininet's LinuxBridge, which uses brctl);
@@ -54,8 +54,22 @@ lab: install
 bench: install
 	$(PY) bench/run_all.py
 
+# Long run under a PBU load with faults (minutes; not part of `make test`; root): the lab's
+# processes plus a generator playing two MAGs, kill -9 / link loss / full disk while it runs.
+# Writes $(SOAK_OUT)/soak.json and soak.png (docs/soak.md).
+SOAK_SECONDS ?= 120
+SOAK_RATE ?= 200
+SOAK_MNS ?= 2000
+SOAK_FAULTS ?= lma_controller,mag_controller,crypto_path,switch,link_loss,disk_full
+SOAK_TARGET ?= embedded
+SOAK_OUT ?= soak-out
+SOAK_ARGS ?=
+soak: install
+	$(PY) -m p4mobility.soak --seconds $(SOAK_SECONDS) --rate $(SOAK_RATE) --mns $(SOAK_MNS) \
+	  --faults "$(SOAK_FAULTS)" --target $(SOAK_TARGET) --out $(SOAK_OUT) $(SOAK_ARGS)
+
 clean:
-	rm -rf $(VENV) lab-out bench/results
+	rm -rf $(VENV) lab-out bench/results soak-out
 
 # --- P4 program (owned by p4src/; see README "Rebuilding the P4 program") ---
 # p4c-bm2-ss from PATH, else /opt/p4/bin; warnings are errors; outputs and the

@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from ipaddress import IPv6Address
 from pathlib import Path
@@ -130,56 +127,32 @@ def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
 
 
 def pbu_frame(i: int, seq: int) -> bytes:
-    from p4mobility.mh import (AccessTechnologyTypeOption, BindingUpdate, HandoffIndicatorOption,
-                               HomeNetworkPrefix, MnIdentifier, Timestamp)
-    from p4mobility.runtime.frames import mh_frame
+    from p4mobility.soak.wire import pbu, pbu_frame as frame
 
-    bu = BindingUpdate(seq, 100, ack=True, proxy=True, options=(
-        MnIdentifier(f"mn{i}".encode()), HomeNetworkPrefix(0, IPv6Address("::")), HandoffIndicatorOption(1),
-        AccessTechnologyTypeOption(4), Timestamp.from_seconds(time.time())))
-    f = mh_frame(bu, MAG, LMA)
-    return bytes.fromhex(SW_MAC.replace(":", "")) + bytes.fromhex(GEN_MAC.replace(":", "")) + f[12:]
+    return frame(pbu(f"mn{i}".encode(), seq, 1, 100), MAG, LMA, SW_MAC, GEN_MAC)
 
 
 class Generator:
+    """PBUs out of gen0, PBAs matched by MN-ID (the socket is p4mobility.soak.wire's)."""
+
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD))
-        self.sock.bind(("gen0", 0))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
-        with contextlib.suppress(OSError):  # PACKET_IGNORE_OUTGOING: our own PBUs are not read back
-            self.sock.setsockopt(263, 23, 1)
+        from p4mobility.soak.wire import PbuSocket
+
         self.sent: dict[int, float] = {}
         self.acked: dict[int, tuple[float, int]] = {}
-        self._stop = False
-        self._t = threading.Thread(target=self._recv, daemon=True)
-        self._t.start()
+        self.port = PbuSocket("gen0", self._on_pba)
 
-    def _recv(self) -> None:
-        from p4mobility.mh import BindingAck, MnIdentifier
-        from p4mobility.runtime.frames import FrameError, parse_mh_frame
+    def _on_pba(self, msg, t: float) -> None:
+        from p4mobility.mh import MnIdentifier
 
-        self.sock.settimeout(0.2)
-        while not self._stop:
-            try:
-                data, addr = self.sock.recvfrom(65535)
-            except socket.timeout:
-                continue
-            if addr[2] == socket.PACKET_OUTGOING:
-                continue
-            t = time.perf_counter()
-            try:
-                msg, _, _ = parse_mh_frame(data)
-            except FrameError:
-                continue
-            if isinstance(msg, BindingAck):
-                mn = msg.option(MnIdentifier)
-                if mn is not None and mn.identifier.startswith(b"mn"):
-                    self.acked.setdefault(int(mn.identifier[2:]), (t, int(msg.status)))
+        mn = msg.option(MnIdentifier)
+        if mn is not None and mn.identifier.startswith(b"mn"):
+            self.acked.setdefault(int(mn.identifier[2:]), (t, int(msg.status)))
 
     def send(self, i: int, seq: int) -> None:
         frame = pbu_frame(i, seq)
         self.sent[i] = time.perf_counter()
-        self.sock.send(frame)
+        self.port.send(frame)
 
     def wait(self, n: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -187,9 +160,7 @@ class Generator:
             time.sleep(0.01)
 
     def close(self) -> None:
-        self._stop = True
-        self._t.join(1)
-        self.sock.close()
+        self.port.close()
 
 
 def inner(args: argparse.Namespace) -> int:

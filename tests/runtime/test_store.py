@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from p4mobility.runtime.store import BindingStore
+from p4mobility.runtime.store import BindingStore, StoreError
 
 
 def test_state_survives_reopen(tmp_path):
@@ -39,3 +39,29 @@ def test_failed_batch_leaves_nothing(tmp_path):
     with pytest.raises(TypeError):
         s.apply(puts=[("bce", "new", {"a": 2}), ("bce", "bad", {"x": object()})])
     assert s.load("bce") == {"keep": {"a": 1}}
+
+
+def _fill_until_full(s: BindingStore) -> int:
+    """Writes until SQLite says the file is full (max_page_count stands for a full disk)."""
+    s._db.execute(f"PRAGMA max_page_count = {s._db.execute('PRAGMA page_count').fetchone()[0] + 2}")
+    for i in range(10_000):
+        try:
+            s.put("bce", f"mn{i}", {"pad": "x" * 2000})
+        except StoreError:
+            return i
+    raise AssertionError("never full")
+
+
+def test_disk_full_raises_store_error_and_keeps_working(tmp_path):
+    # soak (issue 14): a full disk gave sqlite3.OperationalError through the node's worker;
+    # now a StoreError, the failed batch leaves nothing, and writes work once space returns
+    s = BindingStore(str(tmp_path / "state.db"))
+    s.put("bce", "keep", {"a": 1})
+    written = _fill_until_full(s)
+    with pytest.raises(StoreError, match="full"):
+        s.apply(puts=[("bce", "new", {"pad": "y" * 8000})], deletes=[("bce", "keep")])
+    assert not s._db.in_transaction
+    assert s.load("bce")["keep"] == {"a": 1} and "new" not in s.load("bce")
+    s._db.execute("PRAGMA max_page_count = 1073741823")  # space is back
+    s.put("bce", "new", {"b": 2})
+    assert len(s.load("bce")) == written + 2

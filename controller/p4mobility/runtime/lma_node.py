@@ -48,6 +48,12 @@ class LmaNode(NodeRuntime):
         self.buffered = 0
         self.last_now = 0.0
 
+    def rollback_to_store(self) -> None:
+        """After a failed write: the core as the store holds it (the batch is forgotten)."""
+        docs = self.store.load("bce") if self.store is not None else {}
+        records = lma_persist.load_bindings(docs, self.cfg.lma.lma_address) if docs else []
+        self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(), records)
+
     def restore(self) -> list[Change]:
         changes = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes) + self.ipsec_changes()
         docs = self.store.load("bce") if self.store is not None else {}

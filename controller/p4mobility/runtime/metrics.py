@@ -15,6 +15,8 @@ class NodeMetrics:
         self.role = role
         self.bindings = Gauge("p4mob_bindings", "Bindings (LMA BCEs / MAG BUL entries)", registry=r)
         self.tunnel_peers = Gauge("p4mob_tunnel_peers", "Tunnel peers in use", registry=r)
+        self.store_errors = Counter("p4mob_store_errors", "Batches refused: the state file could not be written",
+                                    registry=r)
         self.pbu_rx = Counter("p4mob_pbu_received", "PBUs received", registry=r)
         self.pbu_tx = Counter("p4mob_pbu_sent", "PBUs sent", registry=r)
         self.pba_rx = Counter("p4mob_pba_received", "PBAs received by status", ["status"], registry=r)

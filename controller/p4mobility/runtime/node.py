@@ -44,10 +44,17 @@ from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
 from p4mobility.runtime.packet_outs import PacketOuts
-from p4mobility.runtime.store import BindingStore
+from p4mobility.runtime.store import BindingStore, StoreError
 from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
+STORE_RETRY = 0.5  # s between batches while the state file cannot be written
+
+
+def call_cancelled() -> bool:
+    """A CancelledError came from a gRPC call whose channel closed, not from cancelling us."""
+    task = asyncio.current_task()
+    return task is not None and not task.cancelling()
 
 
 class NodeRuntime:
@@ -70,6 +77,7 @@ class NodeRuntime:
             os.makedirs(os.path.dirname(os.path.abspath(settings.state_db)), exist_ok=True)
         self.store = BindingStore(settings.state_db) if settings.state_db else None
         self._stop = asyncio.Event()
+        self.store_failing: str | None = None  # the error while the state file cannot be written
         self.outbox = PacketOuts(settings.p4info, self.log, lambda: self.writer)
         self._core_counts: dict[str, int] = {}  # core counts already added to metrics.core_events
 
@@ -123,6 +131,11 @@ class NodeRuntime:
         if self.node_ipsec is None:
             return {"ok": True, "columns": SA_COLUMNS, "rows": [], "note": "no [ipsec] configured"}
         return await self.node_ipsec.show_sas()
+
+    def rollback_to_store(self) -> None:
+        """Make the core what the store holds after a failed write (the batch is undone);
+        a role that cannot re-raises and the node stops, as before."""
+        raise NotImplementedError
 
     def extra_tasks(self) -> list:
         return []
@@ -246,17 +259,35 @@ class NodeRuntime:
 
     async def apply(self, actions: list) -> None:
         changes = [c for a in actions for c in self.changes_for(a)]
-        self.persist(actions)  # state is durable before anything is acknowledged
+        try:
+            self.persist(actions)  # state is durable before anything is acknowledged
+        except StoreError as exc:
+            await self._store_failed(exc, actions)
+            return
+        if self.store_failing is not None:
+            self.log.event("store_recovered", after=self.store_failing)
+            self.store_failing = None
         switch, writer = self.switch, self.writer
         written = 0
         if switch is not None and writer is not None:
+            interrupted = False
             try:
                 written = await writer.apply(changes)
+            except asyncio.CancelledError:
+                if not call_cancelled():
+                    raise
+                # the switch went away mid-write (kill -9: gRPC cancels the call); the entries
+                # are planned, reconcile writes them on reconnect, then the held PBAs go
+                self.log.event("write_interrupted", updates=len(changes))
+                interrupted = True
             except Exception as exc:  # noqa: BLE001 - the switch said no: reconcile
                 self.log.event("write_failed", error=str(exc)[:300])
                 await self._reconcile_now(switch)
             outs = [p for a in actions for p in self.packet_outs(a)]
-            await self.send_packets(switch, outs)
+            if interrupted:
+                self.outbox.hold(outs)
+            else:
+                await self.send_packets(switch, outs)
         else:
             self.entries.plan(changes)  # written by reconcile when the switch is back
             self.outbox.hold([p for a in actions for p in self.packet_outs(a)])
@@ -268,6 +299,21 @@ class NodeRuntime:
             self.metrics.entries.set(len(self.entries))
             log_actions(self.log, self.metrics, actions)
         self.update_gauges()
+
+    async def _store_failed(self, exc: StoreError, actions: list) -> None:
+        """Disk full or I/O error: nothing of the batch is acknowledged, written or sent (no
+        PBA promises state that is not durable); the core goes back to the store, the senders
+        retransmit (RFC 5213 §6.9.4) and succeed once the file can be written again."""
+        try:
+            self.rollback_to_store()
+        except NotImplementedError:
+            raise exc from None
+        self.metrics.store_errors.inc()
+        if self.store_failing is None:
+            self.log.event("store_write_failed", error=str(exc)[:300], refused_actions=len(actions))
+        self.store_failing = str(exc)[:300]
+        self.update_gauges()
+        await asyncio.sleep(STORE_RETRY)  # no busy loop on a timer that keeps failing
 
     async def _reconcile_now(self, switch: Any) -> None:
         with contextlib.suppress(Exception):

@@ -73,6 +73,11 @@ class PacketOuts:
                 await switch.write(outs)
             except Exception as exc:  # noqa: BLE001 - the switch went away: nothing to resend
                 self.log.event("packet_out_failed", error=str(exc)[:300])
+            except asyncio.CancelledError:  # the stream closed under the write (kill -9 of the switch)
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # we are being cancelled
+                self.log.event("packet_out_failed", error="cancelled: the switch connection closed")
 
 
 def packet_out_fields(p4info: Any) -> tuple[str, ...]:

@@ -11,6 +11,10 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 
 
+class StoreError(Exception):
+    """A write did not reach the file (disk full, I/O error); nothing of it is kept."""
+
+
 class BindingStore:
     """A small key -> JSON document table. Each ``apply`` is one transaction."""
 
@@ -24,20 +28,25 @@ class BindingStore:
         )
 
     def apply(self, puts: Iterable[tuple[str, str, Mapping]] = (), deletes: Iterable[tuple[str, str]] = ()) -> None:
-        """Write ``(kind, key, doc)`` rows and delete ``(kind, key)`` rows atomically."""
+        """Write ``(kind, key, doc)`` rows and delete ``(kind, key)`` rows atomically.
+        StoreError when SQLite could not write (disk full, I/O): the transaction is rolled
+        back, also when COMMIT itself failed, so the next apply starts clean."""
+        rows = [(kind, key, json.dumps(doc, sort_keys=True)) for kind, key, doc in puts]
         db = self._db
-        db.execute("BEGIN")
         try:
-            db.executemany(
-                "INSERT INTO state (kind, key, doc) VALUES (?, ?, ?)"
-                " ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc",
-                [(kind, key, json.dumps(doc, sort_keys=True)) for kind, key, doc in puts],
-            )
-            db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", list(deletes))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN")
+            try:
+                db.executemany(
+                    "INSERT INTO state (kind, key, doc) VALUES (?, ?, ?)"
+                    " ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc", rows)
+                db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", list(deletes))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{type(exc).__name__}: {exc}") from None
 
     def put(self, kind: str, key: str, doc: Mapping) -> None:
         self.apply(puts=[(kind, key, doc)])
@@ -57,3 +66,6 @@ class BindingStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+__all__ = ["BindingStore", "StoreError"]
