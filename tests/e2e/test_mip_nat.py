@@ -58,7 +58,7 @@ def test_rfc5555_ipv4_only_access_behind_a_nat_and_back_keeps_home_addresses_pin
     wait_replies(log6, 5)
     wait_replies(log4, 5)
     for to, away in (("nat", "acca"), ("acca", "nat")):
-        t = lab.attach(to)
+        lab.attach(to)
         lab.detach(away)
         tunnel = lab.wait_tunnel(COA[to], timeout=60)
         assert tunnel["encapsulation"] == ("udp4191" if to == "nat" else "ipv6")

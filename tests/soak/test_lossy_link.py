@@ -3,7 +3,6 @@ rate file says (real veths in a namespace of the test, the real process)."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time

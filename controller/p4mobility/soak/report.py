@@ -69,7 +69,7 @@ def by_kind(faults: list[FaultRecord]) -> dict[str, Any]:
 
 
 def write_report(soak: Any, final: dict, ping_log: Path, t0: float) -> dict:
-    o, s, m, lab = soak.opts, soak.series, soak.model, soak.lab
+    o, s, m = soak.opts, soak.series, soak.model
     ping = parse_ping(ping_log.read_text(errors="replace")) if ping_log.exists() else None
     for rec in soak.faults:
         if ping is not None:
