@@ -82,7 +82,7 @@ def load_ha(path: str | Path) -> HaNodeConfig:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError("<file>", f"{path}: not found") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:  # TOML is UTF-8 (toml.io v1.0.0)
         raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
     return ha_from_dict(data, Path(path).parent)
 

@@ -203,7 +203,7 @@ def load(path: str | Path) -> MnNodeConfig:
         raise ConfigError("<file>", f"{path}: not found") from None
     except OSError as e:
         raise ConfigError("<file>", f"{path}: cannot read: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:  # TOML is UTF-8 (toml.io v1.0.0)
         raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
     return config_from_dict(data, Path(path).parent)
 

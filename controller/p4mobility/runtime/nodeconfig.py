@@ -298,7 +298,7 @@ def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError("<file>", f"{path}: not found") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:  # TOML is UTF-8 (toml.io v1.0.0)
         raise ConfigError("<file>", f"{path}: not valid TOML: {e}") from None
     base = Path(path).parent
     return lma_from_dict(data, base) if role == "lma" else mag_from_dict(data, base)
