@@ -52,6 +52,15 @@ class Program:
     """Everything compiled from one bmv2 JSON document."""
 
     def __init__(self, json_bytes: bytes | str) -> None:
+        try:
+            self._build(json_bytes)
+        except PipelineLoadError:
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError, RecursionError) as exc:
+            # a JSON shape the checks above do not name (found by fuzzing): still INVALID_ARGUMENT
+            raise PipelineLoadError(f"malformed bmv2 JSON ({type(exc).__name__}: {exc})") from None
+
+    def _build(self, json_bytes: bytes | str) -> None:
         doc = parse_json(json_bytes)
         self.json_bytes = json_bytes if isinstance(json_bytes, bytes) else json_bytes.encode()
         self.layout: Layout = build_layout(doc)

@@ -30,6 +30,11 @@ def first_table(doc: dict) -> dict:
     return next(t for p in doc["pipelines"] for t in p["tables"] if t["key"])
 
 
+def assign(doc: dict) -> dict:
+    """The first ``assign`` primitive of the program's actions."""
+    return next(p for a in doc["actions"] for p in a["primitives"] if p["op"] == "assign")
+
+
 def test_features_program_loads(doc: dict) -> None:
     prog = load(doc)
     assert {"FeatIngress.l2", "FeatIngress.ipv4_lpm", "FeatIngress.acl"} <= set(prog.tables)
@@ -48,6 +53,10 @@ def test_features_program_loads(doc: dict) -> None:
     (lambda d: d["calculations"][0].__setitem__("algo", "md5"), "md5"),
     (lambda d: d["deparsers"][0]["order"].append("phantom"), "phantom"),
     (lambda d: d["pipelines"][0].__setitem__("init_table", "void"), "void"),
+    # found by fuzzing (fuzz/switch_pipeline.py): each was an AttributeError / KeyError traceback
+    (lambda d: d["parsers"][0]["parse_states"][0]["transitions"].__setitem__(0, "jump"), "'jump'"),
+    (lambda d: assign(d)["parameters"].__setitem__(0, "dst"), "unsupported assignment target"),
+    (lambda d: assign(d)["parameters"][0].pop("value"), "bad field reference"),
 ])
 def test_malformed_json_names_the_fault(doc: dict, mutate, needle: str) -> None:
     bad = copy.deepcopy(doc)
