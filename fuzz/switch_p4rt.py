@@ -1,0 +1,76 @@
+"""Target switch_p4rt: the embedded target's P4Runtime request handling, in process:
+the Device calls the servicer makes for Write (each Update), Read (each Entity) and
+SetForwardingPipelineConfig (VERIFY, with the real P4Info and bmv2 JSON), on
+protobuf messages parsed from the mutated bytes.
+
+Oracle: every call returns or raises a TargetError (the typed error the servicer
+turns into a gRPC status); bytes that are no protobuf message are skipped. An
+INSERT that succeeds is deleted again, so the tables do not grow with the run.
+The first input byte picks the request: 0 Write, 1 Read, 2 Write of one Update,
+3 SetForwardingPipelineConfig.
+"""
+from __future__ import annotations
+
+MAX_LEN = 4096
+INSTRUMENT = ("p4mob_switch",)
+
+
+def setup():
+    from finsy.proto import p4r
+    from google.protobuf.message import DecodeError
+
+    from fuzz.switch_state import make_device
+    from p4mob_switch.errors import TargetError
+
+    dev = make_device()
+    INSERT, DELETE = p4r.Update.INSERT, p4r.Update.DELETE
+
+    def write(u) -> None:
+        try:
+            dev.write(u)
+        except TargetError:
+            return
+        if u.type == INSERT:
+            undo = p4r.Update()
+            undo.CopyFrom(u)
+            undo.type = DELETE
+            try:
+                dev.write(undo)
+            except TargetError:
+                pass
+
+    def check(data: bytes) -> None:
+        if not data:
+            return
+        sel, body = data[0] & 3, data[1:]
+        try:
+            if sel == 0:
+                req = p4r.WriteRequest.FromString(body)
+            elif sel == 1:
+                req = p4r.ReadRequest.FromString(body)
+            elif sel == 2:
+                req = p4r.Update.FromString(body)
+            else:
+                req = p4r.SetForwardingPipelineConfigRequest.FromString(body)
+        except (DecodeError, RuntimeError):  # not a message of that type (RuntimeError: upb recursion limit)
+            return
+        if sel == 0:
+            for u in req.updates:
+                write(u)
+        elif sel == 1:
+            for ent in req.entities:
+                try:
+                    for _ in dev.read(ent):
+                        pass
+                except TargetError:
+                    pass
+        elif sel == 2:
+            write(req)
+        else:
+            req.action = p4r.SetForwardingPipelineConfigRequest.VERIFY
+            try:
+                dev.set_pipeline(req)
+            except TargetError:
+                pass
+
+    return check
