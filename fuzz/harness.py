@@ -6,7 +6,8 @@ handles as designed (accepted, or refused with the module's typed error) and rai
 anything else: that is a crash. A crash is counted, its input saved once per distinct
 signature (exception type + innermost frame) and fuzzing goes on. A hang past
 ``--hang-seconds`` or RSS past ``--rss-mb`` is reported by libFuzzer, which then stops.
-Status (inputs, crashes, RSS at start and now) goes to ``--status`` as JSON.
+Status (inputs, crashes, RSS at start and now, RSS samples over the run) goes to
+``--status`` as JSON.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class Stats:
         self.t0 = time.monotonic()
         self.rss_start_kb = rss_kb()
         self.last_write = 0.0
+        self.samples: list[tuple[float, int]] = []  # (seconds, RSS kB), about every 5 % of the run
+        self.sample_every = 1.0
 
     def crash(self, exc: BaseException, data: bytes) -> None:
         self.crashes += 1
@@ -60,11 +63,14 @@ class Stats:
         if not force and now - self.last_write < 0.5:
             return
         self.last_write = now
+        rss = rss_kb()
+        if not self.samples or now - self.t0 - self.samples[-1][0] >= self.sample_every:
+            self.samples.append((round(now - self.t0, 1), rss))
         tmp = self.status_path + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"target": self.name, "inputs": self.inputs, "crashes": self.crashes,
                        "seconds": round(now - self.t0, 3), "rss_start_kb": self.rss_start_kb,
-                       "rss_end_kb": rss_kb(), "signatures": self.signatures}, f)
+                       "rss_end_kb": rss, "rss_samples": self.samples, "signatures": self.signatures}, f)
         os.replace(tmp, self.status_path)
 
 
@@ -84,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             importlib.import_module(pkg)
         check = mod.setup()
     stats = Stats(args.target, args.status, args.crash_dir)
+    stats.sample_every = max(1.0, args.seconds / 20)
 
     def one(data: bytes) -> None:
         stats.inputs += 1

@@ -32,6 +32,12 @@ def _stat(log: str, name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _after_warmup(samples: list, seconds: float) -> int | None:
+    """RSS at the first sample past a quarter of the run (the corpus has grown in by then)."""
+    later = [kb for t, kb in samples if t >= seconds / 4]
+    return later[0] if later else None
+
+
 def run_target(target: str, seconds: int, out: Path, hang: int, python: str) -> dict:
     status = out / "status" / f"{target}.json"
     logf = out / "logs" / f"{target}.log"
@@ -60,6 +66,8 @@ def run_target(target: str, seconds: int, out: Path, hang: int, python: str) -> 
            "signatures": st.get("signatures", {}), "seconds": st.get("seconds"), "wall_seconds": round(wall, 1),
            "exec_per_sec": _stat(text, "average_exec_per_sec"), "peak_rss_mb": _stat(text, "peak_rss_mb"),
            "rss_start_kb": st.get("rss_start_kb"), "rss_end_kb": st.get("rss_end_kb"),
+           "rss_after_warmup_kb": _after_warmup(st.get("rss_samples") or [], st.get("seconds") or 0),
+           "rss_samples": st.get("rss_samples"),
            "exit": rc, "log": str(logf)}
     if rc != 0:  # libFuzzer stopped it (hang, memory, signal) or it never started
         kind = next((k for k, needle in _LIBFUZZER_DEATHS if needle in text), f"exit {rc}")

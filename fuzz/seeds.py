@@ -110,6 +110,8 @@ def switch_seeds(out: dict[str, list[bytes]]) -> None:
     ups = lma_updates()
     req = p4r.WriteRequest(device_id=1, updates=ups)
     out["switch_p4rt"].append(b"\x00" + req.SerializeToString())
+    req.election_id.low = 1
+    out["switch_p4rt"].append(b"\x04" + req.SerializeToString())
     for u in ups:
         out["switch_p4rt"].append(b"\x02" + u.SerializeToString())
         for ty in (p4r.Update.MODIFY, p4r.Update.DELETE):
@@ -125,6 +127,7 @@ def switch_seeds(out: dict[str, list[bytes]]) -> None:
         wild = p4r.ReadRequest(device_id=1)
         getattr(wild.entities.add(), which).SetInParent()
         out["switch_p4rt"].append(b"\x01" + wild.SerializeToString())
+        out["switch_p4rt"].append(b"\x05" + wild.SerializeToString())
     cfg = p4r.SetForwardingPipelineConfigRequest(device_id=1, action=1)
     cfg.config.p4_device_config = b'{"header_types": []}'
     cfg.config.p4info.pkg_info.arch = "v1model"

@@ -7,12 +7,40 @@ Oracle: every call returns or raises a TargetError (the typed error the servicer
 turns into a gRPC status); bytes that are no protobuf message are skipped. An
 INSERT that succeeds is deleted again, so the tables do not grow with the run.
 The first input byte picks the request: 0 Write, 1 Read, 2 Write of one Update,
-3 SetForwardingPipelineConfig.
+3 SetForwardingPipelineConfig; 4 and 5 send the Write / Read through the servicer
+(runtime.py: device id, primary election id, atomicity, per-update statuses) with
+a stand-in gRPC context, where an INTERNAL status (the servicer's net for an
+unexpected exception) is a crash.
 """
 from __future__ import annotations
 
 MAX_LEN = 4096
 INSTRUMENT = ("p4mob_switch",)
+
+
+class InternalError(AssertionError):
+    """The servicer answered INTERNAL: an exception escaped the device."""
+
+
+class Aborted(Exception):
+    """context.abort(): the servicer's gRPC status for a refused request."""
+
+
+class StandInContext:
+    async def abort(self, code, details="", trailing_metadata=()):
+        if "internal error" in details or str(code) == "StatusCode.INTERNAL":
+            raise InternalError(details)
+        raise Aborted(code, details)
+
+
+def drive(coro):
+    """Run a coroutine that never suspends (the servicer's unary handlers here)."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise AssertionError("the handler waited on something")
 
 
 def setup():
@@ -22,8 +50,41 @@ def setup():
     from fuzz.switch_state import make_device
     from p4mob_switch.errors import TargetError
 
+    from p4mob_switch.runtime import P4RuntimeServicer, Stream
+
     dev = make_device()
     INSERT, DELETE = p4r.Update.INSERT, p4r.Update.DELETE
+    servicer = P4RuntimeServicer(dev)
+    primary = Stream(queue=__import__("asyncio").Queue(8), role="", election_id=1, arbitrated=True)
+    servicer.streams.append(primary)
+    ctx = StandInContext()
+
+    def via_servicer(sel: int, body: bytes) -> None:
+        try:
+            if sel == 4:
+                req = p4r.WriteRequest.FromString(body)
+                drive(servicer.Write(req, ctx))
+                for u in req.updates:  # keep the tables as they were
+                    if u.type == INSERT:
+                        undo = p4r.Update()
+                        undo.CopyFrom(u)
+                        undo.type = DELETE
+                        try:
+                            dev.write(undo)
+                        except TargetError:
+                            pass
+            else:
+                req = p4r.ReadRequest.FromString(body)
+                agen = servicer.Read(req, ctx)
+                while True:
+                    try:
+                        drive(agen.__anext__())
+                    except StopAsyncIteration:
+                        break
+        except Aborted:
+            pass
+        except (DecodeError, RuntimeError):
+            pass
 
     def write(u) -> None:
         try:
@@ -42,7 +103,10 @@ def setup():
     def check(data: bytes) -> None:
         if not data:
             return
-        sel, body = data[0] & 3, data[1:]
+        sel, body = data[0] % 6, data[1:]
+        if sel >= 4:
+            via_servicer(sel, body)
+            return
         try:
             if sel == 0:
                 req = p4r.WriteRequest.FromString(body)
