@@ -80,11 +80,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--corpus", action="append", default=[], help="seed/corpus directories")
     ap.add_argument("--crash-dir", default="fuzz/results/crashes")
-    ap.add_argument("--status", required=True)
+    ap.add_argument("--status", help="status JSON file (required to fuzz)")
     ap.add_argument("--hang-seconds", type=int, default=10)
     ap.add_argument("--rss-mb", type=int, default=2048)
+    ap.add_argument("--reproduce", nargs="+", metavar="FILE", help="run these inputs once, tracebacks shown")
     args = ap.parse_args(argv)
     mod = importlib.import_module(f"fuzz.{args.target}")
+    if args.reproduce:
+        check = mod.setup()
+        for path in args.reproduce:
+            with open(path, "rb") as f:
+                check(f.read())  # a crash raises here, with its traceback
+            print(f"{path}: no crash")
+        return
+    if not args.status:
+        ap.error("--status is required to fuzz")
     with atheris.instrument_imports(include=list(mod.INSTRUMENT)):
         for pkg in mod.INSTRUMENT:
             importlib.import_module(pkg)
