@@ -35,7 +35,9 @@ def loader_of(example: str) -> int:
 
 def make_base() -> Path:
     """examples/*.toml and the key files they name (0600), in a temporary directory."""
-    base = Path(tempfile.mkdtemp(prefix="p4mob-fuzz-config-"))
+    work = os.environ.get("P4MOB_FUZZ_WORK")  # the runner's <out>/work/<target>
+    base = Path(work) if work else Path(tempfile.mkdtemp(prefix="p4mob-fuzz-config-"))
+    base.mkdir(parents=True, exist_ok=True)
     for f in EXAMPLES.glob("*.toml"):
         shutil.copy(f, base / f.name)
         for key in re.findall(r'"(keys/[^"]+\.key)"', f.read_text()):

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -47,10 +48,13 @@ def run_target(target: str, seconds: int, out: Path, hang: int, python: str) -> 
     argv = [python, "-m", "fuzz.harness", target, "--seconds", str(seconds), "--status", str(status),
             "--crash-dir", str(out / "crashes"), "--hang-seconds", str(hang),
             "--corpus", str(out / "corpus" / target)]
+    work = out / "work" / target  # scratch files of the target (config_toml's TOML files)
+    shutil.rmtree(work, ignore_errors=True)
+    env = dict(os.environ, P4MOB_FUZZ_WORK=str(work))
     t0 = time.monotonic()
     with open(logf, "w") as log:
         try:
-            proc = subprocess.run(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            proc = subprocess.run(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env,
                                   timeout=seconds + SETUP_GRACE + hang)
             rc = proc.returncode
         except subprocess.TimeoutExpired:
