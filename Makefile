@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install test test-bare lab bench soak p4 clean
+.PHONY: install test test-bare lab bench soak fuzz p4 clean
 
 # Debian packages the lab and the independent checks use (installed when missing and root).
 # mininet + bridge-utils: mininet/pmip.py (its AIR is Mininet's LinuxBridge, which uses brctl);
@@ -68,8 +68,21 @@ soak: install
 	$(PY) -m p4mobility.soak --seconds $(SOAK_SECONDS) --rate $(SOAK_RATE) --mns $(SOAK_MNS) \
 	  --faults "$(SOAK_FAULTS)" --target $(SOAK_TARGET) --out $(SOAK_OUT) $(SOAK_ARGS)
 
+# Coverage-guided fuzzing (atheris; fuzz/, docs/fuzzing.md): every target FUZZ_SECONDS
+# seconds in its own process; one line per target, figures in fuzz/results/fuzz.json.
+# FUZZ_ARGS e.g. "--targets mh_decode,esp_frame --jobs 2 --pcaps lab-out".
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+
+$(VENV)/.fuzz-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test,fuzz]'
+	touch $@
+
+fuzz: $(VENV)/.fuzz-installed
+	$(PY) -m fuzz.runner --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
 clean:
-	rm -rf $(VENV) lab-out bench/results soak-out
+	rm -rf $(VENV) lab-out bench/results soak-out fuzz/results
 
 # --- P4 program (owned by p4src/; see README "Rebuilding the P4 program") ---
 # p4c-bm2-ss from PATH, else /opt/p4/bin; warnings are errors; outputs and the

@@ -131,7 +131,7 @@ class ActionCompiler:
 
         if op == "assign":
             need(2)
-            if ps[0].get("type") == "header":
+            if isinstance(ps[0], dict) and ps[0].get("type") == "header":
                 return [ind + self._copy_header(self._hdr(ps[0], w), self._hdr(ps[1], w))]
             return [ind + gen.store(ps[0], gen.expr(ps[1], w), w)]
         if op == "modify_field":  # P4_14 spelling of assign

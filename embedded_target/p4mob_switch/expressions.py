@@ -213,10 +213,10 @@ class Gen:
         """A Python statement storing value_src into a field lvalue, truncated."""
         t = dst.get("type") if isinstance(dst, dict) else None
         if t == "field":
-            idx = self.layout.field(dst["value"], where)
+            idx = self.layout.field(dst.get("value"), where)
             return self._store_idx(str(idx), self.layout.widths[idx], self.layout.signed[idx], value_src)
         if t == "expression":
-            e = dst["value"]
+            e = dst.get("value")
             if isinstance(e, dict) and e.get("type") == "expression":
                 e = e["value"]
             if isinstance(e, dict) and e.get("op") == "access_field":

@@ -182,7 +182,9 @@ def _transition(gen: Gen, st: dict, where: str, index: dict[str, int],
     trans = req(st, "transitions", list, where)
     for j, tr in enumerate(trans):
         w = f"{where}.transitions[{j}]"
-        nxt = tr.get("next_state") if isinstance(tr, dict) else None
+        if not isinstance(tr, dict):
+            raise PipelineLoadError(f"{w}: expected an object, got {tr!r}")
+        nxt = tr.get("next_state")
         if nxt is not None and nxt not in index:
             raise PipelineLoadError(f"{w}: unknown next_state {nxt!r}")
         go = f"st = {index[nxt]}; continue" if nxt is not None else "return pos, 0"

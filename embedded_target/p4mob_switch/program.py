@@ -48,10 +48,30 @@ class Control:
         self.run = run  # run(F, V, X): the whole control, compiled (controlflow.py)
 
 
+MAX_ARRAY = 1 << 24  # cells of one counter, meter or register array (a bound, not a bmv2 limit)
+
+
+def _array_size(size: Any, where: str) -> int:
+    """A counter/meter/register array size: an integer 0..MAX_ARRAY (null: 0)."""
+    size = 0 if size is None else size
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_ARRAY:
+        raise PipelineLoadError(f"{where}: bad size {size!r} (0..{MAX_ARRAY})")
+    return size
+
+
 class Program:
     """Everything compiled from one bmv2 JSON document."""
 
     def __init__(self, json_bytes: bytes | str) -> None:
+        try:
+            self._build(json_bytes)
+        except PipelineLoadError:
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError, RecursionError) as exc:
+            # a JSON shape the checks above do not name (found by fuzzing): still INVALID_ARGUMENT
+            raise PipelineLoadError(f"malformed bmv2 JSON ({type(exc).__name__}: {exc})") from None
+
+    def _build(self, json_bytes: bytes | str) -> None:
         doc = parse_json(json_bytes)
         self.json_bytes = json_bytes if isinstance(json_bytes, bytes) else json_bytes.encode()
         self.layout: Layout = build_layout(doc)
@@ -65,7 +85,7 @@ class Program:
             name = req(c, "name", str, w)
             direct = bool(c.get("is_direct", False))
             size = c.get("size", 0) if direct else req(c, "size", int, f"counter_arrays[{name}]")
-            self.counters[name] = CounterArray(name, size or 0, direct)
+            self.counters[name] = CounterArray(name, _array_size(size, f"counter_arrays[{name}]"), direct)
             if direct:
                 self.direct_counters[name] = c.get("binding")
         self.registers: dict[str, RegisterArray] = {}
@@ -74,7 +94,7 @@ class Program:
             name = req(r, "name", str, w)
             size = req(r, "size", int, f"register_arrays[{name}]")
             bw = req(r, "bitwidth", int, f"register_arrays[{name}]")
-            if size < 0 or size > 1 << 24 or bw <= 0:
+            if _array_size(size, f"register_arrays[{name}]") != size or bw <= 0:
                 raise PipelineLoadError(f"register_arrays[{name}]: bad size/bitwidth")
             self.registers[name] = RegisterArray(name, size, bw)
             gen.registers[name] = gen.bind("REG", self.registers[name])
@@ -85,7 +105,7 @@ class Program:
             direct = bool(m.get("is_direct", False))
             rt = m.get("result_target")
             self.meters[name] = MeterArray(
-                name, m.get("size", 0) or 0, m.get("type", "bytes") == "packets", direct, m.get("binding"),
+                name, _array_size(m.get("size", 0), f"meter_arrays[{name}]"), m.get("type", "bytes") == "packets", direct, m.get("binding"),
                 lay.field(rt, f"meter_arrays[{name}].result_target") if direct and rt else None)
         self.vsets: dict[str, ParseValueSet] = {}
         for i, v in enumerate(doc.get("parse_vsets") or []):

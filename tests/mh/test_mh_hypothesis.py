@@ -58,6 +58,7 @@ from p4mobility.mh.pcap import PcapError, read_frames
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 u8 = st.integers(0, 0xFF)
+plen6 = st.integers(0, 128)  # an IPv6 prefix length (tests/mh/test_mh_rfc_limits.py)
 u16 = st.integers(0, 0xFFFF)
 u32 = st.integers(0, 0xFFFFFFFF)
 u6 = st.integers(0, 63)
@@ -72,8 +73,8 @@ options = st.one_of(
     st.builds(AlternateCareofAddress, v6),
     st.builds(NonceIndices, u16, u16),
     st.builds(BindingAuthorizationData, blob),
-    st.builds(MobileNetworkPrefix, u8, v6),
-    st.builds(HomeNetworkPrefix, u8, v6),
+    st.builds(MobileNetworkPrefix, plen6, v6),
+    st.builds(HomeNetworkPrefix, plen6, v6),
     st.builds(MnIdentifier, st.binary(max_size=64), u8),
     st.builds(MnIdentifier, st.text(min_size=1, max_size=30).map(lambda s: s.encode())),
     st.builds(HandoffIndicatorOption, u8),

@@ -116,3 +116,38 @@ def test_decode_is_total(data):
         decode_frame(data)
     except NdDecodeError:
         pass
+
+
+# Found by fuzzing (fuzz/nd_decode.py, docs/fuzzing.md): each was a traceback or an accept.
+
+def _nd_frame(src: str, dst: str, icmp: bytes) -> bytes:
+    """Ethernet + IPv6 (hop limit 255) + ``icmp`` with its checksum set by scapy's helper,
+    then an 8-byte Ethernet trailer (short frames are padded on the wire)."""
+    from scapy.layers.inet6 import in6_chksum
+    body = bytearray(icmp)
+    if len(body) >= 4:
+        body[2:4] = b"\0\0"
+        body[2:4] = in6_chksum(58, IPv6(src=src, dst=dst), bytes(body)).to_bytes(2, "big")
+    return bytes(Ether(src="02:00:00:00:0a:01", dst="33:33:00:00:00:02")
+                 / IPv6(src=src, dst=dst, hlim=255, nh=58, plen=len(body))) + bytes(body) + bytes(8)
+
+
+@pytest.mark.parametrize("length", [0, 1, 4, 7])
+def test_rfc4861_6_1_1_icmp_shorter_than_8_is_discarded_not_a_traceback(length):
+    icmp = bytes([133, 0, 0, 0, 0, 0, 0, 0])[:length]
+    with pytest.raises(NdDecodeError, match="ICMP length"):
+        decode_frame(_nd_frame(str(MN_LL), "ff02::2", icmp))
+
+
+def test_rfc4861_7_1_1_ns_from_unspecified_needs_solicited_node_destination():
+    ns = bytes(ICMPv6ND_NS(tgt="2001:db8:100::1"))
+    with pytest.raises(NdDecodeError, match="solicited-node"):
+        decode_frame(_nd_frame("::", "ff02::1", ns))
+    ok = decode_frame(_nd_frame("::", str(solicited_node(IPv6Address("2001:db8:100::1"))), ns))
+    assert isinstance(ok, NeighborSolicitation) and ok.source_ll is None
+
+
+def test_rfc4861_7_1_1_ns_from_unspecified_with_source_link_layer_option_is_discarded():
+    ns = bytes(ICMPv6ND_NS(tgt="2001:db8:100::1") / ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:0a:01"))
+    with pytest.raises(NdDecodeError, match="solicited-node"):
+        decode_frame(_nd_frame("::", str(solicited_node(IPv6Address("2001:db8:100::1"))), ns))

@@ -44,6 +44,14 @@ def test_rfc5213_5_3_1_no_mn_id_option_is_160_with_empty_identifier(lma):
     assert_no_state(lma)
 
 
+def test_rfc5213_5_3_1_empty_mn_identifier_is_no_valid_mn_id_160(lma):
+    # the codec accepts Length 1 (Subtype only, RFC 4283 §3): the LMA must not take it as an MN
+    _, send = answer(lma, pbu(mn=b"", seq=8))
+    assert send.message.status == BaStatus.MISSING_MN_IDENTIFIER_OPTION
+    assert send.message.option(MnIdentifier).identifier == b""
+    assert_no_state(lma)
+
+
 def test_rfc5213_4_untrusted_mag_is_154(lma):
     _, send = answer(lma, pbu(), src=ROGUE)
     assert send.message.status == BaStatus.MAG_NOT_AUTHORIZED_FOR_PROXY_REG == 154

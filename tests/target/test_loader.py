@@ -30,6 +30,19 @@ def first_table(doc: dict) -> dict:
     return next(t for p in doc["pipelines"] for t in p["tables"] if t["key"])
 
 
+def assign(doc: dict) -> dict:
+    """The first ``assign`` primitive of the program's actions."""
+    return next(p for a in doc["actions"] for p in a["primitives"] if p["op"] == "assign")
+
+
+def array(doc: dict, kind: str) -> dict:
+    """The first counter / meter array (``kind`` is the JSON section)."""
+    arrays = doc.get(kind) or []
+    if not arrays:
+        pytest.skip(f"features.json has no {kind}")
+    return arrays[0]
+
+
 def test_features_program_loads(doc: dict) -> None:
     prog = load(doc)
     assert {"FeatIngress.l2", "FeatIngress.ipv4_lpm", "FeatIngress.acl"} <= set(prog.tables)
@@ -48,6 +61,15 @@ def test_features_program_loads(doc: dict) -> None:
     (lambda d: d["calculations"][0].__setitem__("algo", "md5"), "md5"),
     (lambda d: d["deparsers"][0]["order"].append("phantom"), "phantom"),
     (lambda d: d["pipelines"][0].__setitem__("init_table", "void"), "void"),
+    # found by fuzzing (fuzz/switch_pipeline.py): each was an AttributeError / KeyError traceback
+    (lambda d: d["parsers"][0]["parse_states"][0]["transitions"].__setitem__(0, "jump"), "'jump'"),
+    (lambda d: assign(d)["parameters"].__setitem__(0, "dst"), "unsupported assignment target"),
+    (lambda d: assign(d)["parameters"][0].pop("value"), "bad field reference"),
+    # a counter of 2**62 cells: MemoryError (or gigabytes) before this bound
+    (lambda d: array(d, "counter_arrays").__setitem__("size", 1 << 62), "bad size"),
+    (lambda d: array(d, "counter_arrays").__setitem__("size", -1), "bad size"),
+    (lambda d: d["meter_arrays"].append({"name": "m", "id": 9, "is_direct": False, "size": "many",
+                                         "rate_count": 2, "type": "bytes"}), "bad size"),
 ])
 def test_malformed_json_names_the_fault(doc: dict, mutate, needle: str) -> None:
     bad = copy.deepcopy(doc)

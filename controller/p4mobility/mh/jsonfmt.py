@@ -187,8 +187,8 @@ def _prefix(v: Any, what: str) -> tuple[int, IPv6Address]:
     if not isinstance(v, str) or v.count("/") != 1:
         raise MhJsonError(f"{what}: expected 'address/length', got {v!r}")
     a, plen = v.split("/")
-    if not (plen.isascii() and plen.isdigit()):
-        raise MhJsonError(f"{what}: bad prefix length in {v!r}")
+    if not (plen.isascii() and plen.isdigit()) or int(plen) > 128:  # an IPv6 prefix length: 0..128
+        raise MhJsonError(f"{what}: bad prefix length in {v!r} (0..128)")
     return int(plen), _addr(a, what)
 
 

@@ -108,19 +108,25 @@ class BindingAuthorizationData(MobilityOption):
 
 @dataclass(frozen=True, slots=True)
 class _PrefixOption(MobilityOption):
-    """Reserved(8), Prefix Length(8), Prefix(128); align 8n+4."""
+    """Reserved(8), Prefix Length(8), Prefix(128); align 8n+4. The length of an
+    IPv6 prefix is 0..128: an option with more is malformed (decode: MhOptionError,
+    the message is discarded; encode: refused)."""
 
     alignment: ClassVar[tuple[int, int]] = (8, 4)
     prefix_length: int
     prefix: IPv6Address
 
     def encode_data(self) -> bytes:
+        if not 0 <= self.prefix_length <= 128:
+            raise ValueError(f"prefix length {self.prefix_length}: an IPv6 prefix length is 0..128")
         return _HNP.pack(self.prefix_length, v6_packed(self.prefix))
 
     @classmethod
     def decode_data(cls, data: bytes):
         _need(cls, data, 18)
         plen, raw = _HNP.unpack(data)
+        if plen > 128:  # RFC 5213 §8.3 / RFC 3963 §4.3: the length of an IPv6 prefix
+            raise MhOptionError(f"{cls.__name__} (type {cls.type_code}): Prefix Length {plen} > 128")
         return cls(plen, IPv6Address(raw))
 
 
@@ -140,7 +146,9 @@ class HomeNetworkPrefix(_PrefixOption):
 
 @dataclass(frozen=True, slots=True)
 class MnIdentifier(MobilityOption):
-    """RFC 4283 §3: Subtype(8) + identifier (subtype 1 = NAI); no alignment."""
+    """RFC 4283 §3: Subtype(8) + identifier (subtype 1 = NAI); no alignment.
+    An empty identifier (Length 1) is valid on the wire: RFC 5213 §5.3.1 has the
+    LMA send it in a PBA with status 160; the LMA treats it in a PBU as no MN-ID."""
 
     type_code: ClassVar[int] = MobOpt.MN_IDENTIFIER
     identifier: bytes

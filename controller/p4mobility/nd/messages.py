@@ -17,6 +17,7 @@ RS, RA, NS, NA = 133, 134, 135, 136
 OPT_SOURCE_LL, OPT_TARGET_LL, OPT_PREFIX_INFO, OPT_MTU = 1, 2, 3, 5
 ALL_NODES = IPv6Address("ff02::1")
 ALL_ROUTERS = IPv6Address("ff02::2")
+_SOLICITED_NODE_PREFIX = bytes.fromhex("ff02" + "00" * 9 + "01ff")  # ff02::1:ff00:0/104 (RFC 4291 §2.7.1)
 
 
 class NdDecodeError(Exception):
@@ -174,6 +175,8 @@ def decode_frame(frame: bytes) -> RouterSolicitation | NeighborSolicitation:
         raise NdDecodeError("payload length beyond frame")
     src, dst = IPv6Address(ip[8:24]), IPv6Address(ip[24:40])
     icmp = ip[40:40 + plen]
+    if len(icmp) < 8:  # §6.1.1 / §7.1.1: ICMP length 8 or more
+        raise NdDecodeError(f"ICMP length {len(icmp)}, shorter than 8")
     kind, code = icmp[0], icmp[1]
     if code != 0:
         raise NdDecodeError("ICMP code is not 0")
@@ -194,5 +197,8 @@ def decode_frame(frame: bytes) -> RouterSolicitation | NeighborSolicitation:
             raise NdDecodeError("NS target is multicast")
         opts = _options(icmp[24:])
         sll = opts.get(OPT_SOURCE_LL)
+        if src.is_unspecified and (sll is not None or dst.packed[:13] != _SOLICITED_NODE_PREFIX):
+            raise NdDecodeError("NS from :: must go to a solicited-node address without a source "
+                                "link-layer option (RFC 4861 §7.1.1)")
         return NeighborSolicitation(src_mac, src, dst, target, sll[:6] if sll else None)
     raise NdDecodeError(f"ICMPv6 type {kind} is not handled here")
