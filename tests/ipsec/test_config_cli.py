@@ -151,8 +151,10 @@ def test_cli_export_wireshark_writes_private_file(tmp_path, capsys):
     assert out.stat().st_mode & 0o077 == 0
     lines = out.read_text().splitlines()
     assert len(lines) == 3
-    fields = [f.strip('"') for f in lines[2].split(",")]
-    assert fields[:4] == ["IPv6", "2001:db8:2::5", "2001:db8:1::1", "0x00002000"]
+    transport, tunnel = ([f.strip('"') for f in line.split(",")] for line in (lines[0], lines[2]))
+    assert transport[:4] == ["IPv6", "2001:db8:1::100", "2001:db8:1::1", "0x00001000"]
+    fields = tunnel  # a tunnel-mode SA is found by its SPI alone (RFC 3776 §3.4: the CoA is outside)
+    assert fields[:4] == ["IPv6", "*", "*", "0x00002000"]
     assert fields[5] == "0x" + KEYS["data.gcm"].hex() and fields[6] == "NULL"
     assert _cli(["ipsec", "export-wireshark", str(conf)]) == 0
     assert capsys.readouterr().out == out.read_text()
