@@ -46,8 +46,11 @@ class EventLog:
         self.stream = stream or sys.stdout
         self.clock = clock
         self._held = 0
+        self._muted = 0
 
     def event(self, name: str, **fields: Any) -> None:
+        if self._muted:
+            return
         rec = {"ts": round(self.clock(), 6), "node": self.node, "event": name}
         rec.update({k: _plain(v) for k, v in fields.items()})
         try:
@@ -56,6 +59,15 @@ class EventLog:
                 self.stream.flush()
         except (OSError, ValueError):
             pass
+
+    @contextlib.contextmanager
+    def muted(self) -> Iterator[None]:
+        """No line is written inside (an input handled again after a refused batch)."""
+        self._muted += 1
+        try:
+            yield
+        finally:
+            self._muted -= 1
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
