@@ -160,7 +160,7 @@ class HaNode(NodeRuntime):
             self.log.event("mh_unprotected", src=punted.src, punt_reason=int(reason))
         outer = _outer_v4(pkt, punted)
         self.metrics.pbu_rx.inc()
-        self.log.event("bu_rx", src=punted.src, home_address=punted.home_address_option or punted.src,
+        self.log.debug("bu_rx", src=punted.src, home_address=punted.home_address_option or punted.src,
                        protected_by=protected_by, outer=None if outer is None else f"{outer[0]}:{outer[1]}",
                        **mh_fields(msg))
         return self.core.handle(BuReceived(msg, punted.src, punted.dst, punted.home_address_option,

@@ -67,7 +67,7 @@ class NodeRuntime:
                  ipsec: IpsecSettings | None = None) -> None:
         self.settings = settings
         self.node_ipsec = NodeIpsec(ipsec) if ipsec else None
-        self.log = log or EventLog(settings.name)
+        self.log = log or EventLog(settings.name, level=settings.log_level)
         self.entries = EntrySet()
         self.queue: asyncio.Queue[QueueItem] = asyncio.Queue()
         self.switch: Any = None
@@ -306,7 +306,7 @@ class NodeRuntime:
             if written:
                 self.metrics.writes.inc()
                 self.metrics.updates.inc(written)
-                self.log.event("entries_written", updates=written)
+                self.log.debug("entries_written", updates=written)
             self.metrics.entries.set(len(self.entries))
             log_actions(self.log, self.metrics, actions)
         self.update_gauges()

@@ -71,6 +71,7 @@ class SoakLab(Lab):
         cfg = tomllib.loads(path.read_text())
         cfg["node"]["state_db"] = str(self.state_dir / "lma.db")
         cfg["node"]["counters_interval"] = 30.0
+        cfg["node"]["log_level"] = "info"  # as deployed: no line per accepted PBU (the lab's is debug)
         cfg["lma"]["max_bindings"] = self.mns + 64
         cfg["policy"]["trusted_mags"] += [str(a) for a in GEN_MAGS]
         cfg["policy"]["profiles"].update({mn_id(i).decode(): {"pool": "home"} for i in range(self.mns)})
