@@ -175,7 +175,8 @@ def inner(args: argparse.Namespace) -> int:
     total = n_burst + 3 * n_rate
     cfg = {
         "node": {"name": "lma", "switch_address": "127.0.0.1:9559", "p4info": str(DEFAULT_P4INFO),
-                 "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "lma.sock"), "counters_interval": 60.0},
+                 "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "lma.sock"), "counters_interval": 60.0,
+                 "log_level": "debug"},  # entries_written per batch: the batch sizes below
         "lma": {"lma_address": str(LMA), "max_bindings": total + 16, "max_tunnel_peers": 16,
                 "max_pbus_per_second_per_mag": 0,  # one generator plays every MAG: no flood limit
                 "timestamp_validity_window": 5.0},

@@ -93,7 +93,7 @@ class LmaAlone:
             "node": {"name": "lma", "switch_address": self.switch.grpc_addr, "p4info": str(DEFAULT_P4INFO),
                      "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(self.out / "lma.sock"),
                      "state_db": str(self.out / "lma.db"), "metrics_port": self.metrics_port,
-                     "counters_interval": 1.0},
+                     "counters_interval": 1.0, "log_level": "debug"},
             "lma": {"lma_address": str(LMA), "max_pbus_per_second_per_mag": FLOOD_LIMIT,
                     "timestamp_validity_window": 30.0, **lma},  # a replay within it: 157 (RFC 5213 §5.5)
             "policy": {"trusted_mags": [str(MAG1), str(MAG2)],

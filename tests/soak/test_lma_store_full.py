@@ -16,8 +16,9 @@ from p4mobility.runtime.items import PacketIn
 from p4mobility.runtime.lma_node import LmaNode
 from p4mobility.runtime.logs import EventLog, read_events
 from p4mobility.runtime.nodeconfig import lma_from_dict
-from p4mobility.runtime.store import StoreError
 from p4mobility.soak.wire import pbu, pbu_frame
+
+from .store_full import fill_store, free_store
 
 T0 = time.time()
 
@@ -44,15 +45,7 @@ def _node(tmp_path: Path) -> LmaNode:
 
 
 def _fill(node: LmaNode) -> None:
-    """max_page_count stands for a full disk: pages filled to the last one."""
-    db = node.store._db
-    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0] + 4}")
-    for i in range(1000):
-        try:
-            node.store.put("pad", str(i), {"pad": "x" * 500})
-        except StoreError:
-            return
-    raise AssertionError("never full")
+    fill_store(node.store)
 
 
 def _pbu_in(seq: int, now: float) -> PacketIn:
@@ -75,7 +68,7 @@ def test_full_disk_acknowledges_nothing_and_recovers(tmp_path, monkeypatch):
     events = [e["event"] for e in read_events(str(tmp_path / "lma.log"))]
     assert events.count("store_write_failed") == 1 and node.metrics.store_errors._value.get() == 2
 
-    node.store._db.execute("PRAGMA max_page_count = 1073741823")  # space is back
+    free_store(node.store)  # space is back
     asyncio.run(node.apply(node.on_item(_pbu_in(3, T0 + 2), T0 + 2)))
     assert len(node.outbox.take_held()) == 1  # the PBA (held: no switch in this test)
     assert len(node.core.binding_ids()) == 1 and len(node.store.load("bce")) == 1

@@ -24,6 +24,9 @@ def add_node_commands(subparsers: argparse._SubParsersAction) -> None:
         run = sub.add_parser("run", help=f"run the {role.upper()} controller for one switch")
         run.add_argument("-c", "--config", required=True, help="node TOML file")
         run.add_argument("--check", action="store_true", help="validate the file and exit")
+        run.add_argument("--log-level", choices=("info", "debug"),
+                         help="event lines: info (default, or [node] log_level), debug adds one per "
+                              "accepted registration")
         run.set_defaults(func=_run, role=role)
 
 
@@ -46,7 +49,9 @@ def _run(args: argparse.Namespace) -> int:
         from p4mobility.runtime.ha_node import HaNode as Node
     else:
         from p4mobility.runtime.mag_node import MagNode as Node
-    node = Node(cfg)
+    from p4mobility.runtime.logs import EventLog
+    level = args.log_level or cfg.node.log_level
+    node = Node(cfg, EventLog(cfg.node.name, level=level))
     try:
         asyncio.run(node.run())
     except OSError as exc:  # the control socket, sockets: the operating system said no

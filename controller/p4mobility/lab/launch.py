@@ -68,7 +68,8 @@ def node_settings(out: Path, node: str) -> dict[str, Any]:
     return {"name": node, "switch_address": f"127.0.0.1:{GRPC_PORT}", "device_id": 1,
             "election_id": 10, "p4info": str(DEFAULT_P4INFO), "p4blob": str(DEFAULT_P4BLOB),
             "control_socket": str(out / f"{node}.sock"), "state_db": str(out / f"{node}.db"),
-            "counters_interval": 2.0, "metrics_port": METRICS_PORT}
+            "counters_interval": 2.0, "metrics_port": METRICS_PORT,
+            "log_level": "debug"}  # the lab's timeline reads every registration's lines
 
 
 def crypto_sock(out: Path, node: str) -> Path:

@@ -25,7 +25,8 @@ def node_settings(out: Path) -> dict:
     """[node] of ha.toml: the switch in the HA namespace, files under ``out``."""
     return {"name": HA_NODE, "switch_address": f"127.0.0.1:{GRPC_PORT}", "device_id": 1, "election_id": 10,
             "p4info": str(DEFAULT_P4INFO), "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "ha.sock"),
-            "state_db": str(out / "ha.db"), "counters_interval": 1.0, "metrics_port": METRICS_PORT}
+            "state_db": str(out / "ha.db"), "counters_interval": 1.0, "metrics_port": METRICS_PORT,
+            "log_level": "debug"}  # the lab's timeline reads every registration's lines
 
 
 def write_keys(out: Path, sas: Iterable[M.MipSa] | None = None) -> None:

@@ -4,6 +4,9 @@ Rule: one event line per action: ``pbu_tx`` / ``pba_tx`` with the MH fields
 for a SendMh (also counted in the metrics); the home agent's ``ba_tx``,
 ``brr_tx``, ``mpa_tx`` with their route; the core's own LogEvent as
 ``core``, any other action under its class name with its identifying fields.
+Per-registration success lines (``pba_tx``/``ba_tx`` with status 0 and the bindings
+created, updated or moved) are debug lines (EventLog.debug, off by default: ~4 lines
+per PBU at 1,000 PBU/s); rejections, de-registrations, deletes and the rest stay on.
 It reads actions and decides nothing.
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from p4mobility.ha.actions import (SendBindingAck, SendBindingRefreshRequest, SendMobilePrefixAdvertisement,
                                    UdpIpv4Route)
 from p4mobility.mh import BindingAck, BindingUpdate, MnIdentifier
+from p4mobility.binding.actions import BindingCreated, BindingMoved, BindingUpdated
 from p4mobility.pmip.actions import HoldDownlink, HoldUplink, LogEvent, ReleaseDownlink, ReleaseUplink, SendMh
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.metrics import NodeMetrics
@@ -21,6 +25,7 @@ from p4mobility.runtime.metrics import NodeMetrics
 ACTION_FIELDS = ("binding_id", "mn_id", "hnps", "home_prefixes", "tunnel_peer_id", "access_port", "reason",
                  "lifetime", "pointer")
 QUIET_ACTIONS = (HoldDownlink, HoldUplink, ReleaseDownlink, ReleaseUplink)  # per packet: the adapter logs flushes
+DEBUG_ACTIONS = (BindingCreated, BindingUpdated, BindingMoved)  # one per accepted PBU/BU
 
 
 def action_fields(a: Any) -> dict[str, Any]:
@@ -63,10 +68,10 @@ def log_actions(log: EventLog, metrics: NodeMetrics, actions: list) -> None:
                 log.event("pbu_tx", dst=a.dst, **mh_fields(msg))
             elif isinstance(msg, BindingAck):
                 metrics.pba_tx.labels(str(int(msg.status))).inc()
-                log.event("pba_tx", dst=a.dst, **mh_fields(msg))
+                (log.event if msg.status else log.debug)("pba_tx", dst=a.dst, **mh_fields(msg))
         elif isinstance(a, SendBindingAck):  # the home agent's BA (RFC 6275 §10.3.1), along its route
             metrics.pba_tx.labels(str(int(a.message.status))).inc()
-            log.event("ba_tx", **_route_fields(a.route), **mh_fields(a.message))
+            (log.event if a.message.status else log.debug)("ba_tx", **_route_fields(a.route), **mh_fields(a.message))
         elif isinstance(a, SendBindingRefreshRequest):
             log.event("brr_tx", **_route_fields(a.route))
         elif isinstance(a, SendMobilePrefixAdvertisement):  # RFC 6275 §10.6.2
@@ -75,8 +80,10 @@ def log_actions(log: EventLog, metrics: NodeMetrics, actions: list) -> None:
         elif isinstance(a, LogEvent):
             log.event("core", level=a.level, message=a.message, **{k: v for k, v in a.fields.items()
                                                                    if k not in ("ts", "node", "event")})
+        elif isinstance(a, DEBUG_ACTIONS):
+            log.debug(type(a).__name__, **action_fields(a))
         elif not isinstance(a, QUIET_ACTIONS):
             log.event(type(a).__name__, **action_fields(a))
 
 
-__all__ = ["ACTION_FIELDS", "QUIET_ACTIONS", "action_fields", "log_actions", "mh_fields"]
+__all__ = ["ACTION_FIELDS", "DEBUG_ACTIONS", "QUIET_ACTIONS", "action_fields", "log_actions", "mh_fields"]

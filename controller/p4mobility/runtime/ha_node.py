@@ -88,11 +88,9 @@ class HaNode(NodeRuntime):
         if ha.ha_address_v4 is not None:  # the IPv4 endpoint (RFC 5555 §4.1), keyed IPv4-mapped
             changes += lma_base_entries(IPv6Address(f"::ffff:{ha.ha_address_v4}"), ())
         changes += self.ipsec_changes()
-        docs = self.store.load(KIND) if self.store is not None else {}
-        if docs:
+        if self.store is not None and self.store.load(KIND):
             try:
-                records = ha_persist.load_bindings(docs, ha)
-                self.core = HomeAgent.from_state(ha, records, time.time())
+                self.rollback_to_store()
             except (StateError, ValueError) as exc:  # refused: start empty, keep nothing half-loaded
                 self.log.event("state_refused", error=str(exc)[:300])
                 self.core = HomeAgent(ha)
@@ -103,6 +101,12 @@ class HaNode(NodeRuntime):
                 self.log.event("state_restored", bindings=self.core.binding_count())
         self.update_gauges()
         return changes
+
+    def rollback_to_store(self) -> None:
+        """The core as the store holds it (at start, and after a failed write: no BA went)."""
+        ha = self.cfg.home_agent
+        docs = self.store.load(KIND) if self.store is not None else {}
+        self.core = HomeAgent.from_state(ha, ha_persist.load_bindings(docs, ha), time.time())
 
     def persist(self, actions: list) -> None:
         changed = self.core.take_changes()  # O(changes): never the whole binding cache per batch
@@ -156,7 +160,7 @@ class HaNode(NodeRuntime):
             self.log.event("mh_unprotected", src=punted.src, punt_reason=int(reason))
         outer = _outer_v4(pkt, punted)
         self.metrics.pbu_rx.inc()
-        self.log.event("bu_rx", src=punted.src, home_address=punted.home_address_option or punted.src,
+        self.log.debug("bu_rx", src=punted.src, home_address=punted.home_address_option or punted.src,
                        protected_by=protected_by, outer=None if outer is None else f"{outer[0]}:{outer[1]}",
                        **mh_fields(msg))
         return self.core.handle(BuReceived(msg, punted.src, punted.dst, punted.home_address_option,

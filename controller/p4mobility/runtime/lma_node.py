@@ -106,7 +106,7 @@ class LmaNode(NodeRuntime):
             self.log.event("mh_ignored", mh_type=int(msg.mh_type), src=src)
             return self.core.handle(OtherMhReceived(msg, src, dst), now)
         self.metrics.pbu_rx.inc()
-        self.log.event("pbu_rx", src=src, **mh_fields(msg))
+        self.log.debug("pbu_rx", src=src, **mh_fields(msg))
         return self.core.handle(PbuReceived(msg, src, dst), now)
 
     def packet_outs(self, action: Any) -> list[P4PacketOut]:

@@ -2,7 +2,8 @@
 
 Rule: `EventLog.event(name, **fields)` writes {"ts", "node", "event", ...}
 to the stream (stdout by default) and flushes, so a supervisor reading the
-file sees each event as it happens; inside `with log.held():` (a worker batch,
+file sees each event as it happens (``debug(...)`` lines only at level "debug": the
+per-registration success lines, off by default); inside `with log.held():` (a worker batch,
 no await in it) the batch's lines are flushed once at its end instead of one
 write per line. bytes fields (MN-ID) are shown as text when printable, else hex.
 """
@@ -40,14 +41,23 @@ def _plain(v: Any) -> Any:
     return v
 
 
+LEVELS = ("info", "debug")
+
+
 class EventLog:
-    def __init__(self, node: str, stream: TextIO | None = None, clock=time.time) -> None:
+    def __init__(self, node: str, stream: TextIO | None = None, clock=time.time, level: str = "info") -> None:
+        if level not in LEVELS:
+            raise ValueError(f"log level {level!r}: expected one of {', '.join(LEVELS)}")
         self.node = node
+        self.debug_on = level == "debug"
         self.stream = stream or sys.stdout
         self.clock = clock
         self._held = 0
+        self._muted = 0
 
     def event(self, name: str, **fields: Any) -> None:
+        if self._muted:
+            return
         rec = {"ts": round(self.clock(), 6), "node": self.node, "event": name}
         rec.update({k: _plain(v) for k, v in fields.items()})
         try:
@@ -56,6 +66,20 @@ class EventLog:
                 self.stream.flush()
         except (OSError, ValueError):
             pass
+
+    def debug(self, name: str, **fields: Any) -> None:
+        """A line written only at level "debug" (one per accepted registration, say)."""
+        if self.debug_on:
+            self.event(name, **fields)
+
+    @contextlib.contextmanager
+    def muted(self) -> Iterator[None]:
+        """No line is written inside (an input handled again after a refused batch)."""
+        self._muted += 1
+        try:
+            yield
+        finally:
+            self._muted -= 1
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -87,4 +111,4 @@ def read_events(path: str) -> list[dict]:
     return out
 
 
-__all__ = ["EventLog", "read_events"]
+__all__ = ["EventLog", "LEVELS", "read_events"]

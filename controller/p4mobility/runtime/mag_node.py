@@ -74,27 +74,47 @@ class MagNode(NodeRuntime):
         if self.store is None:
             return changes
         try:
-            core, bul = self.store.load("mag_core"), self.store.load("mag_bul")
-            if not core and not bul:
-                return changes
-            if not isinstance(core.get("core"), dict):
-                raise MagStateError("mag_core", "missing or not an object")
-            state = mag_persist.load_state({**core["core"], "bul": bul})
-            self.core = MobileAccessGateway.from_state(self.cfg.mag, self.cfg.profiles, state)
+            entries = self._core_from_store()
         except ValueError as exc:  # MagStateError, or a document that is not JSON: start empty
             self.log.event("state_refused", error=str(exc)[:300])
             self.core = MobileAccessGateway(self.cfg.mag, self.cfg.profiles)
+            self._core_doc = None
             self.store.clear("mag_core", "mag_bul")
             return changes
-        self._core_doc = core.get("core")
+        if entries is None:
+            return changes
         for a in self.core.snapshot_actions():
             changes += mag_changes(a, self.router_mac)
         for v in self.core.binding_update_list():
             self.port_mac[v.access_port] = v.mn_ll_id or b""
             self.log.event("binding_restored", access_port=v.access_port, mn_id=v.mn_id, state=v.state.value,
                            last_seq=v.last_sequence)
-        self.log.event("state_restored", entries=len(bul))
+        self.log.event("state_restored", entries=entries)
         return changes
+
+    def _core_from_store(self) -> int | None:
+        """The core as the store holds it; the number of BUL entries, None for an empty store."""
+        assert self.store is not None
+        core, bul = self.store.load("mag_core"), self.store.load("mag_bul")
+        if not core and not bul:
+            self.core, self._core_doc = MobileAccessGateway(self.cfg.mag, self.cfg.profiles), None
+            return None
+        if not isinstance(core.get("core"), dict):
+            raise MagStateError("mag_core", "missing or not an object")
+        state = mag_persist.load_state({**core["core"], "bul": bul})
+        self.core = MobileAccessGateway.from_state(self.cfg.mag, self.cfg.profiles, state)
+        self._core_doc = core["core"]
+        return len(bul)
+
+    def rollback_to_store(self) -> None:
+        """After a failed write: the BUL as the store holds it (no PBU went for the batch)."""
+        if self.store is not None:
+            self._core_from_store()
+
+    def retry_refused(self, items: list[QueueItem]) -> list[QueueItem]:
+        """The MN's RS, traffic, link changes and PBAs of a refused batch are handled again
+        until the BUL can be persisted: the MN is served once the disk has room."""
+        return items
 
     def persist(self, actions: list) -> None:
         if self.store is None:
@@ -105,9 +125,9 @@ class MagNode(NodeRuntime):
         deletes = [("mag_bul", str(port)) for port, v in entries.items() if v is None]
         if core != self._core_doc:
             puts.append(("mag_core", "core", core))
-            self._core_doc = core
         if puts or deletes:
             self.store.apply(puts, deletes)
+            self._core_doc = core  # (only once written: a refused batch rewrites it)
 
     # --- inputs ----------------------------------------------------------------
     def on_item(self, item: QueueItem, now: float) -> list:

@@ -67,7 +67,7 @@ class NodeRuntime:
                  ipsec: IpsecSettings | None = None) -> None:
         self.settings = settings
         self.node_ipsec = NodeIpsec(ipsec) if ipsec else None
-        self.log = log or EventLog(settings.name)
+        self.log = log or EventLog(settings.name, level=settings.log_level)
         self.entries = EntrySet()
         self.queue: asyncio.Queue[QueueItem] = asyncio.Queue()
         self.switch: Any = None
@@ -78,6 +78,7 @@ class NodeRuntime:
         self.store = BindingStore(settings.state_db) if settings.state_db else None
         self._stop = asyncio.Event()
         self.store_failing: str | None = None  # the error while the state file cannot be written
+        self.refused: list[QueueItem] = []  # inputs of refused batches the role wants handled again
         self.outbox = PacketOuts(settings.p4info, self.log, lambda: self.writer)
         self._core_counts: dict[str, int] = {}  # core counts already added to metrics.core_events
 
@@ -136,6 +137,11 @@ class NodeRuntime:
         """Make the core what the store holds after a failed write (the batch is undone);
         a role that cannot re-raises and the node stops, as before."""
         raise NotImplementedError
+
+    def retry_refused(self, items: list[QueueItem]) -> list[QueueItem]:
+        """Inputs of a refused batch to handle again with the next batch (until the store
+        takes them). Default none: the peer retransmits (RFC 5213 §6.9.4, RFC 6275 §11.8)."""
+        return []
 
     def extra_tasks(self) -> list:
         return []
@@ -240,14 +246,19 @@ class NodeRuntime:
             timeout = None if deadline is None else max(0.0, deadline - time.time())
             items: list = []
             try:
-                items.append(await asyncio.wait_for(self.queue.get(), timeout))
+                if not self.refused:  # (refused inputs: retried now, _store_failed slept)
+                    items.append(await asyncio.wait_for(self.queue.get(), timeout))
                 while len(items) < MAX_BATCH and not self.queue.empty():
                     items.append(self.queue.get_nowait())
             except (TimeoutError, asyncio.TimeoutError):
                 pass
             now = time.time()
             actions: list = []
+            retried, self.refused = self.refused, []
             with self.log.held():  # one flush for the batch's log lines
+                with self.log.muted():  # their lines were written the first time
+                    for item in retried:
+                        actions += self.on_item(item, now)
                 for item in items:
                     actions += self.on_item(item, now)
                 deadline = self.next_deadline()
@@ -255,14 +266,14 @@ class NodeRuntime:
                     actions += self.core_timer(now)
             self.sync_core_counters()
             if actions:
-                await self.apply(actions)
+                await self.apply(actions, retried + items)
 
-    async def apply(self, actions: list) -> None:
+    async def apply(self, actions: list, items: list | tuple = ()) -> None:
         changes = [c for a in actions for c in self.changes_for(a)]
         try:
             self.persist(actions)  # state is durable before anything is acknowledged
         except StoreError as exc:
-            await self._store_failed(exc, actions)
+            await self._store_failed(exc, actions, list(items))
             return
         if self.store_failing is not None:
             self.log.event("store_recovered", after=self.store_failing)
@@ -295,22 +306,26 @@ class NodeRuntime:
             if written:
                 self.metrics.writes.inc()
                 self.metrics.updates.inc(written)
-                self.log.event("entries_written", updates=written)
+                self.log.debug("entries_written", updates=written)
             self.metrics.entries.set(len(self.entries))
             log_actions(self.log, self.metrics, actions)
         self.update_gauges()
 
-    async def _store_failed(self, exc: StoreError, actions: list) -> None:
+    async def _store_failed(self, exc: StoreError, actions: list, items: list) -> None:
         """Disk full or I/O error: nothing of the batch is acknowledged, written or sent (no
-        PBA promises state that is not durable); the core goes back to the store, the senders
-        retransmit (RFC 5213 §6.9.4) and succeed once the file can be written again."""
+        PBA/BA promises state that is not durable, no PBU for a BUL entry that is not); the
+        core goes back to the store. The LMA's and HA's senders retransmit (RFC 5213 §6.9.4,
+        RFC 6275 §11.8); the MAG handles the batch's inputs again with the next batch (its
+        timers, still due in the store's state, fire again) until the file can be written."""
         try:
             self.rollback_to_store()
         except NotImplementedError:
             raise exc from None
+        self.refused = self.retry_refused(items)[-MAX_BATCH:]
         self.metrics.store_errors.inc()
         if self.store_failing is None:
-            self.log.event("store_write_failed", error=str(exc)[:300], refused_actions=len(actions))
+            self.log.event("store_write_failed", error=str(exc)[:300], refused_actions=len(actions),
+                           retried_inputs=len(self.refused))
         self.store_failing = str(exc)[:300]
         self.update_gauges()
         await asyncio.sleep(STORE_RETRY)  # no busy loop on a timer that keeps failing

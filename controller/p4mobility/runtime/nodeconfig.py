@@ -42,6 +42,7 @@ class NodeSettings:
     state_db: str | None = None  # SQLite (WAL) file; None = no persistence
     metrics_port: int | None = None  # Prometheus HTTP port; None = off
     counters_interval: float = 5.0  # switch counters -> metrics, seconds
+    log_level: str = "info"  # "debug": also a line per accepted registration (runtime/logs.py)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
     for k in ("control_socket", "state_db"):
         if k in kw:
             cr.string(f"node.{k}", kw[k])
+    if "log_level" in kw and kw["log_level"] not in ("info", "debug"):
+        raise ConfigError("node.log_level", f"expected \"info\" or \"debug\", got {kw['log_level']!r:.40}")
     return NodeSettings(**kw)
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import ctypes
 import os
-import subprocess
 import sys
 import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from p4mobility.lab import topology as T
+from p4mobility.lab import statedisk, topology as T
 from p4mobility.lab.lab import Lab
 from p4mobility.lab.launch import switch_argv
 from p4mobility.lab.supervisor import LabError, sh
@@ -55,8 +54,7 @@ class SoakLab(Lab):
         self.sup.spawn("lossy-link", [sys.executable, "-m", "p4mobility.soak.lossy_link", "w0", "w1",
                                       "--rate-file", str(self.rate_file), "--stats", str(self.out / "link.json")],
                        self.out / "lossy-link.log", ns=wire)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        sh("mount", "-t", "tmpfs", "-o", f"size={self.state_mb}m,mode=0700", "tmpfs", str(self.state_dir))
+        statedisk.mount(self.state_dir, self.state_mb)
         self._mounted = True
 
     def start_switch(self, node: str) -> None:
@@ -73,6 +71,7 @@ class SoakLab(Lab):
         cfg = tomllib.loads(path.read_text())
         cfg["node"]["state_db"] = str(self.state_dir / "lma.db")
         cfg["node"]["counters_interval"] = 30.0
+        cfg["node"]["log_level"] = "info"  # as deployed: no line per accepted PBU (the lab's is debug)
         cfg["lma"]["max_bindings"] = self.mns + 64
         cfg["policy"]["trusted_mags"] += [str(a) for a in GEN_MAGS]
         cfg["policy"]["profiles"].update({mn_id(i).decode(): {"pool": "home"} for i in range(self.mns)})
@@ -87,7 +86,7 @@ class SoakLab(Lab):
             super().close()
         finally:
             if self._mounted:
-                subprocess.run(["umount", "-l", str(self.state_dir)], capture_output=True)
+                statedisk.unmount(self.state_dir)
                 self._mounted = False
 
     # --- faults' knobs ----------------------------------------------------------------
@@ -98,22 +97,10 @@ class SoakLab(Lab):
 
     def fill_state_disk(self) -> Path:
         """Fill the LMA's tmpfs to the last byte (ENOSPC for the next write)."""
-        filler = self.state_dir / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            for size in (1 << 20, 4096, 1):  # big blocks, then the last partial ones
-                chunk = b"\0" * size
-                try:
-                    while os.write(fd, chunk):
-                        pass
-                except OSError:  # ENOSPC: this size no longer fits
-                    continue
-        finally:
-            os.close(fd)
-        return filler
+        return statedisk.fill(self.state_dir)
 
     def free_state_disk(self) -> None:
-        (self.state_dir / "filler").unlink(missing_ok=True)
+        statedisk.free(self.state_dir)
 
     @contextmanager
     def in_namespace(self, node: str) -> Iterator[None]:
