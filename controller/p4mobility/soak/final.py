@@ -60,9 +60,13 @@ def after_fault_check(lab: SoakLab, model: LoadModel) -> dict:
     switch_hnps = {str(IPv6Network(e["match"]["dst_addr"])) for e in entries if e.get("table") == "bindings"}
     store_hnps = {h for d in docs.values() for h in d["hnps"]}
     still = [i for i in model.unchanged(snap) if snap[i][1] is not None]
+    not_in_switch = [i for i in still if str(snap[i][1]) not in switch_hnps]
+    not_in_store = [i for i in still if str(snap[i][1]) not in store_hnps]
     return {"checked": len(still),
-            "missing_in_switch": sum(1 for i in still if str(snap[i][1]) not in switch_hnps),
-            "missing_in_store": sum(1 for i in still if str(snap[i][1]) not in store_hnps)}
+            "missing_in_switch": len(not_in_switch), "missing_in_store": len(not_in_store),
+            # which MNs, to follow them in the LMA's log (mn_id soak<i>@...): at most ten each
+            "missing_sample": [[i, str(snap[i][1]), i in not_in_switch, i in not_in_store]
+                               for i in sorted(set(not_in_switch) | set(not_in_store))[:10]]}
 
 
 __all__ = ["final_check", "after_fault_check"]
