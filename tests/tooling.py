@@ -28,4 +28,19 @@ def needs_tools(*names: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(reason is not None, reason=reason or "")
 
 
-__all__ = ["find_tool", "needs_tools", "require_tool", "tool_missing"]
+def require_lab(*tools: str) -> None:
+    """Skip the calling test unless a lab on the embedded target can run here (root, ip,
+    the p4c outputs, the switch program) with ``tools`` too (ping, mount, ...)."""
+    __tracebackhide__ = True
+    from p4mobility.lab.lab import LabError, find_switch, lab_unavailable
+
+    reason = lab_unavailable() or (tool_missing(*tools) if tools else None)
+    if reason:
+        pytest.skip(reason)
+    try:
+        find_switch("embedded")
+    except LabError as exc:
+        pytest.skip(str(exc))
+
+
+__all__ = ["find_tool", "needs_tools", "require_lab", "require_tool", "tool_missing"]

@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from p4mobility.lab.lab import LabError, find_switch, lab_unavailable
-from tests.tooling import tool_missing
+from tests.tooling import require_lab
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(300)]
 
@@ -23,13 +22,7 @@ def namespaces(prefix: str) -> list[str]:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_lab_interrupted_leaves_nothing_behind(tmp_path, sig):
-    reason = lab_unavailable() or tool_missing("ping")  # the scenario pings the CN
-    if reason:
-        pytest.skip(reason)
-    try:
-        find_switch("embedded")
-    except LabError as exc:
-        pytest.skip(str(exc))
+    require_lab("ping")  # the scenario pings the CN
     log = open(tmp_path / "lab.out", "w")
     proc = subprocess.Popen([sys.executable, "-m", "p4mobility.cli", "lab", "--out", str(tmp_path / "out")],
                             stdout=log, stderr=subprocess.STDOUT)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from p4mobility.lab import statedisk, topology as T
-from p4mobility.lab.lab import Lab, LabError, find_switch, lab_unavailable
+from p4mobility.lab.lab import Lab
 from tests.e2e.states import bul_rows, lma_rows, wait_for
-from tests.tooling import tool_missing
+from tests.tooling import require_lab
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
 STATE_MB = 2
@@ -50,13 +50,7 @@ class MagStateDiskLab(Lab):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    reason = lab_unavailable() or tool_missing("ping") or tool_missing("mount")
-    if reason:
-        pytest.skip(reason)
-    try:
-        find_switch("embedded")
-    except LabError as exc:
-        pytest.skip(str(exc))
+    require_lab("ping", "mount")
     lab = MagStateDiskLab(Path(tmp_path_factory.mktemp("diskfull-mag")))
     try:
         lab.start()

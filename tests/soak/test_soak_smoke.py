@@ -4,21 +4,13 @@ state disk full). No timing is asserted: every acknowledged binding is kept, the
 entries equal the store's bindings, nothing is left dead, and the logs say what happened."""
 from __future__ import annotations
 
-import pytest
 
-from p4mobility.lab.lab import LabError, find_switch, lab_unavailable
 from p4mobility.soak.run import Soak, SoakOptions
-from tests.tooling import tool_missing
+from tests.tooling import require_lab
 
 
 def test_soak_smoke_faults_keep_every_acknowledged_binding(tmp_path):
-    reason = lab_unavailable() or tool_missing("ping") or tool_missing("mount")
-    if reason:
-        pytest.skip(reason)
-    try:
-        find_switch("embedded")
-    except LabError as exc:
-        pytest.skip(str(exc))
+    require_lab("ping", "mount")
     opts = SoakOptions(seconds=18, rate=40, mns=120, faults=("lma_controller", "link_loss", "switch", "disk_full"),
                        fault_every=3.0, fault_hold=2.0, warmup=4.0, rounds=1, state_mb=4, drain=60.0)
     s = Soak(tmp_path, opts, echo=lambda m: None).run()
