@@ -61,7 +61,7 @@ u8 = st.integers(0, 0xFF)
 plen6 = st.integers(0, 128)  # an IPv6 prefix length (tests/mh/test_mh_rfc_limits.py)
 u16 = st.integers(0, 0xFFFF)
 u32 = st.integers(0, 0xFFFFFFFF)
-u6 = st.integers(0, 63)
+v4plen = st.integers(0, 32)  # an IPv4 prefix length in the 6-bit Prefix-len (RFC 5555 §3.1.1)
 v6 = st.integers(0, 2**128 - 1).map(IPv6Address)
 v4 = st.integers(0, 2**32 - 1).map(IPv4Address)
 blob = st.binary(max_size=40)
@@ -82,14 +82,14 @@ options = st.one_of(
     st.builds(MnLinkLayerIdentifier, st.binary(max_size=20)),
     st.builds(LinkLocalAddress, v6),
     st.builds(Timestamp, st.integers(0, 2**64 - 1)),
-    st.builds(Ipv4HomeAddress, u6, st.booleans(), v4),
-    st.builds(Ipv4AddressAcknowledgement, u8, u6, v4),
+    st.builds(Ipv4HomeAddress, v4plen, st.booleans(), v4),
+    st.builds(Ipv4AddressAcknowledgement, u8, v4plen, v4),
     st.builds(NatDetection, st.booleans(), u32),
     st.builds(Ipv4CareofAddress, v4),
     st.builds(GreKey, st.none() | u32),
     st.builds(BindingIdentifier, u16, u8, st.booleans(), st.booleans(), st.none() | v4 | v6),
-    st.builds(Ipv4HomeAddressRequest, u6, v4),
-    st.builds(Ipv4HomeAddressReply, u8, u6, v4),
+    st.builds(Ipv4HomeAddressRequest, v4plen, v4),
+    st.builds(Ipv4HomeAddressReply, u8, v4plen, v4),
     st.builds(Ipv4DefaultRouterAddress, v4),
     st.builds(UnknownOption, unknown_types, blob),
 )

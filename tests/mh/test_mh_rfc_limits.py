@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 
@@ -22,6 +22,10 @@ from p4mobility.mh import (
     BindingError,
     BindingUpdate,
     HomeNetworkPrefix,
+    Ipv4AddressAcknowledgement,
+    Ipv4HomeAddress,
+    Ipv4HomeAddressReply,
+    Ipv4HomeAddressRequest,
     MhEncodeError,
     MhJsonError,
     MhOptionError,
@@ -116,3 +120,40 @@ def test_cli_decode_refuses_the_issue_example_and_encode_refuses_it_back():
     enc = subprocess.run([sys.executable, "-m", "p4mobility.cli", "mh", "encode"], input=json.dumps(doc),
                          capture_output=True, text=True, timeout=60)
     assert enc.returncode == 2 and "prefix length" in enc.stderr
+
+
+# IPv4 prefix lengths in the 6-bit Prefix-len of RFC 5555 §3.1.1 / §3.2.1 and RFC 5844 §3.1 / §3.2:
+# 0..32 (32: a single address); 33..63 fit the field but are no IPv4 prefix length.
+V4_PREFIX_OPTIONS = [
+    pytest.param(lambda n: Ipv4HomeAddress(n, False, IPv4Address("192.0.2.7")), 0, id="ipv4_home_address"),
+    pytest.param(lambda n: Ipv4AddressAcknowledgement(0, n, IPv4Address("192.0.2.7")), 1, id="ipv4_address_ack"),
+    pytest.param(lambda n: Ipv4HomeAddressRequest(n, IPv4Address("192.0.2.7")), 0, id="ipv4_hoa_request"),
+    pytest.param(lambda n: Ipv4HomeAddressReply(0, n, IPv4Address("192.0.2.7")), 1, id="ipv4_hoa_reply"),
+]
+
+
+def _patched_prefix_len(opt, byte: int, plen: int) -> bytes:
+    """The BU carrying ``opt`` with its Prefix-len (the top 6 bits of data byte ``byte``) set to
+    ``plen`` on the wire, past the encoder's own check; the MH checksum is not verified here."""
+    wire = bytearray(encode_mh(BindingUpdate(1, 1, options=(opt,))))
+    at = wire.index(bytes((opt.type_code, 6)), 12) + 2 + byte
+    wire[at] = (plen << 2) | (wire[at] & 0x03)
+    return bytes(wire)
+
+
+@pytest.mark.parametrize("make,byte", V4_PREFIX_OPTIONS)
+@pytest.mark.parametrize("plen", [33, 40, 63])
+def test_ipv4_prefix_length_over_32_is_malformed_and_refused(make, byte, plen):
+    with pytest.raises(MhOptionError, match=f"Prefix Length {plen} > 32"):
+        decode_mh(_patched_prefix_len(make(32), byte, plen))
+    with pytest.raises(MhEncodeError, match="0..32"):
+        encode_mh(BindingUpdate(1, 1, options=(make(plen),)))
+
+
+@pytest.mark.parametrize("make,byte", V4_PREFIX_OPTIONS)
+@pytest.mark.parametrize("plen", [0, 24, 32])
+def test_ipv4_prefix_lengths_0_to_32_round_trip(make, byte, plen):
+    m = BindingUpdate(1, 1, options=(make(plen),))
+    assert decode_mh(encode_mh(m)) == m
+    assert decode_mh(_patched_prefix_len(make(32), byte, plen)).options[-1].prefix_length == plen
+    assert message_from_json(message_to_json(m)) == m

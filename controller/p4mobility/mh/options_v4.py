@@ -13,10 +13,25 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar
 
 from .constants import MobOpt
+from .errors import MhOptionError
 from .options_base import _U16, _U32, MobilityOption, _need, v4_packed
 
 _V4 = struct.Struct("!xx4s")  # Reserved(16), IPv4 address
 _V4PL = struct.Struct("!BB4s")
+
+
+def _check_v4_prefix_length(plen: int) -> None:
+    """Encode: the 6-bit Prefix-len carries the length of an IPv4 prefix, 0..32 (RFC 5555
+    §3.1.1: 32 for a single address; RFC 5844 §3.1, §3.2)."""
+    if not 0 <= plen <= 32:
+        raise ValueError(f"prefix length {plen}: an IPv4 prefix length is 0..32")
+
+
+def _decoded_v4_prefix_length(cls: type, plen: int) -> int:
+    """Decode: 33..63 fit the field but are no IPv4 prefix length: the option is malformed."""
+    if plen > 32:
+        raise MhOptionError(f"{cls.__name__} (type {cls.type_code}): Prefix Length {plen} > 32")
+    return plen
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +46,14 @@ class Ipv4HomeAddress(MobilityOption):
     address: IPv4Address = IPv4Address(0)
 
     def encode_data(self) -> bytes:
-        if not 0 <= self.prefix_length < 64:
-            raise ValueError("prefix_length is a 6-bit field")
+        _check_v4_prefix_length(self.prefix_length)
         return _V4PL.pack(self.prefix_length << 2 | self.p << 1, 0, v4_packed(self.address))
 
     @classmethod
     def decode_data(cls, data: bytes) -> "Ipv4HomeAddress":
         _need(cls, data, 6)
         b0, _, raw = _V4PL.unpack(data)
-        return cls(b0 >> 2, bool(b0 & 0x02), IPv4Address(raw))
+        return cls(_decoded_v4_prefix_length(cls, b0 >> 2), bool(b0 & 0x02), IPv4Address(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +66,14 @@ class _StatusPrefixV4(MobilityOption):
     address: IPv4Address
 
     def encode_data(self) -> bytes:
-        if not 0 <= self.prefix_length < 64:
-            raise ValueError("prefix_length is a 6-bit field")
+        _check_v4_prefix_length(self.prefix_length)
         return _V4PL.pack(self.status, self.prefix_length << 2, v4_packed(self.address))
 
     @classmethod
     def decode_data(cls, data: bytes):
         _need(cls, data, 6)
         status, b1, raw = _V4PL.unpack(data)
-        return cls(status, b1 >> 2, IPv4Address(raw))
+        return cls(status, _decoded_v4_prefix_length(cls, b1 >> 2), IPv4Address(raw))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +100,14 @@ class Ipv4HomeAddressRequest(MobilityOption):
     address: IPv4Address = IPv4Address(0)
 
     def encode_data(self) -> bytes:
-        if not 0 <= self.prefix_length < 64:
-            raise ValueError("prefix_length is a 6-bit field")
+        _check_v4_prefix_length(self.prefix_length)
         return _V4PL.pack(self.prefix_length << 2, 0, v4_packed(self.address))
 
     @classmethod
     def decode_data(cls, data: bytes) -> "Ipv4HomeAddressRequest":
         _need(cls, data, 6)
         b0, _, raw = _V4PL.unpack(data)
-        return cls(b0 >> 2, IPv4Address(raw))
+        return cls(_decoded_v4_prefix_length(cls, b0 >> 2), IPv4Address(raw))
 
 
 @dataclass(frozen=True, slots=True)
