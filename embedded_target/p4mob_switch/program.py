@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from .actions import Action, ActionCompiler, CounterArray, RegisterArray, install_header_tables
 from .controlflow import compile_control
-from .errors import PipelineLoadError
+from .errors import PipelineLoadError, TargetError
 from .expressions import Gen
 from .hashes import compile_calculations, compile_inputs
 from .meters import MeterArray
@@ -314,7 +314,11 @@ class Program:
             t.default_const = bool(de.get("action_const", False))
             t.init_default = (a, data)
         for j, ej in enumerate(tj.get("entries") or []):
-            t.insert(self._const_entry(t, ej, f"{where}.entries[{j}]"), const=True)
+            entry = self._const_entry(t, ej, f"{where}.entries[{j}]")
+            try:
+                t.insert(entry, const=True)
+            except TargetError as exc:  # full, or a duplicate: the program is malformed, not the table
+                raise PipelineLoadError(f"{where}.entries[{j}]: {exc}") from None
             t.immutable = True
         self.tables[name] = t
         return t

@@ -30,6 +30,11 @@ def first_table(doc: dict) -> dict:
     return next(t for p in doc["pipelines"] for t in p["tables"] if t["key"])
 
 
+def const_table(doc: dict) -> dict:
+    """features.p4's table with const entries (tos_map: two, max_size 2)."""
+    return next(t for p in doc["pipelines"] for t in p["tables"] if t.get("entries"))
+
+
 def assign(doc: dict) -> dict:
     """The first ``assign`` primitive of the program's actions."""
     return next(p for a in doc["actions"] for p in a["primitives"] if p["op"] == "assign")
@@ -70,6 +75,10 @@ def test_features_program_loads(doc: dict) -> None:
     (lambda d: array(d, "counter_arrays").__setitem__("size", -1), "bad size"),
     (lambda d: d["meter_arrays"].append({"name": "m", "id": 9, "is_direct": False, "size": "many",
                                          "rate_count": 2, "type": "bytes"}), "bad size"),
+    # found by fuzzing: const entries a table cannot hold were the table's own errors
+    # (RESOURCE_EXHAUSTED, ALREADY_EXISTS) instead of a malformed program
+    (lambda d: const_table(d).__setitem__("max_size", 1), "full"),
+    (lambda d: const_table(d)["entries"].__setitem__(1, const_table(d)["entries"][0]), "already exists"),
 ])
 def test_malformed_json_names_the_fault(doc: dict, mutate, needle: str) -> None:
     bad = copy.deepcopy(doc)
