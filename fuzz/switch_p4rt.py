@@ -48,6 +48,22 @@ def drive(coro):
     raise AssertionError("the handler waited on something")
 
 
+def undo_insert(dev, u) -> None:
+    """Delete what an INSERT added, so the tables do not grow from input to input."""
+    from finsy.proto import p4r
+    from p4mob_switch.errors import TargetError
+
+    if u.type != p4r.Update.INSERT:
+        return
+    undo = p4r.Update()
+    undo.CopyFrom(u)
+    undo.type = p4r.Update.DELETE
+    try:
+        dev.write(undo)
+    except TargetError:
+        pass
+
+
 def setup():
     from finsy.proto import p4r
     from google.protobuf.message import DecodeError
@@ -58,7 +74,6 @@ def setup():
     from p4mob_switch.runtime import P4RuntimeServicer, Stream
 
     dev = make_device()
-    INSERT, DELETE = p4r.Update.INSERT, p4r.Update.DELETE
     servicer = P4RuntimeServicer(dev)
     primary = Stream(queue=__import__("asyncio").Queue(8), role="", election_id=1, arbitrated=True)
     servicer.streams.append(primary)
@@ -70,14 +85,7 @@ def setup():
                 req = p4r.WriteRequest.FromString(body)
                 drive(servicer.Write(req, ctx))
                 for u in req.updates:  # keep the tables as they were
-                    if u.type == INSERT:
-                        undo = p4r.Update()
-                        undo.CopyFrom(u)
-                        undo.type = DELETE
-                        try:
-                            dev.write(undo)
-                        except TargetError:
-                            pass
+                    undo_insert(dev, u)
             else:
                 req = p4r.ReadRequest.FromString(body)
                 agen = servicer.Read(req, ctx)
@@ -96,14 +104,7 @@ def setup():
             dev.write(u)
         except TargetError:
             return
-        if u.type == INSERT:
-            undo = p4r.Update()
-            undo.CopyFrom(u)
-            undo.type = DELETE
-            try:
-                dev.write(undo)
-            except TargetError:
-                pass
+        undo_insert(dev, u)
 
     def check(data: bytes) -> None:
         if not data:
