@@ -1,6 +1,8 @@
-"""What the home agent put on access link A, read back from the lab's capture (ha-acca.pcap).
+"""What a hostile MN2 sends the home agent, and what the HA put on access link A, read back
+from the lab's capture (ha-acca.pcap).
 
-Rule: independent of the code under test's framing: an ESP Binding Acknowledgement is
+Rule: a malformed BU is a good one (mip_states.bu_packet) with its MH bytes changed and its
+lengths and checksum made to match again, so only the change is wrong. Reading is independent of the code under test's framing: an ESP Binding Acknowledgement is
 opened with MN2's own inbound SA (the IPsec core with MN2's file, as mip_states.ForeignMn
 seals) and decoded with our MH codec, and cross-checked with tshark (Wireshark's
 dissectors, the lab's `esp_sa` file) where tshark is installed; an ICMPv6 Parameter
@@ -17,7 +19,7 @@ from typing import Any
 from p4mobility.ipsec import Accepted
 from p4mobility.lab import mip_topology as M
 from p4mobility.lab.pcapcheck import MhRow, mh_rows
-from p4mobility.mh import BindingAck
+from p4mobility.mh import BindingAck, checksum
 from p4mobility.mh.pcap import read_frames
 from p4mobility.runtime.frames import FrameError, parse_mh_frame
 from tests.tooling import tool_missing
@@ -25,7 +27,46 @@ from tests.tooling import tool_missing
 from .mip_states import ForeignMn
 
 SPI = {sa.name: sa.spi for mn in M.HOME_ADDRESSES for sa in M.mip_sas(mn)}
-ESP = 50
+
+
+def mutate(packet: bytes, fn) -> bytes:
+    """``packet`` (IPv6 + HAO + MH, bu_packet) with its MH changed by ``fn`` and the IPv6 Payload
+    Length and MH checksum (over HoA, HA: RFC 6275 §6.1.1) made to match again."""
+    at = 40 + (packet[41] + 1) * 8  # after the IPv6 header and the Destination Options header
+    head, mh = bytearray(packet[:at]), bytearray(packet[at:])
+    fn(mh)
+    mh[4:6] = b"\0\0"
+    mh[4:6] = checksum(M.MN2_HOME_ADDRESS, M.HA_ADDRESS, bytes(mh)).to_bytes(2, "big")
+    head[4:6] = (len(head) - 40 + len(mh)).to_bytes(2, "big")
+    return bytes(head + mh)
+
+
+def past_packet(mh):
+    mh[1] += 1  # Header Len announces 8 bytes more than the packet holds
+
+
+def overrun(mh):
+    mh += bytes([200, 30, 0, 0, 0, 0, 0, 0])  # an option whose Length runs past the message
+    mh[1] += 1
+
+
+def bad_checksum(packet: bytes) -> bytes:
+    b = bytearray(packet)
+    b[40 + (packet[41] + 1) * 8 + 4] ^= 0x5A  # the MH checksum
+    return bytes(b)
+
+
+def payload_proto(mh):
+    mh[0] = 6  # RFC 6275 §6.1.1: Payload Proto must be 59
+
+
+def bytes_past_header_len(mh):
+    mh += bytes(8)  # 8 bytes more than Header Len announces
+
+
+def short_fixed_part(mh):
+    del mh[8:]
+    mh[1] = 0  # a BU's fixed part needs 12 bytes: Header Len 0 is too short for the type
 
 
 def _frames(lab) -> list[bytes]:
@@ -99,4 +140,5 @@ def no_wire(lab) -> Any:
     return None if lab.pcap else (tool_missing("tcpdump") or "the lab captured nothing")
 
 
-__all__ = ["SPI", "ba_on_wire", "tshark_ba", "icmp_on_wire", "icmp_agrees", "no_wire"]
+__all__ = ["SPI", "mutate", "past_packet", "overrun", "bad_checksum", "payload_proto", "bytes_past_header_len",
+           "short_fixed_part", "ba_on_wire", "tshark_ba", "icmp_on_wire", "icmp_agrees", "no_wire"]

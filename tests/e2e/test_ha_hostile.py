@@ -19,8 +19,10 @@ MN's home address: test_mip_home_agent.py.)
 from __future__ import annotations
 
 import itertools
+import signal
 import sys
 import time
+import tomllib
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
@@ -28,15 +30,17 @@ import pytest
 from p4mobility.lab import mip_topology as M
 from p4mobility.lab.launch import METRICS_PORT
 from p4mobility.lab.supervisor import sh
+from p4mobility.lab.topology import to_toml
 from p4mobility.mh import (AlternateCareofAddress, BindingError, BindingIdentifier, BindingUpdate,
-                           Ipv4AddressAcknowledgement, Ipv4CareofAddress, Ipv4HomeAddress, checksum)
+                           Ipv4AddressAcknowledgement, Ipv4CareofAddress, Ipv4HomeAddress)
 from p4mobility.mh.pcap import read_frames
 from p4mobility.p4rt.names import PROFILES, TABLES
 from p4mobility.runtime.frames import FrameError, parse_mh_frame
 
 from tests.tooling import tool_missing
 
-from .ha_wire import SPI, ba_on_wire, icmp_agrees, icmp_on_wire, no_wire, tshark_ba
+from .ha_wire import (SPI, ba_on_wire, bad_checksum, bytes_past_header_len, icmp_agrees, icmp_on_wire, mutate, no_wire,
+                      overrun, past_packet, payload_proto, short_fixed_part, tshark_ba)
 from .mip_states import ForeignMn, binding, bu_packet, make_mip_lab, registered_at, targets, to_switch
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
@@ -107,56 +111,16 @@ def moved(lab, m0: dict, sample: str, by: int = 1) -> None:
     assert metrics(lab).get(sample, 0.0) == m0.get(sample, 0.0) + by
 
 
-def mutate(packet: bytes, fn) -> bytes:
-    """``packet`` (IPv6 + HAO + MH, bu_packet) with its MH changed by ``fn`` and the IPv6 Payload
-    Length and MH checksum (over HoA, HA: RFC 6275 §6.1.1) made to match again."""
-    at = 40 + (packet[41] + 1) * 8  # after the IPv6 header and the Destination Options header
-    head, mh = bytearray(packet[:at]), bytearray(packet[at:])
-    fn(mh)
-    mh[4:6] = b"\0\0"
-    mh[4:6] = checksum(MN2, HA, bytes(mh)).to_bytes(2, "big")
-    head[4:6] = (len(head) - 40 + len(mh)).to_bytes(2, "big")
-    return bytes(head + mh)
-
-
-def _past_packet(mh):
-    mh[1] += 1
-
-
-def _overrun(mh):
-    mh += bytes([200, 30, 0, 0, 0, 0, 0, 0])
-    mh[1] += 1
-
-
-def _bad_checksum(packet: bytes) -> bytes:
-    b = bytearray(packet)
-    b[40 + (packet[41] + 1) * 8 + 4] ^= 0x5A  # the MH checksum
-    return bytes(b)
-
-
-def _payload_proto(mh):
-    mh[0] = 6  # RFC 6275 §6.1.1: Payload Proto must be 59
-
-
-def _bytes_past_header_len(mh):
-    mh += bytes(8)  # 8 bytes more than Header Len announces
-
-
-def _short_fixed_part(mh):
-    del mh[8:]
-    mh[1] = 0  # a BU's fixed part needs 12 bytes: Header Len 0 is too short for the type
-
-
 @pytest.mark.parametrize("case", ["header_len_past_packet", "option_overruns_message", "bad_checksum",
                                   "payload_proto_not_59"])
 def test_rfc6275_9_2_malformed_bu_in_genuine_esp_is_discarded_counted_and_changes_nothing(lab, mn2, case):
     both_registered(lab, mn2)
     before, m0 = snapshot(lab), metrics(lab)
     good = bu_packet(mn2_bu(mn2.seq + 1), MN2_COA, MN2)
-    bad = {"header_len_past_packet": lambda: mutate(good, _past_packet),
-           "option_overruns_message": lambda: mutate(good, _overrun),
-           "bad_checksum": lambda: _bad_checksum(good),
-           "payload_proto_not_59": lambda: mutate(good, _payload_proto)}[case]()
+    bad = {"header_len_past_packet": lambda: mutate(good, past_packet),
+           "option_overruns_message": lambda: mutate(good, overrun),
+           "bad_checksum": lambda: bad_checksum(good),
+           "payload_proto_not_59": lambda: mutate(good, payload_proto)}[case]()
     t = time.time()
     hostile(lab, sealed(mn2, bad))
     ev = lab.wait_event("ha", "mh_undecodable", since=t)
@@ -175,9 +139,9 @@ def test_rfc6275_9_2_malformed_bu_in_genuine_esp_is_discarded_counted_and_change
 # RFC 6275 §9.2 (RFC 4443 §3.4): the pointer counts from the IPv6 header; the MH comes after
 # the 40-octet IPv6 header and the 24-octet Destination Options header with the HAO
 MH_AT = 40 + 24
-ICMP_CASES = {"payload_proto_not_59": (_payload_proto, MH_AT + 0),  # Payload Proto
-              "bytes_past_header_len": (_bytes_past_header_len, MH_AT + 1),  # Header Len
-              "header_len_short_for_type": (_short_fixed_part, MH_AT + 1)}
+ICMP_CASES = {"payload_proto_not_59": (payload_proto, MH_AT + 0),  # Payload Proto
+              "bytes_past_header_len": (bytes_past_header_len, MH_AT + 1),  # Header Len
+              "header_len_short_for_type": (short_fixed_part, MH_AT + 1)}
 
 
 @pytest.mark.parametrize("case", list(ICMP_CASES))
@@ -316,6 +280,37 @@ def test_rfc6275_10_3_2_deregistration_without_binding_133_and_too_many_care_of_
     bids = tuple(BindingIdentifier(i, coa=_coa(i)) for i in range(1, 10))
     refused_on_the_wire(lab, mn2, mn2_bu(mn2.seq + next(PROBE), options=(ALT, *bids)), 130)
     assert snapshot(lab) == before and binding(lab, MN2) is None
+
+
+def ha_restarted_with(lab, **home_agent) -> None:
+    """The HA node restarted (SIGTERM) on its ha.toml with ``home_agent`` keys changed; its
+    bindings come back from its store and the switch is reconciled against them."""
+    path = lab.out / "ha.toml"
+    cfg = tomllib.loads(path.read_text())
+    cfg["home_agent"].update(home_agent)
+    path.write_text(to_toml(cfg))
+    t = lab.restart_ha(signal.SIGTERM)
+    lab.wait_event("ha", "reconciled", since=t, timeout=180)
+
+
+def test_rfc5648_5_2_bids_refused_by_local_policy_166_168_across_restarts(lab, mn2):
+    both_registered(lab, mn2)
+    before = snapshot(lab)
+    original = (lab.out / "ha.toml").read_text()
+    try:
+        # RFC 5648 §5.2: multiple care-of addresses are off at this home agent -> 166
+        ha_restarted_with(lab, mcoa_enabled=False)
+        assert snapshot(lab) == before  # restored from the store, nothing else moved
+        refused_on_the_wire(lab, mn2, mn2_bu(mn2.seq + next(PROBE), options=(ALT, BindingIdentifier(1))), 166)
+        # RFC 5648 §4.3, §5.2: several BID options while bulk registration is off -> 168
+        ha_restarted_with(lab, mcoa_enabled=True, mcoa_bulk_registration=False)
+        bids = (BindingIdentifier(1, coa=_coa(1)), BindingIdentifier(2, coa=_coa(2)))
+        refused_on_the_wire(lab, mn2, mn2_bu(mn2.seq + next(PROBE), options=(ALT, *bids)), 168)
+        assert snapshot(lab) == before
+    finally:
+        (lab.out / "ha.toml").write_text(original)
+        t = lab.restart_ha(signal.SIGTERM)
+        lab.wait_event("ha", "reconciled", since=t, timeout=180)
 
 
 # RFC 5555 §3.2.1: the IPv6 registration stands (BA 0), the IPv4 Address Acknowledgement refuses
