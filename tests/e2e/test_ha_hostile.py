@@ -94,6 +94,11 @@ def both_registered(lab, mn2: ForeignMn) -> None:
         lab.wait_for(lambda: binding(lab, MN2), "MN2's binding")
 
 
+def to_mn2(ev: dict) -> bool:
+    """A ba_tx line for MN2 (the real MN's refreshes may be logged meanwhile)."""
+    return ev.get("home_address") == str(MN2)
+
+
 def snapshot(lab) -> tuple[list[dict], list[dict]]:
     rows = [{k: v for k, v in r.items() if k != "expires_in"} for r in lab.show("bindings")]
     return lab.read_switch(*TABLES, *PROFILES), rows
@@ -129,7 +134,7 @@ def test_rfc6275_9_2_malformed_bu_in_genuine_esp_is_discarded_counted_and_change
     if case == "payload_proto_not_59":  # §9.2's ICMPv6 error would quote the decrypted BU in the clear
         assert line["action"] == "icmp_parameter_problem" and "ESP" in line["icmp_not_sent"]
     time.sleep(NO_ANSWER_WINDOW)
-    assert lab.events("ha", "ba_tx", since=t) == []  # nothing answers it
+    assert [e for e in lab.events("ha", "ba_tx", since=t) if to_mn2(e)] == []  # nothing answers it
     assert [e for e in lab.events("ha", "core", since=t) if e.get("counter") == "icmp_parameter_problems_sent"] == []
     moved(lab, m0, 'p4mob_core_events_total{counter="undecodable"}')
     moved(lab, m0, "p4mob_mh_discarded_total")
@@ -165,7 +170,7 @@ def test_rfc6275_9_2_clear_mh_with_bad_payload_proto_or_header_len_gets_icmp_par
         raw = lab.wait_for(lambda: icmp_on_wire(lab, bad), "the Parameter Problem on access link A", timeout=10,
                            poll=0.2)
         icmp_agrees(lab, case, raw, bad, MN2_COA, pointer)
-    assert lab.events("ha", "ba_tx", since=t) == []  # and no BA answers it
+    assert [e for e in lab.events("ha", "ba_tx", since=t) if to_mn2(e)] == []  # and no BA answers it
     assert snapshot(lab) == before
 
 
@@ -200,7 +205,7 @@ def test_rfc6275_9_5_1_old_sequence_number_in_esp_gets_135_with_the_last_accepte
     before, m0 = snapshot(lab), metrics(lab)
     t = time.time()
     hostile(lab, sealed(mn2, bu_packet(mn2_bu(mn2.seq - 1), MN2_COA, MN2)))
-    ba = lab.wait_event("ha", "ba_tx", since=t)
+    ba = lab.wait_event("ha", "ba_tx", since=t, where=to_mn2)
     assert ba["status"] == 135 and ba["seq"] == mn2.seq and ba["lifetime"] == 0
     moved(lab, m0, 'p4mob_pba_sent_total{status="135"}')
     assert binding(lab, MN2)["coa"] == last["coa"]
@@ -243,7 +248,7 @@ def refused_on_the_wire(lab, mn2, bu: BindingUpdate, status: int) -> None:
     m0 = metrics(lab)
     t = time.time()
     hostile(lab, sealed(mn2, bu_packet(bu, MN2_COA, MN2)))
-    ba = lab.wait_event("ha", "ba_tx", since=t)
+    ba = lab.wait_event("ha", "ba_tx", since=t, where=to_mn2)
     assert (ba["status"], ba["seq"], ba["lifetime"]) == (status, bu.sequence, 0)
     lab.wait_event("ha", "core", since=t, where=lambda e: e.get("status") == status)  # why, in words
     moved(lab, m0, f'p4mob_pba_sent_total{{status="{status}"}}')
@@ -270,7 +275,7 @@ def test_rfc6275_10_3_2_deregistration_without_binding_133_and_too_many_care_of_
     mn2.seq += 1
     t = time.time()
     hostile(lab, sealed(mn2, bu_packet(mn2_bu(mn2.seq, 0), MN2_COA, MN2)))  # MN2 de-registers: accepted
-    assert lab.wait_event("ha", "ba_tx", since=t)["status"] == 0
+    assert lab.wait_event("ha", "ba_tx", since=t, where=to_mn2)["status"] == 0
     lab.wait_for(lambda: binding(lab, MN2) is None, "MN2's binding gone")
     before = snapshot(lab)
     # RFC 6275 §10.3.2: a de-registration for a home address without a binding -> 133
@@ -330,7 +335,6 @@ def test_rfc5555_3_2_1_refused_ipv4_home_address_gets_its_status_and_changes_not
     line = lab.wait_event("ha", "core", since=t, where=lambda e: e.get("counter") == "ipv4_home_address_refused")
     assert line["ipv4_status"] == status and line["home_address"] == str(MN2)
     moved(lab, m0, 'p4mob_core_events_total{counter="ipv4_home_address_refused"}')
-    moved(lab, m0, 'p4mob_pba_sent_total{status="0"}')
     if no_wire(lab) is None:
         msg = lab.wait_for(lambda: ba_on_wire(lab, mn2.seq, MN2_COA), "the BA on access link A", timeout=10,
                            poll=0.2)
