@@ -87,9 +87,12 @@ def test_rfc5555_3_2_1_refusals_keep_the_ipv6_registration():
 ])
 def test_rfc5555_3_2_1_specific_requests_checked(req, status):
     ha = make_ha()
-    ba, _ = ba_of(ha.handle(from_coa(bu(1, 100, req)), 0.0))
+    out = ha.handle(from_coa(bu(1, 100, req)), 0.0)
+    ba, _ = ba_of(out)
     assert ba.status == 0 and ack(ba).status == status and ack(ba).address == req.address
     assert ha.binding_for(HOA).ipv4_home_address is None and ha.pool.free_count() == 254
+    (line,) = [a for a in out if isinstance(a, LogEvent) and a.fields.get("counter") == "ipv4_home_address_refused"]
+    assert line.fields["ipv4_status"] == status and ha.counters["ipv4_home_address_refused"] == 1
 
 
 def test_rfc5555_3_2_1_a_different_address_than_the_one_held_is_refused_and_the_held_one_kept():

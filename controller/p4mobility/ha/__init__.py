@@ -15,6 +15,7 @@ from .actions import (
     Route,
     SendBindingAck,
     SendBindingRefreshRequest,
+    SendIcmpParameterProblem,
     SendMobilePrefixAdvertisement,
     UdpIpv4Route,
 )
@@ -26,6 +27,7 @@ from .records import CareofView, HomeBindingView, TunnelPeerView
 
 __all__ = [
     "Action", "AdvertisedPrefix", "Ipv6Route", "Route", "SendBindingAck", "SendBindingRefreshRequest",
+    "SendIcmpParameterProblem",
     "SendMobilePrefixAdvertisement", "UdpIpv4Route", "ConfigError", "HaConfig", "MnProfile", "BuReceived",
     "HaEvent", "HaoPacketReceived", "MhUndecodable", "MobilePrefixSolicitationReceived", "HomeAgent",
     "HOME_TRANSITIONS", "HomeEvent", "HomeState", "CareofView", "HomeBindingView", "TunnelPeerView",

@@ -13,7 +13,9 @@ MH checksum is computed over (``route.src``, ``route.home_address``) (RFC
 6275 §6.1.1) and the adapter protects the message with the ESP SA of
 ``route.home_address`` before adding RH2/IPv4/UDP (RFC 3776 §5.2; the
 outer headers stay outside ESP). A Binding Error is a plain ``SendMh``
-(RFC 6275 §9.3.3: to the offending packet's source, no RH2, no ESP).
+(RFC 6275 §9.3.3: to the offending packet's source, no RH2, no ESP), an
+ICMPv6 Parameter Problem a plain ``SendIcmpParameterProblem`` (§9.2,
+binding/mh_answers.py).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from p4mobility.binding.actions import (
     TunnelPeerAdded,
     TunnelPeerRemoved,
 )
+from p4mobility.binding.mh_answers import SendIcmpParameterProblem
 from p4mobility.mh import BindingAck, BindingRefreshRequest
 from p4mobility.mh.constants import DSMIPV6_UDP_PORT
 
@@ -108,12 +111,14 @@ class SendMobilePrefixAdvertisement:
     other: bool = False
 
 
-Action = (SendMh | SendBindingAck | SendBindingRefreshRequest | SendMobilePrefixAdvertisement | TunnelPeerAdded
+Action = (SendMh | SendIcmpParameterProblem | SendBindingAck | SendBindingRefreshRequest
+          | SendMobilePrefixAdvertisement | TunnelPeerAdded
           | TunnelPeerRemoved | BindingCreated | BindingUpdated | BindingMoved | BindingDeregistered | BindingDeleted
           | LogEvent)
 
 __all__ = [
     "Ipv6Route", "UdpIpv4Route", "Route", "SendBindingAck", "SendBindingRefreshRequest", "AdvertisedPrefix",
-    "SendMobilePrefixAdvertisement", "SendMh", "TunnelPeerAdded", "TunnelPeerRemoved", "BindingCreated",
+    "SendMobilePrefixAdvertisement", "SendMh", "SendIcmpParameterProblem", "TunnelPeerAdded", "TunnelPeerRemoved",
+    "BindingCreated",
     "BindingUpdated", "BindingMoved", "BindingDeregistered", "BindingDeleted", "LogEvent", "Action",
 ]

@@ -12,7 +12,7 @@ are not events: the adapter calls ``handle_timer(now)`` at ``next_deadline()``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from p4mobility.mh import BindingUpdate, MhDecodeError
@@ -38,12 +38,19 @@ class BuReceived:
 @dataclass(frozen=True, slots=True)
 class MhUndecodable:
     """A Mobility Header from ``src`` to ``dst`` that ``decode_mh`` refused with ``error``
-    (its class attributes carry the RFC 6275 §9.2 action)."""
+    (its class attributes carry the RFC 6275 §9.2 action); ``packet`` is the IPv6 packet
+    that carried it (inside UDP 4191: the inner one; after ESP: as decrypted; empty:
+    unknown) with the MH at ``mh_offset``; ``in_esp``: the crypto path decrypted it;
+    ``outer_v4`` as for a BU."""
 
     error: MhDecodeError
     src: IPv6Address
     dst: IPv6Address
     home_address_option: IPv6Address | None = None
+    packet: bytes = field(default=b"", repr=False)
+    mh_offset: int = 0
+    in_esp: bool = False
+    outer_v4: tuple[IPv4Address, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,7 +179,17 @@ class HomeAgent:
                 actions = self._delete(b, "deregistered")
                 return actions + self._ack(ctx, status, failed, 0)
             actions = self._update(b, ctx, regs, gone, now)
-        return actions + self._ack(ctx, status, failed, ctx.granted if regs else 0)
+        return actions + self._ipv4_refused(ctx) + self._ack(ctx, status, failed, ctx.granted if regs else 0)
+
+    def _ipv4_refused(self, ctx: BuContext) -> list[Action]:
+        """RFC 5555 §3.2.1: the IPv6 registration stands; the IPv4 Address Acknowledgement says why not."""
+        d = ctx.ipv4
+        if d is None or d.accepted:
+            return []
+        n = self.count("ipv4_home_address_refused")
+        return [LogEvent("warning", f"IPv4 home address {d.address} refused: {d.status.name}",
+                         {"counter": "ipv4_home_address_refused", "count": n, "ipv4_status": int(d.status),
+                          "home_address": str(ctx.home_address)})]
 
     def _ack(self, ctx: BuContext, status: int, failed: dict[int, int], lifetime: int) -> list[Action]:
         bu = ctx.event.message

@@ -13,26 +13,32 @@ Rules.
 - A packet with a Home Address option that is not a BU and matches no
   binding (home address, source = one of its care-of addresses) -> Binding
   Error status 1 to its source, the home address in the BE (§9.3.1,
-  §6.1.9). An MH that did not decode with a "binding_error" action (unknown
-  MH Type) -> Binding Error status 2 (§9.2); other decode failures are
-  logged with their RFC action and counted. Binding Errors are rate limited
-  like ICMPv6 errors (§9.3.3, RFC 4443 §2.4(f)): a token bucket of
-  ``max_binding_errors_per_second``; never sent to a multicast or
-  unspecified source.
+  §6.1.9). An MH that did not decode: the rules every core shares
+  (binding/mh_answers.py): unknown MH Type -> Binding Error status 2 (§9.2);
+  Payload Proto not 59 or a Header Len that does not fit -> discarded and an
+  ICMPv6 Parameter Problem code 0 pointing at the field (§9.2 SHOULD, RFC 4443
+  §3.4) to the IPv6 Source (the care-of address), quoting the packet as
+  received, only when it came in the clear over IPv6: not about one that came
+  in ESP (the quote would put the bytes ESP kept confidential on the wire in
+  the clear, RFC 4303 §1, and no SA of RFC 3776 §5.2 selects an ICMPv6 error)
+  nor inside UDP 4191 (its source is an IPv4 address, RFC 5555 §4.1); other
+  decode failures are discarded, counted (``undecodable``) and logged with
+  their RFC action. Binding Errors and ICMPv6 errors share one token bucket of
+  ``max_binding_errors_per_second`` (§9.3.3, RFC 4443 §2.4(f)); never sent to
+  a multicast or unspecified address.
 """
 from __future__ import annotations
 
-from ipaddress import IPv6Address
 from typing import Protocol
 
 from p4mobility.binding import BindingCache
-from p4mobility.mh import BINDING_ERROR, BeStatus, BindingError
+from p4mobility.binding.mh_answers import UNSPECIFIED, MhAnswers, Undecodable
+from p4mobility.mh import BeStatus
 
 from .actions import (
     Action,
     AdvertisedPrefix,
     LogEvent,
-    SendMh,
     SendMobilePrefixAdvertisement,
 )
 from .config import HaConfig
@@ -53,16 +59,12 @@ class HomeAgentCore(Protocol):
 
     def count(self, name: str) -> int: ...
 
-UNSPECIFIED = IPv6Address(0)
-
 
 class OtherMessages:
     def __init__(self, core: HomeAgentCore) -> None:
         self.core = core
-        rate = core.config.max_binding_errors_per_second
-        self._burst = max(1.0, rate)
-        self._tokens = self._burst
-        self._last: float | None = None
+        self._answers = MhAnswers(core.config.max_binding_errors_per_second, core.count, core.config.ha_address,
+                                  undecodable_counter="undecodable")
 
     def handle(self, event: HaEvent, now: float) -> list[Action]:
         if isinstance(event, MobilePrefixSolicitationReceived):
@@ -97,48 +99,21 @@ class OtherMessages:
                          for n in cfg.home_prefixes)
         return [SendMobilePrefixAdvertisement(ev.identifier & 0xFFFF, prefixes, route_for(ev, hoa, cfg))]
 
-    # --- Binding Error ---------------------------------------------------------------
-
-    def _rate_ok(self, now: float) -> bool:
-        if self._last is not None:
-            self._tokens = min(self._burst, self._tokens + (now - self._last) * self.core.config
-                               .max_binding_errors_per_second)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
-
-    def _binding_error(self, status: int, hoa: IPv6Address, src: IPv6Address, to: IPv6Address, now: float,
-                       why: str) -> list[Action]:
-        if to.is_multicast or to.is_unspecified:
-            return [LogEvent("info", f"no Binding Error to {to}: {why}")]
-        if not self._rate_ok(now):
-            n = self.core.count("binding_errors_rate_limited")
-            return [LogEvent("info", f"Binding Error rate limited: {why}",
-                             {"counter": "binding_errors_rate_limited", "count": n, "src": str(to)})]
-        n = self.core.count("binding_errors_sent")
-        own = src if not src.is_multicast else self.core.config.ha_address
-        return [LogEvent("info", f"Binding Error {status} to {to}: {why}",
-                         {"counter": "binding_errors_sent", "count": n, "src": str(to), "be_status": status}),
-                SendMh(BindingError(status, hoa), own, to)]
+    # --- Binding Error, ICMPv6 Parameter Problem (binding/mh_answers.py) -------------------
 
     def _on_hao_packet(self, ev: HaoPacketReceived, now: float) -> list[Action]:
         b = self.core.cache.for_address(ev.home_address)
         if b is not None and ev.src in b.coas():  # type: ignore[attr-defined]
             return [LogEvent("info", f"HAO packet from {ev.src} matches binding {b.binding_id}")]
-        return self._binding_error(BeStatus.UNKNOWN_BINDING_FOR_HOME_ADDRESS_DESTINATION_OPTION, ev.home_address,
-                                   ev.dst, ev.src, now, f"no binding for {ev.home_address} at {ev.src}")
+        return self._answers.binding_error(BeStatus.UNKNOWN_BINDING_FOR_HOME_ADDRESS_DESTINATION_OPTION,
+                                           ev.home_address, ev.dst, ev.src, now,
+                                           f"no binding for {ev.home_address} at {ev.src}")
 
     def _on_undecodable(self, ev: MhUndecodable, now: float) -> list[Action]:
-        err = ev.error
-        if err.action == BINDING_ERROR and err.be_status is not None:
-            hoa = ev.home_address_option or UNSPECIFIED
-            return self._binding_error(err.be_status, hoa, ev.dst, ev.src, now, f"{type(err).__name__}: {err}")
-        n = self.core.count("undecodable")
-        return [LogEvent("info", f"MH from {ev.src} dropped: {type(err).__name__} ({err})",
-                         {"action": err.action, "counter": "undecodable", "count": n, "src": str(ev.src),
-                          "icmp_pointer": err.icmp_pointer})]
+        why = ("came in ESP: the quote would carry its decrypted bytes in the clear" if ev.in_esp
+               else "came inside UDP 4191: no IPv6 source to answer" if ev.outer_v4 is not None else "")
+        u = Undecodable(ev.error, ev.src, ev.dst, ev.packet, ev.mh_offset, ev.home_address_option or UNSPECIFIED)
+        return self._answers.undecodable(u, now, icmp_allowed=not why, no_icmp_because=why)
 
 
 __all__ = ["OtherMessages"]

@@ -24,6 +24,7 @@ from p4mobility.binding.actions import (
     TunnelPeerAdded,
     TunnelPeerRemoved,
 )
+from p4mobility.binding.mh_answers import SendIcmpParameterProblem  # shared with the HA (RFC 6275 §9.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +104,6 @@ class ReleaseUplink:
     hnps: tuple[IPv6Network, ...]
     lma_address: IPv6Address
     proxy_coa: IPv6Address
-
-
-@dataclass(frozen=True, slots=True)
-class SendIcmpParameterProblem:
-    """LMA (RFC 6275 §9.2, RFC 4443 §3.4): an ICMPv6 Parameter Problem, code ``code``, from
-    ``src`` to ``dst``, ``pointer`` = the octet offset of the offending field in ``invoking``
-    (the packet that caused it, as much of it as fits the minimum MTU, RFC 4443 §2.4(c))."""
-
-    code: int
-    pointer: int
-    invoking: bytes = field(repr=False)
-    src: IPv6Address = IPv6Address(0)
-    dst: IPv6Address = IPv6Address(0)
 
 
 Action = (SendMh | TunnelPeerAdded | TunnelPeerRemoved | BindingCreated | BindingUpdated

@@ -55,6 +55,8 @@ class PuntedMh:
     dst: IPv6Address
     home_address_option: IPv6Address | None
     outer_v4: tuple[IPv4Address, int] | None  # (IPv4 source, UDP source port) of a UDP-4191 wrapper
+    packet: bytes = b""  # the (inner) IPv6 packet as punted, for an ICMPv6 error to quote (RFC 4443 §3.4)
+    mh_offset: int = 0  # where the MH starts in ``packet``
 
     @property
     def undecodable(self) -> bool:
@@ -81,8 +83,9 @@ def _ipv4_udp(p: bytes) -> tuple[tuple[IPv4Address, int], bytes]:
     return (IPv4Address(src), sport), p[ihl + 8:ihl + ulen]
 
 
-def _find(frame: bytes, want: int, what: str) -> tuple[Any, tuple[IPv4Address, int] | None]:
-    """The upper-layer header ``want`` of a punted Ethernet frame (IPv6, or IPv6 in IPv4/UDP 4191)."""
+def _find(frame: bytes, want: int, what: str) -> tuple[Any, tuple[IPv4Address, int] | None, bytes]:
+    """(the upper-layer header ``want``, the UDP-4191 wrapper's source, the IPv6 packet) of a
+    punted Ethernet frame (IPv6, or IPv6 in IPv4/UDP 4191)."""
     if len(frame) < 14:
         raise FrameError("Ethernet header truncated")
     ethertype, ip = struct.unpack_from("!H", frame, 12)[0], frame[14:]
@@ -97,16 +100,17 @@ def _find(frame: bytes, want: int, what: str) -> tuple[Any, tuple[IPv4Address, i
         raise FrameError(str(exc)) from None
     if found is None or found.encapsulation != "ipv6":
         raise FrameError(f"no {what} right behind the IPv6 header and its options")
-    return found, outer
+    return found, outer, ip[:40 + struct.unpack_from("!H", ip, 4)[0]]
 
 
 def parse_punted(frame: bytes) -> PuntedMh:
     """The MH of a punted Ethernet frame (IPv6, or IPv6 in IPv4/UDP 4191)."""
-    found, outer = _find(frame, IPPROTO_MH, "Mobility Header")
+    found, outer, packet = _find(frame, IPPROTO_MH, "Mobility Header")
     try:  # RFC 6275 §6.1.1: checksum over the HoA (HAO) and the destination
         message: Any = decode_mh(found.mh, found.checksum_src, found.checksum_dst)
-    except MhDecodeError as exc:
-        message = exc
+    except MhDecodeError as exc:  # the MH runs to the end of the IPv6 payload
+        return PuntedMh(exc, found.ip_src, found.ip_dst, found.home_address, outer, packet,
+                        len(packet) - len(found.mh))
     return PuntedMh(message, found.ip_src, found.ip_dst, found.home_address, outer)
 
 
@@ -114,7 +118,7 @@ def parse_punted_solicitation(frame: bytes) -> PuntedMh:
     """A punted Mobile Prefix Solicitation (RFC 6275 §6.7): IPv6{CoA -> HA} DestOpt{HAO}
     ICMPv6 146, or IPv6{HoA -> HA} ICMPv6 146 inside UDP 4191; the checksum over (HoA,
     HA). Anything else, or a bad message, raises FrameError (silently discard)."""
-    found, outer = _find(frame, ICMPV6, "ICMPv6 message")
+    found, outer, _ = _find(frame, ICMPV6, "ICMPv6 message")
     try:
         message = decode_mobile_prefix(found.mh, found.checksum_src, found.checksum_dst)
     except MobilePrefixError as exc:

@@ -13,7 +13,8 @@ entries (p4rt/entries.lma_changes, as for the LMA); BA/BRR -> a clear frame
 along the core's route (ha_frames.signalling_frame) sent through the
 pipeline, where the switch's SPD hands it to the crypto path (the node never
 encrypts: the crypto path alone owns each SA's sequence numbers) and routes
-the result; a Binding Error -> a plain IPv6 frame. A Mobile Prefix
+the result; a Binding Error or an ICMPv6 Parameter Problem (RFC 6275 §9.2; the
+core decides when, from the packet as punted) -> a plain IPv6 frame. A Mobile Prefix
 Solicitation the crypto path decrypted (punt reason
 PREFIX_SOLICITATION_DECRYPTED) -> `MobilePrefixSolicitationReceived` framed
 the same way; the advertisement the core answers with -> ICMPv6 147 along its
@@ -42,6 +43,7 @@ from p4mobility.ha import (
     MobilePrefixSolicitationReceived,
     SendBindingAck,
     SendBindingRefreshRequest,
+    SendIcmpParameterProblem,
     SendMobilePrefixAdvertisement,
     ha_persist,
 )
@@ -49,7 +51,7 @@ from p4mobility.mh import BindingUpdate
 from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
 from p4mobility.p4rt.ipsec_entries import ipsec_entries
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
-from p4mobility.runtime.frames import FrameError, mh_frame
+from p4mobility.runtime.frames import FrameError, icmp_parameter_problem_frame, mh_frame
 from p4mobility.runtime.ha_frames import (
     PuntedMh,
     parse_punted,
@@ -142,9 +144,11 @@ class HaNode(NodeRuntime):
             return []
         if punted.undecodable:
             self.metrics.mh_discarded.inc()
-            self.log.event("mh_undecodable", error=type(punted.message).__name__, src=punted.src)
-            return self.core.handle(MhUndecodable(punted.message, punted.src, punted.dst,
-                                                  punted.home_address_option), now)
+            self.log.event("mh_undecodable", error=type(punted.message).__name__, detail=str(punted.message)[:200],
+                           src=punted.src)
+            return self.core.handle(MhUndecodable(
+                punted.message, punted.src, punted.dst, punted.home_address_option, punted.packet, punted.mh_offset,
+                in_esp=reason == PuntReason.MOBILITY_HEADER_DECRYPTED, outer_v4=_outer_v4(pkt, punted)), now)
         msg = punted.message
         if not isinstance(msg, BindingUpdate):
             self.log.event("mh_ignored", mh_type=int(msg.mh_type), src=punted.src)
@@ -200,6 +204,9 @@ class HaNode(NodeRuntime):
             return [self.make_packet_out(signalling_frame(action.message, action.route))]
         if isinstance(action, SendMh):  # RFC 6275 §9.3.3: a Binding Error, plain IPv6, no ESP
             return [self.make_packet_out(mh_frame(action.message, action.src, action.dst))]
+        if isinstance(action, SendIcmpParameterProblem):  # RFC 6275 §9.2, RFC 4443 §3.4: plain IPv6
+            a = action
+            return [self.make_packet_out(icmp_parameter_problem_frame(a.code, a.pointer, a.invoking, a.src, a.dst))]
         if isinstance(action, SendMobilePrefixAdvertisement):  # RFC 6275 §10.6.2
             return [self.make_packet_out(prefix_advertisement_frame(action))]
         return []
