@@ -28,6 +28,7 @@ from p4mobility.soak.plan import GEN_MAC, GEN_MAGS, LMA_GEN_MAC, mn_id, mn_index
 from p4mobility.soak.topo import SoakLab
 from p4mobility.soak.wire import PbuSocket, pbu, pbu_frame
 
+ROUNDS_GRACE = 300.0  # s the load may run past `seconds` to finish the fault rounds
 LIFETIME_UNITS = 900  # 3600 s (4 s units): nothing expires during a soak
 
 
@@ -39,7 +40,9 @@ class SoakOptions:
     faults: tuple[str, ...] = KINDS
     fault_every: float = 20.0  # s between faults (after warm-up)
     fault_hold: float = 8.0  # s a loss or a full disk lasts
-    rounds: int = 0  # times through the fault list (0: as long as the load runs)
+    rounds: int = 0  # times through the fault list (0: as long as the load runs); with rounds,
+    # the load runs `seconds` and on until the rounds are done (a slow machine's recoveries
+    # take longer), at most ROUNDS_GRACE s more
     warmup: float = 0.0  # s before the first fault (0: when every MN registered once)
     window: int = 0  # PBUs in flight at most (0: 0.25 s of rate)
     target: str = "embedded"
@@ -204,7 +207,8 @@ class Soak:
             self.echo(f"load: {o.rate} PBU/s over {o.mns} MNs for {o.seconds:.0f} s, faults {', '.join(o.faults)}")
             next_sample, next_check, sent = t0, t0, 0
             try:
-                while (now := time.time()) < t0 + o.seconds:
+                while (now := time.time()) < t0 + o.seconds or (
+                        o.rounds and ft.is_alive() and now < t0 + o.seconds + ROUNDS_GRACE):
                     self._take_pbas()
                     for op in self.model.due(now):
                         self._send(port, op, now)
