@@ -222,6 +222,17 @@ def test_rfc6275_9_2_payload_proto_or_header_len_gets_icmp_parameter_problem(lma
     assert of(out, SendMh) == []
 
 
+def test_an_undecodable_mh_that_came_in_esp_gets_no_icmp_quoting_it_in_the_clear(lma):
+    from p4mobility.pmip import LogEvent, SendIcmpParameterProblem
+    mh = good_pbu_bytes()
+    mh[0] = 6  # Payload Proto: would get a Parameter Problem in the clear
+    mh = with_checksum(mh)
+    out = lma.handle(MhUndecodable(decode_error(mh), MAG1, LMAA, _packet_around(mh), 40, in_esp=True), T0)
+    assert of(out, SendIcmpParameterProblem) == [] and of(out, SendMh) == []
+    assert "ESP" in the(out, LogEvent).fields["icmp_not_sent"]
+    assert lma.counters == {"mh_undecodable": 1}
+
+
 def test_rfc4443_2_4_icmp_errors_rate_limited_never_about_multicast_and_cut_to_the_minimum_mtu(lma):
     from p4mobility.pmip import SendIcmpParameterProblem
     mh = good_pbu_bytes()

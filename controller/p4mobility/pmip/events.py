@@ -29,13 +29,15 @@ class PbuReceived:
 class MhUndecodable:
     """LMA: a Mobility Header from ``src`` to ``dst`` that ``decode_mh`` refused with
     ``error`` (its class attributes carry the RFC 6275 §9.2 action); ``packet`` is the
-    IPv6 packet that carried it (empty: unknown) with the MH at ``mh_offset``."""
+    IPv6 packet that carried it (empty: unknown) with the MH at ``mh_offset``;
+    ``in_esp``: it was decrypted by the crypto path (no ICMP quotes it in the clear)."""
 
     error: MhDecodeError
     src: IPv6Address
     dst: IPv6Address
     packet: bytes = field(default=b"", repr=False)
     mh_offset: int = 0
+    in_esp: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,8 +61,12 @@ class LmaGuard:
     # --- RFC 6275 §9.2 ---------------------------------------------------------------------
 
     def undecodable(self, ev: MhUndecodable, now: float) -> list[Action]:
-        return self._answers.undecodable(Undecodable(ev.error, ev.src, ev.dst, ev.packet, ev.mh_offset), now,
-                                         no_icmp_because="tunnelled: no IPv6 packet of its own to quote")
+        # RFC 4303 §1: what came in ESP stays confidential; a Parameter Problem quoting the
+        # decrypted packet would put it on the wire in the clear (the HA does the same)
+        return self._answers.undecodable(
+            Undecodable(ev.error, ev.src, ev.dst, ev.packet, ev.mh_offset), now, icmp_allowed=not ev.in_esp,
+            no_icmp_because="came in ESP: the quote would carry its decrypted bytes in the clear" if ev.in_esp
+            else "tunnelled: no IPv6 packet of its own to quote")
 
     def not_handled(self, ev: OtherMhReceived) -> list[Action]:
         n = self.count("mh_not_handled")

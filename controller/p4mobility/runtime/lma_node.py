@@ -97,7 +97,8 @@ class LmaNode(NodeRuntime):
             self.metrics.mh_discarded.inc()
             self.log.event("mh_undecodable", error=type(exc.error).__name__, detail=str(exc.error)[:200],
                            src=exc.src)
-            return self.core.handle(MhUndecodable(exc.error, exc.src, exc.dst, exc.packet, exc.mh_offset), now)
+            return self.core.handle(MhUndecodable(exc.error, exc.src, exc.dst, exc.packet, exc.mh_offset,
+                                                  in_esp=reason == PuntReason.MOBILITY_HEADER_DECRYPTED), now)
         except FrameError as exc:  # no MH found in the frame: silently discard
             self.metrics.mh_discarded.inc()
             self.log.event("mh_discarded", error=str(exc))
