@@ -3,7 +3,7 @@
 Rule: one worker task owns the core. It takes queued items (punted packets,
 link events), calls the core with `now = time.time()`, fires the core timer
 when `next_deadline()` is due, and applies the resulting actions in order:
-persist (SQLite WAL) -> table writes (per batch, one WriteRequest per
+persist (SQLite WAL or etcd) -> table writes (per batch, one WriteRequest per
 dependency phase, p4rt/apply) -> packet-outs (PBA/PBU/RA) -> logs and
 metrics. Queued items are handled in batches so a burst of PBUs costs one
 write. On every (re)connect finsy pushes
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import time
 from typing import Any
@@ -44,11 +43,12 @@ from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
 from p4mobility.runtime.packet_outs import PacketOuts
-from p4mobility.runtime.store import BindingStore, StoreError
+from p4mobility.runtime.store import StoreError
+from p4mobility.runtime.stores import open_store
 from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
-STORE_RETRY = 0.5  # s between batches while the state file cannot be written
+STORE_RETRY = 0.5  # s between batches while the store cannot be written
 
 
 def call_cancelled() -> bool:
@@ -73,9 +73,7 @@ class NodeRuntime:
         self.switch: Any = None
         self.writer: Writer | None = None
         self.metrics = NodeMetrics(self.role)
-        if settings.state_db:
-            os.makedirs(os.path.dirname(os.path.abspath(settings.state_db)), exist_ok=True)
-        self.store = BindingStore(settings.state_db) if settings.state_db else None
+        self.store = open_store(settings)  # SQLite, etcd or None (runtime/stores.py)
         self._stop = asyncio.Event()
         self.store_failing: str | None = None  # the error while the state file cannot be written
         self.refused: list[QueueItem] = []  # inputs of refused batches the role wants handled again
@@ -167,7 +165,12 @@ class NodeRuntime:
 
     # --- running ----------------------------------------------------------------
     async def run(self) -> None:
-        self.entries.plan(self.restore())
+        try:
+            self.entries.plan(self.restore())
+        except StoreError as exc:  # the state cannot be read (etcd unreachable): refuse to start
+            self.log.event("store_unreachable", store=self.store.describe() if self.store else None,
+                           error=str(exc)[:300])
+            raise
         self.metrics.entries.set(len(self.entries))
         s = self.settings
         if s.metrics_port is not None:
@@ -324,7 +327,8 @@ class NodeRuntime:
         self.refused = self.retry_refused(items)[-MAX_BATCH:]
         self.metrics.store_errors.inc()
         if self.store_failing is None:
-            self.log.event("store_write_failed", error=str(exc)[:300], refused_actions=len(actions),
+            self.log.event("store_write_failed", store=self.store.describe() if self.store else None,
+                           error=str(exc)[:300], refused_actions=len(actions),
                            retried_inputs=len(self.refused))
         self.store_failing = str(exc)[:300]
         self.update_gauges()

@@ -19,6 +19,8 @@ class ControlledNode(Protocol):
     switch: Any
     entries: Any  # p4rt.apply.EntrySet
     queue: Any  # asyncio.Queue
+    store: Any  # runtime/store.py, store_etcd.py or None
+    store_failing: str | None
 
     async def read_counters(self) -> list[list]: ...
 
@@ -41,8 +43,12 @@ async def handle_control(node: ControlledNode, req: dict) -> dict:
             return await node.show_sas()
         return node.show(str(what))
     if cmd == "status":
+        store = node.store
         return {"ok": True, "role": node.role, "connected": node.switch is not None,
-                "entries": len(node.entries), "queue": node.queue.qsize()}
+                "entries": len(node.entries), "queue": node.queue.qsize(),
+                "store": store.describe() if store is not None else None,
+                # set while writes fail: new registrations are refused, the switch keeps its entries
+                "store_failing": node.store_failing}
     if cmd == "entries":
         return {"ok": True, "entries": sorted(f"{k[0]} {dict(k[1])} -> {e.action}"
                                               for k, e in node.entries.desired.items())}
