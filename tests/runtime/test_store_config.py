@@ -105,3 +105,19 @@ def test_the_cli_says_which_key(tmp_path):
     res = subprocess.run([P4MOB, "lma", "run", "-c", str(f), "--check"], capture_output=True, text=True)
     assert res.returncode == 2 and "store.endpoints[0]: expected host:port" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_the_node_refuses_to_start_when_etcd_cannot_be_read(tmp_path):
+    # its state is in etcd: starting empty would forget every binding, so it does not start
+    from p4mobility.lab.topology import to_toml
+    from tests.dataplane.targets import free_tcp_port
+    dead = f"127.0.0.1:{free_tcp_port()}"
+    doc = lma_doc({"kind": "etcd", "endpoints": [dead], "timeout": 1})
+    doc["node"].update(control_socket=str(tmp_path / "lma.sock"), switch_address="127.0.0.1:1")
+    doc["node"].pop("metrics_port", None)
+    f = tmp_path / "lma.toml"
+    f.write_text(to_toml(doc))
+    res = subprocess.run([P4MOB, "lma", "run", "-c", str(f)], capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert f"cannot start: store: etcd {dead}: UNAVAILABLE" in res.stderr
+    assert '"event": "store_unreachable"' in res.stdout + res.stderr
