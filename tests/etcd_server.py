@@ -6,6 +6,7 @@ back on the same ports and data dir, so what was committed is there again.
 """
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import time
@@ -25,11 +26,36 @@ class EtcdServer:
     def __init__(self, workdir: Path) -> None:
         self.binary = require_tool("etcd")
         self.dir = workdir
-        self.client_port, self.peer_port = free_tcp_port(), free_tcp_port()
-        self.endpoint = f"127.0.0.1:{self.client_port}"
         self.proc: subprocess.Popen | None = None
+        self._new_ports()
+        self.started_once = False
+
+    def _new_ports(self) -> None:
+        self.client_port = free_tcp_port()
+        self.peer_port = free_tcp_port()
+        while self.peer_port == self.client_port:
+            self.peer_port = free_tcp_port()
+        self.endpoint = f"127.0.0.1:{self.client_port}"
 
     def start(self) -> "EtcdServer":
+        """Start (again: on the same ports and data dir). A first start whose port was taken
+        meanwhile by another process is tried again on other ports."""
+        for attempt in range(3):
+            try:
+                self._start()
+                self.started_once = True
+                return self
+            except RuntimeError:
+                if self.started_once or attempt == 2 or "address already in use" not in self._log_tail():
+                    raise
+                shutil.rmtree(self.dir / "data", ignore_errors=True)  # (it names the old peer URL)
+                self._new_ports()
+        return self
+
+    def _log_tail(self) -> str:
+        return (self.dir / "etcd.log").read_text(errors="replace")[-3000:]
+
+    def _start(self) -> None:
         client, peer = f"http://{self.endpoint}", f"http://127.0.0.1:{self.peer_port}"
         log = open(self.dir / "etcd.log", "ab")
         self.proc = subprocess.Popen(
@@ -40,7 +66,6 @@ class EtcdServer:
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self._wait_ready()
-        return self
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -49,7 +74,8 @@ class EtcdServer:
             while True:
                 assert self.proc is not None
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"etcd exited: {(self.dir / 'etcd.log').read_text()[-2000:]}")
+                    self.proc = None
+                    raise RuntimeError(f"etcd exited: {self._log_tail()[-2000:]}")
                 try:
                     kv.Range(rpc.RangeRequest(key=b"/"), timeout=1.0)
                     return

@@ -9,7 +9,10 @@ status, the switch keeps every entry, and the retransmission is accepted once et
 """
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 import time
 from ipaddress import IPv6Network
 from pathlib import Path
@@ -17,20 +20,24 @@ from pathlib import Path
 import pytest
 
 from p4mobility.lab.lab import lab_unavailable
+from p4mobility.lab.topology import to_toml
 from p4mobility.mh import HomeNetworkPrefix
+from p4mobility.p4rt.names import PROFILES, TABLES
+from p4mobility.runtime.control import request
+from p4mobility.runtime.logs import read_events
 from p4mobility.runtime.store_etcd import EtcdBindingStore
-from tests.dataplane.targets import find_binary, selected_targets
+from tests.dataplane.targets import find_binary, free_tcp_port, selected_targets
 from tests.etcd_server import EtcdServer
 
 from .lma_alone import MAG1, LmaAlone, frame, mh_bytes, pbu
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(600)]
+SNAPSHOT_NAMES = [*TABLES, *PROFILES]
 NO_ANSWER_WINDOW = 1.0  # s: how long a refused PBU is watched for an answer after its log line
 
 
-@pytest.fixture
-def lma(tmp_path):
-    etcd = EtcdServer(tmp_path)  # skips when etcd is absent
+def _lma_alone(tmp_path: Path, etcd: EtcdServer, election: dict | None = None) -> LmaAlone:
+    """etcd started and the LMA node on its switch (skips when the lab cannot run here)."""
     reason = lab_unavailable()
     if reason:
         pytest.skip(reason)
@@ -42,15 +49,45 @@ def lma(tmp_path):
     etcd.start()
     out = tmp_path / "lma"
     out.mkdir()
-    h = None
+    store = {"kind": "etcd", "endpoints": [etcd.endpoint], "timeout": 2.0, **(election or {})}
     try:
-        h = LmaAlone(target, binary, out, store={"kind": "etcd", "endpoints": [etcd.endpoint], "timeout": 2.0})
-        h.etcd = etcd
-        yield h
-    finally:
-        if h is not None:
-            h.close()
+        h = LmaAlone(target, binary, out, store=store)
+    except BaseException:
         etcd.stop()
+        raise
+    h.etcd = etcd
+    return h
+
+
+@pytest.fixture
+def lma(tmp_path):
+    etcd = EtcdServer(tmp_path)  # skips when etcd is absent
+    h = _lma_alone(tmp_path, etcd)
+    yield h
+    h.close()
+    etcd.stop()
+
+
+def _second_instance(h: LmaAlone) -> tuple[subprocess.Popen, Path]:
+    """Another `p4mob lma run` for the same switch and store (its own socket, metrics, log)."""
+    cfg = h.config()
+    cfg["node"].update(control_socket=str(h.out / "lma-b.sock"), metrics_port=free_tcp_port())
+    (h.out / "lma-b.toml").write_text(to_toml(cfg))
+    log = h.out / "lma-b.log"
+    with open(log, "ab") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "p4mobility.cli", "lma", "run", "-c", str(h.out / "lma-b.toml")],
+                                stdout=f, stderr=subprocess.STDOUT)
+    return proc, log
+
+
+def _wait(log: Path, name: str, where=lambda e: True, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        for e in read_events(str(log)) if log.exists() else []:
+            if e.get("event") == name and where(e):
+                return e
+        assert time.monotonic() < deadline, f"no {name} in {log.name} within {timeout} s: {log.read_text()[-1500:]}"
+        time.sleep(0.05)
 
 
 def hnp(pba) -> IPv6Network:
@@ -61,6 +98,13 @@ def in_etcd(h: LmaAlone) -> dict[str, set[str]]:
     """{MN-ID: HNPs} as etcd holds the node's bindings, read by a store of the test's own."""
     docs = EtcdBindingStore([h.etcd.endpoint], "/p4mob/lma").load("bce")
     return {bytes.fromhex(d["mn_id"]).decode(): set(d["hnps"]) for d in docs.values()}
+
+
+def switch_entries(h: LmaAlone) -> list[dict]:
+    res = subprocess.run([sys.executable, "-m", "p4mobility.lab.inspect", h.switch.grpc_addr, *SNAPSHOT_NAMES],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
 
 
 def rows_without_time(rows: list) -> list:
@@ -116,3 +160,67 @@ def test_etcd_down_refuses_new_registrations_keeps_the_switch_and_recovers(lma):
     assert lma.wait_event("store_recovered", since=t_back)["after"]
     assert lma.control({"cmd": "status"})["store_failing"] is None
     assert in_etcd(lma) == {"mn0": {str(hnp(first))}, "mn3": {str(hnp(pba))}}
+
+
+def test_two_instances_one_switch_the_survivor_of_kill_9_takes_over(tmp_path):
+    # two LMA instances for one switch ([store] election): the first owns it, the second waits;
+    # the owner killed -9, the second owns it once the lease ran out, with a higher election id,
+    # restores the bindings from etcd, finds the switch as it should be and answers the MAG
+    etcd = EtcdServer(tmp_path)
+    h = _lma_alone(tmp_path, etcd, election={"election": "lma-sw", "lease_ttl": 2})
+    second = None
+    try:
+        first = h.register("mn0", 1)
+        assert first.status == 0
+        won = h.wait_event("election_won")
+        entries, _ = h.snapshot()
+        second, log_b = _second_instance(h)
+        _wait(log_b, "election_waiting", lambda e: e["owner"].startswith("lma@"))
+        h.kill_node()
+        took = _wait(log_b, "election_won", timeout=60)
+        assert took["election_id"] > won["election_id"]  # outranks the old owner on the switch
+        assert _wait(log_b, "state_restored")["bindings"] == 1
+        ev = _wait(log_b, "reconciled")
+        assert (ev["inserted"], ev["modified"], ev["deleted"]) == (0, 0, 0)
+        again = h.register("mn0", 2)  # the same wire and switch; the survivor answers
+        assert again.status == 0 and hnp(again) == hnp(first)
+        h.node = None  # (snapshot's `show bindings` asks the first node's socket: read the switch only)
+        assert switch_entries(h) == entries
+        shown = request(str(h.out / "lma-b.sock"), {"cmd": "show", "what": "cluster"})
+        assert shown["ok"] and shown["rows"][0][1].startswith("lma@") and shown["rows"][0][7] == "owner"
+        assert shown["rows"][0][3] == took["election_id"]
+    finally:
+        if second is not None and second.poll() is None:
+            second.kill()
+            second.wait(15)
+        h.close()
+        etcd.stop()
+
+
+def test_a_paused_owner_that_wakes_up_stops_and_the_new_owner_keeps_the_switch(tmp_path):
+    etcd = EtcdServer(tmp_path)
+    h = _lma_alone(tmp_path, etcd, election={"election": "lma-sw", "lease_ttl": 2})
+    second = None
+    try:
+        first = h.register("mn0", 1)
+        second, log_b = _second_instance(h)
+        _wait(log_b, "election_waiting")
+        h.node.send_signal(signal.SIGSTOP)  # paused longer than its lease
+        took = _wait(log_b, "election_won", timeout=60)
+        _wait(log_b, "reconciled")
+        h.node.send_signal(signal.SIGCONT)
+        assert h.node.wait(60) != 0  # it stops itself: its lease is gone
+        lost = h.events("ownership_lost")  # (lease expired, or no keepalive for a TTL if one was on the way)
+        assert lost and lost[0]["revision"] == h.events("election_won")[0]["revision"]
+        assert "ownership lost" in h.log.read_text()
+        h.node = None
+        again = h.register("mn0", 2)  # the new owner answers; the old one wrote nothing meanwhile
+        assert again.status == 0 and hnp(again) == hnp(first)
+        assert took["election_id"] > h.events("election_won")[0]["election_id"]
+        assert second.poll() is None
+    finally:
+        if second is not None and second.poll() is None:
+            second.kill()
+            second.wait(15)
+        h.close()
+        etcd.stop()

@@ -1,8 +1,8 @@
 """The binding store keeps state across a process restart and writes atomically: the same
 contract for SQLite and for etcd (a real etcd started in a temp dir, tests/etcd_server.py)."""
-import multiprocessing
-import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -21,12 +21,16 @@ def etcd(tmp_path_factory):
 def opener(request, tmp_path):
     """A function opening one more store instance on the same state (file, or etcd prefix)."""
     if request.param == "sqlite":
-        return lambda: BindingStore(str(tmp_path / "state.db"))
+        opener = lambda: BindingStore(str(tmp_path / "state.db"))  # noqa: E731
+        opener.code = f"BindingStore({str(tmp_path / 'state.db')!r})"
+        return opener
     from p4mobility.runtime.store_etcd import EtcdBindingStore
 
     server = request.getfixturevalue("etcd")
     prefix = f"/p4mob/{tmp_path.name}"  # one per test: tests do not see each other's keys
-    return lambda: EtcdBindingStore([server.endpoint], prefix)
+    opener = lambda: EtcdBindingStore([server.endpoint], prefix)  # noqa: E731
+    opener.code = f"EtcdBindingStore([{server.endpoint!r}], {prefix!r})"  # the same, in another process
+    return opener
 
 
 def test_state_survives_reopen(opener):
@@ -38,17 +42,21 @@ def test_state_survives_reopen(opener):
     assert opener().load("bce") == {"mn1": {"hnp": "2001:db8:9::/64"}}
 
 
-def _write_then_die(opener):
-    s = opener()
-    s.put("bce", "mn1", {"seq": 7})
-    os.kill(os.getpid(), signal.SIGKILL)
+WRITE_THEN_DIE = """
+import os, signal
+from p4mobility.runtime.store import BindingStore
+from p4mobility.runtime.store_etcd import EtcdBindingStore
+s = {}
+s.put("bce", "mn1", {{"seq": 7}})
+os.kill(os.getpid(), signal.SIGKILL)
+"""
 
 
 def test_committed_write_survives_kill_9(opener):
-    p = multiprocessing.get_context("fork").Process(target=_write_then_die, args=(opener,))
-    p.start()
-    p.join()
-    assert p.exitcode == -signal.SIGKILL
+    # a process of its own (not a fork of this one, whose gRPC state a child must not reuse)
+    res = subprocess.run([sys.executable, "-c", WRITE_THEN_DIE.format(opener.code)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
     assert opener().load("bce") == {"mn1": {"seq": 7}}
 
 

@@ -51,6 +51,13 @@ def test_etcd_with_endpoints_prefix_and_timeout():
         == "/x/lma1"
 
 
+def test_election_and_its_lease():
+    store = lma_from_dict(lma_doc({"kind": "etcd", "endpoints": ["a:1"], "election": "lma-sw1",
+                                   "lease_ttl": 3})).node.store
+    assert (store.election, store.lease_ttl) == ("lma-sw1", 3)
+    assert lma_from_dict(lma_doc({"kind": "etcd", "endpoints": ["a:1"]})).node.store.election is None
+
+
 def test_mag_and_ha_files_take_store_too():
     mag = tomllib.loads((EXAMPLES / "mag1.toml").read_text())
     ha = tomllib.loads((EXAMPLES / "ha.toml").read_text())
@@ -77,6 +84,9 @@ def test_mag_and_ha_files_take_store_too():
     ({"kind": "etcd", "endpoints": ["a:1"], "hosts": ["a:1"]}, "store.hosts", "unknown key"),
     ({"kind": "sqlite", "endpoints": ["a:1"]}, "store.endpoints", "only with kind = \"etcd\""),
     ("etcd", "store", "expected a table"),
+    ({"kind": "etcd", "endpoints": ["a:1"], "election": "sw 1"}, "store.election", "letters, digits"),
+    ({"kind": "etcd", "endpoints": ["a:1"], "election": "sw1", "lease_ttl": 1}, "store.lease_ttl", "2..60"),
+    ({"kind": "sqlite", "election": "sw1"}, "store.election", "only with kind = \"etcd\""),
 ])
 def test_mistakes_name_the_key(store, key, says):
     with pytest.raises(ConfigError) as info:

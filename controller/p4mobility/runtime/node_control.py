@@ -1,4 +1,4 @@
-"""The commands of a node's control socket: show, status, entries.
+"""The commands of a node's control socket: show, status, entries (show cluster: node_cluster.py).
 
 Rule: one JSON object in, one out (``{"ok": true, ...}`` or ``{"ok": false,
 "error": ...}``); commands only read the node. ``show counters`` reads the
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from p4mobility.runtime.counters import COLUMNS as COUNTER_COLUMNS
+from p4mobility.runtime.node_cluster import show_cluster
 
 
 class ControlledNode(Protocol):
@@ -21,6 +22,7 @@ class ControlledNode(Protocol):
     queue: Any  # asyncio.Queue
     store: Any  # runtime/store.py, store_etcd.py or None
     store_failing: str | None
+    election: Any  # runtime/election.py or None
 
     async def read_counters(self) -> list[list]: ...
 
@@ -41,6 +43,8 @@ async def handle_control(node: ControlledNode, req: dict) -> dict:
             return {"ok": True, "columns": COUNTER_COLUMNS, "rows": rows}
         if what == "sas":
             return await node.show_sas()
+        if what == "cluster":
+            return await show_cluster(node)
         return node.show(str(what))
     if cmd == "status":
         store = node.store

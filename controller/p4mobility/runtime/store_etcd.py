@@ -40,6 +40,14 @@ def _range_end(prefix: bytes) -> bytes:
     return b"\0"
 
 
+def channel_credentials(ca: Path | None, cert: Path | None, key: Path | None) -> grpc.ChannelCredentials | None:
+    """TLS to etcd ([store] tls_*), None for plain gRPC."""
+    if not (ca or cert):
+        return None
+    read = lambda p: Path(p).read_bytes() if p else None  # noqa: E731
+    return grpc.ssl_channel_credentials(read(ca), read(key), read(cert))
+
+
 class EtcdBindingStore:
     """Key -> JSON document in etcd; the same calls as BindingStore, plus revisions."""
 
@@ -52,13 +60,13 @@ class EtcdBindingStore:
             raise ValueError("no etcd endpoint")
         self.prefix = prefix.rstrip("/") + "/"
         self.timeout = timeout
-        self._creds = None
-        if tls_ca or tls_cert:
-            read = lambda p: Path(p).read_bytes() if p else None  # noqa: E731
-            self._creds = grpc.ssl_channel_credentials(read(tls_ca), read(tls_key), read(tls_cert))
+        self._creds = channel_credentials(tls_ca, tls_cert, tls_key)
         self._channels: dict[int, grpc.Channel] = {}
         self._current = 0  # the endpoint that answered last
         self._mirror: dict[str, dict[str, tuple[dict, int]]] = {}  # kind -> key -> (doc, mod_revision)
+        # (election key, ownership revision): every write also compares the key's create_revision,
+        # so etcd refuses the writes of an owner whose lease is gone (runtime/election.py)
+        self.guard: tuple[bytes, int] | None = None
 
     # --- keys --------------------------------------------------------------------
     def _key(self, kind: str, key: str) -> bytes:
@@ -118,8 +126,10 @@ class EtcdBindingStore:
                                mod_revision=rev) for (k, key), rev in expect.items()]
         failure = [rpc.RequestOp(request_range=rpc.RangeRequest(key=self._key(k, key), keys_only=True))
                    for k, key in expect]
-        response = self._call("Txn", rpc.TxnRequest(compare=compare, success=ops, failure=failure))
+        response = self._call("Txn", rpc.TxnRequest(compare=compare + self._guarded(), success=ops,
+                                                    failure=failure + self._guard_read()))
         if not response.succeeded:
+            self._check_guard(response)
             now = {kv.key.decode(): kv.mod_revision for r in response.responses for kv in r.response_range.kvs}
             changed = [f"{k}/{key}: expected {rev}, is {now.get(self._key(k, key).decode(), 0)}"
                        for (k, key), rev in expect.items() if now.get(self._key(k, key).decode(), 0) != rev]
@@ -141,9 +151,30 @@ class EtcdBindingStore:
         """Delete every document of ``kinds`` (one Txn)."""
         ops = [rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(
             key=self._kind_prefix(k), range_end=_range_end(self._kind_prefix(k)))) for k in kinds]
-        self._call("Txn", rpc.TxnRequest(success=ops))
+        response = self._call("Txn", rpc.TxnRequest(compare=self._guarded(), success=ops, failure=self._guard_read()))
+        if not response.succeeded:
+            self._check_guard(response)
         for k in kinds:
             self._mirror[k] = {}
+
+    def _guarded(self) -> list:
+        if self.guard is None:
+            return []
+        key, revision = self.guard
+        return [rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.CREATE, key=key, create_revision=revision)]
+
+    def _guard_read(self) -> list:
+        return [] if self.guard is None else [rpc.RequestOp(request_range=rpc.RangeRequest(key=self.guard[0]))]
+
+    def _check_guard(self, response) -> None:
+        """StoreConflict when the Txn failed on the ownership guard."""
+        if self.guard is None:
+            return
+        key, revision = self.guard
+        now = [kv.create_revision for r in response.responses for kv in r.response_range.kvs if kv.key == key]
+        if (now[0] if now else 0) != revision:
+            raise StoreConflict(f"etcd: not the owner any more ({key.decode()} created at "
+                                f"{now[0] if now else 'none'}, ours {revision})")
 
     def _read(self, kind: str) -> dict[str, tuple[dict, int]]:
         """Every document of ``kind`` with its mod_revision, read at one revision (paged)."""
@@ -185,4 +216,4 @@ class EtcdBindingStore:
         self._channels.clear()
 
 
-__all__ = ["EtcdBindingStore"]
+__all__ = ["EtcdBindingStore", "channel_credentials"]

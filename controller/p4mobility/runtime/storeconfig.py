@@ -6,6 +6,8 @@
     prefix = "/p4mob/lma1"             # optional; default /p4mob/<node name>
     timeout = 2.0                      # optional; seconds one etcd call may take
     tls_ca = "ca.pem"                  # optional TLS; tls_cert and tls_key go together
+    election = "lma-sw1"               # optional: one owner for this switch among the instances
+    lease_ttl = 5                      # optional; seconds the owner's lease outlives its last keepalive
 
 Rule: validated with the rest of the file (binding/confread readers), every problem a
 ConfigError naming the key ("store.endpoints[1]").
@@ -20,7 +22,7 @@ from p4mobility.binding import confread as cr
 from p4mobility.pmip.config import ConfigError
 
 KINDS = ("sqlite", "etcd")
-ETCD_KEYS = ("endpoints", "prefix", "timeout", "tls_ca", "tls_cert", "tls_key")
+ETCD_KEYS = ("endpoints", "prefix", "timeout", "tls_ca", "tls_cert", "tls_key", "election", "lease_ttl")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class StoreSettings:
     tls_ca: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    election: str | None = None  # the switch's name in etcd (runtime/election.py); None: no election
+    lease_ttl: int = 5
 
 
 def read_pem(key: str, path: Path) -> None:
@@ -82,7 +86,13 @@ def store_from_dict(value: Any, state_db: str | None) -> StoreSettings:
         raise ConfigError("store.tls_cert", "tls_cert and tls_key go together")
     if tls and "tls_ca" not in tls:
         raise ConfigError("store.tls_ca", "required with tls_cert/tls_key: the CA that signed etcd's certificate")
-    return StoreSettings("etcd", tuple(endpoints), prefix, timeout, **tls)
+    election = t.get("election")
+    if election is not None:
+        cr.string("store.election", election)
+        if not all(c.isalnum() or c in "._-" for c in election):
+            raise ConfigError("store.election", f"expected a name of letters, digits, '.', '_', '-', got {election!r:.40}")
+    ttl = cr.integer("store.lease_ttl", t["lease_ttl"], 2, 60) if "lease_ttl" in t else 5
+    return StoreSettings("etcd", tuple(endpoints), prefix, timeout, **tls, election=election, lease_ttl=ttl)
 
 
 __all__ = ["StoreSettings", "store_from_dict", "read_pem"]

@@ -23,4 +23,19 @@ def open_store(settings: NodeSettings):
     return BindingStore(settings.state_db)
 
 
-__all__ = ["open_store"]
+def open_election(settings: NodeSettings):
+    """The switch's election ([store] election), or None: this node owns its switch alone."""
+    s = settings.store
+    if s.kind != "etcd" or not s.election:
+        return None
+    import socket
+
+    from p4mobility.runtime.election import Election
+    from p4mobility.runtime.store_etcd import channel_credentials
+
+    instance = f"{settings.name}@{socket.gethostname()}:{os.getpid()}"
+    return Election(s.endpoints, s.election, instance, s.lease_ttl,
+                    channel_credentials(s.tls_ca, s.tls_cert, s.tls_key), s.timeout)
+
+
+__all__ = ["open_election", "open_store"]
