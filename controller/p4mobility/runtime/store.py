@@ -21,7 +21,9 @@ class StoreConflict(StoreError):
 
 class BindingStore:
     """A small key -> JSON document table. Each ``apply`` is one transaction; each row
-    carries the revision of the transaction that wrote it (as etcd's mod_revision)."""
+    carries the revision of the transaction that wrote it (as etcd's mod_revision). One
+    writer per file is the design (the node); with several, a deleted row's revision may
+    be given again."""
 
     kind = "sqlite"
 
@@ -36,7 +38,10 @@ class BindingStore:
         )
         if "rev" not in [row[1] for row in self._db.execute("PRAGMA table_info(state)")]:  # a file of before
             self._db.execute("ALTER TABLE state ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
-        self._db.execute("CREATE TABLE IF NOT EXISTS revision (n INTEGER NOT NULL)")
+        # the revision counter lives in memory (a row of its own would add a page to every
+        # commit's WAL); read again from the rows when another connection wrote meanwhile
+        self._revision = self._max_revision()
+        self._seen = self._data_version()
 
     def apply(self, puts: Iterable[tuple[str, str, Mapping]] = (), deletes: Iterable[tuple[str, str]] = (),
               expect: Mapping[tuple[str, str], int] | None = None) -> int:
@@ -54,9 +59,9 @@ class BindingStore:
                            if (now := self._rev(kind, key)) != rev]
                 if changed:
                     raise StoreConflict("revision changed: " + "; ".join(changed)[:250])
-                row = db.execute("SELECT n FROM revision").fetchone()
-                revision = (row[0] if row else 0) + 1
-                db.execute("UPDATE revision SET n = ?" if row else "INSERT INTO revision (n) VALUES (?)", (revision,))
+                if self._data_version() != self._seen:  # another connection committed
+                    self._revision = max(self._revision, self._max_revision())
+                revision = self._revision + 1
                 db.executemany(
                     "INSERT INTO state (kind, key, doc, rev) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (kind, key) DO UPDATE SET doc = excluded.doc, rev = excluded.rev",
@@ -69,7 +74,14 @@ class BindingStore:
                 raise
         except sqlite3.Error as exc:
             raise StoreError(f"{type(exc).__name__}: {exc}") from None
+        self._revision, self._seen = revision, self._data_version()
         return revision
+
+    def _max_revision(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(rev), 0) FROM state").fetchone()[0]
+
+    def _data_version(self) -> int:
+        return self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def _rev(self, kind: str, key: str) -> int:
         row = self._db.execute("SELECT rev FROM state WHERE kind = ? AND key = ?", (kind, key)).fetchone()
