@@ -10,10 +10,11 @@ PYTEST_ARGS ?=
 # mininet + bridge-utils: mininet/pmip.py (its AIR is Mininet's LinuxBridge, which uses brctl);
 # without recommends, so no Open vSwitch (not needed: docs/lab.md, Mininet).
 # nftables: the host-mobility lab's NAT (masquerade) and its lossy-link tests.
-SYS_PKGS := tshark tcpdump iproute2 iputils-ping mininet bridge-utils nftables
+# etcd-server: the [store] kind = "etcd" binding store and its tests (docs/cluster.md).
+SYS_PKGS := tshark tcpdump iproute2 iputils-ping mininet bridge-utils nftables etcd-server
 
 $(VENV)/.installed: pyproject.toml
-	@missing=0; for t in tshark tcpdump ip ping mnexec brctl nft; do command -v $$t >/dev/null || missing=1; done; \
+	@missing=0; for t in tshark tcpdump ip ping mnexec brctl nft etcd; do command -v $$t >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -1,7 +1,7 @@
 """External programs in tests: found one way, skipped with the reason when absent.
 
 Rule: every test that runs an external program (p4c-bm2-ss, simple_switch_grpc,
-ovs-vsctl, tshark, tcpdump, mnexec, brctl, ip, ...) finds it with
+ovs-vsctl, tshark, tcpdump, mnexec, brctl, ip, etcd, ...) finds it with
 p4mobility.lab.tools (PATH, then P4MOB_TOOL_DIRS, default /opt/p4/bin) and
 skips, never fails, when it is absent; the skip reason names the program and
 what provides it. `make test-bare` runs the suite with those programs hidden.

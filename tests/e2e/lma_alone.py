@@ -72,8 +72,9 @@ def mh_bytes(msg: Any, src: IPv6Address = MAG1, dst: IPv6Address = LMA) -> bytea
 
 
 class LmaAlone:
-    def __init__(self, target: str, binary: str, out: Path) -> None:
+    def __init__(self, target: str, binary: str, out: Path, store: dict | None = None) -> None:
         self.target, self.out = target, out
+        self.store = store  # a [store] table (etcd); None: SQLite at out/lma.db
         self.ns = Namespace.create([PORT])
         self.switch: SwitchProcess | None = None
         self.node: subprocess.Popen | None = None
@@ -89,7 +90,7 @@ class LmaAlone:
     # --- the node ---------------------------------------------------------------------
     def config(self, **lma: Any) -> dict:
         assert self.switch is not None
-        return {
+        doc = {
             "node": {"name": "lma", "switch_address": self.switch.grpc_addr, "p4info": str(DEFAULT_P4INFO),
                      "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(self.out / "lma.sock"),
                      "state_db": str(self.out / "lma.db"), "metrics_port": self.metrics_port,
@@ -102,6 +103,10 @@ class LmaAlone:
                                     ONLY_MAG1: {"pool": "home", "allowed_mags": [str(MAG1)]}}},
             "routes": [{"prefix": "2001:db8:a::/64", "port": PORT, "src_mac": SW_MAC, "dst_mac": GEN_MAC}],
         }
+        if self.store is not None:
+            del doc["node"]["state_db"]
+            doc["store"] = self.store
+        return doc
 
     def start_node(self, **lma: Any) -> None:
         (self.out / "lma.toml").write_text(to_toml(self.config(**lma)))
@@ -114,6 +119,12 @@ class LmaAlone:
     def restart_node(self, **lma: Any) -> None:
         self.stop_node()
         self.start_node(**lma)
+
+    def kill_node(self) -> None:
+        """kill -9: nothing of the node's own shutdown runs."""
+        if self.node is not None and self.node.poll() is None:
+            self.node.kill()
+            self.node.wait(15)
 
     def stop_node(self) -> None:
         if self.node is not None and self.node.poll() is None:

@@ -51,11 +51,17 @@ def _run(args: argparse.Namespace) -> int:
         from p4mobility.runtime.mag_node import MagNode as Node
     from p4mobility.runtime.logs import EventLog
     level = args.log_level or cfg.node.log_level
-    node = Node(cfg, EventLog(cfg.node.name, level=level))
+    from p4mobility.runtime.election import OwnershipLost
+    from p4mobility.runtime.store import StoreError
     try:
+        node = Node(cfg, EventLog(cfg.node.name, level=level))
         asyncio.run(node.run())
     except OSError as exc:  # the control socket, sockets: the operating system said no
         raise CliError(f"cannot start: {exc.strerror or exc}") from None
+    except StoreError as exc:  # the state could not be read at start (etcd unreachable)
+        raise CliError(f"cannot start: store: {exc}") from None
+    except OwnershipLost as exc:  # another instance may own the switch now: stop, be restarted, wait
+        raise CliError(f"ownership lost: {exc}") from None
     except KeyboardInterrupt:
         pass
     return 0

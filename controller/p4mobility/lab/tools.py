@@ -25,6 +25,7 @@ PROVIDERS = {
     "ip": "apt-get install iproute2",
     "ping": "apt-get install iputils-ping",
     "nft": "apt-get install nftables",
+    "etcd": "apt-get install etcd-server",
 }
 
 

@@ -107,7 +107,7 @@ class HaNode(NodeRuntime):
     def rollback_to_store(self) -> None:
         """The core as the store holds it (at start, and after a failed write: no BA went)."""
         ha = self.cfg.home_agent
-        docs = self.store.load(KIND) if self.store is not None else {}
+        docs = self.store.committed(KIND) if self.store is not None else {}  # (etcd may be down)
         self.core = HomeAgent.from_state(ha, ha_persist.load_bindings(docs, ha), time.time())
 
     def persist(self, actions: list) -> None:

@@ -68,7 +68,7 @@ def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
 
 
 def ha_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> HaNodeConfig:
-    _check_top(data, {"node", "home_agent", "routes", "ipsec"})
+    _check_top(data, {"node", "home_agent", "routes", "ipsec", "store"})
     node = _node(data)
     try:
         ha = HaConfig.from_dict(_table(data, "home_agent"))

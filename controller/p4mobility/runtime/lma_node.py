@@ -50,7 +50,7 @@ class LmaNode(NodeRuntime):
 
     def rollback_to_store(self) -> None:
         """After a failed write: the core as the store holds it (the batch is forgotten)."""
-        docs = self.store.load("bce") if self.store is not None else {}
+        docs = self.store.committed("bce") if self.store is not None else {}  # (etcd may be down)
         records = lma_persist.load_bindings(docs, self.cfg.lma.lma_address) if docs else []
         self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(), records)
 

@@ -95,7 +95,7 @@ class MagNode(NodeRuntime):
     def _core_from_store(self) -> int | None:
         """The core as the store holds it; the number of BUL entries, None for an empty store."""
         assert self.store is not None
-        core, bul = self.store.load("mag_core"), self.store.load("mag_bul")
+        core, bul = self.store.committed("mag_core"), self.store.committed("mag_bul")  # (etcd may be down)
         if not core and not bul:
             self.core, self._core_doc = MobileAccessGateway(self.cfg.mag, self.cfg.profiles), None
             return None

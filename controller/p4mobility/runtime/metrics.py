@@ -17,6 +17,8 @@ class NodeMetrics:
         self.tunnel_peers = Gauge("p4mob_tunnel_peers", "Tunnel peers in use", registry=r)
         self.store_errors = Counter("p4mob_store_errors", "Batches refused: the state file could not be written",
                                     registry=r)
+        self.ownership_changes = Counter("p4mob_ownership_changes", "Times this node became its switch's owner "
+                                         "([store] election)", registry=r)
         self.pbu_rx = Counter("p4mob_pbu_received", "PBUs received", registry=r)
         self.pbu_tx = Counter("p4mob_pbu_sent", "PBUs sent", registry=r)
         self.pba_rx = Counter("p4mob_pba_received", "PBAs received by status", ["status"], registry=r)

@@ -3,7 +3,7 @@
 Rule: one worker task owns the core. It takes queued items (punted packets,
 link events), calls the core with `now = time.time()`, fires the core timer
 when `next_deadline()` is due, and applies the resulting actions in order:
-persist (SQLite WAL) -> table writes (per batch, one WriteRequest per
+persist (SQLite WAL or etcd) -> table writes (per batch, one WriteRequest per
 dependency phase, p4rt/apply) -> packet-outs (PBA/PBU/RA) -> logs and
 metrics. Queued items are handled in batches so a burst of PBUs costs one
 write. On every (re)connect finsy pushes
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import time
 from typing import Any
@@ -44,11 +43,14 @@ from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
 from p4mobility.runtime.packet_outs import PacketOuts
-from p4mobility.runtime.store import BindingStore, StoreError
+from p4mobility.runtime.store import StoreError
+from p4mobility.runtime.stores import open_election, open_store
+from p4mobility.runtime.node_cluster import become_owner
+from p4mobility.runtime.node_cluster import hold as hold_ownership
 from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
-STORE_RETRY = 0.5  # s between batches while the state file cannot be written
+STORE_RETRY = 0.5  # s between batches while the store cannot be written
 
 
 def call_cancelled() -> bool:
@@ -73,9 +75,8 @@ class NodeRuntime:
         self.switch: Any = None
         self.writer: Writer | None = None
         self.metrics = NodeMetrics(self.role)
-        if settings.state_db:
-            os.makedirs(os.path.dirname(os.path.abspath(settings.state_db)), exist_ok=True)
-        self.store = BindingStore(settings.state_db) if settings.state_db else None
+        self.store = open_store(settings)  # SQLite, etcd or None (runtime/stores.py)
+        self.election = open_election(settings)  # one owner per switch ([store] election)
         self._stop = asyncio.Event()
         self.store_failing: str | None = None  # the error while the state file cannot be written
         self.refused: list[QueueItem] = []  # inputs of refused batches the role wants handled again
@@ -167,17 +168,26 @@ class NodeRuntime:
 
     # --- running ----------------------------------------------------------------
     async def run(self) -> None:
-        self.entries.plan(self.restore())
-        self.metrics.entries.set(len(self.entries))
         s = self.settings
+        control = await serve_control(s.control_socket, self._control)  # (also while waiting to own)
+        try:
+            election_id = await become_owner(self) if self.election is not None else s.election_id
+            self.entries.plan(self.restore())
+        except BaseException as exc:
+            control.close()
+            if isinstance(exc, StoreError):  # the state cannot be read (etcd unreachable): refuse to start
+                self.log.event("store_unreachable", store=self.store.describe() if self.store else None,
+                               error=str(exc)[:300])
+            await self._resign()
+            raise
+        self.metrics.entries.set(len(self.entries))
         if s.metrics_port is not None:
             self.metrics.serve(s.metrics_port)
-        control = await serve_control(s.control_socket, self._control)
         creds = None
         if s.tls_ca or s.tls_cert:
             creds = finsy.GRPCCredentialsTLS(cacert=s.tls_ca, cert=s.tls_cert, private_key=s.tls_key)
         opts = finsy.SwitchOptions(p4info=s.p4info, p4blob=s.p4blob, device_id=s.device_id,
-                                   initial_election_id=s.election_id, channel_credentials=creds,
+                                   initial_election_id=election_id, channel_credentials=creds,
                                    ready_handler=self._ready)
         switch = finsy.Switch(s.name, s.switch_address, opts)
         loop = asyncio.get_running_loop()
@@ -194,6 +204,8 @@ class NodeRuntime:
                                                                       tls=creds is not None, error=why)),
                                      name="probe")]
         tasks += [asyncio.create_task(c) for c in self.extra_tasks()]
+        if self.election is not None:  # OwnershipLost ends the node (runtime/node_cluster.py)
+            tasks.append(asyncio.create_task(hold_ownership(self), name="election"))
         stop = asyncio.create_task(self._stop.wait())
         try:
             done, _ = await asyncio.wait(tasks + [stop], return_when=asyncio.FIRST_COMPLETED)
@@ -205,9 +217,16 @@ class NodeRuntime:
                 t.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
             control.close()
+            await self._resign()
             if self.store is not None:
                 self.store.close()
             self.log.event("node_stop", role=self.role)
+
+    async def _resign(self) -> None:
+        """Give up the switch's ownership at once (a waiting instance takes over)."""
+        if self.election is not None:
+            with contextlib.suppress(Exception):
+                await self.election.resign()
 
     async def _ready(self, switch: Any) -> None:
         """finsy calls this on every (re)connection, pipeline already pushed."""
@@ -324,7 +343,8 @@ class NodeRuntime:
         self.refused = self.retry_refused(items)[-MAX_BATCH:]
         self.metrics.store_errors.inc()
         if self.store_failing is None:
-            self.log.event("store_write_failed", error=str(exc)[:300], refused_actions=len(actions),
+            self.log.event("store_write_failed", store=self.store.describe() if self.store else None,
+                           error=str(exc)[:300], refused_actions=len(actions),
                            retried_inputs=len(self.refused))
         self.store_failing = str(exc)[:300]
         self.update_gauges()

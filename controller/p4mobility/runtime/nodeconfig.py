@@ -5,7 +5,8 @@ Rule: the whole file is validated before anything starts; every problem is a
 "routes[1].port"). Tables: [node] (switch connection, sockets, files),
 [lma] or [mag] (RFC 5213 §9 variables, pmip/config.py), [policy] (LMA,
 pmip/policy.py), [[access_ports]] and [mobile_nodes.<MN-ID>] (MAG), [[routes]],
-[ipsec] (optional: the crypto path's IPsec file, relative to this one).
+[ipsec] (optional: the crypto path's IPsec file, relative to this one), [store]
+(optional: SQLite or etcd, runtime/storeconfig.py).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from p4mobility.binding.confread import FILE_KEY
 from p4mobility.p4rt.entries import Route
 from p4mobility.pmip.config import ConfigError, LmaConfig, MagConfig
 from p4mobility.pmip.policy import MagMnProfile, PolicyStore, mag_profiles_from_dict
+from p4mobility.runtime.storeconfig import StoreSettings, read_pem, store_from_dict
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_P4INFO = REPO / "p4src" / "build" / "mobility.p4info.txtpb"
@@ -43,6 +45,7 @@ class NodeSettings:
     metrics_port: int | None = None  # Prometheus HTTP port; None = off
     counters_interval: float = 5.0  # switch counters -> metrics, seconds
     log_level: str = "info"  # "debug": also a line per accepted registration (runtime/logs.py)
+    store: StoreSettings = StoreSettings()  # the top-level [store] table (runtime/storeconfig.py)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ _int = cr.integer
 
 def _node(data: Mapping[str, Any]) -> NodeSettings:
     t = _table(data, "node")
-    known = {f for f in NodeSettings.__dataclass_fields__}
+    known = {f for f in NodeSettings.__dataclass_fields__} - {"store"}
     kw: dict[str, Any] = {}
     for k, v in t.items():
         if k not in known:
@@ -145,12 +148,7 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
         raise ConfigError("node.tls_cert", "tls_cert and tls_key go together")
     for k in ("tls_ca", "tls_cert", "tls_key"):  # read at connect time: refuse a missing file now
         if k in kw:
-            try:
-                pem = kw[k].read_bytes()[:1 << 20]
-            except OSError as exc:
-                raise ConfigError(f"node.{k}", f"cannot read {kw[k]}: {exc.strerror or exc}") from None
-            if b"-----BEGIN " not in pem:
-                raise ConfigError(f"node.{k}", f"not a PEM file: {kw[k]}")
+            read_pem(f"node.{k}", kw[k])
     if "counters_interval" in kw:
         kw["counters_interval"] = cr.number("node.counters_interval", kw["counters_interval"], 0.001, 86400.0)
     for k in ("control_socket", "state_db"):
@@ -158,6 +156,7 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
             cr.string(f"node.{k}", kw[k])
     if "log_level" in kw and kw["log_level"] not in ("info", "debug"):
         raise ConfigError("node.log_level", f"expected \"info\" or \"debug\", got {kw['log_level']!r:.40}")
+    kw["store"] = store_from_dict(data.get("store"), kw.get("state_db"))
     return NodeSettings(**kw)
 
 
@@ -217,7 +216,7 @@ def _check_top(data: Mapping[str, Any], allowed: set[str]) -> None:
 
 
 def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeConfig:
-    _check_top(data, {"node", "lma", "policy", "routes", "ipsec"})
+    _check_top(data, {"node", "lma", "policy", "routes", "ipsec", "store"})
     node = _node(data)
     try:
         lma = LmaConfig.from_dict(_table(data, "lma"))
@@ -235,7 +234,7 @@ def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeCon
 
 def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeConfig:
     _check_top(data, {"node", "mag", "access_ports", "mobile_nodes", "routes", "router_mac", "detach_timeout",
-                      "ipsec"})
+                      "ipsec", "store"})
     node = _node(data)
     try:
         mag = MagConfig.from_dict(_table(data, "mag"))

@@ -1,0 +1,154 @@
+"""One owner per switch, chosen with an etcd lease (issue 16; docs/cluster.md).
+
+Rule: an instance holds a lease (TTL ``lease_ttl``) and kept alive every TTL/3. It owns the
+switch while its key ``/p4mob/election/<name>`` exists. The key is created, bound to the lease,
+only when there is none (a Txn comparing its create_revision with 0). Its create_revision
+is the **ownership revision**. It becomes the P4Runtime election id, so a newer owner always
+outranks an older one on the switch (P4Runtime §5 arbitration). It also guards every store
+write (store_etcd ``guard``), so etcd refuses a stale owner's writes.
+When the lease is gone (the owner was killed, paused or cut off for a TTL) etcd deletes the
+key and a waiting instance takes it. An owner whose keepalive fails for a TTL stops itself
+(``OwnershipLost``).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable
+from typing import Any, Callable
+
+import grpc
+from aetcd import rpc
+
+ELECTION_ROOT = "/p4mob/election/"
+COLUMNS = ["election", "owner", "owner_revision", "election_id", "lease", "ttl_left", "this_instance", "this_role",
+           "store_revision"]
+
+
+class OwnershipLost(Exception):
+    """This instance no longer owns the switch; it must stop writing to it (and exits)."""
+
+
+class Election:
+    def __init__(self, endpoints: Iterable[str], name: str, instance: str, ttl: int = 5,
+                 credentials: grpc.ChannelCredentials | None = None, timeout: float = 2.0) -> None:
+        self.endpoints = list(endpoints)
+        self.key = f"{ELECTION_ROOT}{name}".encode()
+        self.name, self.instance, self.ttl, self.timeout = name, instance, ttl, timeout
+        self._creds = credentials
+        self._channel: Any = None
+        self._index = 0
+        self.lease: int | None = None
+        self.revision: int | None = None  # the ownership revision while this instance owns
+
+    # --- calls ------------------------------------------------------------------------
+    def _open(self) -> None:
+        target = self.endpoints[self._index % len(self.endpoints)]
+        self._channel = (grpc.aio.secure_channel(target, self._creds) if self._creds
+                         else grpc.aio.insecure_channel(target))
+
+    async def _call(self, stub: str, method: str, request: Any) -> Any:
+        """One unary call; on UNAVAILABLE the next endpoint (grpc.RpcError after all)."""
+        last: grpc.RpcError | None = None
+        for _ in range(len(self.endpoints)):
+            if self._channel is None:
+                self._open()
+            try:
+                return await getattr(getattr(rpc, stub)(self._channel), method)(request, timeout=self.timeout)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                last = exc
+                await self._channel.close()
+                self._channel, self._index = None, self._index + 1
+        assert last is not None
+        raise last
+
+    async def _keepalive_once(self) -> int:
+        """The lease's TTL left after one keepalive (0: the lease is gone)."""
+        if self._channel is None:
+            self._open()
+        call = rpc.LeaseStub(self._channel).LeaseKeepAlive(iter([rpc.LeaseKeepAliveRequest(ID=self.lease)]),
+                                                          timeout=self.timeout)
+        async for reply in call:
+            return reply.TTL
+        return 0
+
+    # --- campaign -----------------------------------------------------------------------
+    async def campaign(self, waiting: Callable[[dict], None] = lambda owner: None) -> int:
+        """Wait until this instance owns the switch; its ownership revision. ``waiting`` is
+        called with the current owner each time the key is found taken (once per owner)."""
+        grant = await self._call("LeaseStub", "LeaseGrant", rpc.LeaseGrantRequest(TTL=self.ttl))
+        self.lease = grant.ID
+        value = json.dumps({"instance": self.instance, "lease": self.lease, "since": time.time()}).encode()
+        seen = None
+        while True:
+            txn = rpc.TxnRequest(
+                compare=[rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.CREATE, key=self.key,
+                                     create_revision=0)],
+                success=[rpc.RequestOp(request_put=rpc.PutRequest(key=self.key, value=value, lease=self.lease))],
+                failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=self.key))])
+            response = await self._call("KVStub", "Txn", txn)
+            if response.succeeded:
+                self.revision = response.header.revision
+                return self.revision
+            kvs = [kv for r in response.responses for kv in r.response_range.kvs]
+            if kvs and kvs[0].create_revision != seen:
+                seen = kvs[0].create_revision
+                waiting({**self._owner(kvs[0]), "revision": seen})
+            if await self._keepalive_once() <= 0:  # our own lease, kept while we wait
+                raise OwnershipLost("the waiting instance's lease expired")
+            await asyncio.sleep(self.ttl / 3)
+
+    @staticmethod
+    def _owner(kv: Any) -> dict:
+        try:
+            return dict(json.loads(kv.value))
+        except (ValueError, TypeError):
+            return {"instance": "?"}
+
+    async def hold(self) -> None:
+        """Keep the lease alive; raise OwnershipLost when it is gone or etcd has not answered
+        for a TTL (by then etcd may have given the switch to another instance)."""
+        last_ok = time.monotonic()
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                left = await self._keepalive_once()
+            except grpc.RpcError as exc:
+                if time.monotonic() - last_ok >= self.ttl:
+                    raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}): "
+                                        "the lease may be gone") from None
+                continue
+            if left <= 0:
+                raise OwnershipLost(f"lease {self.lease:x} expired")
+            last_ok = time.monotonic()
+
+    async def resign(self) -> None:
+        """Revoke the lease (the key goes at once: a waiting instance takes over now)."""
+        if self.lease is not None:
+            try:
+                await self._call("LeaseStub", "LeaseRevoke", rpc.LeaseRevokeRequest(ID=self.lease))
+            except grpc.RpcError:
+                pass  # the lease expires by itself
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    async def show(self) -> dict:
+        """`p4mob show cluster`: the owner of this election, its revision and lease, and us."""
+        r = await self._call("KVStub", "Range", rpc.RangeRequest(key=self.key))
+        owner, owner_rev, lease, ttl_left = None, None, None, None
+        if r.kvs:
+            kv = r.kvs[0]
+            owner, owner_rev, lease = self._owner(kv).get("instance"), kv.create_revision, kv.lease
+            t = await self._call("LeaseStub", "LeaseTimeToLive", rpc.LeaseTimeToLiveRequest(ID=kv.lease))
+            ttl_left = t.TTL
+        role = "owner" if self.revision is not None and self.revision == owner_rev else "waiting"
+        row = [self.name, owner, owner_rev, owner_rev, None if lease is None else f"{lease:x}", ttl_left,
+               self.instance, role, r.header.revision]
+        return {"ok": True, "columns": COLUMNS, "rows": [row]}
+
+
+__all__ = ["ELECTION_ROOT", "Election", "OwnershipLost"]

@@ -1,0 +1,94 @@
+"""A real etcd for the tests: one member in a temp dir on free loopback ports.
+
+Rule: found with tests/tooling (skip with the reason when Debian's etcd-server is
+absent); ``stop()`` kills it (-9 by default: etcd unreachable), ``start()`` brings it
+back on the same ports and data dir, so what was committed is there again.
+"""
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import grpc
+from aetcd import rpc
+
+from tests.dataplane.targets import free_tcp_port
+from tests.tooling import require_tool
+
+# the node writes a batch of up to runtime.node.MAX_BATCH bindings as one Txn (docs/cluster.md)
+MAX_TXN_OPS = 4096
+
+
+class EtcdServer:
+    def __init__(self, workdir: Path) -> None:
+        self.binary = require_tool("etcd")
+        self.dir = workdir
+        self.proc: subprocess.Popen | None = None
+        self._new_ports()
+        self.started_once = False
+
+    def _new_ports(self) -> None:
+        self.client_port = free_tcp_port()
+        self.peer_port = free_tcp_port()
+        while self.peer_port == self.client_port:
+            self.peer_port = free_tcp_port()
+        self.endpoint = f"127.0.0.1:{self.client_port}"
+
+    def start(self) -> "EtcdServer":
+        """Start (again: on the same ports and data dir). A first start whose port was taken
+        meanwhile by another process is tried again on other ports."""
+        for attempt in range(3):
+            try:
+                self._start()
+                self.started_once = True
+                return self
+            except RuntimeError:
+                if self.started_once or attempt == 2 or "address already in use" not in self._log_tail():
+                    raise
+                shutil.rmtree(self.dir / "data", ignore_errors=True)  # (it names the old peer URL)
+                self._new_ports()
+        return self
+
+    def _log_tail(self) -> str:
+        return (self.dir / "etcd.log").read_text(errors="replace")[-3000:]
+
+    def _start(self) -> None:
+        client, peer = f"http://{self.endpoint}", f"http://127.0.0.1:{self.peer_port}"
+        log = open(self.dir / "etcd.log", "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "--name", "t", "--data-dir", str(self.dir / "data"),
+             "--listen-client-urls", client, "--advertise-client-urls", client,
+             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+             "--initial-cluster", f"t={peer}", "--max-txn-ops", str(MAX_TXN_OPS)],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(self.endpoint) as channel:
+            kv = rpc.KVStub(channel)
+            while True:
+                assert self.proc is not None
+                if self.proc.poll() is not None:
+                    self.proc = None
+                    raise RuntimeError(f"etcd exited: {self._log_tail()[-2000:]}")
+                try:
+                    kv.Range(rpc.RangeRequest(key=b"/"), timeout=1.0)
+                    return
+                except grpc.RpcError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"etcd not ready in {timeout} s") from None
+                    time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+        self.proc = None
+
+
+__all__ = ["EtcdServer", "MAX_TXN_OPS"]

@@ -1,0 +1,80 @@
+"""One owner per switch with an etcd lease (runtime/election.py), on a real etcd.
+
+The ownership revision only grows from one owner to the next (it is the P4Runtime
+election id); an owner killed -9 loses the switch when its lease runs out; etcd
+refuses the store writes of an owner that lost it (the store's guard)."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from p4mobility.runtime.election import Election
+from p4mobility.runtime.store import StoreConflict
+from p4mobility.runtime.store_etcd import EtcdBindingStore
+from tests.etcd_server import EtcdServer
+
+TTL = 2
+
+
+@pytest.fixture
+def etcd(tmp_path):
+    server = EtcdServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def test_the_second_waits_and_owns_after_the_first_resigns_with_a_higher_revision(etcd):
+    async def main():
+        a, b = (Election([etcd.endpoint], "sw1", name, TTL) for name in ("a", "b"))
+        first = await a.campaign()
+        seen: list[dict] = []
+        waiting = asyncio.create_task(b.campaign(seen.append))
+        while not seen:  # b found the key taken
+            await asyncio.sleep(0.05)
+        assert not waiting.done() and seen[0]["instance"] == "a" and seen[0]["revision"] == first
+        shown = await b.show()
+        assert shown["rows"][0][1:4] == ["a", first, first] and shown["rows"][0][6:8] == ["b", "waiting"]
+        await a.resign()
+        second = await waiting
+        assert second > first
+        assert (await b.show())["rows"][0][6:8] == ["b", "owner"]
+        await b.resign()
+    asyncio.run(main())
+
+
+OWN_THEN_HOLD = """
+import asyncio
+from p4mobility.runtime.election import Election
+async def main():
+    e = Election([{endpoint!r}], "sw1", "killed", {ttl})
+    print(await e.campaign(), flush=True)
+    await e.hold()
+asyncio.run(main())
+"""
+
+
+def test_an_owner_killed_9_loses_the_switch_and_its_writes_are_refused(etcd):
+    proc = subprocess.Popen([sys.executable, "-c", OWN_THEN_HOLD.format(endpoint=etcd.endpoint, ttl=TTL)],
+                            stdout=subprocess.PIPE, text=True)
+    old = int(proc.stdout.readline())
+    stale = EtcdBindingStore([etcd.endpoint], "/p4mob/lma")
+    stale.guard = (b"/p4mob/election/sw1", old)
+    stale.put("bce", "1", {"by": "old"})  # the owner's writes go through while it owns
+    proc.kill()  # kill -9
+    proc.wait(30)
+    proc.stdout.close()
+
+    async def take_over() -> int:
+        e = Election([etcd.endpoint], "sw1", "survivor", TTL)
+        return await e.campaign()  # once the killed owner's lease ran out
+    new = asyncio.run(take_over())
+    assert new > old
+    with pytest.raises(StoreConflict, match="not the owner any more"):
+        stale.put("bce", "1", {"by": "stale"})  # a paused old owner that wakes up
+    fresh = EtcdBindingStore([etcd.endpoint], "/p4mob/lma")
+    fresh.guard = (b"/p4mob/election/sw1", new)
+    fresh.put("bce", "2", {"by": "new"})
+    assert fresh.load("bce") == {"1": {"by": "old"}, "2": {"by": "new"}}
