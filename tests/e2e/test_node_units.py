@@ -119,6 +119,8 @@ def test_lma_config_errors_name_the_key(p4files, patch, key):
     (lambda d: d["mag"].update(proxy_coa="1.2.3.4"), "mag.proxy_coa"),
     (lambda d: d.update(access_ports=[]), "access_ports"),
     (lambda d: d["access_ports"][0].update(port=999), "access_ports[0].port"),
+    (lambda d: d["access_ports"][0].update(mn="stranger@p4mob.example"), "access_ports[0].mn"),
+    (lambda d: d["access_ports"][0].update(mn=5), "access_ports[0].mn"),
     (lambda d: d["mobile_nodes"][T.MN_ID].update(mac="02:00"), f"mobile_nodes.{T.MN_ID}.mac"),
 ])
 def test_mag_config_errors_name_the_key(p4files, patch, key):
