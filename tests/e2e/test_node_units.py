@@ -119,6 +119,8 @@ def test_lma_config_errors_name_the_key(p4files, patch, key):
     (lambda d: d["mag"].update(proxy_coa="1.2.3.4"), "mag.proxy_coa"),
     (lambda d: d.update(access_ports=[]), "access_ports"),
     (lambda d: d["access_ports"][0].update(port=999), "access_ports[0].port"),
+    (lambda d: d["access_ports"][0].update(mn="stranger@p4mob.example"), "access_ports[0].mn"),
+    (lambda d: d["access_ports"][0].update(mn=5), "access_ports[0].mn"),
     (lambda d: d["mobile_nodes"][T.MN_ID].update(mac="02:00"), f"mobile_nodes.{T.MN_ID}.mac"),
 ])
 def test_mag_config_errors_name_the_key(p4files, patch, key):
@@ -138,6 +140,15 @@ def test_ping_output_loss_and_gaps():
     end, gap = res.max_gap()
     assert round(gap) == 40 and abs(end - 100.08) < 1e-6  # seq 4 at 100.04 -> seq 8 at 100.08
     assert res.first_reply_after(100.045)[1] == 8
+    assert res.missing() == [5, 6, 7]
+
+
+def test_ping_requests_in_flight_at_its_stop_are_not_missing():
+    lines = [f"[{100 + i * 0.01:.6f}] 64 bytes from 2001:db8:c::2: icmp_seq={i} ttl=62 time=1.5 ms"
+             for i in range(1, 9) if i != 3]
+    lines.append("10 packets transmitted, 7 received, 30% packet loss, time 100ms")  # 9, 10: no time to answer
+    res = parse_ping("\n".join(lines))
+    assert res.lost == 3 and res.missing() == [3]
 
 
 def test_rfc4862_slaac_address_is_modified_eui64():

@@ -119,6 +119,38 @@ def test_rfc5213_5_3_4_handover_loses_only_the_window_until_the_new_binding(lab)
     assert len(lost) <= (t_done + SLACK - t_move) / PING_INTERVAL
 
 
+def _rx_frames(lab, node: str, ifname: str) -> int:
+    from p4mobility.lab.supervisor import sh
+    return int(sh("cat", f"/sys/class/net/{ifname}/statistics/rx_packets", ns=lab.ns(node)).stdout)
+
+
+def test_rfc5213_6_9_1_1_link_up_moves_the_binding_before_the_mn_sends_anything(lab):
+    """The access port names its MN (lab topology): MAG2's PBU leaves when its port's link
+    comes up. The MN is cut off the radio (its bridge port out of the AIR's bridge), so no
+    frame of it can reach MAG2, and yet the binding moves there; then the MN speaks again."""
+    from p4mobility.lab.supervisor import sh
+    registered_at(lab, "mag1")
+    air = lab.ns("air")
+    sh("ip", "link", "set", "mnair", "nomaster", ns=air)  # the MN's frames go nowhere now
+    try:
+        before = _rx_frames(lab, "mag2", "acc")
+        t_move = lab.move("mag2")
+        installed = lab.wait_event("mag2", "MagBindingInstalled", since=t_move, timeout=30)
+        lab.wait_event("lma", "BindingMoved", since=t_move, timeout=30)
+        # on the wire: nothing came in on MAG2's access port, so nothing of the MN's started it
+        assert _rx_frames(lab, "mag2", "acc") == before
+        assert lab.events("mag2", "attach_by_traffic", since=t_move) == []
+        [link_up] = lab.events("mag2", "link_up", since=t_move)
+        pbu = lab.wait_event("mag2", "pbu_tx", since=t_move, where=lambda e: e.get("lifetime", 0) > 0)
+        assert link_up["ts"] <= pbu["ts"] <= installed["ts"]
+        rows = lma_rows(lab)
+        assert len(rows) == 1 and rows[0][3] == str(T.MAG_COA["mag2"])
+        assert [r[2] for r in bul_rows(lab, "mag2")] == ["bound"]
+    finally:
+        sh("ip", "link", "set", "mnair", "master", "br0", ns=air)
+    assert lab.ping_once(count=3, timeout=10)  # the MN is served at MAG2 as soon as it is back
+
+
 def _since_start(lab, node: str, name: str) -> list[dict]:
     """``name`` events of ``node``'s controller since it last started (its metrics count from there)."""
     start = max(e["ts"] for e in lab.events(node, "node_start"))

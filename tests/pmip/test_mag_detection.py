@@ -8,6 +8,7 @@ from ipaddress import IPv6Address
 
 from p4mobility.mh import HandoffIndicatorOption, MnLinkLayerIdentifier
 from p4mobility.pmip import (
+    AccessLinkUp,
     BulState,
     HoldUplink,
     LocalMobilityAnchor,
@@ -113,3 +114,49 @@ def test_rfc5213_6_9_1_4_a_repeated_detach_changes_nothing():
     assert mag.handle(MnDetached(b"mn1", 1), T0 + 1.01) == []
     assert mag.handle(MnDetached(None, 1), T0 + 1.02) == []
     assert mag.entry(1).state is BulState.DEREGISTERING
+
+
+def link_up(port=1, mn=b"mn1"):
+    return AccessLinkUp(port, 4, mn_id=mn, mn_ll_id=None if mn is None else LL)
+
+
+def test_rfc5213_6_9_1_1_link_up_naming_the_mn_sends_the_pbu_before_any_frame():
+    mag = make_mag()
+    bu = sent(mag.handle(link_up(), T0))
+    assert bu.option(HandoffIndicatorOption).value == 4  # a link-up cannot tell a handoff either
+    assert bu.option(MnLinkLayerIdentifier).identifier == LL
+    assert mag.entry(1).state is BulState.REGISTERING
+    # the MN's first frames find the registration in flight: held, no second PBU
+    assert mag.handle(traffic(frame=b"first"), T0 + 0.001) == [HoldUplink(1, b"first")]
+    assert mag.handle(rs(), T0 + 0.002) == []
+    out = answer(mag, bu, T0 + 0.02)
+    assert the(out, ReleaseUplink) == ReleaseUplink(1, (HNP,), LMAA, MAG1)
+    assert of(out, SendRouterAdvertisement)
+
+
+def test_rfc5213_6_9_1_1_link_up_without_an_identity_waits_for_the_mn():
+    mag = make_mag()
+    assert mag.handle(link_up(mn=None), T0) == [] and mag.entry(1) is None
+    sent(mag.handle(traffic(), T0 + 0.01))  # the first frame identifies it, as before
+
+
+def test_rfc5213_6_9_1_1_link_up_after_the_first_frame_sends_no_second_pbu():
+    mag = make_mag()
+    bu = sent(mag.handle(traffic(), T0))
+    assert mag.handle(link_up(), T0 + 0.001) == []
+    answer(mag, bu, T0 + 0.01)
+    assert [type(a) for a in mag.handle(link_up(), T0 + 1)] == [SendRouterAdvertisement]  # bound: RA only
+
+
+def test_rfc5213_6_9_1_1_link_up_while_deregistering_is_a_new_attachment():
+    mag = make_mag()
+    answer(mag, sent(mag.handle(link_up(), T0)), T0 + 0.01)
+    mag.handle(MnDetached(None, 1), T0 + 1)
+    out = mag.handle(link_up(), T0 + 1.1)
+    assert the(out, SendMh).message.lifetime > 0 and mag.entry(1).state is BulState.REGISTERING
+
+
+def test_rfc5213_6_2_link_up_for_an_mn_without_profile_is_not_served():
+    mag = make_mag()
+    out = mag.handle(link_up(mn=b"stranger"), T0)
+    assert of(out, SendMh) == [] and mag.entry(1) is None

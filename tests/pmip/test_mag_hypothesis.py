@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from p4mobility.mh import BindingUpdate
 from p4mobility.pmip import (
+    AccessLinkUp,
     MagBindingInstalled,
     MnAttached,
     MnDetached,
@@ -30,6 +31,7 @@ event = st.one_of(
               st.sampled_from([1, 2, 3, 4])),
     st.tuples(st.just("detach"), st.sampled_from([b"mn1", b"mn2"]), st.sampled_from([1, 2])),
     st.tuples(st.just("rs"), st.sampled_from([1, 2])),
+    st.tuples(st.just("link_up"), st.sampled_from([b"mn1", b"mn2", b"nobody", None]), st.sampled_from([1, 2])),
     st.tuples(st.just("pba"), st.integers(0, 3), st.sampled_from(STATUSES), st.booleans()),
     st.tuples(st.just("wait"), st.sampled_from([0.01, 0.5, 1.6, 40.0, 3000.0])),
 )
@@ -60,6 +62,8 @@ def test_random_events_keep_the_bul_consistent(events):
             out = mag.handle(MnDetached(ev[1], ev[2]), now)
         elif kind == "rs":
             out = mag.handle(RouterSolicitationReceived(ev[1]), now)
+        elif kind == "link_up":
+            out = mag.handle(AccessLinkUp(ev[2], 4, mn_id=ev[1]), now)
         elif kind == "pba":
             if not sent:
                 continue

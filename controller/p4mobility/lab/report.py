@@ -2,8 +2,11 @@
 
 Rule: pure functions over what the run left behind (ping -D output, the
 nodes' JSON event logs, the lab's marks); nothing here talks to a node.
-Loss = transmitted - received as ping counts them; a gap is the time between
-two consecutive echo replies (ping -D receive timestamps).
+Loss = transmitted - received as ping counts them; ``missing()`` are the
+requests up to the last one answered that got no reply: ping's count less
+the requests still in flight when ping was stopped (SIGINT ends ping at once,
+a request sent just before has no time to be answered). A gap is the time
+between two consecutive echo replies (ping -D receive timestamps).
 """
 from __future__ import annotations
 
@@ -26,6 +29,11 @@ class PingResult:
     @property
     def lost(self) -> int:
         return max(0, self.transmitted - self.received)
+
+    def missing(self) -> list[int]:
+        """Sequence numbers without a reply, up to the last one answered."""
+        seqs = {seq for _, seq, _ in self.replies}
+        return [q for q in range(1, max(seqs, default=0)) if q not in seqs]
 
     def gaps(self) -> list[tuple[float, float]]:
         """(time of the reply that ended the gap, gap in ms) between consecutive replies."""

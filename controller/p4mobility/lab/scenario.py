@@ -24,8 +24,8 @@ SETTLE = 2.0  # seconds of pinging before and after the move
 
 
 def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], None] = print,
-                  settle: float = SETTLE, ipsec: bool = True) -> dict[str, Any]:
-    with Lab(out, target, T.LabOptions(ipsec=ipsec)) as lab:
+                  settle: float = SETTLE, ipsec: bool = True, port_mn: bool = True) -> dict[str, Any]:
+    with Lab(out, target, T.LabOptions(ipsec=ipsec, port_mn=port_mn)) as lab:
         t0 = lab.marks[0][0]
         echo(f"lab up ({target} target): namespaces {lab.sup.prefix}*, switches and controllers running"
              + (", PBU/PBA in ESP (crypto path on port 254 of each switch)" if ipsec else ", no IPsec"))
@@ -54,6 +54,7 @@ def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], Non
     pbu2 = next((e for e in events["mag2"] if e["event"] == "pbu_tx" and e["ts"] >= t_move), None)
     pba2 = next((e for e in events["mag2"] if e["event"] == "pba_rx" and pbu2 and e["ts"] >= pbu2["ts"]), None)
     ra2 = next((e for e in events["mag2"] if e["event"] == "ra_tx" and e["ts"] >= t_move), None)
+    up2 = next((e for e in events["mag2"] if e["event"] == "link_up" and e["ts"] >= t_move), None)
     gap_end, gap = ping.max_gap()
     after = ping.first_reply_after(t_move)
     summary = {
@@ -63,9 +64,13 @@ def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], Non
         "sent": ping.transmitted,
         "received": ping.received,
         "lost": ping.lost,
+        "lost_seqs": ping.missing(),  # lost less those in flight when ping stopped
         "max_gap_ms": round(gap, 1),
         "handover_signaling_ms": round((pba2["ts"] - pbu2["ts"]) * 1000, 1) if pbu2 and pba2 else None,
         "handover_move_to_ra_ms": round((ra2["ts"] - t_move) * 1000, 1) if ra2 else None,
+        "handover_move_to_link_up_ms": round((up2["ts"] - t_move) * 1000, 1) if up2 else None,
+        "handover_move_to_pbu_ms": round((pbu2["ts"] - t_move) * 1000, 1) if pbu2 else None,
+        "attach_trigger": "link-up" if port_mn else "first frame",
         "handover_move_to_first_reply_ms": round((after[0] - t_move) * 1000, 1) if after else None,
         "ping_interval_ms": 10,
         "handover_at": t_move,
@@ -85,8 +90,9 @@ def pmip_handover(out: Path, target: str = "embedded", echo: Callable[[str], Non
     echo("\nTimeline (ms since the lab was up):")
     echo(format_timeline(rows))
     echo("\nSummary:")
-    for k in ("scenario", "target", "ipsec", "mn_address", "sent", "lost", "max_gap_ms", "handover_signaling_ms",
-              "handover_move_to_ra_ms", "handover_move_to_first_reply_ms", "signaling_in_pcaps"):
+    for k in ("scenario", "target", "ipsec", "attach_trigger", "mn_address", "sent", "lost", "max_gap_ms",
+              "handover_move_to_pbu_ms", "handover_signaling_ms", "handover_move_to_ra_ms",
+              "handover_move_to_first_reply_ms", "signaling_in_pcaps"):
         echo(f"  {k:<34} {summary[k]}")
     echo(f"\nwritten: {out / 'summary.json'}, timeline.txt, {', '.join(summary['pcaps'])}"
          f"{', ' + summary['plot'] if summary['plot'] else ''}")

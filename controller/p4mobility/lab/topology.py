@@ -71,6 +71,8 @@ class LabOptions:
     trusted_mags: tuple[str, ...] = ("mag1", "mag2")
     detach_timeout: float | None = None  # MAG: no uplink traffic for this long -> detach
     ipsec: bool = True  # RFC 5213 §4: PBU/PBA in ESP between MAGs and LMA (`p4mob lab --no-ipsec`: off)
+    port_mn: bool = True  # the access ports name the MN (the radio's attach identifies it): PBU at link-up;
+    # False: the MAG learns of the MN from its first frame
 
 
 def lma_config(node: dict[str, Any], opts: LabOptions) -> dict[str, Any]:
@@ -100,7 +102,8 @@ def mag_config(name: str, node: dict[str, Any], opts: LabOptions) -> dict[str, A
         "mag": {"proxy_coa": str(MAG_COA[name]), "lma_address": str(LMA_ADDRESS),
                 "fixed_mag_link_local_address_on_all_access_links": str(ROUTER_LL),
                 "fixed_mag_link_layer_address_on_all_access_links": ROUTER_MAC, **opts.mag},
-        "access_ports": [{"port": MAG_PORTS["acc"], "ifname": "acc", "att": 4}],
+        "access_ports": [{"port": MAG_PORTS["acc"], "ifname": "acc", "att": 4,
+                          **({"mn": MN_ID} if opts.port_mn else {})}],
         "mobile_nodes": {MN_ID: profile},
         "routes": [{"prefix": str(LMA_NET), "port": MAG_PORTS["uplink"], "src_mac": MACS[(name, "uplink")],
                     "dst_mac": MACS[("lma", name)]}],

@@ -31,6 +31,7 @@ from .bul import BulState
 from .config import ConfigError, LmaConfig, MagConfig
 from .errors import PbuIgnored, PbuRejected
 from .events import (
+    AccessLinkUp,
     DownlinkPunted,
     Event,
     LmaEvent,
@@ -56,7 +57,7 @@ __all__ = [
     "ReleaseDownlink", "ReleaseUplink", "SendMh", "SendIcmpParameterProblem", "SendRouterAdvertisement",
     "TunnelPeerAdded",
     "TunnelPeerRemoved", "BulState", "ConfigError", "LmaConfig", "MagConfig", "PbuIgnored", "PbuRejected",
-    "DownlinkPunted", "Event", "LmaEvent", "MagEvent", "MhUndecodable", "MnAttached", "MnDetached",
+    "AccessLinkUp", "DownlinkPunted", "Event", "LmaEvent", "MagEvent", "MhUndecodable", "MnAttached", "MnDetached",
     "MnTrafficSeen", "OtherMhReceived", "PbaReceived", "PbuReceived", "RouterSolicitationReceived",
     "LocalMobilityAnchor", "BCE_TRANSITIONS",
     "BceEvent", "BceState", "MobileAccessGateway", "HnpPool", "MagMnProfile", "MnPolicy", "PolicyStore",

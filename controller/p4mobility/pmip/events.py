@@ -112,6 +112,19 @@ class MnTrafficSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessLinkUp:
+    """MAG: the carrier of ``access_port`` came up, a link-layer attach event
+    (RFC 5213 §6.9.1.1). ``mn_id``/``mn_ll_id``: the MN the access network says
+    is on that link (the port's configured MN, §6.6), None when it cannot say:
+    then the MN's RS or first frame identifies it."""
+
+    access_port: int
+    att: int
+    mn_id: bytes | None = None
+    mn_ll_id: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DownlinkPunted:
     """LMA: the switch punted ``frame``, a downlink packet to ``dst`` whose
     binding does not forward (de-registering, RFC 5213 §5.3.5)."""
@@ -121,8 +134,9 @@ class DownlinkPunted:
 
 
 LmaEvent = PbuReceived | MhUndecodable | OtherMhReceived | DownlinkPunted
-MagEvent = PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived | MnTrafficSeen
+MagEvent = PbaReceived | MnAttached | MnDetached | RouterSolicitationReceived | MnTrafficSeen | AccessLinkUp
 Event = LmaEvent | MagEvent
 
 __all__ = ["PbuReceived", "MhUndecodable", "OtherMhReceived", "PbaReceived", "MnAttached", "MnDetached",
-           "RouterSolicitationReceived", "MnTrafficSeen", "DownlinkPunted", "LmaEvent", "MagEvent", "Event"]
+           "RouterSolicitationReceived", "MnTrafficSeen", "AccessLinkUp", "DownlinkPunted", "LmaEvent", "MagEvent",
+           "Event"]

@@ -14,7 +14,8 @@ is the one last sent for that MN, its MN-ID matches, and its Timestamp echoes
 ours. Status 156 resynchronises our clock offset from the LMA's Timestamp and
 retries; 135 resynchronises the Sequence Number; any other rejection stops
 serving the MN (§6.9.1.2). An RS or a frame from an identified MN on a port
-that does not serve it is its attachment (§6.9.1.1, HI=4); an entry still
+that does not serve it is its attachment (§6.9.1.1, HI=4), and so is the port's
+link coming up when the access network names its MN (AccessLinkUp); an entry still
 de-registering does not hold its port. Frames seen before forwarding exists
 are held (HoldUplink) and released into the tunnel once it does.
 """
@@ -51,6 +52,7 @@ from .actions import (
 from .bul import BulEntry, BulEvent, BulState, bul_next
 from .config import ALL_ZERO, MagConfig
 from .events import (
+    AccessLinkUp,
     MagEvent,
     MnAttached,
     MnDetached,
@@ -80,6 +82,7 @@ class MobileAccessGateway(MagRecords):
         self._handlers: dict[type, Callable[[Any, float], list[Action]]] = {
             MnAttached: self._on_attach, MnDetached: self._on_detach, PbaReceived: self._on_pba,
             RouterSolicitationReceived: self._on_rs, MnTrafficSeen: self._on_traffic,
+            AccessLinkUp: self._on_link_up,
         }
         self._status_handlers: dict[int, Callable[[BulEntry, BindingAck, float], list]] = {
             BaStatus.TIMESTAMP_MISMATCH: self._pba_timestamp_mismatch,
@@ -182,6 +185,16 @@ class MobileAccessGateway(MagRecords):
         if entry.installed:  # punted before the forwarding entries were written
             actions.append(self._release(entry))
         return actions
+
+    def _on_link_up(self, ev: AccessLinkUp, now: float) -> list[Action]:
+        """§6.9.1.1: a link-layer attach that identifies the MN is its attachment: the PBU
+        leaves before the MN sends anything; its first frames wait for the tunnel."""
+        if ev.mn_id is None:  # not identified: its RS or first frame will be
+            return []
+        entry = self._holds_port(ev.access_port)
+        if entry is not None and entry.mn_id == ev.mn_id:  # a registration in flight or done
+            return [self._ra(entry, now)] if entry.installed else []
+        return self._on_attach(self._detected(ev.access_port, ev.mn_id, ev.mn_ll_id, ev.att, None), now)
 
     @staticmethod
     def _detected(port: int, mn_id: bytes, mn_ll_id: bytes | None, att: int,

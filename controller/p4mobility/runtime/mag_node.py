@@ -4,9 +4,10 @@ Rule: adapter only. The MN is identified by its MAC (configured MN-ID per
 MAC, RFC 5213 §6.6); a punted Router Solicitation from it becomes
 `RouterSolicitationReceived`, any other punted frame from it
 `MnTrafficSeen` (the port's attach punt: a link-layer handoff sends no RS),
-and the MAG core decides what they mean. Carrier loss on the access
-interface (polled from /sys/class/net/<if>/operstate) or an idle timeout is
-`MnDetached`. Held uplink frames (HoldUplink/ReleaseUplink) are kept in an
+and the MAG core decides what they mean. The access interfaces' carrier comes
+from rtnetlink (port_links.py): up is `AccessLinkUp` with the port's
+configured MN, if any (then the PBU leaves before the MN speaks), loss of
+carrier or an idle timeout is `MnDetached`. Held uplink frames (HoldUplink/ReleaseUplink) are kept in an
 AttachBuffer and tunnelled to the LMA once released.
 Punted PBAs go to the core; its actions become entries
 (p4rt/entries.mag_changes), PBU packet-outs routed by the pipeline, and RAs
@@ -20,6 +21,7 @@ the MAG starts empty.
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from typing import Any
 
@@ -37,7 +39,7 @@ from p4mobility.pmip.actions import (
     SendMh,
     SendRouterAdvertisement,
 )
-from p4mobility.pmip.events import MnDetached, MnTrafficSeen, PbaReceived, RouterSolicitationReceived
+from p4mobility.pmip.events import AccessLinkUp, MnDetached, MnTrafficSeen, PbaReceived, RouterSolicitationReceived
 from p4mobility.pmip.mag import MobileAccessGateway
 from p4mobility.pmip.mag_persist import MagStateError
 from p4mobility.runtime.attach_buffer import AttachBuffer, encapsulate
@@ -46,10 +48,11 @@ from p4mobility.runtime.home_link import na_frame, ra_frame
 from p4mobility.runtime.items import IdleTimeout, LinkChanged, PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
+from p4mobility.runtime import netlink as nl
 from p4mobility.runtime.nodeconfig import MagNodeConfig
+from p4mobility.runtime.port_links import PortLinks
+from p4mobility.runtime.rtnl import RECV_SIZE, Rtnl, open_events
 from p4mobility.runtime.show_tables import bul_table, peer_table
-
-LINK_POLL = 0.01  # seconds between carrier checks of the access interfaces
 
 
 class MagNode(NodeRuntime):
@@ -62,6 +65,7 @@ class MagNode(NodeRuntime):
         self.core = MobileAccessGateway(cfg.mag, cfg.profiles)
         self.ports = {p.port: p for p in cfg.access_ports}
         self.port_mac: dict[int, bytes] = {}  # access port -> attached MN's MAC
+        self.mn_mac = {mn: mac for mac, mn in cfg.mn_macs.items()}  # MN-ID -> MAC (its MN-LL-ID)
         self.router_mac = cfg.router_mac
         self.router_ll = cfg.mag.own_link_local
         self.buffer = AttachBuffer()
@@ -139,9 +143,13 @@ class MagNode(NodeRuntime):
         if isinstance(item, LinkChanged):
             port, up = item.port, item.up
             self.log.event("link_up" if up else "link_down", access_port=port)
-            if up:
-                return []
-            return self.core.handle(MnDetached(None, port), now)
+            if not up:
+                return self.core.handle(MnDetached(None, port), now)
+            mn_id = self.ports[port].mn_id  # the port's MN, when configured
+            mac = self.mn_mac.get(mn_id) if mn_id is not None else None
+            if mac is not None:  # the core serves this MN on the port from now on
+                self.port_mac[port] = mac
+            return self.core.handle(AccessLinkUp(port, self.ports[port].att, mn_id, mac), now)
         if not isinstance(item, PacketIn):
             return []
         pkt = item.packet
@@ -276,15 +284,59 @@ class MagNode(NodeRuntime):
                     self.queue.put_nowait(IdleTimeout(port))
 
     async def _watch_links(self, watched: dict[int, str]) -> None:
-        """RFC 5213 §6.9.1.4: carrier loss on the access link = the MN left."""
-        state = {port: _oper_up(ifname) for port, ifname in watched.items()}
+        """Carrier of the access interfaces from rtnetlink in this namespace: up is a
+        link-layer attach (RFC 5213 §6.9.1.1), down the MN leaving (§6.9.1.4)."""
+        ports = {ifname: port for port, ifname in watched.items()}
+        links = PortLinks(ports)
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+        try:
+            sock, rtnl = open_events(nl.RTMGRP_LINK), Rtnl()  # subscribed before the dump: nothing lost
+        except OSError as exc:
+            self.log.event("link_watch_error", error=exc.strerror)
+            await asyncio.Event().wait()  # no carrier events: RS, traffic and timeouts still work
+        loop.add_reader(sock.fileno(), ready.set)
+        try:
+            self._links_changed(ports, self._dump_links(links, rtnl))
+            while True:
+                await ready.wait()
+                ready.clear()
+                self._links_changed(ports, self._read_links(sock, links, rtnl))
+        finally:
+            loop.remove_reader(sock.fileno())
+            sock.close()
+            rtnl.close()
+
+    def _dump_links(self, links: PortLinks, rtnl: Rtnl) -> list[tuple[str, bool]]:
+        try:
+            return links.resync(rtnl.dump(nl.dump_links))
+        except (OSError, nl.NetlinkError) as exc:
+            self.log.event("link_watch_error", error=str(exc))
+            return []
+
+    def _read_links(self, sock: Any, links: PortLinks, rtnl: Rtnl) -> list[tuple[str, bool]]:
+        changes: list[tuple[str, bool]] = []
         while True:
-            await asyncio.sleep(LINK_POLL)
-            for port, ifname in watched.items():
-                up = _oper_up(ifname)
-                if up != state[port]:
-                    state[port] = up
-                    self.queue.put_nowait(LinkChanged(port, up))
+            try:
+                data = sock.recv(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return changes
+            except OSError as exc:
+                if exc.errno != errno.ENOBUFS:
+                    self.log.event("link_watch_error", error=exc.strerror)
+                    return changes
+                self.log.event("netlink_overrun", note="notifications lost: resynchronising from a dump")
+                changes += self._dump_links(links, rtnl)
+                continue
+            try:
+                for msg in nl.parse(data):
+                    changes += links.feed(msg)
+            except nl.NetlinkError as exc:
+                self.log.event("netlink_malformed", error=str(exc))
+
+    def _links_changed(self, ports: dict[str, int], changes: list[tuple[str, bool]]) -> None:
+        for ifname, up in changes:
+            self.queue.put_nowait(LinkChanged(ports[ifname], up))
 
     def counter_indices(self) -> list[int]:
         return sorted({v.access_port for v in self.core.binding_update_list()})
@@ -298,14 +350,6 @@ class MagNode(NodeRuntime):
         if what == "peers":
             return {"ok": True, **peer_table(self.core.tunnel_peers())}
         return {"ok": False, "error": f"unknown: {what}"}
-
-
-def _oper_up(ifname: str) -> bool:
-    try:
-        with open(f"/sys/class/net/{ifname}/operstate") as f:
-            return f.read().strip() == "up"
-    except OSError:
-        return False
 
 
 __all__ = ["MagNode"]

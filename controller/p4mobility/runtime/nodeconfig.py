@@ -55,6 +55,7 @@ class AccessPort:
     port: int
     ifname: str | None = None  # the switch-side interface whose carrier means "attached"
     att: int = 4  # Access Technology Type (RFC 5213 §8.5): 4 = IEEE 802.3
+    mn_id: bytes | None = None  # the MN this link belongs to (§6.6): its link-up is its attachment
 
 
 @dataclass(frozen=True)
@@ -249,13 +250,16 @@ def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeCon
         if not isinstance(p, Mapping):
             raise ConfigError(key, "expected a table")
         for k in p:
-            if k not in ("port", "ifname", "att"):
+            if k not in ("port", "ifname", "att", "mn"):
                 raise ConfigError(f"{key}.{k}", "unknown key")
         ifname = p.get("ifname")
         if ifname is not None and (not isinstance(ifname, str) or "/" in ifname or not ifname):
             raise ConfigError(f"{key}.ifname", "expected an interface name")
+        mn = p.get("mn")
+        if mn is not None and (not isinstance(mn, str) or not mn):
+            raise ConfigError(f"{key}.mn", "expected the MN-Identifier of a [mobile_nodes] entry")
         ports.append(AccessPort(_int(f"{key}.port", p.get("port"), 0, 511), ifname,
-                                _int(f"{key}.att", p.get("att", 4), 0, 255)))
+                                _int(f"{key}.att", p.get("att", 4), 0, 255), None if mn is None else mn.encode()))
     if len({p.port for p in ports}) != len(ports):
         raise ConfigError("access_ports", "a port is listed twice")
     profiles, macs = [], {}
@@ -271,6 +275,9 @@ def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeCon
             raise ConfigError(f"{key}.mac", "MAC already used by another mobile node")
         macs[mac] = mn.encode()
         profiles += mag_profiles_from_dict({mn: {k: v for k, v in p.items() if k != "mac"}}, "mobile_nodes")
+    for i, port in enumerate(ports):
+        if port.mn_id is not None and port.mn_id not in macs.values():
+            raise ConfigError(f"access_ports[{i}].mn", "not a [mobile_nodes] entry")
     router_mac = mag.fixed_mag_link_layer_address_on_all_access_links or _mac(
         "router_mac", data.get("router_mac", "02:00:00:00:00:01"))
     if len(router_mac) != 6:

@@ -82,12 +82,12 @@ class Rtnl:
         return self.dump(nl.dump_links) + self.dump(nl.dump_addresses)
 
 
-def open_events() -> socket.socket:
-    """Non-blocking socket subscribed to link and IPv4/IPv6 address changes."""
+def open_events(groups: int = nl.RTMGRP_LINK | nl.RTMGRP_IPV4_IFADDR | nl.RTMGRP_IPV6_IFADDR) -> socket.socket:
+    """Non-blocking socket subscribed to ``groups``: link and IPv4/IPv6 address changes by default."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-        sock.bind((0, nl.RTMGRP_LINK | nl.RTMGRP_IPV4_IFADDR | nl.RTMGRP_IPV6_IFADDR))
+        sock.bind((0, groups))
         sock.setblocking(False)
     except OSError:
         sock.close()
