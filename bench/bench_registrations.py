@@ -4,7 +4,9 @@ Setup (root): one namespace holding an LMA switch (embedded target by
 default) and, on the other end of its port-1 veth, a load generator that
 sends real PBUs (our MH codec, Ethernet/IPv6 frames on an AF_PACKET socket)
 from a trusted MAG address. The LMA node (`p4mob lma run`) decodes them,
-runs the core, writes entries in batches and answers PBAs as packet-outs.
+runs the core, writes entries in batches and answers PBAs as packet-outs;
+punts and packet-outs go over a veth that is the switch's port 255
+(runtime/punt_port.py; `--punts stream`: the P4Runtime stream, as before).
 Baseline measured in the same run, on the same switch, before the node
 starts: raw P4Runtime INSERT rate of `tunnel_peers` entries (a table with
 direct actions; `bindings` points to members) written by finsy in batches.
@@ -20,7 +22,8 @@ adds its line per PBU and PBA); batch sizes come from its `status`
 entries + SQLite + message encoding in process, no gRPC. Goal (issue):
 >= 10,000 registrations/s with batching, p99 < 5 ms at 1,000/s. Writes
 bench/results/registrations.json.
-Usage: python bench/bench_registrations.py [--count 2000] [--rate 1000] [--target embedded|bmv2] [--burst-only] [--log-level info|debug]
+Usage: python bench/bench_registrations.py [--count 2000] [--rate 1000] [--target embedded|bmv2]
+       [--burst-only] [--log-level info|debug] [--punts port|stream]
 """
 from __future__ import annotations
 
@@ -56,7 +59,7 @@ def outer(args: argparse.Namespace) -> int:
         ns = sup.add_namespace("lma")
         sh("ip", "link", "add", "gen0", "type", "veth", "peer", "name", "p1", ns=ns)
         links = [("gen0", GEN_MAC), ("p1", SW_MAC)]
-        if args.punt_port:  # punts and packet-outs on a veth: the switch's port 255, no --cpu-port
+        if args.punts == "port":  # punts and packet-outs on a veth: the switch's port 255, no --cpu-port
             sh("ip", "link", "add", PUNT_IF, "type", "veth", "peer", "name", "sw255", ns=ns)
             links += [(PUNT_IF, "02:00:00:00:0b:03"), ("sw255", "02:00:00:00:0b:04")]
         for ifname, mac in links:
@@ -65,13 +68,13 @@ def outer(args: argparse.Namespace) -> int:
         out = Path(args.out).resolve()
         out.mkdir(parents=True, exist_ok=True)
         argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr", "127.0.0.1:9559"]
-        argv[3:3] = ["-i", "255@sw255"] if args.punt_port else []
-        argv += [] if args.punt_port else ["--cpu-port", "255"]
+        argv[3:3] = ["-i", "255@sw255"] if args.punts == "port" else []
+        argv += [] if args.punts == "port" else ["--cpu-port", "255"]
         sw = sup.spawn("switch", argv, out / "switch.log", ns=ns)  # `ip netns exec` execs: same pid
         inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--rate", str(args.rate),
                  "--out", str(out), "--target", args.target, "--switch-pid", str(sw.popen.pid)]
         inner += ["--burst-only"] if args.burst_only else []
-        inner += ["--log-level", args.log_level] + (["--punt-port"] if args.punt_port else [])
+        inner += ["--log-level", args.log_level, "--punts", args.punts]
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
 
 
@@ -194,7 +197,7 @@ def inner(args: argparse.Namespace) -> int:
                    "profiles": {f"mn{i}": {"pool": "home"} for i in range(total)}},
         "routes": [{"prefix": "2001:db8:a::/64", "port": 1, "src_mac": SW_MAC, "dst_mac": GEN_MAC}],
     }
-    if args.punt_port:
+    if args.punts == "port":
         cfg["node"]["punt_interface"] = PUNT_IF
     (out / "lma.toml").write_text(to_toml(cfg))
     alone = node_alone_rate(cfg, min(total, 3000))
@@ -282,7 +285,8 @@ def inner(args: argparse.Namespace) -> int:
                                        "max": burst_largest},
            "burst_cpu_us_per_registration": cpu_us,
            "node_cpu_us_per_registration_all_phases": round(node_cpu_s * 1e6 / max(1, len(gen.acked))),
-           "node_log_level": args.log_level, "punts": "port" if args.punt_port else "stream", "load_average_1min": round(os.getloadavg()[0], 2),
+           "node_log_level": args.log_level, "punts": args.punts,
+           "load_average_1min": round(os.getloadavg()[0], 2),
            "cpus": os.cpu_count(),
            "goal": ">= 10000 registrations/s; p99 < 5 ms at 1000/s"}
     print(f"burst: {ok}/{n_burst} accepted, {burst_rate:,.0f} registrations/s = {ratio:.2f}x the raw write rate "
@@ -304,8 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="embedded")
     ap.add_argument("--out", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "p4mob-bench-reg"))
     ap.add_argument("--burst-only", action="store_true", help="skip the fixed-rate latency runs")
-    ap.add_argument("--punt-port", action="store_true",
-                    help="punts and packet-outs on a veth (switch port 255), not the P4Runtime stream")
+    ap.add_argument("--punts", default="port", choices=("port", "stream"),
+                    help="the node's punts and packet-outs: a veth as the switch's port 255 (default, "
+                         "runtime/punt_port.py) or the P4Runtime stream")
     ap.add_argument("--log-level", default="info", choices=("info", "debug"),
                     help="the LMA node's (info as deployed; debug adds a line per PBU and PBA)")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
