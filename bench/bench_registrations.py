@@ -64,7 +64,7 @@ def outer(args: argparse.Namespace) -> int:
             links += [(PUNT_IF, "02:00:00:00:0b:03"), ("sw255", "02:00:00:00:0b:04")]
         for ifname, mac in links:
             sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=ns)
-            sh("ip", "link", "set", ifname, "address", mac, "up", ns=ns)
+            sh("ip", "link", "set", ifname, "address", mac, "mtu", "9000", "up", ns=ns)
         out = Path(args.out).resolve()
         out.mkdir(parents=True, exist_ok=True)
         argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr", "127.0.0.1:9559"]
