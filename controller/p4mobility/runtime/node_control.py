@@ -23,6 +23,7 @@ class ControlledNode(Protocol):
     store: Any  # runtime/store.py, store_etcd.py or None
     store_failing: str | None
     election: Any  # runtime/election.py or None
+    written: dict  # batches of table writes, their updates, the largest batch
 
     async def read_counters(self) -> list[list]: ...
 
@@ -49,7 +50,7 @@ async def handle_control(node: ControlledNode, req: dict) -> dict:
     if cmd == "status":
         store = node.store
         return {"ok": True, "role": node.role, "connected": node.switch is not None,
-                "entries": len(node.entries), "queue": node.queue.qsize(),
+                "entries": len(node.entries), "queue": node.queue.qsize(), "written": dict(node.written),
                 "store": store.describe() if store is not None else None,
                 # set while writes fail: new registrations are refused, the switch keeps its entries
                 "store_failing": node.store_failing}

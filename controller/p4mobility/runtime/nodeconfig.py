@@ -46,6 +46,7 @@ class NodeSettings:
     counters_interval: float = 5.0  # switch counters -> metrics, seconds
     log_level: str = "info"  # "debug": also a line per accepted registration (runtime/logs.py)
     store: StoreSettings = StoreSettings()  # the top-level [store] table (runtime/storeconfig.py)
+    punt_interface: str | None = None  # punts and packet-outs on this veth, not the stream (runtime/punt_port.py)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
             read_pem(f"node.{k}", kw[k])
     if "counters_interval" in kw:
         kw["counters_interval"] = cr.number("node.counters_interval", kw["counters_interval"], 0.001, 86400.0)
-    for k in ("control_socket", "state_db"):
+    for k in ("control_socket", "state_db", "punt_interface"):
         if k in kw:
             cr.string(f"node.{k}", kw[k])
     if "log_level" in kw and kw["log_level"] not in ("info", "debug"):
