@@ -14,11 +14,13 @@ Printed: registrations/s (burst) and its ratio to the baseline write rate
 CPU microseconds per registration of the switch, the node and the generator
 (from /proc: the cost, whatever else shares the cores), and p50/p99 PBU->PBA
 latency at a fixed rate (default 1000/s), a fifth of it and half the burst
-rate (one the path sustains). Also the node alone: adapter + core + codec +
+rate (one the path sustains). The node logs at info, as deployed (--log-level debug
+adds its line per PBU and PBA); batch sizes come from its `status`
+("written"). Also the node alone: adapter + core + codec +
 entries + SQLite + message encoding in process, no gRPC. Goal (issue):
 >= 10,000 registrations/s with batching, p99 < 5 ms at 1,000/s. Writes
 bench/results/registrations.json.
-Usage: python bench/bench_registrations.py [--count 2000] [--rate 1000] [--target embedded|bmv2] [--burst-only]
+Usage: python bench/bench_registrations.py [--count 2000] [--rate 1000] [--target embedded|bmv2] [--burst-only] [--log-level info|debug]
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import RESULTS, cpu_seconds, percentiles, raw_write_rate  # noqa: E402
 LMA = IPv6Address("2001:db8:ffff::1")
 MAG = IPv6Address("2001:db8:a::1")
+PUNT_IF = "punt0"
 GEN_MAC = "02:00:00:00:0b:01"
 SW_MAC = "02:00:00:00:0b:02"
 
@@ -53,17 +55,23 @@ def outer(args: argparse.Namespace) -> int:
     with Supervisor("breg") as sup:
         ns = sup.add_namespace("lma")
         sh("ip", "link", "add", "gen0", "type", "veth", "peer", "name", "p1", ns=ns)
-        for ifname, mac in (("gen0", GEN_MAC), ("p1", SW_MAC)):
+        links = [("gen0", GEN_MAC), ("p1", SW_MAC)]
+        if args.punt_port:  # punts and packet-outs on a veth: the switch's port 255, no --cpu-port
+            sh("ip", "link", "add", PUNT_IF, "type", "veth", "peer", "name", "sw255", ns=ns)
+            links += [(PUNT_IF, "02:00:00:00:0b:03"), ("sw255", "02:00:00:00:0b:04")]
+        for ifname, mac in links:
             sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=ns)
             sh("ip", "link", "set", ifname, "address", mac, "up", ns=ns)
         out = Path(args.out).resolve()
         out.mkdir(parents=True, exist_ok=True)
-        argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr",
-                "127.0.0.1:9559", "--cpu-port", "255"]
+        argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr", "127.0.0.1:9559"]
+        argv[3:3] = ["-i", "255@sw255"] if args.punt_port else []
+        argv += [] if args.punt_port else ["--cpu-port", "255"]
         sw = sup.spawn("switch", argv, out / "switch.log", ns=ns)  # `ip netns exec` execs: same pid
         inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--rate", str(args.rate),
                  "--out", str(out), "--target", args.target, "--switch-pid", str(sw.popen.pid)]
         inner += ["--burst-only"] if args.burst_only else []
+        inner += ["--log-level", args.log_level] + (["--punt-port"] if args.punt_port else [])
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
 
 
@@ -165,6 +173,7 @@ class Generator:
 
 def inner(args: argparse.Namespace) -> int:
     from p4mobility.lab.topology import to_toml
+    from p4mobility.runtime.control import request
     from p4mobility.runtime.logs import read_events
     from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 
@@ -176,7 +185,7 @@ def inner(args: argparse.Namespace) -> int:
     cfg = {
         "node": {"name": "lma", "switch_address": "127.0.0.1:9559", "p4info": str(DEFAULT_P4INFO),
                  "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "lma.sock"), "counters_interval": 60.0,
-                 "log_level": "debug"},  # entries_written per batch: the batch sizes below
+                 "log_level": args.log_level},  # info as deployed; batch sizes from `status`
         "lma": {"lma_address": str(LMA), "max_bindings": total + 16, "max_tunnel_peers": 16,
                 "max_pbus_per_second_per_mag": 0,  # one generator plays every MAG: no flood limit
                 "timestamp_validity_window": 5.0},
@@ -185,6 +194,8 @@ def inner(args: argparse.Namespace) -> int:
                    "profiles": {f"mn{i}": {"pool": "home"} for i in range(total)}},
         "routes": [{"prefix": "2001:db8:a::/64", "port": 1, "src_mac": SW_MAC, "dst_mac": GEN_MAC}],
     }
+    if args.punt_port:
+        cfg["node"]["punt_interface"] = PUNT_IF
     (out / "lma.toml").write_text(to_toml(cfg))
     alone = node_alone_rate(cfg, min(total, 3000))
     print(f"node alone (no switch, in process, SQLite on, messages encoded, no gRPC): {alone:,.0f} registrations/s",
@@ -204,7 +215,8 @@ def inner(args: argparse.Namespace) -> int:
                 return 1
             time.sleep(0.1)
         gen = Generator()
-        written_before = sum(1 for e in read_events(str(log)) if e["event"] == "entries_written")
+        control = str(out / "lma.sock")
+        written_before = request(control, {"cmd": "status"})["written"]
         procs = {"switch": args.switch_pid, "node": node.pid, "generator": os.getpid()}
         cpu0 = {k: cpu_seconds(p) for k, p in procs.items()}
         # 1. burst: as fast as the generator can send, with a bounded window
@@ -220,8 +232,11 @@ def inner(args: argparse.Namespace) -> int:
         ok = sum(1 for i in range(n_burst) if gen.acked.get(i, (0, -1))[1] == 0)
         # CPU time per answered registration: the cost, whatever else shares the cores
         cpu_us = {k: round((cpu_seconds(p) - cpu0[k]) * 1e6 / max(1, len(done))) for k, p in procs.items()}
-        burst_batches = [e["updates"] for e in read_events(str(log))
-                         if e["event"] == "entries_written"][written_before:]
+        # the burst is the first traffic: the largest batch so far is the burst's
+        w = request(control, {"cmd": "status"})["written"]
+        burst_batches = w["batches"] - written_before["batches"]
+        burst_updates = w["updates"] - written_before["updates"]
+        burst_largest = w["largest"]
         # 2. fixed rates: PBU -> PBA latency (the goal's rate, and a fifth of it)
         latency: dict[int, dict] = {}
         base_i = n_burst
@@ -245,7 +260,8 @@ def inner(args: argparse.Namespace) -> int:
                     lat.append((gen.acked[i][0] - gen.sent[i]) * 1000.0)
             latency[rate] = {"answered": len(lat), "sent": n_rate, **percentiles(lat)}
             base_i += n_rate
-        batches = [e["updates"] for e in read_events(str(log)) if e["event"] == "entries_written"]
+        written = request(control, {"cmd": "status"})["written"]
+        node_cpu_s = cpu_seconds(node.pid) - cpu0["node"]
     finally:
         if gen is not None:
             gen.close()
@@ -259,16 +275,21 @@ def inner(args: argparse.Namespace) -> int:
            "burst_count": n_burst,
            "burst_accepted": ok, "registrations_per_s": round(burst_rate),
            "ratio_entries_vs_raw_write": round(ratio, 3), "latency_by_rate": latency,
-           "write_batches": len(batches), "mean_updates_per_batch": round(statistics.mean(batches), 1) if batches else 0,
-           "burst_write_batches": len(burst_batches),
-           "burst_updates_per_batch": {"mean": round(statistics.mean(burst_batches), 1) if burst_batches else 0,
-                                       "max": max(burst_batches, default=0)},
+           "write_batches": written["batches"],
+           "mean_updates_per_batch": round(written["updates"] / written["batches"], 1) if written["batches"] else 0,
+           "burst_write_batches": burst_batches,
+           "burst_updates_per_batch": {"mean": round(burst_updates / burst_batches, 1) if burst_batches else 0,
+                                       "max": burst_largest},
            "burst_cpu_us_per_registration": cpu_us,
+           "node_cpu_us_per_registration_all_phases": round(node_cpu_s * 1e6 / max(1, len(gen.acked))),
+           "node_log_level": args.log_level, "punts": "port" if args.punt_port else "stream", "load_average_1min": round(os.getloadavg()[0], 2),
+           "cpus": os.cpu_count(),
            "goal": ">= 10000 registrations/s; p99 < 5 ms at 1000/s"}
     print(f"burst: {ok}/{n_burst} accepted, {burst_rate:,.0f} registrations/s = {ratio:.2f}x the raw write rate "
           f"(3 updates per registration; {res['burst_updates_per_batch']['mean']} updates per write batch, "
           f"max {res['burst_updates_per_batch']['max']})")
-    print("burst CPU per registration: " + ", ".join(f"{k} {v} us" for k, v in cpu_us.items()))
+    print("burst CPU per registration: " + ", ".join(f"{k} {v} us" for k, v in cpu_us.items())
+          + f"; node over all phases {res['node_cpu_us_per_registration_all_phases']} us")
     for rate, r in latency.items():
         print(f"at {rate}/s: {r['answered']}/{r['sent']} answered, PBU->PBA p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms")
     RESULTS.mkdir(exist_ok=True)
@@ -283,6 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="embedded")
     ap.add_argument("--out", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "p4mob-bench-reg"))
     ap.add_argument("--burst-only", action="store_true", help="skip the fixed-rate latency runs")
+    ap.add_argument("--punt-port", action="store_true",
+                    help="punts and packet-outs on a veth (switch port 255), not the P4Runtime stream")
+    ap.add_argument("--log-level", default="info", choices=("info", "debug"),
+                    help="the LMA node's (info as deployed; debug adds a line per PBU and PBA)")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--switch-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -14,6 +14,7 @@ and group (over all of them), and one still referenced is not deleted.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -56,6 +57,8 @@ class ActionProfile:
     group_max: dict[int, int] = field(default_factory=dict)
     _sel: dict[int, list[tuple[Action, tuple]]] = field(default_factory=dict)
     refs: dict[tuple[str, int], int] = field(default_factory=dict)  # ("m"|"g", id) -> entries
+    _free: list[int] = field(default_factory=list)  # heap of released handles below _next
+    _next: int = 0  # every handle below it is in use or in _free
 
     def ref(self, e: "Entry", n: int) -> None:
         """Count entry ``e`` (n=1) or uncount it (n=-1) as a user of its member / group."""
@@ -75,10 +78,10 @@ class ActionProfile:
             raise AlreadyExists(f"action profile {self.name}: member {mid} exists")
         if len(self.members) >= self.max_size:
             raise ResourceExhausted(f"action profile {self.name}: full ({self.max_size} members)")
-        used = {m[2] for m in self.members.values()}
-        handle = 0  # bmv2 reuses the smallest free member handle
-        while handle in used:
-            handle += 1
+        if self._free:  # bmv2 reuses the smallest free member handle
+            handle = heapq.heappop(self._free)
+        else:
+            handle, self._next = self._next, self._next + 1
         self.members[mid] = (act, data, handle)
         self._sel.clear()
 
@@ -95,7 +98,7 @@ class ActionProfile:
             raise FailedPrecondition(f"action profile {self.name}: member {mid} is referenced by a table entry")
         if any(mid in g for g in self.groups.values()):
             raise InvalidArgument(f"action profile {self.name}: member {mid} is in a group")
-        del self.members[mid]
+        heapq.heappush(self._free, self.members.pop(mid)[2])
 
     def set_group(self, gid: int, members: dict[int, int], insert: bool, max_size: int = 0) -> None:
         if insert and gid in self.groups:

@@ -65,7 +65,7 @@ class SwitchProcess:
 
     @classmethod
     def start(cls, target: str, binary: str, ports: dict[int, str],
-              timeout: float = 180.0) -> "SwitchProcess":  # bmv2 starts slowly on a loaded machine
+              timeout: float = 180.0, cpu_port: bool = True) -> "SwitchProcess":  # bmv2 starts slowly
         grpc_port = free_tcp_port()
         argv = [binary]
         for number, ifname in sorted(ports.items()):
@@ -74,8 +74,8 @@ class SwitchProcess:
         if target == "bmv2":  # its Thrift server: a port of its own, so parallel runs never collide on 9090
             argv += ["--thrift-port", str(free_tcp_port())]
         argv += os.environ.get("P4MOB_SWITCH_EXTRA_ARGS", "").split()
-        argv += ["--", "--grpc-server-addr", f"127.0.0.1:{grpc_port}",
-                 "--cpu-port", str(CPU_PORT)]
+        argv += ["--", "--grpc-server-addr", f"127.0.0.1:{grpc_port}"]
+        argv += ["--cpu-port", str(CPU_PORT)] if cpu_port else []  # without: port CPU_PORT is a veth
         log = tempfile.NamedTemporaryFile(prefix=f"p4mob-{target}-", suffix=".log",
                                           delete=False)
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,

@@ -31,14 +31,14 @@ from p4mobility.runtime.frames import FrameError, parse_mh_frame
 from p4mobility.runtime.logs import read_events
 from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 from tests.dataplane.netns import Namespace
-from tests.dataplane.targets import SwitchProcess, free_tcp_port
+from tests.dataplane.targets import CPU_PORT, SwitchProcess, free_tcp_port
 
 LMA = IPv6Address("2001:db8:ffff::1")
 MAG1, MAG2 = IPv6Address("2001:db8:a::1"), IPv6Address("2001:db8:a::2")
 ROGUE = IPv6Address("2001:db8:a::66")  # on the MAGs' link, not a trusted MAG
 GEN_MAC, SW_MAC = "02:00:00:00:0c:01", "02:00:00:00:0c:02"
 PORT = 1
-MNS = [f"mn{i}" for i in range(6)]  # mn0..mn2 registered by the fixture, the others free
+MNS = [f"mn{i}" for i in range(7)]  # mn0..mn2 registered by the fixture, the others free
 ONLY_MAG1 = "only-mag1"
 FLOOD_LIMIT = 40  # PBUs per second per source (max_pbus_per_second_per_mag)
 
@@ -72,15 +72,28 @@ def mh_bytes(msg: Any, src: IPv6Address = MAG1, dst: IPv6Address = LMA) -> bytea
 
 
 class LmaAlone:
-    def __init__(self, target: str, binary: str, out: Path) -> None:
+    def __init__(self, target: str, binary: str, out: Path, punt_port: bool = False) -> None:
+        """``punt_port``: punts and packet-outs on a veth pair (the switch's CPU_PORT end,
+        the node's), not the P4Runtime stream (runtime/punt_port.py)."""
         self.target, self.out = target, out
         self.ns = Namespace.create([PORT])
         self.switch: SwitchProcess | None = None
         self.node: subprocess.Popen | None = None
         self.metrics_port = free_tcp_port()
         self.log = out / "lma.log"
+        self.punt_ifnames: tuple[str, str] | None = None
         try:
-            self.switch = SwitchProcess.start(target, binary, {PORT: self.ns.ports[PORT].switch_ifname})
+            ports = {PORT: self.ns.ports[PORT].switch_ifname}
+            if punt_port:
+                tag = self.ns.name.rsplit("-", 1)[1]
+                self.punt_ifnames = (f"n{tag}"[:15], f"c{tag}"[:15])  # the node's end, the switch's
+                subprocess.run(["ip", "link", "add", self.punt_ifnames[0], "type", "veth", "peer", "name",
+                                self.punt_ifnames[1]], check=True)
+                for ifname in self.punt_ifnames:  # no kernel frames into the pipeline
+                    subprocess.run(["sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1"], check=True)
+                    subprocess.run(["ip", "link", "set", ifname, "up"], check=True)
+                ports[CPU_PORT] = self.punt_ifnames[1]
+            self.switch = SwitchProcess.start(target, binary, ports, cpu_port=not punt_port)
             self.start_node()
         except BaseException:
             self.close()
@@ -93,7 +106,8 @@ class LmaAlone:
             "node": {"name": "lma", "switch_address": self.switch.grpc_addr, "p4info": str(DEFAULT_P4INFO),
                      "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(self.out / "lma.sock"),
                      "state_db": str(self.out / "lma.db"), "metrics_port": self.metrics_port,
-                     "counters_interval": 1.0, "log_level": "debug"},
+                     "counters_interval": 1.0, "log_level": "debug",
+                     **({"punt_interface": self.punt_ifnames[0]} if self.punt_ifnames else {})},
             "lma": {"lma_address": str(LMA), "max_pbus_per_second_per_mag": FLOOD_LIMIT,
                     "timestamp_validity_window": 30.0, **lma},  # a replay within it: 157 (RFC 5213 §5.5)
             "policy": {"trusted_mags": [str(MAG1), str(MAG2)],
@@ -130,6 +144,8 @@ class LmaAlone:
             self.switch.stop()
         self.ns.close()
         subprocess.run(["ip", "netns", "del", self.ns.name], capture_output=True)
+        if self.punt_ifnames:
+            subprocess.run(["ip", "link", "del", self.punt_ifnames[0]], capture_output=True)
 
     # --- what the node says -----------------------------------------------------------
     def events(self, name: str | None = None, since: float = 0.0) -> list[dict]:

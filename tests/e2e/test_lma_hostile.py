@@ -352,3 +352,28 @@ def test_rfc5213_5_5_sequence_mode_out_of_window_is_135_with_the_last_accepted(l
         same_state(before, h.snapshot())
     finally:
         h.restart_node()
+
+
+def test_status_counts_the_table_writes_a_registration_makes(lma):
+    """`status` "written": the batches of table writes and their updates since the start (what
+    bench_registrations reads at log level info); a registration's updates are the entries an
+    independent P4Runtime client sees appear, its de-registration's those that go."""
+    h = lma
+    entries0 = len(h.snapshot()[0])
+    w0 = h.control({"cmd": "status"})["written"]
+    h.drain()
+    h.send(frame(mh_bytes(pbu("mn6", 1))))
+    (_, pba), = h.answers(10)
+    assert pba.status == 0
+    w1 = h.control({"cmd": "status"})["written"]
+    entries1 = len(h.snapshot()[0])
+    assert entries1 > entries0
+    assert w1["batches"] == w0["batches"] + 1
+    assert w1["updates"] - w0["updates"] == entries1 - entries0
+    assert w1["largest"] >= w1["updates"] - w0["updates"]
+    h.drain()  # de-register it again: the other tests count three bindings
+    h.send(frame(mh_bytes(pbu("mn6", 2, lifetime=0, hi=1, hnps=((str(pba.option(HomeNetworkPrefix).prefix), 64),)))))
+    (_, bye), = h.answers(10)
+    assert bye.status == 0 and bye.lifetime == 0
+    h.wait_event("BindingDeleted", since=time.time() - 30, timeout=30, where=lambda e: e.get("mn_id") == "mn6")
+    assert h.control({"cmd": "status"})["written"]["updates"] > w1["updates"]

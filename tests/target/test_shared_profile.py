@@ -114,3 +114,22 @@ def test_reference_counts_follow_inserts_modifies_deletes_over_two_tables() -> N
     tables[1].clear()
     prof.delete_member(2)
     assert prof.members == {} and prof.refs == {}
+
+
+def test_member_handles_reuse_the_smallest_free_one_as_bmv2() -> None:
+    """A member takes the smallest handle no other member holds (bmv2's handle
+    allocator; a selector orders a group's members by it)."""
+    from p4mob_switch.actions import Action
+    from p4mob_switch.tables import ActionProfile
+
+    act = Action("use_peer", 1, [("port", 9)], lambda F, V, d, X: None, [])
+    prof = ActionProfile("peers", 16, None)
+    for mid in (10, 11, 12, 13, 14):
+        prof.add_member(mid, act, (mid,))
+    prof.delete_member(13)
+    prof.delete_member(11)
+    prof.add_member(20, act, (0,))
+    prof.add_member(21, act, (0,))
+    prof.add_member(22, act, (0,))
+    handles = {mid: m[2] for mid, m in prof.members.items()}
+    assert handles == {10: 0, 12: 2, 14: 4, 20: 1, 21: 3, 22: 5}

@@ -48,19 +48,23 @@ def find_switch(target: str) -> str:
 
 
 def switch_argv(binary: str, target: str, node: str, ipsec: bool = False,
-                ports: dict[str, int] | None = None) -> list[str]:
+                ports: dict[str, int] | None = None, punt_ifname: str | None = None) -> list[str]:
     """The switch command line for ``node`` (simple_switch_grpc's, which p4mob-switch shares):
     one ``-i port@ifname`` per port of ``ports`` (default T.SWITCHES[node]; and the crypto
-    port with IPsec), gRPC on 127.0.0.1 in its namespace."""
+    port with IPsec), gRPC on 127.0.0.1 in its namespace. With ``punt_ifname`` that
+    interface is the CPU port and there is no --cpu-port (runtime/punt_port.py)."""
     argv = [binary]
     for ifname, port in (T.SWITCHES[node] if ports is None else ports).items():
         argv += ["-i", f"{port}@{ifname}"]
     if ipsec:
         argv += ["-i", f"{T.CRYPTO_PORT}@{T.CRYPTO_IFACES[0]}"]
+    if punt_ifname:
+        argv += ["-i", f"{T.CPU_PORT}@{punt_ifname}"]
     argv += ["--device-id", "1", "--no-p4"]
     if target == "embedded":
         argv += ["-L", "warn"]
-    return argv + ["--", "--grpc-server-addr", f"127.0.0.1:{GRPC_PORT}", "--cpu-port", str(T.CPU_PORT)]
+    argv += ["--", "--grpc-server-addr", f"127.0.0.1:{GRPC_PORT}"]
+    return argv + ([] if punt_ifname else ["--cpu-port", str(T.CPU_PORT)])
 
 
 def node_settings(out: Path, node: str) -> dict[str, Any]:

@@ -38,6 +38,12 @@ class LmaRecords:
     def binding_ids(self) -> list[int]:
         return sorted(self.cache.by_id)
 
+    def binding_count(self) -> int:
+        return len(self.cache.by_id)
+
+    def tunnel_peer_count(self) -> int:
+        return len(self.cache.peers)
+
     def tunnel_peers(self) -> list[TunnelPeerView]:
         return sorted((TunnelPeerView(p.tunnel_peer_id, p.endpoints.local, p.endpoints.remote,  # type: ignore[arg-type]
                                       p.refcount) for p in self.cache.peers), key=lambda v: v.tunnel_peer_id)

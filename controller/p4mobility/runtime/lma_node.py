@@ -156,8 +156,8 @@ class LmaNode(NodeRuntime):
         return self.core.counters
 
     def update_gauges(self) -> None:
-        self.metrics.bindings.set(len(self.core.binding_ids()))
-        self.metrics.tunnel_peers.set(len(self.core.tunnel_peers()))
+        self.metrics.bindings.set(self.core.binding_count())  # O(1): this runs once per batch
+        self.metrics.tunnel_peers.set(self.core.tunnel_peer_count())
 
     def show(self, what: str) -> dict:
         if what == "bindings":

@@ -44,10 +44,12 @@ from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
 from p4mobility.runtime.packet_outs import PacketOuts
+from p4mobility.runtime.punt_port import PuntPort
 from p4mobility.runtime.store import BindingStore, StoreError
 from p4mobility.runtime.switch_probe import watch
 
 MAX_BATCH = 1024
+MAX_QUEUED_PUNTS = 65536  # as the stream's queue: beyond it punts from the port are dropped
 STORE_RETRY = 0.5  # s between batches while the state file cannot be written
 
 
@@ -81,6 +83,8 @@ class NodeRuntime:
         self.refused: list[QueueItem] = []  # inputs of refused batches the role wants handled again
         self.outbox = PacketOuts(settings.p4info, self.log, lambda: self.writer)
         self._core_counts: dict[str, int] = {}  # core counts already added to metrics.core_events
+        self.written = {"batches": 0, "updates": 0, "largest": 0}  # table writes since start (`status`)
+        self.punt_port: PuntPort | None = None  # [node] punt_interface: punts on a veth, not the stream
 
     # --- hooks -----------------------------------------------------------------
     def restore(self) -> list[Change]:
@@ -173,6 +177,9 @@ class NodeRuntime:
         if s.metrics_port is not None:
             self.metrics.serve(s.metrics_port)
         control = await serve_control(s.control_socket, self._control)
+        if s.punt_interface:
+            self.punt_port = PuntPort(s.punt_interface, s.p4info, self._punted, self.log)
+            self.punt_port.open()
         creds = None
         if s.tls_ca or s.tls_cert:
             creds = finsy.GRPCCredentialsTLS(cacert=s.tls_ca, cert=s.tls_cert, private_key=s.tls_key)
@@ -205,6 +212,8 @@ class NodeRuntime:
                 t.cancel()
             await asyncio.gather(*tasks, stop, return_exceptions=True)
             control.close()
+            if self.punt_port is not None:
+                self.punt_port.close()
             if self.store is not None:
                 self.store.close()
             self.log.event("node_stop", role=self.role)
@@ -306,6 +315,9 @@ class NodeRuntime:
             if written:
                 self.metrics.writes.inc()
                 self.metrics.updates.inc(written)
+                w = self.written
+                w["batches"], w["updates"], w["largest"] = w["batches"] + 1, w["updates"] + written, \
+                    max(w["largest"], written)
                 self.log.debug("entries_written", updates=written)
             self.metrics.entries.set(len(self.entries))
             log_actions(self.log, self.metrics, actions)
@@ -349,8 +361,17 @@ class NodeRuntime:
         asyncio.get_running_loop().create_task(self.send_packets(switch, outs))
 
     async def send_packets(self, switch: Any, outs: list[P4PacketOut]) -> None:
-        """Every packet-out goes through here, one stream write at a time (runtime/packet_outs.py)."""
+        """Every packet-out goes through here: on the punt port, or one stream write at a
+        time (runtime/packet_outs.py)."""
+        if self.punt_port is not None:
+            self.punt_port.send(outs)
+            return
         await self.outbox.send(switch, outs)
+
+    def _punted(self, pkt: Any) -> None:
+        """A punt from the punt port: queued once the switch is reconciled (as the stream's)."""
+        if self.switch is not None and self.queue.qsize() < MAX_QUEUED_PUNTS:
+            self.queue.put_nowait(PacketIn(pkt))
 
     def counter_indices(self) -> list[int]:
         """Indices of binding_uplink/downlink_counter in use (binding ids)."""

@@ -19,6 +19,7 @@ class ControlledNode(Protocol):
     switch: Any
     entries: Any  # p4rt.apply.EntrySet
     queue: Any  # asyncio.Queue
+    written: dict  # batches of table writes, their updates, the largest batch
 
     async def read_counters(self) -> list[list]: ...
 
@@ -42,7 +43,7 @@ async def handle_control(node: ControlledNode, req: dict) -> dict:
         return node.show(str(what))
     if cmd == "status":
         return {"ok": True, "role": node.role, "connected": node.switch is not None,
-                "entries": len(node.entries), "queue": node.queue.qsize()}
+                "entries": len(node.entries), "queue": node.queue.qsize(), "written": dict(node.written)}
     if cmd == "entries":
         return {"ok": True, "entries": sorted(f"{k[0]} {dict(k[1])} -> {e.action}"
                                               for k, e in node.entries.desired.items())}

@@ -43,6 +43,7 @@ class NodeSettings:
     metrics_port: int | None = None  # Prometheus HTTP port; None = off
     counters_interval: float = 5.0  # switch counters -> metrics, seconds
     log_level: str = "info"  # "debug": also a line per accepted registration (runtime/logs.py)
+    punt_interface: str | None = None  # punts and packet-outs on this veth, not the stream (runtime/punt_port.py)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
                 raise ConfigError(f"node.{k}", f"not a PEM file: {kw[k]}")
     if "counters_interval" in kw:
         kw["counters_interval"] = cr.number("node.counters_interval", kw["counters_interval"], 0.001, 86400.0)
-    for k in ("control_socket", "state_db"):
+    for k in ("control_socket", "state_db", "punt_interface"):
         if k in kw:
             cr.string(f"node.{k}", kw[k])
     if "log_level" in kw and kw["log_level"] not in ("info", "debug"):

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="embedded", choices=("embedded", "bmv2"))
     ap.add_argument("--state-mb", type=int, default=64)
     ap.add_argument("--out", default="soak-out")
+    ap.add_argument("--punts", default="port", choices=("port", "stream"),
+                    help="the LMA's punts and packet-outs: a veth (default) or the P4Runtime stream")
     args = ap.parse_args(argv)
     faults = tuple(f for f in args.faults.split(",") if f)
     bad = [f for f in faults if f not in KINDS]
@@ -37,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     opts = SoakOptions(seconds=args.seconds, rate=args.rate, mns=args.mns, faults=faults,
                        fault_every=args.fault_every, fault_hold=args.fault_hold, warmup=args.warmup,
-                       window=args.window, target=args.target, state_mb=args.state_mb)
+                       window=args.window, target=args.target, state_mb=args.state_mb,
+                       punt_port=args.punts == "port")
     try:
         s = Soak(Path(args.out).resolve(), opts, echo=lambda m: print(m, flush=True)).run()
     except LabError as exc:

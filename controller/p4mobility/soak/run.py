@@ -46,6 +46,7 @@ class SoakOptions:
     state_mb: int = 64
     drain: float = 90.0  # s to wait for the answers of what is in flight at the end
     seed: int = 1
+    punt_port: bool = True  # the LMA's punts on a veth, not the P4Runtime stream (runtime/punt_port.py)
 
 
 @dataclass
@@ -187,7 +188,7 @@ class Soak:
         o = self.opts
         window = o.window or max(50, o.rate // 4)  # a queue under TimestampValidityWindow (0.3 s)
         opts = T.LabOptions(mn_lifetime=30.0)
-        with SoakLab(self.out, o.mns, o.target, o.state_mb, opts) as lab:
+        with SoakLab(self.out, o.mns, o.target, o.state_mb, opts, punt_port=o.punt_port) as lab:
             self.lab = lab
             lab.attach("mag1")
             lab.mn_address(timeout=60)

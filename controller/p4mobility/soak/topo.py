@@ -6,7 +6,8 @@ generator's interface (it plays two MAGs, GEN_MAGS); namespace WIRE holds
 `lossy_link` forwarding between GEN and the LMA switch's port 4 (the loss
 knob: its rate file); the LMA's state file lives on a tmpfs of ``state_mb``
 MiB (the disk-full fault fills it). The LMA config trusts the generator's
-MAGs and has a profile for each of its MNs.
+MAGs and has a profile for each of its MNs. With ``punt_port`` the LMA's punts and
+packet-outs use the veth pair PUNT_IFACES (its switch's CPU port; runtime/punt_port.py).
 """
 from __future__ import annotations
 
@@ -26,12 +27,14 @@ from p4mobility.soak import esp
 from p4mobility.soak.plan import GEN_MAC, GEN_MAGS, GEN_NETS, GEN_PORT, LMA_GEN_MAC, mn_id
 
 CLONE_NEWNET = 0x40000000
+PUNT_IFACES = ("punt0", "punt1")  # the LMA node's end, its switch's CPU port
 
 
 class SoakLab(Lab):
     def __init__(self, out: str | Path, mns: int, target: str = "embedded", state_mb: int = 64,
-                 options: T.LabOptions | None = None) -> None:
+                 options: T.LabOptions | None = None, punt_port: bool = True) -> None:
         super().__init__(out, target, options, tag="soak", pcap=False)
+        self.punt_port = punt_port
         self.mns = mns
         self.state_mb = state_mb
         self.state_dir = self.out / "lma-state"
@@ -54,6 +57,11 @@ class SoakLab(Lab):
         self.sup.spawn("lossy-link", [sys.executable, "-m", "p4mobility.soak.lossy_link", "w0", "w1",
                                       "--rate-file", str(self.rate_file), "--stats", str(self.out / "link.json")],
                        self.out / "lossy-link.log", ns=wire)
+        if self.punt_port:
+            sh("ip", "link", "add", PUNT_IFACES[0], "type", "veth", "peer", "name", PUNT_IFACES[1], ns=lma)
+            for ifname in PUNT_IFACES:
+                sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=lma)
+                sh("ip", "link", "set", ifname, "up", ns=lma)
         statedisk.mount(self.state_dir, self.state_mb)
         self._mounted = True
 
@@ -61,7 +69,8 @@ class SoakLab(Lab):
         if node != "lma":
             return super().start_switch(node)
         ports = dict(T.LMA_PORTS, gen=GEN_PORT)
-        argv = switch_argv(self.switch_bin, self.target, node, ipsec=self.opts.ipsec, ports=ports)
+        argv = switch_argv(self.switch_bin, self.target, node, ipsec=self.opts.ipsec, ports=ports,
+                           punt_ifname=PUNT_IFACES[1] if self.punt_port else None)
         self.sup.spawn("switch-lma", argv, self.out / "lma-switch.log", ns=self.ns("lma"))
         self._wait_port(node, 9559, timeout=90)
 
@@ -72,6 +81,8 @@ class SoakLab(Lab):
         cfg["node"]["state_db"] = str(self.state_dir / "lma.db")
         cfg["node"]["counters_interval"] = 30.0
         cfg["node"]["log_level"] = "info"  # as deployed: no line per accepted PBU (the lab's is debug)
+        if self.punt_port:
+            cfg["node"]["punt_interface"] = PUNT_IFACES[0]
         cfg["lma"]["max_bindings"] = self.mns + 64
         cfg["policy"]["trusted_mags"] += [str(a) for a in GEN_MAGS]
         cfg["policy"]["profiles"].update({mn_id(i).decode(): {"pool": "home"} for i in range(self.mns)})
