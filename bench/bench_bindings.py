@@ -28,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def outer(args: argparse.Namespace) -> int:
         inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--window", str(args.window),
                  "--out", str(out), "--target", args.target, "--switch-pid", str(switch_pid)]
         inner += ["--punt-port"] if args.punt_port else []
+        inner += ["--profile"] if args.profile else []
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
 
 
@@ -66,13 +68,23 @@ def register(gen: Generator, first: int, last: int) -> None:
     gen.wait(last, 600)
 
 
-def mark(gen: Generator, pids: dict[str, int], done: int, count: int, window: int) -> dict:
-    """Register up to ``count`` (the last ``window`` of them measured); RSS at ``count``."""
+def mark(gen: Generator, pids: dict[str, int], done: int, count: int, window: int, profile: Path | None) -> dict:
+    """Register up to ``count`` (the last ``window`` of them measured); RSS at ``count``.
+    ``profile``: py-spy records the node over the window there (collapsed stacks)."""
     start = max(done, count - window)
     register(gen, done, start)
+    spy = None
+    if profile is not None:
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pids["node"]), "--format", "raw", "--nonblocking",
+                                "-o", str(profile / f"node-{count}.txt")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
     cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
     t0 = time.perf_counter()
     register(gen, start, count)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
     acks = [gen.acked[i][0] for i in range(start, count) if i in gen.acked]
     n = len(acks)
     rate = n / (max(acks) - t0) if acks else 0.0
@@ -129,7 +141,7 @@ def inner(args: argparse.Namespace) -> int:
               f"switch {rss0['switch'] / 2**20:.1f} MiB (no binding)", flush=True)
         rows, done = [], 0
         for m in marks:
-            row = mark(gen, pids, done, m, args.window)
+            row = mark(gen, pids, done, m, args.window, out if args.profile else None)
             done = m
             for k in pids:
                 row[f"{k}_bytes_per_binding"] = round((row["rss_bytes"][k] - rss0[k]) / m)
@@ -175,12 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=100_000)
     ap.add_argument("--window", type=int, default=1000, help="registrations measured before each mark")
     ap.add_argument("--target", default="embedded")
-    ap.add_argument("--out", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "p4mob-bench-bindings"))
+    ap.add_argument("--out", help="the run's files (default: a new directory under $TMPDIR, so runs never share one)")
     ap.add_argument("--punt-port", action="store_true",
                     help="punts and packet-outs on a veth (switch port 255), not the P4Runtime stream")
+    ap.add_argument("--profile", action="store_true", help="py-spy (on PATH) records the node over each window")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--switch-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    args.out = args.out or tempfile.mkdtemp(prefix="p4mob-bench-bindings-")
     return inner(args) if args.inner else outer(args)
 
 

@@ -37,6 +37,7 @@ from p4mobility.runtime.action_log import log_actions, mh_fields
 from p4mobility.runtime.control import serve_control
 from p4mobility.runtime.counters import counter_rows, poll_drop_counters
 from p4mobility.runtime.crypto_port import SA_COLUMNS
+from p4mobility.runtime.heap import HeapKeeper
 from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.metrics import NodeMetrics
@@ -83,6 +84,7 @@ class NodeRuntime:
         self.refused: list[QueueItem] = []  # inputs of refused batches the role wants handled again
         self.outbox = PacketOuts(settings.p4info, self.log, lambda: self.writer)
         self._core_counts: dict[str, int] = {}  # core counts already added to metrics.core_events
+        self.heap = HeapKeeper()  # long-lived objects out of the cyclic collector's walks (runtime/heap.py)
         self.written = {"batches": 0, "updates": 0, "largest": 0}  # table writes since start (`status`)
         self.punt_port: PuntPort | None = None  # [node] punt_interface: punts on a veth, not the stream
 
@@ -171,7 +173,9 @@ class NodeRuntime:
 
     # --- running ----------------------------------------------------------------
     async def run(self) -> None:
-        self.entries.plan(self.restore())
+        with self.heap.paused():  # 100,000 bindings restored: no collection midway
+            self.entries.plan(self.restore())
+        self.heap.settle(len(self.entries))
         self.metrics.entries.set(len(self.entries))
         s = self.settings
         if s.metrics_port is not None:
@@ -276,6 +280,7 @@ class NodeRuntime:
             self.sync_core_counters()
             if actions:
                 await self.apply(actions, retried + items)
+                self.heap.after_batch(len(self.entries))
 
     async def apply(self, actions: list, items: list | tuple = ()) -> None:
         changes = [c for a in actions for c in self.changes_for(a)]
