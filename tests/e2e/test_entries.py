@@ -297,3 +297,12 @@ def test_members_through_one_peer_share_its_address_text():
     assert a["src_addr"] is b["src_addr"] and a["dst_addr"] is b["dst_addr"]
     down, up = entry(es, "bindings", dst_addr=HNP), entry(es, "uplink_sources", home_addr=HNP)
     assert down.match["dst_addr"] is up.match["home_addr"] == str(HNP)
+
+
+def test_load_leaves_the_desired_set_plan_leaves_without_updates():
+    changes = (lma_base_entries(LMA, []) + lma_changes(peer_added(1)) + lma_changes(created(1))
+               + lma_changes(created(2, coa=MAG1)) + lma_changes(BindingDeleted(2, MN, (HNP,), (path(),), "expired")))
+    planned, loaded = EntrySet(), EntrySet()
+    planned.plan(changes)
+    loaded.load(iter(changes))  # a generator is enough: restore() makes them as they are loaded
+    assert loaded.desired == planned.desired and loaded.version == 1

@@ -84,6 +84,17 @@ class EntrySet:
             self.version += 1
         return [u for ph in phases(updates) for u in ph]
 
+    def load(self, changes: Iterable[Change]) -> None:
+        """The desired set after ``changes``, as `plan` leaves it, without making the updates:
+        at start, where reconcile writes (100,000 bindings: no copy of 300,000 entries)."""
+        desired = self.desired
+        for key, entry in changes:
+            if entry is None:
+                desired.pop(key, None)
+            else:
+                desired[key] = entry
+        self.version += 1
+
     def __len__(self) -> int:
         return len(self.desired)
 

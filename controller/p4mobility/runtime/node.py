@@ -25,6 +25,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import finsy
@@ -89,7 +90,7 @@ class NodeRuntime:
         self.punt_port: PuntPort | None = None  # [node] punt_interface: punts on a veth, not the stream
 
     # --- hooks -----------------------------------------------------------------
-    def restore(self) -> list[Change]:
+    def restore(self) -> Iterable[Change]:
         """Desired entries at start (base + restored state)."""
         raise NotImplementedError
 
@@ -174,7 +175,7 @@ class NodeRuntime:
     # --- running ----------------------------------------------------------------
     async def run(self) -> None:
         with self.heap.paused():  # 100,000 bindings restored: no collection midway
-            self.entries.plan(self.restore())
+            self.entries.load(self.restore())
         self.heap.settle(len(self.entries))
         self.metrics.entries.set(len(self.entries))
         s = self.settings
