@@ -146,17 +146,26 @@ def inner(args: argparse.Namespace) -> int:
             for k in pids:
                 row[f"{k}_bytes_per_binding"] = round((row["rss_bytes"][k] - rss0[k]) / m)
             row["node_total_rss_per_binding"] = round(row["rss_bytes"]["node"] / m)
+            if rows:  # growth since the last mark: the start's freed memory is reused by then
+                prev = rows[-1]
+                for k in pids:
+                    row[f"{k}_marginal_bytes_per_binding"] = round((row["rss_bytes"][k] - prev["rss_bytes"][k])
+                                                                   / (m - prev["bindings"]))
             row["rate_vs_first"] = round(row["registrations_per_s"] / max(1, rows[0]["registrations_per_s"] if rows
                                                                            else row["registrations_per_s"]), 2)
+            first_cpu = (rows[0] if rows else row)["cpu_us_per_registration"]["node"]
+            row["node_cpu_vs_first"] = round(row["cpu_us_per_registration"]["node"] / max(1, first_cpu), 2)
             row["load_average_1min"] = round(os.getloadavg()[0], 2)
             rows.append(row)
             print(f"{m:>7,} bindings ({row['accepted']:,} accepted): {row['registrations_per_s']:,}/s over the last "
                   f"{row['window']} = {row['rate_vs_first']}x the first window; CPU/registration node "
-                  f"{row['cpu_us_per_registration']['node']} us, switch {row['cpu_us_per_registration']['switch']} us;"
+                  f"{row['cpu_us_per_registration']['node']} us ({row['node_cpu_vs_first']}x), switch {row['cpu_us_per_registration']['switch']} us;"
                   f" RSS node +{row['node_bytes_per_binding']:,} B/binding "
                   f"({row['node_bytes_per_binding'] / GOAL_BYTES_PER_BINDING:.2f}x the 2 KB goal; "
                   f"{row['node_total_rss_per_binding']:,} B/binding with everything), "
-                  f"switch +{row['switch_bytes_per_binding']:,} B/binding", flush=True)
+                  f"switch +{row['switch_bytes_per_binding']:,} B/binding"
+                  + (f"; since the last mark node +{row['node_marginal_bytes_per_binding']:,}, switch "
+                     f"+{row['switch_marginal_bytes_per_binding']:,} B/binding" if len(rows) > 1 else ""), flush=True)
         node, again = restart(node, config, log)
         print(f"kill -9 and restart with {n:,} bindings: state restored in {again.get('seconds_to_state_restored')} s,"
               f" reconciled in {again['seconds_to_reconciled']} s ({again.get('reconciled')}); RSS after "
@@ -171,6 +180,8 @@ def inner(args: argparse.Namespace) -> int:
            "node_bytes_per_binding": last["node_bytes_per_binding"],
            "node_total_rss_per_binding": last["node_total_rss_per_binding"],
            "switch_bytes_per_binding": last["switch_bytes_per_binding"],
+           "node_marginal_bytes_per_binding": last.get("node_marginal_bytes_per_binding"),
+           "switch_marginal_bytes_per_binding": last.get("switch_marginal_bytes_per_binding"),
            "memory_vs_goal": round(last["node_bytes_per_binding"] / GOAL_BYTES_PER_BINDING, 3),
            "rate_last_vs_first": last["rate_vs_first"],
            "node_cpu_last_vs_first": round(last["cpu_us_per_registration"]["node"]
