@@ -94,19 +94,23 @@ def mark(gen: Generator, pids: dict[str, int], done: int, count: int, window: in
             "cpu_us_per_registration": cpu, "rss_bytes": {k: rss_bytes(p) for k, p in pids.items()}}
 
 
-def restart(node: subprocess.Popen, config: Path, log: Path) -> tuple[subprocess.Popen | None, dict]:
-    """kill -9 the node, start it on its state: seconds to `state_restored` and `reconciled`."""
+def restart(node: subprocess.Popen, config: Path, log: Path, switch_pid: int) -> tuple[subprocess.Popen | None, dict]:
+    """kill -9 the node, start it on its state: seconds to `state_restored` and `reconciled`,
+    CPU seconds of the new node and of the switch (its Read replies) until then."""
     from p4mobility.runtime.logs import read_events
 
     os.kill(node.pid, signal.SIGKILL)
     node.wait()
     seen = len(read_events(str(log)))
     t0 = time.time()
+    switch_cpu = cpu_seconds(switch_pid)
     new = start_node(config, log, timeout=1800)
     took = time.time() - t0
+    cpu = {"node": round(cpu_seconds(new.pid), 1) if new is not None else None,
+           "switch": round(cpu_seconds(switch_pid) - switch_cpu, 1)}
     events = read_events(str(log))[seen:]
     first = {e["event"]: e for e in reversed(events)}  # the first line of each kind
-    res = {"seconds_to_reconciled": round(took, 2)}
+    res = {"seconds_to_reconciled": round(took, 2), "cpu_seconds": cpu}
     if "state_restored" in first:
         res["seconds_to_state_restored"] = round(first["state_restored"]["ts"] - t0, 2)
         res["restored_bindings"] = first["state_restored"]["bindings"]
@@ -166,10 +170,11 @@ def inner(args: argparse.Namespace) -> int:
                   f"switch +{row['switch_bytes_per_binding']:,} B/binding"
                   + (f"; since the last mark node +{row['node_marginal_bytes_per_binding']:,}, switch "
                      f"+{row['switch_marginal_bytes_per_binding']:,} B/binding" if len(rows) > 1 else ""), flush=True)
-        node, again = restart(node, config, log)
+        node, again = restart(node, config, log, args.switch_pid)
         print(f"kill -9 and restart with {n:,} bindings: state restored in {again.get('seconds_to_state_restored')} s,"
               f" reconciled in {again['seconds_to_reconciled']} s ({again.get('reconciled')}); RSS after "
-              f"{again['node_rss_bytes_after'] / 2**20:.1f} MiB", flush=True)
+              f"{again['node_rss_bytes_after'] / 2**20:.1f} MiB; CPU node {again['cpu_seconds']['node']} s, switch "
+              f"{again['cpu_seconds']['switch']} s", flush=True)
     finally:
         gen.close()
         if node is not None:
