@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def mark(gen: Generator, pids: dict[str, int], done: int, count: int, window: in
     register(gen, done, start)
     spy = None
     if profile is not None:
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pids["node"]), "--format", "raw", "--nonblocking",
+        spy = subprocess.Popen([shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids["node"]), "--format", "raw", "--nonblocking",
                                 "-o", str(profile / f"node-{count}.txt")], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         time.sleep(1.0)
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="the run's files (default: a new directory under $TMPDIR, so runs never share one)")
     ap.add_argument("--punt-port", action="store_true",
                     help="punts and packet-outs on a veth (switch port 255), not the P4Runtime stream")
-    ap.add_argument("--profile", action="store_true", help="py-spy (on PATH) records the node over each window")
+    ap.add_argument("--profile", action="store_true", help="py-spy (on PATH or beside python) records the node over each window")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--switch-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
