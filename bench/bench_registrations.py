@@ -4,7 +4,9 @@ Setup (root): one namespace holding an LMA switch (embedded target by
 default) and, on the other end of its port-1 veth, a load generator that
 sends real PBUs (our MH codec, Ethernet/IPv6 frames on an AF_PACKET socket)
 from a trusted MAG address. The LMA node (`p4mob lma run`) decodes them,
-runs the core, writes entries in batches and answers PBAs as packet-outs.
+runs the core, writes entries in batches and answers PBAs as packet-outs;
+punts and packet-outs go over a veth that is the switch's port 255
+(runtime/punt_port.py; `--punts stream`: the P4Runtime stream, as before).
 Baseline measured in the same run, on the same switch, before the node
 starts: raw P4Runtime INSERT rate of `tunnel_peers` entries (a table with
 direct actions; `bindings` points to members) written by finsy in batches.
@@ -20,7 +22,8 @@ adds its line per PBU and PBA); batch sizes come from its `status`
 entries + SQLite + message encoding in process, no gRPC. Goal (issue):
 >= 10,000 registrations/s with batching, p99 < 5 ms at 1,000/s. Writes
 bench/results/registrations.json.
-Usage: python bench/bench_registrations.py [--count 2000] [--rate 1000] [--target embedded|bmv2] [--burst-only] [--log-level info|debug]
+Usage: python bench/bench_registrations.py [--count 2000] [--rate 1000] [--target embedded|bmv2]
+       [--burst-only] [--log-level info|debug] [--punts port|stream]
 """
 from __future__ import annotations
 
@@ -48,11 +51,11 @@ def outer(args: argparse.Namespace) -> int:
         return 0
     with Supervisor("breg") as sup:
         out = Path(args.out).resolve()
-        ns, switch_pid = lma_namespace(sup, args.target, out, args.punt_port)
+        ns, switch_pid = lma_namespace(sup, args.target, out, args.punts == "port")
         inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--rate", str(args.rate),
                  "--out", str(out), "--target", args.target, "--switch-pid", str(switch_pid)]
         inner += ["--burst-only"] if args.burst_only else []
-        inner += ["--log-level", args.log_level] + (["--punt-port"] if args.punt_port else [])
+        inner += ["--log-level", args.log_level, "--punts", args.punts]
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
 
 
@@ -124,7 +127,7 @@ def inner(args: argparse.Namespace) -> int:
     baseline = asyncio.run(raw_write_rate(max(n_burst, 1000), 256))
     print(f"baseline: raw P4Runtime INSERT into tunnel_peers, batches of 256: {baseline:,.0f} entries/s", flush=True)
     total = n_burst + 3 * n_rate
-    cfg = lma_config(out, total, args.log_level, args.punt_port)
+    cfg = lma_config(out, total, args.log_level, args.punts == "port")
     (out / "lma.toml").write_text(to_toml(cfg))
     alone = node_alone_rate(cfg, min(total, 3000))
     print(f"node alone (no switch, in process, SQLite on, messages encoded, no gRPC): {alone:,.0f} registrations/s",
@@ -201,7 +204,8 @@ def inner(args: argparse.Namespace) -> int:
                                        "max": burst_largest},
            "burst_cpu_us_per_registration": cpu_us,
            "node_cpu_us_per_registration_all_phases": round(node_cpu_s * 1e6 / max(1, len(gen.acked))),
-           "node_log_level": args.log_level, "punts": "port" if args.punt_port else "stream", "load_average_1min": round(os.getloadavg()[0], 2),
+           "node_log_level": args.log_level, "punts": args.punts,
+           "load_average_1min": round(os.getloadavg()[0], 2),
            "cpus": os.cpu_count(),
            "goal": ">= 10000 registrations/s; p99 < 5 ms at 1000/s"}
     print(f"burst: {ok}/{n_burst} accepted, {burst_rate:,.0f} registrations/s = {ratio:.2f}x the raw write rate "
@@ -223,8 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="embedded")
     ap.add_argument("--out", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "p4mob-bench-reg"))
     ap.add_argument("--burst-only", action="store_true", help="skip the fixed-rate latency runs")
-    ap.add_argument("--punt-port", action="store_true",
-                    help="punts and packet-outs on a veth (switch port 255), not the P4Runtime stream")
+    ap.add_argument("--punts", default="port", choices=("port", "stream"),
+                    help="the node's punts and packet-outs: a veth as the switch's port 255 (default, "
+                         "runtime/punt_port.py) or the P4Runtime stream")
     ap.add_argument("--log-level", default="info", choices=("info", "debug"),
                     help="the LMA node's (info as deployed; debug adds a line per PBU and PBA)")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)

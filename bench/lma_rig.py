@@ -26,7 +26,8 @@ LIFETIME_UNITS = 100  # 400 s (RFC 6275 §6.1.7: 4 s units)
 
 def lma_namespace(sup, target: str, out: Path, punt_port: bool = False) -> tuple[str, int]:
     """Namespace "lma" of Supervisor ``sup``: veth gen0 <-> p1 (switch port 1), with
-    ``punt_port`` also punt0 <-> sw255 (the switch's port 255, no --cpu-port); the switch
+    ``punt_port`` also punt0 <-> sw255 (the switch's port 255, no --cpu-port; MTU 9000: a
+    held full-size frame plus the controller header fits); the switch
     (``target``: embedded or bmv2) started on them, its log in ``out``.
     Returns (namespace, switch pid)."""
     from p4mobility.lab.lab import find_switch
@@ -41,7 +42,7 @@ def lma_namespace(sup, target: str, out: Path, punt_port: bool = False) -> tuple
         links += [(PUNT_IF, "02:00:00:00:0b:03"), ("sw255", "02:00:00:00:0b:04")]
     for ifname, mac in links:
         sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=ns)
-        sh("ip", "link", "set", ifname, "address", mac, "up", ns=ns)
+        sh("ip", "link", "set", ifname, "address", mac, "mtu", "9000", "up", ns=ns)
     out.mkdir(parents=True, exist_ok=True)
     argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr", "127.0.0.1:9559"]
     argv[3:3] = ["-i", "255@sw255"] if punt_port else []

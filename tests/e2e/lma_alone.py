@@ -38,6 +38,7 @@ MAG1, MAG2 = IPv6Address("2001:db8:a::1"), IPv6Address("2001:db8:a::2")
 ROGUE = IPv6Address("2001:db8:a::66")  # on the MAGs' link, not a trusted MAG
 GEN_MAC, SW_MAC = "02:00:00:00:0c:01", "02:00:00:00:0c:02"
 PORT = 1
+PUNT_MTU = 9000  # a full-size frame plus the controller header (runtime/punt_port.py)
 MNS = [f"mn{i}" for i in range(7)]  # mn0..mn2 registered by the fixture, the others free
 ONLY_MAG1 = "only-mag1"
 FLOOD_LIMIT = 40  # PBUs per second per source (max_pbus_per_second_per_mag)
@@ -91,7 +92,7 @@ class LmaAlone:
                                 self.punt_ifnames[1]], check=True)
                 for ifname in self.punt_ifnames:  # no kernel frames into the pipeline
                     subprocess.run(["sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1"], check=True)
-                    subprocess.run(["ip", "link", "set", ifname, "up"], check=True)
+                    subprocess.run(["ip", "link", "set", ifname, "mtu", str(PUNT_MTU), "up"], check=True)
                 ports[CPU_PORT] = self.punt_ifnames[1]
             self.switch = SwitchProcess.start(target, binary, ports, cpu_port=not punt_port)
             self.start_node()

@@ -20,7 +20,7 @@ from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
 from p4mobility.runtime.punt_port import ControllerHeader
 from tests.dataplane.targets import find_binary, selected_targets
 
-from .lma_alone import LmaAlone, frame, mh_bytes, pbu
+from .lma_alone import GEN_MAC, SW_MAC, LmaAlone, frame, mh_bytes, pbu
 
 
 def test_controller_headers_have_the_p4_layout():
@@ -77,3 +77,47 @@ def test_registration_and_deregistration_through_the_punt_port(lma):
     h.wait_event("BindingDeleted", since=time.time() - 60, timeout=60, where=lambda e: e.get("mn_id") == "mn1")
     assert not h.events("punt_port_error") and not h.events("packet_out_failed")
 
+
+
+@pytest.mark.root
+@pytest.mark.timeout(600)
+def test_a_full_size_downlink_packet_is_held_and_released_through_the_punt_port(lma):
+    """RFC 5213 §5.3.5 with buffering: the binding de-registers, a 1,500-byte downlink packet
+    for its prefix is punted (1,514 + 17 bytes on the punt veth), held, and sent through the
+    pipeline as a packet-out once the MN registers again: it leaves in the tunnel to the MAG."""
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+
+    h = lma
+    h.drain()
+    h.send(frame(mh_bytes(pbu("mn2", 1))))
+    (_, pba), = h.answers(30)
+    assert pba.status == 0
+    hnp = pba.option(HomeNetworkPrefix).prefix
+    hnps = ((str(hnp), 64),)
+    h.send(frame(mh_bytes(pbu("mn2", 2, lifetime=0, hi=1, hnps=hnps))))
+    (_, bye), = h.answers(30)
+    assert bye.status == 0 and bye.lifetime == 0
+    mn = str(hnp + 1)  # the option carries the prefix as an address
+    data = bytes(range(256)) * 6
+    down = Ether(dst=SW_MAC, src=GEN_MAC) / IPv6(src="2001:db8:cc::1", dst=mn, hlim=63) \
+        / UDP(sport=7, dport=7) / data[:1500 - 48]
+    assert len(down) == 1514
+    h.drain()
+    t = time.time()
+    h.send(bytes(down))  # the same port, so the switch punts it before the PBU that follows
+    h.send(frame(mh_bytes(pbu("mn2", 3, hi=1, hnps=hnps))))
+    flushed = h.wait_event("downlink_buffer_flushed", since=t, timeout=30)
+    assert flushed["frames"] == 1
+    deadline = time.monotonic() + 30
+    inner = None
+    while inner is None and time.monotonic() < deadline:
+        raw = h.ns.recv(1, max(0.0, deadline - time.monotonic()))
+        if raw is None:
+            break
+        pkt = Ether(raw)
+        if IPv6 in pkt and pkt[IPv6].nh == 41 and IPv6 in pkt[IPv6].payload:  # RFC 2473 tunnel
+            inner = pkt[IPv6].payload
+    assert inner is not None, "the held packet did not leave in the tunnel"
+    assert inner.dst == mn and bytes(inner[UDP].payload) == data[:1500 - 48]

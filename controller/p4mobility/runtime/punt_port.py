@@ -9,7 +9,9 @@ packet_out header first: the P4 parser reads it on CPU_PORT). The switch still
 classifies: its punt rules decide what comes here. One AF_PACKET socket
 (runtime/crypto_port.open_packet_socket), drained in batches by a loop reader,
 as the crypto path does: no gRPC message per packet either way. Both ends of the
-veth carry no IPv6 (the kernel's own ND frames would enter the pipeline).
+veth carry no IPv6 (the kernel's own ND frames would enter the pipeline) and have an
+MTU above a full frame plus its header (9000: a held 1,500-byte downlink packet goes
+both ways).
 """
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ class SoakLab(Lab):
             sh("ip", "link", "add", PUNT_IFACES[0], "type", "veth", "peer", "name", PUNT_IFACES[1], ns=lma)
             for ifname in PUNT_IFACES:
                 sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=lma)
-                sh("ip", "link", "set", ifname, "up", ns=lma)
+                sh("ip", "link", "set", ifname, "mtu", "9000", "up", ns=lma)  # a full frame + its header
         statedisk.mount(self.state_dir, self.state_mb)
         self._mounted = True
 
