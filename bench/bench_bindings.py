@@ -18,7 +18,7 @@ Then the node is killed (-9) and started again on its state: the time to its
 entry, diff), with the reconcile's counts (0 written when nothing was lost).
 Goal (issue): <= 2 KB of controller memory per binding in the whole node,
 registration rate flat from 1k to 100k bindings. Writes bench/results/bindings.json.
-Usage: python bench/bench_bindings.py [--count 100000] [--window 1000] [--target embedded|bmv2] [--punt-port]
+Usage: python bench/bench_bindings.py [--count 100000] [--window 1000] [--target embedded|bmv2] [--punts port|stream]
 """
 from __future__ import annotations
 
@@ -52,10 +52,10 @@ def outer(args: argparse.Namespace) -> int:
         return 0
     with Supervisor("bbind") as sup:
         out = Path(args.out).resolve()
-        ns, switch_pid = lma_namespace(sup, args.target, out, args.punt_port)
+        ns, switch_pid = lma_namespace(sup, args.target, out, args.punts == "port")
         inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--window", str(args.window),
                  "--out", str(out), "--target", args.target, "--switch-pid", str(switch_pid)]
-        inner += ["--punt-port"] if args.punt_port else []
+        inner += ["--punts", args.punts]
         inner += ["--profile"] if args.profile else []
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
 
@@ -131,7 +131,7 @@ def inner(args: argparse.Namespace) -> int:
     for f in ("lma.db", "lma.db-wal", "lma.db-shm", "lma.log"):
         (out / f).unlink(missing_ok=True)
     config = out / "lma.toml"
-    config.write_text(to_toml(lma_config(out, n, "info", args.punt_port, state_db=str(out / "lma.db"))))
+    config.write_text(to_toml(lma_config(out, n, "info", args.punts == "port", state_db=str(out / "lma.db"))))
     log = out / "lma.log"
     t = time.perf_counter()
     node = start_node(config, log, timeout=600)
@@ -181,7 +181,7 @@ def inner(args: argparse.Namespace) -> int:
         if node is not None:
             stop_node(node)
     last = rows[-1]
-    res = {"target": args.target, "count": n, "punts": "port" if args.punt_port else "stream",
+    res = {"target": args.target, "count": n, "punts": args.punts,
            "node_startup_s": round(startup, 2), "rss_no_binding_bytes": rss0, "marks": rows,
            "node_bytes_per_binding": last["node_bytes_per_binding"],
            "node_total_rss_per_binding": last["node_total_rss_per_binding"],
@@ -205,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, default=1000, help="registrations measured before each mark")
     ap.add_argument("--target", default="embedded")
     ap.add_argument("--out", help="the run's files (default: a new directory under $TMPDIR, so runs never share one)")
-    ap.add_argument("--punt-port", action="store_true",
-                    help="punts and packet-outs on a veth (switch port 255), not the P4Runtime stream")
+    ap.add_argument("--punts", default="port", choices=("port", "stream"),
+                    help="the node's punts and packet-outs: a veth as the switch's port 255 (default, as "
+                         "bench_registrations and examples/lma.toml) or the P4Runtime stream")
     ap.add_argument("--profile", action="store_true", help="py-spy (on PATH or beside python) records the node over each window")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--switch-pid", type=int, default=0, help=argparse.SUPPRESS)
