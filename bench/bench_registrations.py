@@ -34,45 +34,26 @@ import os
 import subprocess
 import sys
 import time
-from ipaddress import IPv6Address
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import RESULTS, cpu_seconds, percentiles, raw_write_rate  # noqa: E402
-LMA = IPv6Address("2001:db8:ffff::1")
-MAG = IPv6Address("2001:db8:a::1")
-PUNT_IF = "punt0"
-GEN_MAC = "02:00:00:00:0b:01"
-SW_MAC = "02:00:00:00:0b:02"
+from lma_rig import Generator, lma_config, lma_namespace, pbu_frame, start_node, stop_node  # noqa: E402
 
 
 def outer(args: argparse.Namespace) -> int:
-    from p4mobility.lab.lab import find_switch, lab_unavailable
-    from p4mobility.lab.supervisor import Supervisor, sh
+    from p4mobility.lab.lab import lab_unavailable
+    from p4mobility.lab.supervisor import Supervisor
 
     reason = lab_unavailable()
     if reason:
         print(f"bench_registrations: skipped: {reason}")
         return 0
-    binary = find_switch(args.target)
     with Supervisor("breg") as sup:
-        ns = sup.add_namespace("lma")
-        sh("ip", "link", "add", "gen0", "type", "veth", "peer", "name", "p1", ns=ns)
-        links = [("gen0", GEN_MAC), ("p1", SW_MAC)]
-        if args.punts == "port":  # punts and packet-outs on a veth: the switch's port 255, no --cpu-port
-            sh("ip", "link", "add", PUNT_IF, "type", "veth", "peer", "name", "sw255", ns=ns)
-            links += [(PUNT_IF, "02:00:00:00:0b:03"), ("sw255", "02:00:00:00:0b:04")]
-        for ifname, mac in links:
-            sh("sysctl", "-qw", f"net.ipv6.conf.{ifname}.disable_ipv6=1", ns=ns)
-            sh("ip", "link", "set", ifname, "address", mac, "mtu", "9000", "up", ns=ns)
         out = Path(args.out).resolve()
-        out.mkdir(parents=True, exist_ok=True)
-        argv = [binary, "-i", "1@p1", "--device-id", "1", "--no-p4", "--", "--grpc-server-addr", "127.0.0.1:9559"]
-        argv[3:3] = ["-i", "255@sw255"] if args.punts == "port" else []
-        argv += [] if args.punts == "port" else ["--cpu-port", "255"]
-        sw = sup.spawn("switch", argv, out / "switch.log", ns=ns)  # `ip netns exec` execs: same pid
+        ns, switch_pid = lma_namespace(sup, args.target, out, args.punts == "port")
         inner = [sys.executable, __file__, "--inner", "--count", str(args.count), "--rate", str(args.rate),
-                 "--out", str(out), "--target", args.target, "--switch-pid", str(sw.popen.pid)]
+                 "--out", str(out), "--target", args.target, "--switch-pid", str(switch_pid)]
         inner += ["--burst-only"] if args.burst_only else []
         inner += ["--log-level", args.log_level, "--punts", args.punts]
         return subprocess.call(["ip", "netns", "exec", ns] + inner)
@@ -137,68 +118,16 @@ def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
     return count / dt
 
 
-def pbu_frame(i: int, seq: int) -> bytes:
-    from p4mobility.soak.wire import pbu, pbu_frame as frame
-
-    return frame(pbu(f"mn{i}".encode(), seq, 1, 100), MAG, LMA, SW_MAC, GEN_MAC)
-
-
-class Generator:
-    """PBUs out of gen0, PBAs matched by MN-ID (the socket is p4mobility.soak.wire's)."""
-
-    def __init__(self) -> None:
-        from p4mobility.soak.wire import PbuSocket
-
-        self.sent: dict[int, float] = {}
-        self.acked: dict[int, tuple[float, int]] = {}
-        self.port = PbuSocket("gen0", self._on_pba)
-
-    def _on_pba(self, msg, t: float) -> None:
-        from p4mobility.mh import MnIdentifier
-
-        mn = msg.option(MnIdentifier)
-        if mn is not None and mn.identifier.startswith(b"mn"):
-            self.acked.setdefault(int(mn.identifier[2:]), (t, int(msg.status)))
-
-    def send(self, i: int, seq: int) -> None:
-        frame = pbu_frame(i, seq)
-        self.sent[i] = time.perf_counter()
-        self.port.send(frame)
-
-    def wait(self, n: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.acked) < n and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def close(self) -> None:
-        self.port.close()
-
-
 def inner(args: argparse.Namespace) -> int:
     from p4mobility.lab.topology import to_toml
     from p4mobility.runtime.control import request
-    from p4mobility.runtime.logs import read_events
-    from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 
     out = Path(args.out)
     n_burst, n_rate = args.count, max(100, min(args.count, 2000))
     baseline = asyncio.run(raw_write_rate(max(n_burst, 1000), 256))
     print(f"baseline: raw P4Runtime INSERT into tunnel_peers, batches of 256: {baseline:,.0f} entries/s", flush=True)
     total = n_burst + 3 * n_rate
-    cfg = {
-        "node": {"name": "lma", "switch_address": "127.0.0.1:9559", "p4info": str(DEFAULT_P4INFO),
-                 "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(out / "lma.sock"), "counters_interval": 60.0,
-                 "log_level": args.log_level},  # info as deployed; batch sizes from `status`
-        "lma": {"lma_address": str(LMA), "max_bindings": total + 16, "max_tunnel_peers": 16,
-                "max_pbus_per_second_per_mag": 0,  # one generator plays every MAG: no flood limit
-                "timestamp_validity_window": 5.0},
-        "policy": {"trusted_mags": [str(MAG)], "pools": {"home": {"network": "2001:db8:100::/40",
-                                                                  "prefix_length": 64}},
-                   "profiles": {f"mn{i}": {"pool": "home"} for i in range(total)}},
-        "routes": [{"prefix": "2001:db8:a::/64", "port": 1, "src_mac": SW_MAC, "dst_mac": GEN_MAC}],
-    }
-    if args.punts == "port":
-        cfg["node"]["punt_interface"] = PUNT_IF
+    cfg = lma_config(out, total, args.log_level, args.punts == "port")
     (out / "lma.toml").write_text(to_toml(cfg))
     alone = node_alone_rate(cfg, min(total, 3000))
     print(f"node alone (no switch, in process, SQLite on, messages encoded, no gRPC): {alone:,.0f} registrations/s",
@@ -206,17 +135,11 @@ def inner(args: argparse.Namespace) -> int:
     log = out / "lma.log"
     if log.exists():
         log.unlink()
-    with open(log, "wb") as f:
-        node = subprocess.Popen([sys.executable, "-m", "p4mobility.cli", "lma", "run", "-c", str(out / "lma.toml")],
-                                stdout=f, stderr=subprocess.STDOUT)
+    node = start_node(out / "lma.toml", log)
+    if node is None:
+        return 1
     gen = None
     try:
-        deadline = time.monotonic() + 120
-        while not any(e["event"] == "reconciled" for e in read_events(str(log))):
-            if node.poll() is not None or time.monotonic() > deadline:
-                print("LMA node did not come up:", log.read_text()[-2000:])
-                return 1
-            time.sleep(0.1)
         gen = Generator()
         control = str(out / "lma.sock")
         written_before = request(control, {"cmd": "status"})["written"]
@@ -268,11 +191,7 @@ def inner(args: argparse.Namespace) -> int:
     finally:
         if gen is not None:
             gen.close()
-        node.terminate()
-        try:
-            node.wait(10)
-        except subprocess.TimeoutExpired:
-            node.kill()
+        stop_node(node)
     ratio = burst_rate * 3 / baseline if baseline else 0.0
     res = {"target": args.target, "baseline_entries_per_s": round(baseline), "node_alone_per_s": round(alone),
            "burst_count": n_burst,

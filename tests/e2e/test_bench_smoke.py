@@ -19,11 +19,16 @@ def load(name: str):
 
 
 def test_bench_registrations_pbu_frames_are_real_pbus():
-    mod = load("bench_registrations")
+    mod, rig = load("bench_registrations"), load("lma_rig")
     pkt = Ether(mod.pbu_frame(7, 8))
-    assert pkt[IPv6].src == str(mod.MAG) and pkt[IPv6].dst == str(mod.LMA)
+    assert pkt[IPv6].src == str(rig.MAG) and pkt[IPv6].dst == str(rig.LMA)
     assert pkt[MIP6MH_BU].seq == 8 and "P" in str(pkt[MIP6MH_BU].flags)
+    assert pkt[MIP6MH_BU].mhtime == 100 and Ether(rig.pbu_frame(7, 8, 900))[MIP6MH_BU].mhtime == 900
     assert callable(mod.main)
+
+
+def test_bench_bindings_imports():
+    assert callable(load("bench_bindings").main)
 
 
 def test_bench_handover_imports():
@@ -35,12 +40,12 @@ def test_bench_registrations_node_alone_and_cpu_accounting_smoke(tmp_path):
 
     from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 
-    mod = load("bench_registrations")
+    mod, rig = load("bench_registrations"), load("lma_rig")
     n = 20
     cfg = {"node": {"name": "lma", "switch_address": "127.0.0.1:1", "p4info": str(DEFAULT_P4INFO),
                     "p4blob": str(DEFAULT_P4BLOB), "control_socket": str(tmp_path / "s")},
-           "lma": {"lma_address": str(mod.LMA), "max_bindings": n + 1, "max_tunnel_peers": 2},
-           "policy": {"trusted_mags": [str(mod.MAG)],
+           "lma": {"lma_address": str(rig.LMA), "max_bindings": n + 1, "max_tunnel_peers": 2},
+           "policy": {"trusted_mags": [str(rig.MAG)],
                       "pools": {"home": {"network": "2001:db8:100::/40", "prefix_length": 64}},
                       "profiles": {f"mn{i}": {"pool": "home"} for i in range(n)}},
            "routes": []}

@@ -284,3 +284,25 @@ def test_rfc5648_several_coas_select_the_multi_coa_member_and_list_the_coas():
     assert ops(ups) == [("DELETE", "binding_coas"), ("DELETE", "binding_coas"), ("DELETE", "binding_peer_selector"),
                         ("DELETE", "binding_peer_selector"), ("DELETE", "binding_peer_selector/group"),
                         ("DELETE", "binding_peers"), ("INSERT", "punts"), ("MODIFY", "binding_profile")]
+
+
+def test_members_through_one_peer_share_its_address_text():
+    """100,000 bindings: each member names the LMA and its MAG with the one string per
+    peer address, and a binding's two entries hold one string for its prefix."""
+    es = EntrySet()
+    es.plan(lma_changes(created(1)) + lma_changes(BindingCreated(2, b"mn2", (N("2001:db8:101::/64"),), (path(),),
+                                                                 40.0, 140.0)))
+    a, b = member(es, 1).action.args, member(es, 2).action.args
+    assert a == tunnel6(1, MAG1).args and b == tunnel6(2, MAG1).args
+    assert a["src_addr"] is b["src_addr"] and a["dst_addr"] is b["dst_addr"]
+    down, up = entry(es, "bindings", dst_addr=HNP), entry(es, "uplink_sources", home_addr=HNP)
+    assert down.match["dst_addr"] is up.match["home_addr"] == str(HNP)
+
+
+def test_load_leaves_the_desired_set_plan_leaves_without_updates():
+    changes = (lma_base_entries(LMA, []) + lma_changes(peer_added(1)) + lma_changes(created(1))
+               + lma_changes(created(2, coa=MAG1)) + lma_changes(BindingDeleted(2, MN, (HNP,), (path(),), "expired")))
+    planned, loaded = EntrySet(), EntrySet()
+    planned.plan(changes)
+    loaded.load(iter(changes))  # a generator is enough: restore() makes them as they are loaded
+    assert loaded.desired == planned.desired and loaded.version == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from finsy import P4ActionProfileMember, P4Schema, P4TableEntry
 
 from p4mobility.binding import Path as BindingPath, TunnelEndpoints
-from p4mobility.p4rt.apply import diff
+from p4mobility.p4rt.apply import Diff, diff
 from p4mobility.p4rt.entries import _member, _to_member, mag_base_entries  # as the anchor writes them
 
 SCHEMA = P4Schema(Path(__file__).parent / "data" / "mini.p4info.txtpb")
@@ -63,3 +63,19 @@ def test_ternary_priority_is_part_of_the_identity():
     catch_all = next(e for e in punts if e.priority == 1)
     ups = diff([e for e in punts if e is not catch_all], [as_read(e) for e in punts], SCHEMA)
     assert kinds(ups) == [("DELETE", "punts")] and ups[0].priority == 1
+
+
+def test_streamed_diff_keeps_only_the_stale_installed_entries():
+    """reconcile feeds what it reads one entry at a time: an entry in sync or to be modified
+    is not kept (100,000 bindings: 300,000 entries read on a restart)."""
+    b1, stale = binding(1, "2001:db8:100::/64", MAG1), binding(3, "2001:db8:102::/64", MAG2)
+    d = Diff(binding(1, "2001:db8:100::/64", MAG2), SCHEMA)
+    for e in b1 + stale:
+        d.see(as_read(e))
+    assert d.read == 6 and len(d.stale) == 3  # the member moved is a MODIFY of the desired one
+    kept = {(getattr(e, "table_id", None) or e.action_profile_id): e for e in d.stale.values()}
+    assert kept["binding_profile"].member_id == 3
+    assert kept["bindings"].match == as_read(stale[1]).match and kept["uplink_sources"].match == as_read(stale[2]).match
+    assert sorted(kinds(d.updates())) == sorted(kinds(diff(binding(1, "2001:db8:100::/64", MAG2),
+                                                           [as_read(e) for e in b1 + stale], SCHEMA)))
+    assert [u.member_id for u in d.updates() if u._update_type.name == "MODIFY"] == [1]

@@ -93,6 +93,19 @@ def test_pool_allocator_reuses_released_prefixes_and_reserves():
     assert fresh.allocate() == got[1]
 
 
+def test_policy_fresh_shares_profiles_and_allocates_on_its_own():
+    template = PolicyStore.from_dict({
+        "trusted_mags": ["2001:db8:1::1"], "pools": {"home": {"network": "2001:db8:100::/63", "prefix_length": 64}},
+        "profiles": {"mn1": {"pool": "home"}}})
+    a, b = template.fresh(), template.fresh()
+    assert a.profiles is template.profiles is b.profiles  # parsed once
+    assert a.trusted_mags == template.trusted_mags and a.mag_trusted(IPv6Address("2001:db8:1::1"))
+    first = a.pools["home"].allocate()
+    assert first == IPv6Network("2001:db8:100::/64")
+    assert b.pools["home"].allocate() == first  # b's pool is its own
+    assert template.pools["home"].in_use == 0
+
+
 def test_mn_policy_mag_restriction():
     store = PolicyStore([IPv6Address("::a"), IPv6Address("::b")], [HnpPool("p", IPv6Network("2001:db8::/48"))],
                         [MnPolicy(b"m", pool="p", allowed_mags=frozenset({IPv6Address("::a")}))])

@@ -18,6 +18,7 @@ MAG uses the access port (one MN per point-to-point access link, RFC 5213 §6.9.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from typing import Any, Iterable
 
@@ -220,10 +221,17 @@ def member_key(binding_id: int) -> Key:
     return BINDING_PROFILE, (("member_id", str(binding_id)),)
 
 
+@lru_cache(maxsize=4096)
+def peer_text(addr: Any) -> str:
+    """Text of a tunnel endpoint address, one string for every binding through that peer
+    (100,000 members would each hold their own copy of the LMA's and MAG's addresses)."""
+    return addr_text(addr)
+
+
 def _tunnel(bid: int, e: TunnelEndpoints) -> P4TableAction:
     if e.transport is Transport.IPV6:
-        return P4TableAction("set_binding_tunnel_ipv6", binding_id=bid, src_addr=addr_text(e.local),
-                             dst_addr=addr_text(e.remote))
+        return P4TableAction("set_binding_tunnel_ipv6", binding_id=bid, src_addr=peer_text(e.local),
+                             dst_addr=peer_text(e.remote))
     if e.transport is Transport.IPV4:
         return P4TableAction("set_binding_tunnel_ipv4", binding_id=bid, src_addr=str(e.local), dst_addr=str(e.remote))
     return P4TableAction("set_binding_tunnel_udp", binding_id=bid, src_addr=str(e.local), dst_addr=str(e.remote),
@@ -245,9 +253,9 @@ def _member(bid: int, paths: tuple[Path, ...]) -> Change:
 def _to_member(bid: int, hnp: IPNetwork) -> list[Change]:
     # downlink by destination; RFC 5213 §5.6.2: uplink only from the member's CoA
     ref = P4IndirectAction(member_id=bid)
+    text = table_addr(hnp)  # one string for both entries and their keys
     return [(key_of(table, match), P4TableEntry(table, match=P4TableMatch(match), action=ref))
-            for table, match in (("bindings", {"dst_addr": table_addr(hnp)}),
-                                 ("uplink_sources", {"home_addr": table_addr(hnp)}))]
+            for table, match in (("bindings", {"dst_addr": text}), ("uplink_sources", {"home_addr": text}))]
 
 
 def _unbound(hnp: IPNetwork) -> list[Change]:

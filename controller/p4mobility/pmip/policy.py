@@ -128,6 +128,14 @@ class PolicyStore:
             raise ConfigError(key, "needs static_hnps or a pool")
         self.profiles[profile.mn_id] = profile
 
+    def fresh(self) -> "PolicyStore":
+        """The same trusted MAGs, pools and profiles with no prefix handed out: a core's
+        own store (its pools allocate), without parsing the configuration again. The
+        profiles dict is shared: read-only once loaded (100,000 MNs: ~200 B each once)."""
+        new = PolicyStore(self.trusted_mags, [a.pool for a in self.pools.values()])
+        new.profiles = self.profiles
+        return new
+
     def profile(self, mn_id: bytes) -> MnPolicy | None:
         return self.profiles.get(mn_id)
 

@@ -8,7 +8,9 @@ core with `from_state` and reconciles the switch against it.
 """
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterable
 from ipaddress import IPv6Address
 from typing import Any
 
@@ -54,23 +56,33 @@ class LmaNode(NodeRuntime):
         records = lma_persist.load_bindings(docs, self.cfg.lma.lma_address) if docs else []
         self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(), records)
 
-    def restore(self) -> list[Change]:
-        changes = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes) + self.ipsec_changes()
-        docs = self.store.load("bce") if self.store is not None else {}
-        if docs:
-            try:
-                records = lma_persist.load_bindings(docs, self.cfg.lma.lma_address)
-                self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(), records)
-            except (StateError, ValueError) as exc:  # refused: start empty, keep the file for a look
-                self.log.event("state_refused", error=str(exc)[:300])
-                self.core = LocalMobilityAnchor(self.cfg.lma, self.cfg.policy_store())
-                self.store.clear("bce")
-            else:
-                for a in self.core.snapshot_actions():
-                    changes += lma_changes(a)
-                self.log.event("state_restored", bindings=len(docs))
+    def restore(self) -> Iterable[Change]:
+        """Base entries, then the restored bindings' entries, made as they are planned
+        (100,000 bindings: never all of them, nor the stored documents, at once)."""
+        base = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes) + self.ipsec_changes()
+        restored = self._restore_core()
         self.update_gauges()
-        return changes
+        if not restored:
+            return base
+        return itertools.chain(base, (c for a in self.core.snapshot_actions() for c in lma_changes(a)))
+
+    def _restore_core(self) -> int:
+        """The core from the store; the number of bindings restored."""
+        docs = self.store.load("bce") if self.store is not None else {}
+        count = len(docs)
+        if not docs:
+            return 0
+        try:
+            records = lma_persist.load_bindings(docs, self.cfg.lma.lma_address)
+            del docs
+            self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(), records)
+        except (StateError, ValueError) as exc:  # refused: start empty, keep the file for a look
+            self.log.event("state_refused", error=str(exc)[:300])
+            self.core = LocalMobilityAnchor(self.cfg.lma, self.cfg.policy_store())
+            self.store.clear("bce")
+            return 0
+        self.log.event("state_restored", bindings=count)
+        return count
 
     def on_item(self, item: QueueItem, now: float) -> list:
         self.last_now = now

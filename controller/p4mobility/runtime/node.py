@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import finsy
@@ -36,6 +37,7 @@ from p4mobility.runtime.action_log import log_actions, mh_fields
 from p4mobility.runtime.control import serve_control
 from p4mobility.runtime.counters import counter_rows, poll_drop_counters
 from p4mobility.runtime.crypto_port import SA_COLUMNS
+from p4mobility.runtime.heap import HeapKeeper
 from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.metrics import NodeMetrics
@@ -84,11 +86,12 @@ class NodeRuntime:
         self.refused: list[QueueItem] = []  # inputs of refused batches the role wants handled again
         self.outbox = PacketOuts(settings.p4info, self.log, lambda: self.writer)
         self._core_counts: dict[str, int] = {}  # core counts already added to metrics.core_events
+        self.heap = HeapKeeper()  # long-lived objects out of the cyclic collector's walks (runtime/heap.py)
         self.written = {"batches": 0, "updates": 0, "largest": 0}  # table writes since start (`status`)
         self.punt_port: PuntPort | None = None  # [node] punt_interface: punts on a veth, not the stream
 
     # --- hooks -----------------------------------------------------------------
-    def restore(self) -> list[Change]:
+    def restore(self) -> Iterable[Change]:
         """Desired entries at start (base + restored state)."""
         raise NotImplementedError
 
@@ -176,7 +179,8 @@ class NodeRuntime:
         control = await serve_control(s.control_socket, self._control)  # (also while waiting to own)
         try:
             election_id = await become_owner(self) if self.election is not None else s.election_id
-            self.entries.plan(self.restore())
+            with self.heap.paused():  # 100,000 bindings restored: no collection midway
+                self.entries.load(self.restore())
         except BaseException as exc:
             control.close()
             if isinstance(exc, StoreError):  # the state cannot be read (etcd unreachable): refuse to start
@@ -184,6 +188,7 @@ class NodeRuntime:
                                error=str(exc)[:300])
             await self._resign()
             raise
+        self.heap.settle(len(self.entries))
         self.metrics.entries.set(len(self.entries))
         if s.metrics_port is not None:
             self.metrics.serve(s.metrics_port)
@@ -295,6 +300,7 @@ class NodeRuntime:
             self.sync_core_counters()
             if actions:
                 await self.apply(actions, retried + items)
+                self.heap.after_batch(len(self.entries))
 
     async def apply(self, actions: list, items: list | tuple = ()) -> None:
         changes = [c for a in actions for c in self.changes_for(a)]

@@ -75,12 +75,13 @@ class IpsecSettings:
 class LmaNodeConfig:
     node: NodeSettings
     lma: LmaConfig
-    policy: Mapping[str, Any]  # validated; PolicyStore.from_dict builds a fresh store
+    policy: PolicyStore  # parsed once; nothing is allocated from it
     routes: tuple[Route, ...]
     ipsec: IpsecSettings | None = None
 
     def policy_store(self) -> PolicyStore:
-        return PolicyStore.from_dict(self.policy)
+        """A fresh store for a core (its pools allocate), sharing the parsed profiles."""
+        return self.policy.fresh()
 
 
 @dataclass(frozen=True)
@@ -224,9 +225,8 @@ def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeCon
         lma = LmaConfig.from_dict(_table(data, "lma"))
     except ConfigError as e:
         raise _prefixed("lma", e) from None
-    policy = _table(data, "policy")
     try:
-        PolicyStore.from_dict(policy)
+        policy = PolicyStore.from_dict(_table(data, "policy"))
     except ConfigError as e:
         raise _prefixed("policy", e) from None
     except (TypeError, ValueError, KeyError, AttributeError) as e:
