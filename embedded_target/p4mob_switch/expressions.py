@@ -9,6 +9,7 @@ per-packet lists F (fields), V (validity) and D (action data), compiled once.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from .errors import ParserError, PipelineLoadError
@@ -35,6 +36,13 @@ def sat_cast(v: int, w: int) -> int:
 def usat_cast(v: int, w: int) -> int:
     hi = (1 << w) - 1
     return 0 if v < 0 else hi if v > hi else v
+
+
+@lru_cache(maxsize=4096)
+def _compiled(src: str, filename: str) -> Any:
+    """Code object of generated source; code objects are immutable, so programs
+    that generate the same source (a reload, a mutant) share it (bounded cache)."""
+    return compile(src, filename, "exec")
 
 
 class Gen:
@@ -67,7 +75,7 @@ class Gen:
         return name
 
     def compile_fn(self, name: str, src: str) -> Any:
-        code = compile(src, f"<p4mob:{name}>", "exec")
+        code = _compiled(src, f"<p4mob:{name}>")
         loc: dict[str, Any] = {}
         exec(code, self.ns, loc)  # noqa: S102 - our own generated code
         return loc[name]

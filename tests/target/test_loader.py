@@ -114,3 +114,16 @@ def test_p4info_mismatch_names_the_object(doc: dict) -> None:
     info.actions[-1].preamble.name = "FeatIngress.ghost"
     with pytest.raises(PipelineLoadError, match="ghost"):
         P4InfoMap(info, prog)
+
+
+def test_reloading_shares_code_not_state(doc: dict) -> None:
+    """Generated code is compiled once per source text (a reload of the same JSON reuses
+    it); each load still binds it to its own tables, counters and registers."""
+    a, b = load(doc), load(doc)
+    fa, fb = a.actions_by_id, b.actions_by_id
+    assert fa.keys() == fb.keys()
+    for aid in fa:
+        assert fa[aid].fn.__code__ is fb[aid].fn.__code__
+        assert fa[aid].fn.__globals__ is not fb[aid].fn.__globals__
+    assert a.tables.keys() == b.tables.keys()
+    assert all(a.tables[n] is not b.tables[n] for n in a.tables)
