@@ -13,7 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import ParserError, PipelineLoadError
-from .loader import Layout, hexstr
+from .loader import MAX_BITWIDTH, Layout, hexstr
+
+MAX_LOOKAHEAD = 1 << 20  # bits past the parser cursor (a 64 KiB packet has 2**19)
 
 _BINARY = {
     "+": "+", "-": "-", "*": "*", "<<": "<<", ">>": ">>", "&": "&", "|": "|", "^": "^",
@@ -128,8 +130,9 @@ class Gen:
             reg = self.register(v[0], where)
             return f"{reg}[{self.expr(v[1], where)}]"
         if t == "lookahead":
-            if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v)):
-                raise PipelineLoadError(f"{where}: bad lookahead {v!r}")
+            if not (isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)  # noqa: E721
+                    and 0 <= v[0] <= MAX_LOOKAHEAD and 0 < v[1] <= MAX_BITWIDTH):
+                raise PipelineLoadError(f"{where}: bad lookahead {v!r} ([offset, width] in bits)")
             return f"lookahead(data, pos, {v[0]}, {v[1]})"
         if t == "string":
             return repr(str(v))

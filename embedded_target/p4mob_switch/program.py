@@ -16,7 +16,7 @@ from .errors import PipelineLoadError, TargetError
 from .expressions import Gen
 from .hashes import compile_calculations, compile_inputs
 from .meters import MeterArray
-from .loader import Layout, build_layout, hexstr, parse_json, req
+from .loader import Layout, bitwidth, build_layout, hexstr, parse_json, req
 from .parser import ParseValueSet, compile_parser
 from .tables import ActionProfile, Entry, KeyField, Table
 
@@ -93,9 +93,9 @@ class Program:
             w = f"register_arrays[{i}]"
             name = req(r, "name", str, w)
             size = req(r, "size", int, f"register_arrays[{name}]")
-            bw = req(r, "bitwidth", int, f"register_arrays[{name}]")
-            if _array_size(size, f"register_arrays[{name}]") != size or bw <= 0:
-                raise PipelineLoadError(f"register_arrays[{name}]: bad size/bitwidth")
+            bw = bitwidth(r, "bitwidth", f"register_arrays[{name}]")
+            if _array_size(size, f"register_arrays[{name}]") != size:
+                raise PipelineLoadError(f"register_arrays[{name}]: bad size")
             self.registers[name] = RegisterArray(name, size, bw)
             gen.registers[name] = gen.bind("REG", self.registers[name])
         self.meters: dict[str, MeterArray] = {}
