@@ -3,9 +3,10 @@
 Sources: the Mobility Header catalogue of the tests (tests/mh/mh_testlib.py), the
 IPsec SA pairs of esp_frame.py, ND and Mobile Prefix messages built with the
 project's encoders, the LMA's table entries (switch_state.py), the bmv2 JSON
-programs, examples/*.toml, and the frames of any pcap/pcapng found under the
-given directories (e.g. lab-out/ from `p4mob lab`): each frame seeds the packet
-targets, and the MH inside it, if any, seeds mh_decode.
+programs and small programs cut from them (pipeline_seeds.py), examples/*.toml,
+and the frames of any pcap/pcapng found under the given directories (e.g.
+lab-out/ from `p4mob lab`): each frame seeds the packet targets, and the MH
+inside it, if any, seeds mh_decode.
 """
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def nd_seeds(out: dict[str, list[bytes]]) -> None:
 
 def switch_seeds(out: dict[str, list[bytes]]) -> None:
     from finsy.proto import p4r
-    from fuzz import switch_pipeline
+    from fuzz import pipeline_seeds, switch_pipeline
     from fuzz.switch_state import lma_updates
     ups = lma_updates()
     req = p4r.WriteRequest(device_id=1, updates=ups)
@@ -135,6 +136,9 @@ def switch_seeds(out: dict[str, list[bytes]]) -> None:
     for i, path in enumerate(switch_pipeline.json_paths()):
         blob = json.dumps(json.loads(path.read_bytes()), separators=(",", ":")).encode()
         out["switch_pipeline"].append(bytes([i + 1]) + blob)
+        for j, small in enumerate(pipeline_seeds.small_programs(json.loads(blob))):
+            # the stripped whole program keeps its P4Info; a slice has fewer tables than it names
+            out["switch_pipeline"].append(bytes([i + 1 if j == 0 else 0]) + json.dumps(small, separators=(",", ":")).encode())
 
 
 def config_seeds(out: dict[str, list[bytes]]) -> None:

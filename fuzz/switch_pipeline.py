@@ -35,37 +35,43 @@ _SCALARS = (0, 1, -1, 2, 7, 8, 9, 16, 31, 32, 33, 48, 64, 128, 255, 256, 65535, 
             "default", "drop", "$valid$", "[]", [], {}, [None], {"type": "field"})
 
 
-def _nodes(tree, path=()):
-    yield path, tree
-    if isinstance(tree, dict):
-        for k, v in tree.items():
-            yield from _nodes(v, path + (k,))
-    elif isinstance(tree, list):
-        for i, v in enumerate(tree):
-            yield from _nodes(v, path + (i,))
+def _slots(tree) -> list:
+    """(container, key) of every value below the root: one walk, no paths built."""
+    out, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        for k, v in (node.items() if isinstance(node, dict) else enumerate(node)):
+            out.append((node, k))
+            if isinstance(v, (dict, list)):
+                stack.append(v)
+    return out
 
 
-def _mutate_tree(tree, rng: random.Random):
-    nodes = list(_nodes(tree))
-    path, node = nodes[rng.randrange(len(nodes))]
-    if not path:
+def _mutate_tree(tree, rng: random.Random, count: int = 1):
+    """Apply `count` edits at slots picked from one walk of the tree. An edit may land in a
+    subtree an earlier edit replaced (then it changes nothing) or at a list index an earlier
+    delete moved (then it is skipped): walking once is what makes big programs cheap."""
+    slots = _slots(tree)
+    if not slots:
         return tree
-    parent = tree
-    for k in path[:-1]:
-        parent = parent[k]
-    key = path[-1]
-    op = rng.randrange(5)
-    if op == 0 and isinstance(parent, (dict, list)):
-        del parent[key]
-    elif op == 1:
-        _, other = nodes[rng.randrange(len(nodes))]
-        parent[key] = json.loads(json.dumps(other))
-    elif op == 2 and isinstance(node, int) and not isinstance(node, bool):
-        parent[key] = node + rng.choice((-1, 1, -node - 1, 1 << rng.randrange(70)))
-    elif op == 3 and isinstance(parent, list):
-        parent.insert(key, json.loads(json.dumps(node)))
-    else:
-        parent[key] = rng.choice(_SCALARS)
+    for _ in range(count):
+        parent, key = slots[rng.randrange(len(slots))]
+        if key not in parent if isinstance(parent, dict) else key >= len(parent):
+            continue
+        node = parent[key]
+        op = rng.randrange(5)
+        if op == 0:
+            del parent[key]
+        elif op == 1:
+            src, k = slots[rng.randrange(len(slots))]
+            if k in src if isinstance(src, dict) else k < len(src):
+                parent[key] = json.loads(json.dumps(src[k]))
+        elif op == 2 and isinstance(node, int) and not isinstance(node, bool):
+            parent[key] = node + rng.choice((-1, 1, -node - 1, 1 << rng.randrange(70)))
+        elif op == 3 and isinstance(parent, list):
+            parent.insert(key, json.loads(json.dumps(node)))
+        else:
+            parent[key] = rng.choice(_SCALARS)
     return tree
 
 
@@ -78,8 +84,7 @@ def custom_mutator(data: bytes, max_size: int, seed: int) -> bytes:
         except (ValueError, RecursionError):
             tree = None
         if isinstance(tree, (dict, list)):
-            for _ in range(1 + rng.randrange(3)):
-                tree = _mutate_tree(tree, rng)
+            tree = _mutate_tree(tree, rng, 1 + rng.randrange(3))
             out = data[:1] + json.dumps(tree, separators=(",", ":")).encode()
             if len(out) <= max_size:
                 return out

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from .errors import PipelineLoadError
 from .expressions import Gen
-from .loader import req
+from .loader import bitwidth, req
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class ActionCompiler:
         aid = req(aj, "id", int, where)
         params = []
         for k, rd in enumerate(req(aj, "runtime_data", list, where)):
-            bw = req(rd, "bitwidth", int, f"{where}.runtime_data[{k}]")
+            bw = bitwidth(rd, "bitwidth", f"{where}.runtime_data[{k}]")
             params.append((req(rd, "name", str, f"{where}.runtime_data[{k}]"), bw))
         prims = req(aj, "primitives", list, where)
         ops = [p.get("op") if isinstance(p, dict) else None for p in prims]

@@ -9,10 +9,13 @@ per-packet lists F (fields), V (validity) and D (action data), compiled once.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from .errors import ParserError, PipelineLoadError
-from .loader import Layout, hexstr
+from .loader import MAX_BITWIDTH, Layout, hexstr
+
+MAX_LOOKAHEAD = 1 << 20  # bits past the parser cursor (a 64 KiB packet has 2**19)
 
 _BINARY = {
     "+": "+", "-": "-", "*": "*", "<<": "<<", ">>": ">>", "&": "&", "|": "|", "^": "^",
@@ -35,6 +38,13 @@ def sat_cast(v: int, w: int) -> int:
 def usat_cast(v: int, w: int) -> int:
     hi = (1 << w) - 1
     return 0 if v < 0 else hi if v > hi else v
+
+
+@lru_cache(maxsize=4096)
+def _compiled(src: str, filename: str) -> Any:
+    """Code object of generated source; code objects are immutable, so programs
+    that generate the same source (a reload, a mutant) share it (bounded cache)."""
+    return compile(src, filename, "exec")
 
 
 class Gen:
@@ -67,7 +77,7 @@ class Gen:
         return name
 
     def compile_fn(self, name: str, src: str) -> Any:
-        code = compile(src, f"<p4mob:{name}>", "exec")
+        code = _compiled(src, f"<p4mob:{name}>")
         loc: dict[str, Any] = {}
         exec(code, self.ns, loc)  # noqa: S102 - our own generated code
         return loc[name]
@@ -120,8 +130,9 @@ class Gen:
             reg = self.register(v[0], where)
             return f"{reg}[{self.expr(v[1], where)}]"
         if t == "lookahead":
-            if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v)):
-                raise PipelineLoadError(f"{where}: bad lookahead {v!r}")
+            if not (isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)  # noqa: E721
+                    and 0 <= v[0] <= MAX_LOOKAHEAD and 0 < v[1] <= MAX_BITWIDTH):
+                raise PipelineLoadError(f"{where}: bad lookahead {v!r} ([offset, width] in bits)")
             return f"lookahead(data, pos, {v[0]}, {v[1]})"
         if t == "string":
             return repr(str(v))

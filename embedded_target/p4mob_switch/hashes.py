@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .errors import PipelineLoadError
 from .expressions import Gen
-from .loader import hexstr, req
+from .loader import bitwidth, hexstr, req
 
 
 def _crc16_table() -> list[int]:
@@ -102,9 +102,7 @@ def compile_inputs(gen: Gen, name: str, algo: str, inputs: list, where: str) -> 
             wid = lay.widths[idx]
             L.append(f"    if V[{hid}]: acc = (acc << {wid}) | (F[{idx}] & {(1 << wid) - 1:#x}); nb += {wid}")
         elif t == "hexstr":
-            bw = inp.get("bitwidth")
-            if not isinstance(bw, int) or bw <= 0:
-                raise PipelineLoadError(f"{w}: hexstr input needs a positive 'bitwidth'")
+            bw = bitwidth(inp, "bitwidth", w)
             v = hexstr(inp["value"], w) & ((1 << bw) - 1)
             L.append(f"    acc = (acc << {bw}) | {v:#x}; nb += {bw}")
         elif t == "header":

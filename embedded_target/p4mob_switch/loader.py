@@ -18,6 +18,7 @@ from typing import Any
 from .errors import PipelineLoadError
 
 SUPPORTED_MAJOR = 2
+MAX_BITWIDTH = 4096  # of a field, register cell, action parameter or constant (a bound, not a bmv2 limit)
 
 # Core P4 errors (p4c assigns values in the JSON; these are fallbacks).
 CORE_ERRORS = ("NoError", "PacketTooShort", "NoMatch", "StackOutOfBounds",
@@ -108,6 +109,14 @@ def req(obj: Any, key: str, typ: type | tuple, where: str) -> Any:
     return val
 
 
+def bitwidth(obj: Any, key: str, where: str) -> int:
+    """A required bit width attribute: an integer 1..MAX_BITWIDTH (its mask is 2**width - 1)."""
+    w = req(obj, key, int, where)
+    if not 0 < w <= MAX_BITWIDTH:
+        raise PipelineLoadError(f"{where}.{key}: bad bitwidth {w} (1..{MAX_BITWIDTH})")
+    return w
+
+
 def parse_json(data: bytes | str) -> dict:
     """Decode bmv2 JSON text and check `__meta__.version`."""
     try:
@@ -145,7 +154,7 @@ def build_layout(doc: dict) -> Layout:
             width = f[1]
             if width == "*":
                 raise PipelineLoadError(f"{where}.fields[{j}]: variable-length fields are not supported")
-            if not isinstance(width, int) or isinstance(width, bool) or width <= 0 or width > 4096:
+            if not isinstance(width, int) or isinstance(width, bool) or width <= 0 or width > MAX_BITWIDTH:
                 raise PipelineLoadError(f"{where}.fields[{j}]: bad width {width!r}")
             signed = bool(f[2]) if len(f) == 3 else False
             flds.append((f[0], width, signed))

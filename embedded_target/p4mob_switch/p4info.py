@@ -15,6 +15,7 @@ from finsy.proto import p4i
 
 from .actions import Action, CounterArray, RegisterArray
 from .errors import PipelineLoadError
+from .loader import MAX_BITWIDTH
 from .parser import ParseValueSet
 from .program import Program
 from .tables import ActionProfile, Table
@@ -161,6 +162,10 @@ class P4InfoMap:
                                                    [mf.id for mf in t.match_fields], acts,
                                                    t.const_default_action_id, t.implementation_id, dc)
         for cpm in self.info.controller_packet_metadata:
+            for m in cpm.metadata:  # packed into every packet-in / packet-out header
+                if not 0 < m.bitwidth <= MAX_BITWIDTH:
+                    raise PipelineLoadError(f"P4Info {cpm.preamble.name}.{m.name}: bad bitwidth {m.bitwidth} "
+                                            f"(1..{MAX_BITWIDTH})")
             meta = PacketMeta([(m.id, m.name, m.bitwidth) for m in cpm.metadata])
             if cpm.preamble.name == "packet_in":
                 self.packet_in = meta

@@ -16,7 +16,7 @@ from .errors import PipelineLoadError, TargetError
 from .expressions import Gen
 from .hashes import compile_calculations, compile_inputs
 from .meters import MeterArray
-from .loader import Layout, build_layout, hexstr, parse_json, req
+from .loader import Layout, bitwidth, build_layout, hexstr, parse_json, req
 from .parser import ParseValueSet, compile_parser
 from .tables import ActionProfile, Entry, KeyField, Table
 
@@ -48,10 +48,10 @@ class Control:
         self.run = run  # run(F, V, X): the whole control, compiled (controlflow.py)
 
 
-MAX_ARRAY = 1 << 24  # cells of one counter, meter or register array (a bound, not a bmv2 limit)
+MAX_ARRAY = 1 << 24  # cells of the counter, meter and register arrays together (a bound, not a bmv2 limit)
 
 
-def _array_size(size: Any, where: str) -> int:
+def _one_array_size(size: Any, where: str) -> int:
     """A counter/meter/register array size: an integer 0..MAX_ARRAY (null: 0)."""
     size = 0 if size is None else size
     if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_ARRAY:
@@ -78,6 +78,16 @@ class Program:
         lay = self.layout
         gen = self.gen = Gen(lay)
         install_header_tables(gen)
+        cells = 0
+
+        def _array_size(size: Any, where: str) -> int:  # one array's, within the program's budget
+            nonlocal cells
+            n = _one_array_size(size, where)
+            cells += n
+            if cells > MAX_ARRAY:
+                raise PipelineLoadError(f"{where}: the program's arrays would hold more than {MAX_ARRAY} cells together")
+            return n
+
         self.counters: dict[str, CounterArray] = {}
         self.direct_counters: dict[str, str] = {}  # counter name -> table name
         for i, c in enumerate(doc.get("counter_arrays") or []):
@@ -93,9 +103,9 @@ class Program:
             w = f"register_arrays[{i}]"
             name = req(r, "name", str, w)
             size = req(r, "size", int, f"register_arrays[{name}]")
-            bw = req(r, "bitwidth", int, f"register_arrays[{name}]")
-            if _array_size(size, f"register_arrays[{name}]") != size or bw <= 0:
-                raise PipelineLoadError(f"register_arrays[{name}]: bad size/bitwidth")
+            bw = bitwidth(r, "bitwidth", f"register_arrays[{name}]")
+            if _array_size(size, f"register_arrays[{name}]") != size:
+                raise PipelineLoadError(f"register_arrays[{name}]: bad size")
             self.registers[name] = RegisterArray(name, size, bw)
             gen.registers[name] = gen.bind("REG", self.registers[name])
         self.meters: dict[str, MeterArray] = {}

@@ -40,6 +40,24 @@ def assign(doc: dict) -> dict:
     return next(p for a in doc["actions"] for p in a["primitives"] if p["op"] == "assign")
 
 
+def calc_hexstr(doc: dict) -> dict:
+    """The first constant (``hexstr``) input of a hash calculation."""
+    return next(i for c in doc["calculations"] for i in c["input"] if i["type"] == "hexstr")
+
+
+def lookahead(doc: dict) -> dict:
+    """The first ``lookahead`` type-value object (a parser transition key)."""
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "lookahead":
+                return node
+            node = list(node.values())
+        if isinstance(node, list):
+            return next((hit for hit in map(walk, node) if hit is not None), None)
+        return None
+    return walk(doc["parsers"])
+
+
 def array(doc: dict, kind: str) -> dict:
     """The first counter / meter array (``kind`` is the JSON section)."""
     arrays = doc.get(kind) or []
@@ -75,6 +93,17 @@ def test_features_program_loads(doc: dict) -> None:
     (lambda d: array(d, "counter_arrays").__setitem__("size", -1), "bad size"),
     (lambda d: d["meter_arrays"].append({"name": "m", "id": 9, "is_direct": False, "size": "many",
                                          "rate_count": 2, "type": "bytes"}), "bad size"),
+    # found by fuzzing: a bit width of 2**62 (register, hash constant, action parameter) was a
+    # MemoryError computing its mask; widths are bounded like header fields (1..4096)
+    (lambda d: d["register_arrays"][0].__setitem__("bitwidth", 1 << 62), "bad bitwidth"),
+    (lambda d: d["register_arrays"][0].__setitem__("bitwidth", 0), "bad bitwidth"),
+    (lambda d: calc_hexstr(d).__setitem__("bitwidth", 1 << 62), "bad bitwidth"),
+    (lambda d: next(a for a in d["actions"] if a["runtime_data"])["runtime_data"][0].__setitem__(
+        "bitwidth", 1 << 62), "bad bitwidth"),
+    (lambda d: lookahead(d).__setitem__("value", [0, 1 << 62]), "bad lookahead"),
+    (lambda d: lookahead(d).__setitem__("value", [0, -8]), "bad lookahead"),
+    # each array under the bound, together over it: gigabytes of cells (a peak RSS of 221 MB in the fuzzer)
+    (lambda d: d["register_arrays"][0].__setitem__("size", (1 << 24) - 4), "cells together"),
     # found by fuzzing: const entries a table cannot hold were the table's own errors
     # (RESOURCE_EXHAUSTED, ALREADY_EXISTS) instead of a malformed program
     (lambda d: const_table(d).__setitem__("max_size", 1), "full"),
@@ -114,3 +143,27 @@ def test_p4info_mismatch_names_the_object(doc: dict) -> None:
     info.actions[-1].preamble.name = "FeatIngress.ghost"
     with pytest.raises(PipelineLoadError, match="ghost"):
         P4InfoMap(info, prog)
+
+
+@pytest.mark.parametrize("width", [0, (1 << 31) - 1])
+def test_p4info_packet_metadata_width_is_bounded(doc: dict, width: int) -> None:
+    """A packet_out header of 2**31 bits would make every packet-out a 256 MiB frame."""
+    info = _info()
+    cpm = info.controller_packet_metadata.add()
+    cpm.preamble.name = "packet_out"
+    cpm.metadata.add(id=1, name="egress_port", bitwidth=width)
+    with pytest.raises(PipelineLoadError, match="bad bitwidth"):
+        P4InfoMap(info, load(doc))
+
+
+def test_reloading_shares_code_not_state(doc: dict) -> None:
+    """Generated code is compiled once per source text (a reload of the same JSON reuses
+    it); each load still binds it to its own tables, counters and registers."""
+    a, b = load(doc), load(doc)
+    fa, fb = a.actions_by_id, b.actions_by_id
+    assert fa.keys() == fb.keys()
+    for aid in fa:
+        assert fa[aid].fn.__code__ is fb[aid].fn.__code__
+        assert fa[aid].fn.__globals__ is not fb[aid].fn.__globals__
+    assert a.tables.keys() == b.tables.keys()
+    assert all(a.tables[n] is not b.tables[n] for n in a.tables)
