@@ -20,11 +20,10 @@ import pytest
 from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
-from p4mobility.lab.lab import lab_unavailable
 from p4mobility.lab.pcapcheck import mh_rows
 from p4mobility.mh import (AlternateCareofAddress, BindingAck, BindingError, HomeNetworkPrefix, Timestamp,
                            UnknownOption)
-from tests.dataplane.targets import find_binary, selected_targets
+from tests.dataplane.targets import selected_targets
 from tests.tooling import tool_missing
 
 from .lma_alone import FLOOD_LIMIT, LMA, MAG1, MAG2, ONLY_MAG1, ROGUE, LmaAlone, frame, mh_bytes, pbu
@@ -36,13 +35,7 @@ NO_ANSWER_WINDOW = 1.0  # s: how long a silent drop is watched for an answer aft
 
 @pytest.fixture(scope="module", params=selected_targets())
 def lma(request, tmp_path_factory):
-    reason = lab_unavailable()
-    if reason:
-        pytest.skip(reason)
-    binary, reason = find_binary(request.param)
-    if binary is None:
-        pytest.skip(reason)
-    h = LmaAlone(request.param, binary, Path(tmp_path_factory.mktemp(f"lma-{request.param}")))
+    h = LmaAlone.start_or_skip(request.param, Path(tmp_path_factory.mktemp(f"lma-{request.param}")))
     try:
         h.registration = {}
         for i, (mn, mag) in enumerate(REGISTERED.items()):

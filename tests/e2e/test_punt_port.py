@@ -14,11 +14,10 @@ from pathlib import Path
 import finsy
 import pytest
 
-from p4mobility.lab.lab import lab_unavailable
 from p4mobility.mh import BindingAck, HomeNetworkPrefix
 from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
 from p4mobility.runtime.punt_port import ControllerHeader
-from tests.dataplane.targets import find_binary, selected_targets
+from tests.dataplane.targets import selected_targets
 
 from .lma_alone import GEN_MAC, SW_MAC, LmaAlone, frame, mh_bytes, pbu
 
@@ -43,13 +42,7 @@ def test_controller_headers_have_the_p4_layout():
 
 @pytest.fixture(scope="module", params=selected_targets())
 def lma(request, tmp_path_factory):
-    reason = lab_unavailable()
-    if reason:
-        pytest.skip(reason)
-    binary, reason = find_binary(request.param)
-    if binary is None:
-        pytest.skip(reason)
-    h = LmaAlone(request.param, binary, Path(tmp_path_factory.mktemp(f"punt-{request.param}")), punt_port=True)
+    h = LmaAlone.start_or_skip(request.param, Path(tmp_path_factory.mktemp(f"punt-{request.param}")), punt_port=True)
     try:
         yield h
     finally:
