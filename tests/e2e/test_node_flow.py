@@ -162,7 +162,29 @@ def test_mag_corrupt_state_is_refused_and_the_node_starts_empty(nodes, tmp_path)
     assert again.core.binding_update_list() == []
     refused = [e for e in read_events(str(log)) if e["event"] == "state_refused"]
     assert len(refused) == 1 and "bul[1].hnps" in refused[0]["error"]
+    assert refused[0]["kept_as"] == "mag_core.refused, mag_bul.refused"
     assert again.store.load("mag_bul") == {} and again.store.load("mag_core") == {}
+    assert again.store.load("mag_bul.refused")["1"]["hnps"] == ["not a prefix"]  # nothing lost
+    assert again.store.load("mag_core.refused") != {}
+
+
+def test_lma_corrupt_state_is_set_aside_and_the_node_starts_empty(nodes, tmp_path):
+    lma, mag = nodes
+    rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    acts = mag.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    lma.persist(deliver([a for a in acts if isinstance(a, SendMh)], lma, now=100.01))
+    docs = lma.store.load("bce")
+    assert len(docs) == 1
+    key, doc = next(iter(docs.items()))
+    bad = dict(doc, hnps=["2001:db8::/200"])
+    lma.store.put("bce", key, bad)
+    log = tmp_path / "l3.log"
+    again = LmaNode(lma.cfg, EventLog("lma3", open(log, "w")))
+    again.entries.plan(again.restore())
+    assert again.core.bindings() == []
+    (refused,) = [e for e in read_events(str(log)) if e["event"] == "state_refused"]
+    assert refused["kept_as"] == "bce.refused" and "hnps" in refused["error"]
+    assert again.store.load("bce") == {} and again.store.load("bce.refused") == {key: bad}
 
 
 def test_rfc6275_9_2_garbage_punt_is_discarded_not_raised(nodes):

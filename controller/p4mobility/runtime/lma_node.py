@@ -32,6 +32,7 @@ from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
 from p4mobility.runtime.nodeconfig import LmaNodeConfig
 from p4mobility.runtime.show_tables import binding_table, peer_table
+from p4mobility.runtime.stores import set_aside
 
 MH_PUNTS = (PuntReason.MOBILITY_HEADER, PuntReason.MOBILITY_HEADER_DECRYPTED)
 
@@ -76,10 +77,9 @@ class LmaNode(NodeRuntime):
             records = lma_persist.load_bindings(docs, self.cfg.lma.lma_address)
             del docs
             self.core = LocalMobilityAnchor.from_state(self.cfg.lma, self.cfg.policy_store(), records)
-        except (StateError, ValueError) as exc:  # refused: start empty, keep the file for a look
-            self.log.event("state_refused", error=str(exc)[:300])
+        except (StateError, ValueError) as exc:  # refused: start empty, the documents set aside
+            self.log.event("state_refused", error=str(exc)[:300], kept_as=set_aside(self.store, "bce"))
             self.core = LocalMobilityAnchor(self.cfg.lma, self.cfg.policy_store())
-            self.store.clear("bce")
             return 0
         self.log.event("state_restored", bindings=count)
         return count
