@@ -163,7 +163,8 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
     return NodeSettings(**kw)
 
 
-def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
+def _routes(data: Mapping[str, Any], prefix_of=cr.ipv6_network) -> tuple[Route, ...]:
+    """``[[routes]]``; ``prefix_of(key, value)`` reads each prefix (the HA's takes IPv4 too)."""
     raw = data.get("routes", [])
     if not isinstance(raw, list):
         raise ConfigError("routes", "expected an array of tables [[routes]]")
@@ -175,7 +176,7 @@ def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
         for k in r:
             if k not in ("prefix", "port", "src_mac", "dst_mac"):
                 raise ConfigError(f"{key}.{k}", "unknown key")
-        prefix = cr.ipv6_network(f"{key}.prefix", r.get("prefix"))
+        prefix = prefix_of(f"{key}.prefix", r.get("prefix"))
         port = _int(f"{key}.port", r.get("port"), 0, 511)
         out.append(Route(prefix, port, _fmt_mac(_mac(f"{key}.src_mac", r.get("src_mac"))),
                          _fmt_mac(_mac(f"{key}.dst_mac", r.get("dst_mac")))))
@@ -290,20 +291,25 @@ def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeCon
                          None if timeout is None else float(timeout), _ipsec(data, base))
 
 
-def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
-    """Read and validate a node file; ConfigError names the key."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A node file's tables; ConfigError (key ``file``) when it is missing, unreadable or not TOML."""
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(FILE_KEY, "not found") from None
     except OSError as e:
         raise ConfigError(FILE_KEY, f"cannot read: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(FILE_KEY, f"not valid TOML: {e}") from None
+
+
+def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
+    """Read and validate a node file; ConfigError names the key."""
+    data = read_toml(path)
     base = Path(path).parent
     return lma_from_dict(data, base) if role == "lma" else mag_from_dict(data, base)
 
 
 __all__ = ["NodeSettings", "IpsecSettings", "AccessPort", "LmaNodeConfig", "MagNodeConfig", "lma_from_dict", "mag_from_dict",
-           "load", "DEFAULT_P4INFO", "DEFAULT_P4BLOB", "REPO"]
+           "load", "read_toml", "DEFAULT_P4INFO", "DEFAULT_P4BLOB", "REPO"]
