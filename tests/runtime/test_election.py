@@ -78,3 +78,50 @@ def test_an_owner_killed_9_loses_the_switch_and_its_writes_are_refused(etcd):
     fresh.guard = (b"/p4mob/election/sw1", new)
     fresh.put("bce", "2", {"by": "new"})
     assert fresh.load("bce") == {"1": {"by": "old"}, "2": {"by": "new"}}
+
+
+def test_show_lists_the_clusters_members_and_its_leader(tmp_path):
+    from tests.etcd_server import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path, 3).start()
+    try:
+        async def main():
+            e = Election(cluster.endpoints, "sw1", "a", TTL)
+            await e.campaign()
+            shown = await e.show()
+            await e.resign()
+            return shown
+        shown = asyncio.run(main())
+        members = shown["members"]
+        assert members["columns"] == ["member", "id", "client_urls", "leader"]
+        rows = {r[0]: r for r in members["rows"]}
+        assert sorted(rows) == ["m0", "m1", "m2"]
+        assert {rows[m.name][2] for m in cluster.members} == {f"http://{m.endpoint}" for m in cluster.members}
+        leaders = [name for name, r in rows.items() if r[3]]
+        assert leaders == [cluster.members[cluster.leader()].name]
+    finally:
+        cluster.stop()
+
+
+def test_an_owner_keeps_the_switch_when_the_member_it_talks_to_is_killed(tmp_path):
+    # three members: one killed -9 leaves a quorum; the owner's keepalives go to another member
+    from tests.etcd_server import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path, 3).start()
+    try:
+        async def main():
+            e = Election(cluster.endpoints, "sw1", "a", TTL)  # it talks to endpoints[0] first
+            revision = await e.campaign()
+            holding = asyncio.create_task(e.hold())
+            cluster.members[0].stop()
+            await asyncio.sleep(3 * TTL)
+            assert not holding.done(), holding.exception()
+            shown = await e.show()
+            holding.cancel()
+            await e.resign()
+            return revision, shown
+        revision, shown = asyncio.run(main())
+        assert shown["rows"][0][2] == revision and shown["rows"][0][7] == "owner"
+        assert len(shown["members"]["rows"]) == 3  # a dead member is still a member
+    finally:
+        cluster.stop()

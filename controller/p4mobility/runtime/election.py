@@ -24,6 +24,7 @@ from aetcd import rpc
 ELECTION_ROOT = "/p4mob/election/"
 COLUMNS = ["election", "owner", "owner_revision", "election_id", "lease", "ttl_left", "this_instance", "this_role",
            "store_revision"]
+MEMBER_COLUMNS = ["member", "id", "client_urls", "leader"]
 
 
 class OwnershipLost(Exception):
@@ -117,6 +118,9 @@ class Election:
             try:
                 left = await self._keepalive_once()
             except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.UNAVAILABLE and self._channel is not None:
+                    await self._channel.close()  # that member is gone: the next keepalive to another
+                    self._channel, self._index = None, self._index + 1
                 if time.monotonic() - last_ok >= self.ttl:
                     raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}): "
                                         "the lease may be gone") from None
@@ -148,7 +152,15 @@ class Election:
         role = "owner" if self.revision is not None and self.revision == owner_rev else "waiting"
         row = [self.name, owner, owner_rev, owner_rev, None if lease is None else f"{lease:x}", ttl_left,
                self.instance, role, r.header.revision]
-        return {"ok": True, "columns": COLUMNS, "rows": [row]}
+        return {"ok": True, "columns": COLUMNS, "rows": [row], "members": await self.members()}
+
+    async def members(self) -> dict:
+        """The etcd cluster's members (MemberList) and which one leads (Status of the one asked)."""
+        listed = await self._call("ClusterStub", "MemberList", rpc.MemberListRequest())
+        status = await self._call("MaintenanceStub", "Status", rpc.StatusRequest())
+        rows = [[m.name or "(not started)", f"{m.ID:x}", ",".join(m.clientURLs), m.ID == status.leader]
+                for m in sorted(listed.members, key=lambda m: m.name)]
+        return {"columns": MEMBER_COLUMNS, "rows": rows}
 
 
-__all__ = ["ELECTION_ROOT", "Election", "OwnershipLost"]
+__all__ = ["ELECTION_ROOT", "MEMBER_COLUMNS", "Election", "OwnershipLost"]
