@@ -11,6 +11,7 @@ and etcd (a store of the test's own). Shared by test_lma_failover.py and bench/b
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -106,6 +107,32 @@ class ClusterLma(LmaAlone):
             out[key] = json.dumps(row, sort_keys=True)
         return out
 
+    def tamper(self, election_id: int, delete: int, modify: int, spare: set[IPv6Network]) -> None:
+        """A switch that differs from etcd, as the test's own P4Runtime client makes it while no
+        instance owns the switch: ``delete`` `bindings` entries gone and ``modify``
+        binding_profile members tunnelling to another address (none of the ``spare`` prefixes')."""
+        asyncio.run(self._tamper(election_id, delete, modify, spare))
+
+    async def _tamper(self, election_id: int, delete: int, modify: int, spare: set[IPv6Network]) -> None:
+        import finsy
+        from finsy import P4ActionProfileMember, P4TableAction, P4TableEntry
+
+        from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
+
+        opts = finsy.SwitchOptions(p4info=DEFAULT_P4INFO, initial_election_id=election_id, device_id=1)
+        async with finsy.Switch("tamper", self.switch.grpc_addr, opts) as sw:
+            entries = [e async for e in sw.read(P4TableEntry("bindings"))]
+            spared = [IPv6Network(e.match["dst_addr"], strict=False) in spare for e in entries]
+            kept = {e.action.member_id for e, s in zip(entries, spared) if s}
+            await sw.write([-e for e, s in zip(entries, spared) if not s][:delete])
+            members = [m async for m in sw.read(P4ActionProfileMember("binding_profile")) if m.member_id not in kept]
+            changed = []
+            for m in members[-modify:] if modify else []:
+                args = {**m.action.args, "dst_addr": "2001:db8:ffff::99"}
+                changed.append(~P4ActionProfileMember("binding_profile", member_id=m.member_id,
+                                                      action=P4TableAction(m.action.name, **args)))
+            await sw.write(changed)
+
     def etcd_bindings(self, endpoints: list[str]) -> list[dict]:
         from p4mobility.runtime.store_etcd import EtcdBindingStore
 
@@ -165,6 +192,7 @@ class Load:
             self.port = PbuSocket(ifname, self._on_pba)
         self._run, self._paused = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
+        self.started = 0.0
         self.lock = threading.Lock()
 
     def _on_pba(self, msg: BindingAck, t: float) -> None:
@@ -209,6 +237,7 @@ class Load:
         assert len(self.static) == self.static_count, f"{len(self.static)}/{self.static_count} static MNs registered"
 
     def start(self) -> None:
+        self.started = time.time()
         self._run.set()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="load")
         self._thread.start()

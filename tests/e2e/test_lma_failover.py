@@ -9,8 +9,10 @@ MN's binding in etcd and on the switch is the one last acknowledged, no MN has t
 prefix is on two MNs; no PBA answered a refresh or a handover with another prefix; the
 downlink kept flowing through the switch during the outage; the survivor's reconcile
 wrote exactly the difference between the switch as the old owner left it and etcd.
-The MAGs' retransmissions (RFC 5213 §6.9.4) are held from the kill until the survivor has
-reconciled, so that difference can be read off the switch before and after.
+The test's own P4Runtime client also deletes a few entries and changes a few members while
+no instance owns the switch, so there is a difference to write. The MAGs' retransmissions
+(RFC 5213 §6.9.4) are held from the kill until the survivor has reconciled, so that
+difference can be read off the switch before and after.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from .lma_cluster import ClusterLma, Downlink, Load, wait_event
 pytestmark = [pytest.mark.root, pytest.mark.timeout(900)]
 MNS, STATIC, RATE = 1500, 8, 1000
 TTL = 8  # s: the lease; long enough to read the switch as the old owner left it before the takeover
+TAMPER_DELETE, TAMPER_MODIFY = 3, 2  # entries the test removes and members it changes before the takeover
 
 
 def _cluster_lma(target: str, tmp_path, endpoints: list[str], mns: int) -> ClusterLma:
@@ -84,8 +87,11 @@ def test_owner_killed_9_under_load_loses_and_duplicates_nothing(target, tmp_path
             time.sleep(0.2)
         offered_at_kill = load.model.stats.offered
         t_kill = h.kill("a")  # mid-load
+        rate_at_kill = offered_at_kill / (t_kill - load.started)
         load.pause()  # the MAGs' retransmissions wait for the takeover (below)
         in_flight_at_kill = load.model.in_flight
+        h.tamper(won_a["election_id"], delete=TAMPER_DELETE, modify=TAMPER_MODIFY,
+                 spare=set(load.static.values()))  # and more differs
         left_by_old_owner = h.switch_state()
         t_read = time.time()
         won_b = wait_event(log_b, "election_won", since=t_kill, timeout=120)
@@ -95,7 +101,9 @@ def test_owner_killed_9_under_load_loses_and_duplicates_nothing(target, tmp_path
         reconciled = h.switch_state()
         load.resume()
         # the reconcile wrote exactly what differs between the switch and etcd
-        assert (ev["inserted"], ev["modified"], ev["deleted"]) == diff_counts(left_by_old_owner, reconciled)
+        written = diff_counts(left_by_old_owner, reconciled)
+        assert (ev["inserted"], ev["modified"], ev["deleted"]) == written
+        assert written[0] >= TAMPER_DELETE and written[1] >= TAMPER_MODIFY
         time.sleep(3.0)  # the survivor under the load
         load.stop()
         load.drain()
@@ -109,7 +117,7 @@ def test_owner_killed_9_under_load_loses_and_duplicates_nothing(target, tmp_path
         per_hnp = Counter(p for d in docs for p in d["hnps"])
         at_switch = switch_bindings(h.switch_state())
         in_etcd = {bytes.fromhex(d["mn_id"]).decode(): (d["paths"][0]["remote"], d["hnps"]) for d in docs}
-        print(f"\n{target}: {model.stats.offered} PBUs offered ({offered_at_kill} before the kill, "
+        print(f"\n{target}: {model.stats.offered} PBUs offered ({offered_at_kill} before the kill, {rate_at_kill:.0f}/s, "
               f"{in_flight_at_kill} in flight at it), {model.stats.acked} accepted, "
               f"{model.stats.retransmitted} retransmitted, {model.in_flight} unanswered, rejected "
               f"{model.stats.rejected}; reconcile {ev['inserted']}/{ev['modified']}/{ev['deleted']} "
