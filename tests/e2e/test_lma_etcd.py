@@ -224,3 +224,40 @@ def test_a_paused_owner_that_wakes_up_stops_and_the_new_owner_keeps_the_switch(t
             second.wait(15)
         h.close()
         etcd.stop()
+
+
+def test_metrics_time_store_writes_and_count_a_conflict(tmp_path):
+    # a real apply, then a real conflict: another instance takes the election key, so etcd
+    # refuses the owner's next Txn on its guard; the node's /metrics say both
+    import asyncio
+
+    import grpc
+    from aetcd import rpc
+
+    from p4mobility.runtime.election import Election
+
+    etcd = EtcdServer(tmp_path)
+    h = _lma_alone(tmp_path, etcd, election={"election": "lma-sw", "lease_ttl": 2})
+    try:
+        assert h.register("mn0", 1).status == 0
+        m = h.metrics()
+        assert m['p4mob_store_apply_seconds_count{store="etcd"}'] >= 1
+        assert m['p4mob_store_apply_seconds_sum{store="etcd"}'] > 0
+        assert m['p4mob_store_conflicts_total{store="etcd"}'] == 0
+        assert m["p4mob_ownership_changes_total"] == 1
+        with grpc.insecure_channel(etcd.endpoint) as channel:
+            rpc.KVStub(channel).DeleteRange(rpc.DeleteRangeRequest(key=b"/p4mob/election/lma-sw"), timeout=5)
+        intruder = Election([etcd.endpoint], "lma-sw", "intruder", 2)
+        asyncio.run(intruder.campaign())
+        t = time.time()
+        h.drain()
+        h.send(frame(mh_bytes(pbu("mn1", 1), MAG1)))
+        failed = h.wait_event("store_write_failed", since=t)
+        assert "not the owner any more" in failed["error"]
+        m = h.metrics()
+        assert m['p4mob_store_conflicts_total{store="etcd"}'] >= 1
+        assert m["p4mob_store_errors_total"] >= 1
+        assert m['p4mob_store_apply_seconds_count{store="etcd"}'] >= 2  # the refused Txn timed too
+    finally:
+        h.close()
+        etcd.stop()
