@@ -107,6 +107,27 @@ def switch_entries(h: LmaAlone) -> list[dict]:
     return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
 
 
+async def _write_as(addr: str, election_id: int) -> str | None:
+    """A P4Runtime client with ``election_id`` deletes one `bindings` entry: None when the
+    switch took it, else the error (P4Runtime §5: only the primary writes)."""
+    import asyncio
+
+    import finsy
+    from finsy import P4TableEntry
+
+    from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
+
+    opts = finsy.SwitchOptions(p4info=DEFAULT_P4INFO, initial_election_id=election_id, device_id=1)
+    async with finsy.Switch("stale-owner", addr, opts) as sw:
+        entries = [e async for e in sw.read(P4TableEntry("bindings"))]
+        assert entries
+        try:
+            await asyncio.wait_for(sw.write([-entries[0]]), 30)
+        except finsy.P4ClientError as exc:
+            return str(exc)
+    return None
+
+
 def rows_without_time(rows: list) -> list:
     return [r[:-1] for r in rows]  # all but expires_in
 
@@ -208,6 +229,13 @@ def test_a_paused_owner_that_wakes_up_stops_and_the_new_owner_keeps_the_switch(t
         h.node.send_signal(signal.SIGSTOP)  # paused longer than its lease
         took = _wait(log_b, "election_won", timeout=60)
         _wait(log_b, "reconciled")
+        # a write with an election id below the new owner's, as the paused owner's (whose own id its
+        # still open stream holds) is refused by the switch
+        import asyncio
+        stale_id = h.events("election_won")[0]["election_id"] + 1
+        assert stale_id < took["election_id"]
+        refused = asyncio.run(_write_as(h.switch.grpc_addr, stale_id))
+        assert refused is not None and "PERMISSION_DENIED" in refused, refused
         h.node.send_signal(signal.SIGCONT)
         assert h.node.wait(60) != 0  # it stops itself: its lease is gone
         lost = h.events("ownership_lost")  # (lease expired, or no keepalive for a TTL if one was on the way)
