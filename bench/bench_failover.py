@@ -14,11 +14,12 @@ refreshes, handovers from two MAGs, RFC 5213 §6.9.4 retransmissions) at ``--rat
    The lease TTL dominates: the ratio failover / TTL is printed.
 2. Registrations/s, the same burst (``--count`` new MNs, at most 512 in flight) against
    an LMA with SQLite (the baseline, [node] state_db) and one with etcd and the election,
-   in the same run on fresh switches: the etcd/SQLite ratio.
+   ``--rounds`` times alternating, in the same run on fresh switches: the ratio of the
+   medians etcd/SQLite.
 
 Writes bench/results/failover.json. Skipped with the reason when not root, or etcd or
 the target's switch is missing.
-Usage: python bench/bench_failover.py [--runs 20] [--lease-ttl 2] [--count 2000] [--rate 200]
+Usage: python bench/bench_failover.py [--runs 20] [--lease-ttl 2] [--count 2000] [--rounds 3] [--rate 200]
        [--target embedded|bmv2]
 """
 from __future__ import annotations
@@ -136,25 +137,29 @@ def burst(h, count: int) -> float:
         load.close()
 
 
-def registrations(args: argparse.Namespace, work: Path) -> dict:
+def registrations(args: argparse.Namespace, work: Path) -> dict[str, list[float]]:
+    """``--rounds`` bursts on each store, alternating SQLite and etcd (each on a fresh switch)."""
     from tests.etcd_server import EtcdServer
 
-    rates = {}
-    h = cluster(args.target, work / "sqlite", None, args.count)
-    try:
-        rates["sqlite"] = burst(h, args.count)
-    finally:
-        h.close()
-    etcd = EtcdServer(work / "etcd-burst").start()
-    try:
-        store = {"kind": "etcd", "endpoints": [etcd.endpoint], "election": "lma-sw", "lease_ttl": args.lease_ttl}
-        h = cluster(args.target, work / "etcd-lma", store, args.count)
+    rates: dict[str, list[float]] = {"sqlite": [], "etcd": []}
+    for r in range(args.rounds):
+        h = cluster(args.target, work / f"sqlite{r}", None, args.count)
         try:
-            rates["etcd"] = burst(h, args.count)
+            rates["sqlite"].append(burst(h, args.count))
         finally:
             h.close()
-    finally:
-        etcd.stop()
+        etcd = EtcdServer(work / f"etcd-burst{r}").start()
+        try:
+            store = {"kind": "etcd", "endpoints": [etcd.endpoint], "election": "lma-sw", "lease_ttl": args.lease_ttl}
+            h = cluster(args.target, work / f"etcd-lma{r}", store, args.count)
+            try:
+                rates["etcd"].append(burst(h, args.count))
+            finally:
+                h.close()
+        finally:
+            etcd.stop()
+        print(f"round {r + 1}/{args.rounds}: SQLite {rates['sqlite'][-1]:,.0f}/s, etcd {rates['etcd'][-1]:,.0f}/s",
+              flush=True)
     return rates
 
 
@@ -163,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--lease-ttl", type=int, default=2, help="s (2..60), [store] lease_ttl")
     ap.add_argument("--count", type=int, default=2000, help="new MNs of the registration burst")
+    ap.add_argument("--rounds", type=int, default=3, help="registration bursts per store, alternating")
     ap.add_argument("--mns", type=int, default=2000, help="MNs of the load during the failovers")
     ap.add_argument("--rate", type=int, default=200, help="PBUs/s during the failovers")
     ap.add_argument("--target", default="embedded")
@@ -181,21 +187,23 @@ def main(argv: list[str] | None = None) -> int:
         rates = registrations(args, work)
     ms = {k: spread([1000 * r[k + "_s"] for r in fo["runs"]], 0)
           for k in ("failover", "kill_to_election_won", "election_won_to_first_pba")}
-    ratio = rates["etcd"] / rates["sqlite"] if rates["sqlite"] else 0.0
+    regs = {k: spread(v, 0) for k, v in rates.items()}
+    ratio = regs["etcd"]["median"] / regs["sqlite"]["median"] if regs["sqlite"]["median"] else 0.0
     res = {"target": args.target, "lease_ttl_s": args.lease_ttl, "runs": args.runs,
            "failover_ms": ms["failover"], "kill_to_election_won_ms": ms["kill_to_election_won"],
            "election_won_to_first_pba_ms": ms["election_won_to_first_pba"],
            "failover_over_lease_ttl": round(ms["failover"]["median"] / (1000 * args.lease_ttl), 2),
            "load": {k: fo[k] for k in ("offered", "acked", "retransmitted", "inconsistent_answers")},
-           "registrations_per_s": {"sqlite": round(rates["sqlite"]), "etcd": round(rates["etcd"]),
-                                   "etcd_over_sqlite": round(ratio, 3), "count": args.count},
+           "registrations_per_s": {"sqlite": regs["sqlite"], "etcd": regs["etcd"],
+                                   "etcd_over_sqlite": round(ratio, 3), "count": args.count, "rounds": args.rounds},
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
     for k, v in ms.items():
         print(f"{k.replace('_', ' ')}: median {v['median']:.0f} ms, min {v['min']:.0f}, max {v['max']:.0f} "
               f"({args.runs} runs, lease_ttl {args.lease_ttl} s)")
     print(f"failover / lease TTL: {res['failover_over_lease_ttl']:.2f}")
-    print(f"registrations/s: SQLite {rates['sqlite']:,.0f}, etcd {rates['etcd']:,.0f}: etcd/SQLite {ratio:.2f}")
+    print(f"registrations/s (median of {args.rounds}): SQLite {regs['sqlite']['median']:,.0f}, "
+          f"etcd {regs['etcd']['median']:,.0f}: etcd/SQLite {ratio:.2f}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")

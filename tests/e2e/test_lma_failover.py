@@ -117,8 +117,8 @@ def test_owner_killed_9_under_load_loses_and_duplicates_nothing(target, tmp_path
         per_hnp = Counter(p for d in docs for p in d["hnps"])
         at_switch = switch_bindings(h.switch_state())
         in_etcd = {bytes.fromhex(d["mn_id"]).decode(): (d["paths"][0]["remote"], d["hnps"]) for d in docs}
-        print(f"\n{target}: {model.stats.offered} PBUs offered ({offered_at_kill} before the kill, {rate_at_kill:.0f}/s, "
-              f"{in_flight_at_kill} in flight at it), {model.stats.acked} accepted, "
+        print(f"\n{target}: {model.stats.offered} PBUs offered ({offered_at_kill} before the kill at "
+              f"{rate_at_kill:.0f}/s, {in_flight_at_kill} in flight at it), {model.stats.acked} accepted, "
               f"{model.stats.retransmitted} retransmitted, {model.in_flight} unanswered, rejected "
               f"{model.stats.rejected}; reconcile {ev['inserted']}/{ev['modified']}/{ev['deleted']} "
               f"of {len(left_by_old_owner)} entities; kill -> election_won {won_b['ts'] - t_kill:.2f} s")
