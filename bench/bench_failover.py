@@ -62,13 +62,45 @@ def cluster(target: str, out: Path, store: dict | None, mns: int):
     return ClusterLma(target, find_binary(target)[0], out, store, mns)  # store None: SQLite (LmaAlone)
 
 
-def failover_runs(h, load, runs: int, ttl: int, echo=print) -> list[dict]:
+def last_role(log: Path, since: float) -> str | None:
+    """"owner" or "waiting": the instance's last election event since ``since`` (None: none yet)."""
+    from p4mobility.runtime.logs import read_events
+
+    roles = {"election_won": "owner", "election_waiting": "waiting"}
+    events = [e for e in read_events(str(log)) if e.get("ts", 0) >= since and e.get("event") in roles]
+    return roles[events[-1]["event"]] if events else None
+
+
+def settle(h, started: dict[str, float], lost: list[dict]) -> tuple[str, str]:
+    """(owner, waiting): an instance that exited by itself (its ownership lost: a keepalive
+    late under load) is recorded in ``lost`` and started again, until one owns and one waits."""
+    from p4mobility.runtime.logs import read_events
+
+    deadline = time.monotonic() + 120
+    while True:
+        for tag, (proc, log, _) in list(h.instances.items()):
+            if proc.poll() is not None:
+                why = [e for e in read_events(str(log)) if e.get("event") == "ownership_lost"
+                       and e.get("ts", 0) >= started[tag]]
+                lost.append({"instance": tag, "status": proc.returncode, "error": why[-1]["error"] if why else None})
+                print(f"instance {tag} exited by itself: {lost[-1]}", flush=True)
+                started[tag] = time.time()
+                h.start_instance(tag)
+        roles = {tag: last_role(log, started[tag]) for tag, (_, log, _) in h.instances.items()}
+        owners = [t for t, r in roles.items() if r == "owner"]
+        if len(owners) == 1 and all(r is not None for r in roles.values()):
+            return owners[0], next(t for t in roles if t != owners[0])
+        assert time.monotonic() < deadline, f"no owner and waiting instance: {roles}"
+        time.sleep(0.05)
+
+
+def failover_runs(h, load, runs: int, started: dict[str, float], lost: list[dict], echo=print) -> list[dict]:
     """``runs`` kills of the owner; per run: kill -> election_won, election_won -> first PBA (s)."""
     from tests.e2e.lma_cluster import wait_event
 
-    owner, waiting = "a", "b"
     out = []
     for k in range(runs):
+        owner, waiting = settle(h, started, lost)
         log_w = h.instances[waiting][1]
         t_kill = h.kill(owner)
         won = wait_event(log_w, "election_won", since=t_kill, timeout=120)
@@ -84,10 +116,8 @@ def failover_runs(h, load, runs: int, ttl: int, echo=print) -> list[dict]:
                     "failover_s": first - t_kill})
         echo(f"run {k + 1}/{runs}: failover {1000 * (first - t_kill):.0f} ms (kill -> election_won "
              f"{1000 * (won['ts'] - t_kill):.0f} ms, election_won -> first PBA {1000 * (first - won['ts']):.0f} ms)")
-        t_restart = time.time()
+        started[owner] = time.time()
         h.start_instance(owner)  # the killed one back, as the waiting instance
-        wait_event(h.instances[owner][1], "election_waiting", since=t_restart, timeout=120)
-        owner, waiting = waiting, owner
     return out
 
 
@@ -100,17 +130,19 @@ def failover(args: argparse.Namespace, work: Path) -> dict:
     h = load = None
     try:
         store = {"kind": "etcd", "endpoints": [etcd.endpoint], "election": "lma-sw", "lease_ttl": args.lease_ttl}
+        started = {"a": time.time()}
         h = cluster(args.target, work / "failover", store, args.mns)
         wait_event(h.log, "election_won")
+        started["b"] = time.time()
         h.start_instance("b")
-        wait_event(h.instances["b"][1], "election_waiting")
         load = Load(h.ns.name, h.ns.ports[PORT].test_ifname, args.mns, args.rate, window=args.mns)
         load.start()
         time.sleep(2.0)
-        runs = failover_runs(h, load, args.runs, args.lease_ttl)
+        lost: list[dict] = []
+        runs = failover_runs(h, load, args.runs, started, lost)
         stats = load.model.stats
         return {"runs": runs, "offered": stats.offered, "acked": stats.acked, "retransmitted": stats.retransmitted,
-                "inconsistent_answers": len(load.answers.inconsistent)}
+                "inconsistent_answers": len(load.answers.inconsistent), "ownership_lost_by_itself": lost}
     finally:
         if load is not None:
             load.close()
@@ -172,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mns", type=int, default=2000, help="MNs of the load during the failovers")
     ap.add_argument("--rate", type=int, default=200, help="PBUs/s during the failovers")
     ap.add_argument("--target", default="embedded")
+    ap.add_argument("--work", help="keep the logs in this (new) directory")
     ap.add_argument("--out", default=str(RESULTS / "failover.json"))
     args = ap.parse_args(argv)
     reason = unavailable(args.target)
@@ -179,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_failover: skipped: {reason}")
         return 0
     with tempfile.TemporaryDirectory(prefix="p4mob-failover-") as tmp:
-        work = Path(tmp)
+        work = Path(args.work or tmp)
         print(f"failover: {args.runs} kills of the owner, lease_ttl {args.lease_ttl} s, load {args.rate} PBU/s "
               f"over {args.mns} MNs, target {args.target}", flush=True)
         fo = failover(args, work)
@@ -194,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
            "election_won_to_first_pba_ms": ms["election_won_to_first_pba"],
            "failover_over_lease_ttl": round(ms["failover"]["median"] / (1000 * args.lease_ttl), 2),
            "load": {k: fo[k] for k in ("offered", "acked", "retransmitted", "inconsistent_answers")},
+           "ownership_lost_by_itself": fo["ownership_lost_by_itself"],
            "registrations_per_s": {"sqlite": regs["sqlite"], "etcd": regs["etcd"],
                                    "etcd_over_sqlite": round(ratio, 3), "count": args.count, "rounds": args.rounds},
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -201,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in ms.items():
         print(f"{k.replace('_', ' ')}: median {v['median']:.0f} ms, min {v['min']:.0f}, max {v['max']:.0f} "
               f"({args.runs} runs, lease_ttl {args.lease_ttl} s)")
-    print(f"failover / lease TTL: {res['failover_over_lease_ttl']:.2f}")
+    print(f"failover / lease TTL: {res['failover_over_lease_ttl']:.2f}; owners that lost the lease by "
+          f"themselves (not killed): {len(fo['ownership_lost_by_itself'])}")
     print(f"registrations/s (median of {args.rounds}): SQLite {regs['sqlite']['median']:,.0f}, "
           f"etcd {regs['etcd']['median']:,.0f}: etcd/SQLite {ratio:.2f}")
     out = Path(args.out)
