@@ -13,6 +13,7 @@ key and a waiting instance takes it. An owner whose keepalive fails for a TTL st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterable
@@ -93,6 +94,11 @@ class Election:
             response = await self._call("KVStub", "Txn", txn)
             if response.succeeded:
                 self.revision = response.header.revision
+                # a full TTL from now for the restore and the start, which block the loop until
+                # hold() runs (the last keepalive may be TTL/3 old: at TTL 2 s a restore of 1,500
+                # bindings on a loaded machine outlived the lease)
+                with contextlib.suppress(grpc.RpcError):
+                    await self._keepalive_once()
                 return self.revision
             kvs = [kv for r in response.responses for kv in r.response_range.kvs]
             if kvs and kvs[0].create_revision != seen:
@@ -113,8 +119,11 @@ class Election:
         """Keep the lease alive; raise OwnershipLost when it is gone or etcd has not answered
         for a TTL (by then etcd may have given the switch to another instance)."""
         last_ok = time.monotonic()
+        first = True
         while True:
-            await asyncio.sleep(self.ttl / 3)
+            if not first:  # the first one at once: the start may have taken most of a TTL
+                await asyncio.sleep(self.ttl / 3)
+            first = False
             try:
                 left = await self._keepalive_once()
             except grpc.RpcError as exc:
