@@ -45,6 +45,25 @@ def test_the_second_waits_and_owns_after_the_first_resigns_with_a_higher_revisio
     asyncio.run(main())
 
 
+def test_an_owner_whose_loop_is_blocked_past_its_lease_after_winning_keeps_it(etcd):
+    # the node restores its bindings (blocking) between campaign() and hold()
+    import time
+
+    async def main():
+        a = Election([etcd.endpoint], "sw1", "a", TTL)
+        revision = await a.campaign()
+        time.sleep(2 * TTL)  # the event loop blocked
+        holding = asyncio.create_task(a.hold())
+        await asyncio.sleep(TTL)
+        assert not holding.done(), holding.exception()
+        shown = await a.show()
+        holding.cancel()
+        await a.resign()
+        return revision, shown
+    revision, shown = asyncio.run(main())
+    assert shown["rows"][0][2] == revision and shown["rows"][0][7] == "owner"
+
+
 OWN_THEN_HOLD = """
 import asyncio
 from p4mobility.runtime.election import Election
@@ -103,25 +122,32 @@ def test_show_lists_the_clusters_members_and_its_leader(tmp_path):
         cluster.stop()
 
 
-def test_an_owner_keeps_the_switch_when_the_member_it_talks_to_is_killed(tmp_path):
-    # three members: one killed -9 leaves a quorum; the owner's keepalives go to another member
+def test_owner_and_waiting_instance_keep_their_roles_when_the_member_they_talk_to_is_killed(tmp_path):
+    # three members: one killed -9 leaves a quorum; the owner's keepalives and the waiting
+    # instance's tries go to another member; the waiting one still takes over after a resign
     from tests.etcd_server import EtcdCluster
 
     cluster = EtcdCluster(tmp_path, 3).start()
     try:
         async def main():
-            e = Election(cluster.endpoints, "sw1", "a", TTL)  # it talks to endpoints[0] first
-            revision = await e.campaign()
-            holding = asyncio.create_task(e.hold())
+            a, b = (Election(cluster.endpoints, "sw1", name, TTL) for name in ("a", "b"))  # endpoints[0] first
+            revision = await a.campaign()
+            holding = asyncio.create_task(a.hold())
+            waiting = asyncio.create_task(b.campaign())
+            await asyncio.sleep(TTL / 3)
             cluster.members[0].stop()
             await asyncio.sleep(3 * TTL)
             assert not holding.done(), holding.exception()
-            shown = await e.show()
+            assert not waiting.done(), waiting.exception()
+            shown = await a.show()
             holding.cancel()
-            await e.resign()
-            return revision, shown
-        revision, shown = asyncio.run(main())
+            await a.resign()
+            second = await asyncio.wait_for(waiting, 10 * TTL)
+            await b.resign()
+            return revision, shown, second
+        revision, shown, second = asyncio.run(main())
         assert shown["rows"][0][2] == revision and shown["rows"][0][7] == "owner"
         assert len(shown["members"]["rows"]) == 3  # a dead member is still a member
+        assert second > revision
     finally:
         cluster.stop()
