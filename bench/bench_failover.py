@@ -153,33 +153,43 @@ def failover(args: argparse.Namespace, work: Path) -> dict:
         etcd.stop()
 
 
-def burst(h, count: int) -> float:
-    """Registrations/s of ``count`` new MNs sent as fast as the generator goes (WINDOW in flight)."""
+def burst(h, count: int) -> tuple[float, float]:
+    """Registrations/s of ``count`` new MNs sent as fast as the generator goes (WINDOW in
+    flight), and the node's P4Runtime updates per write batch meanwhile (its `status`)."""
     from tests.e2e.lma_alone import PORT
     from tests.e2e.lma_cluster import Load
 
     load = Load(h.ns.name, h.ns.ports[PORT].test_ifname, count, rate=1_000_000, window=WINDOW)
     try:
+        w0 = h.control({"cmd": "status"})["written"]
         t0 = time.time()
         load.start()
         deadline = time.monotonic() + 300
         while load.model.stats.acked < count and time.monotonic() < deadline:
             time.sleep(0.005)
         acked, dt = load.model.stats.acked, time.time() - t0
-        return acked / dt
+        w = h.control({"cmd": "status"})["written"]
+        batches = w["batches"] - w0["batches"]
+        return acked / dt, (w["updates"] - w0["updates"]) / batches if batches else 0.0
     finally:
         load.close()
 
 
-def registrations(args: argparse.Namespace, work: Path) -> dict[str, list[float]]:
+def registrations(args: argparse.Namespace, work: Path) -> dict[str, dict[str, list[float]]]:
     """``--rounds`` bursts on each store, alternating SQLite and etcd (each on a fresh switch)."""
     from tests.etcd_server import EtcdServer
 
     rates: dict[str, list[float]] = {"sqlite": [], "etcd": []}
+    per_batch: dict[str, list[float]] = {"sqlite": [], "etcd": []}
+
+    def measure(kind: str, h) -> None:
+        rate, updates = burst(h, args.count)
+        rates[kind].append(rate)
+        per_batch[kind].append(updates)
     for r in range(args.rounds):
         h = cluster(args.target, work / f"sqlite{r}", None, args.count)
         try:
-            rates["sqlite"].append(burst(h, args.count))
+            measure("sqlite", h)
         finally:
             h.close()
         etcd = EtcdServer(work / f"etcd-burst{r}").start()
@@ -187,14 +197,15 @@ def registrations(args: argparse.Namespace, work: Path) -> dict[str, list[float]
             store = {"kind": "etcd", "endpoints": [etcd.endpoint], "election": "lma-sw", "lease_ttl": args.lease_ttl}
             h = cluster(args.target, work / f"etcd-lma{r}", store, args.count)
             try:
-                rates["etcd"].append(burst(h, args.count))
+                measure("etcd", h)
             finally:
                 h.close()
         finally:
             etcd.stop()
-        print(f"round {r + 1}/{args.rounds}: SQLite {rates['sqlite'][-1]:,.0f}/s, etcd {rates['etcd'][-1]:,.0f}/s",
-              flush=True)
-    return rates
+        print(f"round {r + 1}/{args.rounds}: SQLite {rates['sqlite'][-1]:,.0f}/s "
+              f"({per_batch['sqlite'][-1]:.1f} updates per write), etcd {rates['etcd'][-1]:,.0f}/s "
+              f"({per_batch['etcd'][-1]:.1f} updates per write)", flush=True)
+    return {"rates": rates, "updates_per_write": per_batch}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
               f"over {args.mns} MNs, target {args.target}", flush=True)
         fo = failover(args, work)
         print(f"registrations: a burst of {args.count} new MNs, SQLite then etcd", flush=True)
-        rates = registrations(args, work)
+        measured = registrations(args, work)
+    rates = measured["rates"]
     ms = {k: spread([1000 * r[k + "_s"] for r in fo["runs"]], 0)
           for k in ("failover", "kill_to_election_won", "election_won_to_first_pba")}
     regs = {k: spread(v, 0) for k, v in rates.items()}
@@ -231,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
            "load": {k: fo[k] for k in ("offered", "acked", "retransmitted", "inconsistent_answers")},
            "ownership_lost_by_itself": fo["ownership_lost_by_itself"],
            "registrations_per_s": {"sqlite": regs["sqlite"], "etcd": regs["etcd"],
-                                   "etcd_over_sqlite": round(ratio, 3), "count": args.count, "rounds": args.rounds},
+                                   "etcd_over_sqlite": round(ratio, 3), "count": args.count, "rounds": args.rounds,
+                                   "updates_per_write": {k: spread(v, 1)
+                                                         for k, v in measured["updates_per_write"].items()}},
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
     for k, v in ms.items():
