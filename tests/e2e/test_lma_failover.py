@@ -76,7 +76,7 @@ def test_owner_killed_9_under_load_loses_and_duplicates_nothing(target, tmp_path
         won_a = wait_event(h.log, "election_won")
         _, log_b = h.start_instance("b")
         wait_event(log_b, "election_waiting")
-        load = Load(h.ns.name, h.ns.ports[PORT].test_ifname, MNS, RATE, static=STATIC)
+        load = Load(h.ns.name, h.ns.ports[PORT].test_ifname, MNS, RATE, window=RATE, static=STATIC)
         load.register_static()
         dl = Downlink(h.ns.name, h.ns.ports[PORT].test_ifname, list(load.static.values()))
         dl.start()
