@@ -35,6 +35,10 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2, default=str))
         return 0
     print(render_table(answer.get("columns", []), answer.get("rows", [])))
+    members = answer.get("members")  # show cluster: the etcd cluster's members
+    if members:
+        print("\netcd members:")
+        print(render_table(members.get("columns", []), members.get("rows", [])))
     if answer.get("note"):
         print(f"note: {answer['note']}")
     return 0

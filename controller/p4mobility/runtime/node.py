@@ -40,7 +40,7 @@ from p4mobility.runtime.crypto_port import SA_COLUMNS
 from p4mobility.runtime.heap import HeapKeeper
 from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
-from p4mobility.runtime.metrics import NodeMetrics
+from p4mobility.runtime.metrics import NodeMetrics, observe_store
 from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
@@ -79,7 +79,7 @@ class NodeRuntime:
         self.switch: Any = None
         self.writer: Writer | None = None
         self.metrics = NodeMetrics(self.role)
-        self.store = open_store(settings)  # SQLite, etcd or None (runtime/stores.py)
+        self.store = observe_store(open_store(settings), self.metrics)  # SQLite, etcd or None (runtime/stores.py)
         self.election = open_election(settings)  # one owner per switch ([store] election)
         self._stop = asyncio.Event()
         self.store_failing: str | None = None  # the error while the state file cannot be written
