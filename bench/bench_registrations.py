@@ -89,7 +89,7 @@ def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
         c = json.loads(json.dumps(cfg))
         c["node"].update(control_socket=f"{tmp}/s", state_db=f"{tmp}/lma.db")
         node = LmaNode(lma_from_dict(c), EventLog("lma", devnull))
-        node.entries.plan(node.restore())
+        node.entries.load(node.restore())  # as NodeRuntime.run
         try:  # typed queue items and the node's parts in their own modules (runtime/items.py, ...)
             from p4mobility.runtime.action_log import log_actions
             from p4mobility.runtime.items import PacketIn

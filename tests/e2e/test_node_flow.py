@@ -48,8 +48,8 @@ def nodes(tmp_path: Path):
     lma = LmaNode(lma_from_dict(tomllib.loads(T.to_toml(T.lma_config(settings("lma"), opts)))), EventLog("lma", log))
     mag = MagNode(mag_from_dict(tomllib.loads(T.to_toml(T.mag_config("mag1", settings("mag1"), opts)))),
                   EventLog("mag1", log))
-    lma.entries.plan(lma.restore())
-    mag.entries.plan(mag.restore())
+    lma.entries.load(lma.restore())  # as NodeRuntime.run
+    mag.entries.load(mag.restore())
     return lma, mag
 
 
@@ -84,9 +84,15 @@ def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
     lma_acts = deliver(pbus, lma, now=100.01)
     names = [type(a).__name__ for a in lma_acts]
     assert names[:2] == ["TunnelPeerAdded", "BindingCreated"] and names[-1] == "SendMh"
-    ups = lma.entries.plan([c for a in lma_acts for c in lma.changes_for(a)])
-    assert [getattr(u, "table_id", None) or u.action_profile_id for u in ups] == [
-        "binding_profile", "tunnel_peers", "tunnel_terminations", "bindings", "uplink_sources"]
+    top = lma.entries.pool.top
+    requests = lma.entries.plan_requests([c for a in lma_acts for c in lma.changes_for(a)])
+    # one WriteRequest (member_pool.py): the binding's member modified, the entries naming it
+    # inserted, and the members that keep the pool's headroom (nothing names them) inserted
+    raised = lma.entries.pool.top - top
+    assert len(requests) == 1 and sorted((u._update_type.name, getattr(u, "table_id", None) or u.action_profile_id)
+                                         for u in requests[0]) == sorted(
+        [("MODIFY", "binding_profile"), ("INSERT", "tunnel_peers"), ("INSERT", "tunnel_terminations"),
+         ("INSERT", "bindings"), ("INSERT", "uplink_sources")] + [("INSERT", "binding_profile")] * raised)
     lma.persist(lma_acts)
     assert list(lma.store.load("bce")) == ["1"]
     mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)

@@ -26,18 +26,20 @@ from typing import Any, Iterable
 
 from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry
 
-from .entries import Change, Key
+from .entries import BINDING_PROFILE, Change, Key, member_key
+from .member_pool import MemberPool, member_id_of, placeholder
 from .fastenc import UpdateEncoder
 
 
 Entity = P4TableEntry | P4ActionProfileMember | P4ActionProfileGroup
 
 
-def phases(updates: list[Any]) -> list[list[Any]]:
+def phases(updates: list[Any], pooled: str | None = None) -> list[list[Any]]:
     """Updates split into what must be written before what: members inserted;
     groups inserted (they name members); table entries, then members and groups
     modified; groups deleted (after the entries naming them); members deleted.
-    Empty phases left out."""
+    Empty phases left out. The members of profile ``pooled`` (member_pool.py:
+    never inserted by a batch that names them, never deleted) go with the entries."""
     members_in: list[Any] = []
     groups_in: list[Any] = []
     tables: list[Any] = []
@@ -47,6 +49,9 @@ def phases(updates: list[Any]) -> list[list[Any]]:
     for u in updates:
         t = type(u)
         if t is P4ActionProfileMember:
+            if pooled is not None and u.action_profile_id == pooled:
+                tables.append(u)
+                continue
             {"+": members_in, "~": modified, "-": members_out}[_op(u)].append(u)
         elif t is P4ActionProfileGroup:
             {"+": groups_in, "~": modified, "-": groups_out}[_op(u)].append(u)
@@ -56,17 +61,25 @@ def phases(updates: list[Any]) -> list[list[Any]]:
 
 
 class EntrySet:
-    """The desired entries of the owned tables and members of the owned profiles."""
+    """The desired entries of the owned tables and members of the owned profiles;
+    with a ``pool`` (member_pool.py) a member for every binding id up to its top."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool: MemberPool | None = None) -> None:
         self.desired: dict[Key, Entity] = {}
         self.version = 0  # bumped by every plan that changes the desired set
+        self.pool = pool
 
     def plan(self, changes: Iterable[Change]) -> list[Any]:
         """Updates in dependency order (see `phases`)."""
+        return [u for ph in self.plan_requests(changes) for u in ph]
+
+    def plan_requests(self, changes: Iterable[Change]) -> list[list[Any]]:
+        """The updates of ``changes`` as the WriteRequests to send, in order: one, with
+        the pool, unless the batch names a member above the pool's top (or a selector's)."""
         net: dict[Key, Entity | None] = {}
         for key, entry in changes:
             net[key] = entry
+        first = self._pool_members(net) if self.pool is not None else []
         updates: list[Any] = []
         for key, entry in net.items():
             old = self.desired.get(key)
@@ -80,19 +93,52 @@ class EntrySet:
             elif old != entry:
                 self.desired[key] = entry
                 updates.append(~copy.copy(entry))
-        if updates:
+        if updates or first:
             self.version += 1
-        return [u for ph in phases(updates) for u in ph]
+        pooled = BINDING_PROFILE if self.pool is not None else None
+        return ([first] if first else []) + phases(updates, pooled)
+
+    def _pool_members(self, net: dict[Key, Entity | None]) -> list[Any]:
+        """Pool members for a batch: a deleted binding's member back to the placeholder, the
+        top raised to the highest id named + headroom. The raising INSERTs join the batch's
+        request, or are returned to go first when the batch names one of them."""
+        pool, hi = self.pool, 0
+        assert pool is not None
+        for key in [k for k in net if k[0] == BINDING_PROFILE]:
+            bid = member_id_of(key)
+            hi = max(hi, bid)
+            if net[key] is None and bid <= pool.size:
+                net[key] = placeholder(bid)
+        top, new_top = pool.top, pool.target(hi)
+        pool.top = new_top
+        if hi <= top:  # nothing above the old top is named: the INSERTs share the request
+            for bid in range(top + 1, new_top + 1):
+                net.setdefault(member_key(bid), placeholder(bid))
+            return []
+        first = []
+        for bid in range(top + 1, new_top + 1):
+            key = member_key(bid)
+            if key not in self.desired:
+                self.desired[key] = m = placeholder(bid)
+                first.append(+copy.copy(m))
+        return first
 
     def load(self, changes: Iterable[Change]) -> None:
         """The desired set after ``changes``, as `plan` leaves it, without making the updates:
-        at start, where reconcile writes (100,000 bindings: no copy of 300,000 entries)."""
+        at start, where reconcile writes (100,000 bindings: no copy of 300,000 entries).
+        With a pool, its top from the highest id loaded and a placeholder for each free id."""
         desired = self.desired
         for key, entry in changes:
             if entry is None:
                 desired.pop(key, None)
             else:
                 desired[key] = entry
+        pool = self.pool
+        if pool is not None:
+            hi = max((member_id_of(k) for k in desired if k[0] == BINDING_PROFILE), default=0)
+            pool.top = pool.target(hi)
+            for bid in range(1, pool.top + 1):
+                desired.setdefault(member_key(bid), placeholder(bid))
         self.version += 1
 
     def __len__(self) -> int:
@@ -115,13 +161,14 @@ class Writer:
         self.encoder = UpdateEncoder(switch.p4info)
 
     async def apply(self, changes: Iterable[Change]) -> int:
-        updates = self.entries.plan(changes)
         encode = self.encoder.encode
-        for phase in phases(updates):
-            await self.switch.write([encode(u) for u in phase])
+        written = 0
+        for request in self.entries.plan_requests(changes):
+            await self.switch.write([encode(u) for u in request])
             self.stats.batches += 1
-            self.stats.updates += len(phase)
-        return len(updates)
+            self.stats.updates += len(request)
+            written += len(request)
+        return written
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,10 @@ from finsy import P4PacketOut
 
 from p4mobility.binding.statejson import StateError
 from p4mobility.mh import BindingUpdate
-from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
+from p4mobility.p4rt.apply import EntrySet
+from p4mobility.p4rt.entries import BINDING_PROFILE, Change, lma_base_entries, lma_changes
+from p4mobility.p4rt.member_pool import MemberPool
+from p4mobility.p4rt.names import profile_size
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.pmip import lma_persist
 from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendIcmpParameterProblem, SendMh
@@ -45,6 +48,9 @@ class LmaNode(NodeRuntime):
     def __init__(self, cfg: LmaNodeConfig, log: EventLog | None = None) -> None:
         super().__init__(cfg.node, log, cfg.ipsec)
         self.cfg = cfg
+        # a member for every binding id up to the pool's top: one WriteRequest per batch
+        size = profile_size(cfg.node.p4info, BINDING_PROFILE)
+        self.entries = EntrySet(MemberPool(min(size or cfg.lma.max_bindings, cfg.lma.max_bindings - 1)))
         self.core = LocalMobilityAnchor(cfg.lma, cfg.policy_store())
         self.buffer = AttachBuffer(max_frames=1024, max_age=cfg.lma.min_delay_before_bce_delete)
         self.buffered = 0
