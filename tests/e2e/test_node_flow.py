@@ -5,6 +5,7 @@ is checked with scapy. Only the switch is absent (frames are handed over
 directly); cores, codecs, frame builders and entry translation are real."""
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from p4mobility.runtime.items import LinkChanged, PacketIn
 from p4mobility.runtime.lma_node import LmaNode
 from p4mobility.runtime.logs import EventLog, read_events
 from p4mobility.runtime.mag_node import MagNode
+from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.nodeconfig import lma_from_dict, mag_from_dict
 
 
@@ -95,6 +97,11 @@ def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
          ("INSERT", "bindings"), ("INSERT", "uplink_sources")] + [("INSERT", "binding_profile")] * raised)
     lma.persist(lma_acts)
     assert list(lma.store.load("bce")) == ["1"]
+    # the binding's member and entries are made from the core (entry_set.py), listed by `entries`
+    listed = asyncio.run(handle_control(lma, {"cmd": "entries"}))["entries"]
+    assert len(listed) == len(lma.entries)
+    assert sum(e.startswith(("bindings ", "uplink_sources ")) for e in listed) == 2
+    assert sum("set_binding_tunnel_ipv6" in e for e in listed) == 1
     mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)
     ra = [mag.packet_out(a) for a in mag_acts if type(a).__name__ == "SendRouterAdvertisement"]
     assert len(ra) == 1

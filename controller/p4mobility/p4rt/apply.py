@@ -1,18 +1,11 @@
 """The only module that writes table entries to a switch.
 
-Rule: the runtime keeps the *desired* entries of the tables it owns as a dict
-keyed by (table, match), and the members of the action profiles it owns keyed
-by (profile, member id) (entries.py builds the changes). `EntrySet.plan`
-folds a batch of changes into that dict and returns the P4Runtime updates
-that take the switch from the old desired set to the new one (INSERT for a
-new key, MODIFY for a changed action, DELETE for a removed key; a key that
-appears several times in a batch is written once), in dependency order:
-members inserted, then table entries and modified members, then members
-deleted (an entry points only to a member that exists). `Writer.apply`
-sends each of these phases that is not empty as one WriteRequest (P4Runtime
-§12.2: a server may reorder the updates of one batch), encoded by fastenc
-(finsy's bytes, less CPU); a handover is one update (the binding's member)
-in one WriteRequest with the tunnel peers' entries it needs. `reconcile` Reads
+Rule: the runtime keeps the *desired* entries of the tables it owns and the
+members of the profiles it owns in an `EntrySet` (entry_set.py: planning,
+dependency phases, the member pool and the entries derived from the core).
+`Writer.apply` sends the requests `EntrySet.plan_requests` returns, each as
+one WriteRequest (P4Runtime §12.2: a server may reorder the updates of one
+request), encoded by fastenc (finsy's bytes, less CPU). `reconcile` Reads
 every entry of the owned tables and every member of the owned profiles,
 diffs them against the desired set and writes only the difference, in the
 same order: missing ones inserted, changed ones modified, stale ones
@@ -26,123 +19,12 @@ from typing import Any, Iterable
 
 from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry
 
-from .entries import BINDING_PROFILE, Change, Key, member_key
-from .member_pool import MemberPool, member_id_of, placeholder
+from .entries import Change
+from .entry_set import EntrySet, _op, phases
 from .fastenc import UpdateEncoder
 
 
 Entity = P4TableEntry | P4ActionProfileMember | P4ActionProfileGroup
-
-
-def phases(updates: list[Any], pooled: str | None = None) -> list[list[Any]]:
-    """Updates split into what must be written before what: members inserted;
-    groups inserted (they name members); table entries, then members and groups
-    modified; groups deleted (after the entries naming them); members deleted.
-    Empty phases left out. The members of profile ``pooled`` (member_pool.py:
-    never inserted by a batch that names them, never deleted) go with the entries."""
-    members_in: list[Any] = []
-    groups_in: list[Any] = []
-    tables: list[Any] = []
-    modified: list[Any] = []
-    groups_out: list[Any] = []
-    members_out: list[Any] = []
-    for u in updates:
-        t = type(u)
-        if t is P4ActionProfileMember:
-            if pooled is not None and u.action_profile_id == pooled:
-                tables.append(u)
-                continue
-            {"+": members_in, "~": modified, "-": members_out}[_op(u)].append(u)
-        elif t is P4ActionProfileGroup:
-            {"+": groups_in, "~": modified, "-": groups_out}[_op(u)].append(u)
-        else:
-            tables.append(u)
-    return [ph for ph in (members_in, groups_in, tables + modified, groups_out, members_out) if ph]
-
-
-class EntrySet:
-    """The desired entries of the owned tables and members of the owned profiles;
-    with a ``pool`` (member_pool.py) a member for every binding id up to its top."""
-
-    def __init__(self, pool: MemberPool | None = None) -> None:
-        self.desired: dict[Key, Entity] = {}
-        self.version = 0  # bumped by every plan that changes the desired set
-        self.pool = pool
-
-    def plan(self, changes: Iterable[Change]) -> list[Any]:
-        """Updates in dependency order (see `phases`)."""
-        return [u for ph in self.plan_requests(changes) for u in ph]
-
-    def plan_requests(self, changes: Iterable[Change]) -> list[list[Any]]:
-        """The updates of ``changes`` as the WriteRequests to send, in order: one, with
-        the pool, unless the batch names a member above the pool's top (or a selector's)."""
-        net: dict[Key, Entity | None] = {}
-        for key, entry in changes:
-            net[key] = entry
-        first = self._pool_members(net) if self.pool is not None else []
-        updates: list[Any] = []
-        for key, entry in net.items():
-            old = self.desired.get(key)
-            if entry is None:
-                if old is not None:
-                    del self.desired[key]
-                    updates.append(-copy.copy(old))
-            elif old is None:
-                self.desired[key] = entry
-                updates.append(+copy.copy(entry))
-            elif old != entry:
-                self.desired[key] = entry
-                updates.append(~copy.copy(entry))
-        if updates or first:
-            self.version += 1
-        pooled = BINDING_PROFILE if self.pool is not None else None
-        return ([first] if first else []) + phases(updates, pooled)
-
-    def _pool_members(self, net: dict[Key, Entity | None]) -> list[Any]:
-        """Pool members for a batch: a deleted binding's member back to the placeholder, the
-        top raised to the highest id named + headroom. The raising INSERTs join the batch's
-        request, or are returned to go first when the batch names one of them."""
-        pool, hi = self.pool, 0
-        assert pool is not None
-        for key in [k for k in net if k[0] == BINDING_PROFILE]:
-            bid = member_id_of(key)
-            hi = max(hi, bid)
-            if net[key] is None and bid <= pool.size:
-                net[key] = placeholder(bid)
-        top, new_top = pool.top, pool.target(hi)
-        pool.top = new_top
-        if hi <= top:  # nothing above the old top is named: the INSERTs share the request
-            for bid in range(top + 1, new_top + 1):
-                net.setdefault(member_key(bid), placeholder(bid))
-            return []
-        first = []
-        for bid in range(top + 1, new_top + 1):
-            key = member_key(bid)
-            if key not in self.desired:
-                self.desired[key] = m = placeholder(bid)
-                first.append(+copy.copy(m))
-        return first
-
-    def load(self, changes: Iterable[Change]) -> None:
-        """The desired set after ``changes``, as `plan` leaves it, without making the updates:
-        at start, where reconcile writes (100,000 bindings: no copy of 300,000 entries).
-        With a pool, its top from the highest id loaded and a placeholder for each free id."""
-        desired = self.desired
-        for key, entry in changes:
-            if entry is None:
-                desired.pop(key, None)
-            else:
-                desired[key] = entry
-        pool = self.pool
-        if pool is not None:
-            hi = max((member_id_of(k) for k in desired if k[0] == BINDING_PROFILE), default=0)
-            pool.top = pool.target(hi)
-            for bid in range(1, pool.top + 1):
-                desired.setdefault(member_key(bid), placeholder(bid))
-        self.version += 1
-
-    def __len__(self) -> int:
-        return len(self.desired)
 
 
 @dataclass
@@ -274,7 +156,7 @@ async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
                     profiles: Iterable[str] = (), selectors: Iterable[str] = ()) -> ReconcileResult:
     """``profiles``: action profiles whose members we own; ``selectors``: those whose
     groups we own too."""
-    d = Diff(entries.desired.values(), switch.p4info)
+    d = Diff(entries.all(), switch.p4info)  # (the bindings' entries made from the core: entry_set.py)
     for table in tables:  # each entry read is compared and dropped (Diff keeps the stale ones)
         async for e in switch.read(P4TableEntry(table)):
             if not getattr(e, "is_default_action", False):
@@ -292,11 +174,6 @@ async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
     for u in updates:
         count[_op(u)] += 1
     return ReconcileResult(d.read, count["+"], count["~"], count["-"])
-
-
-def _op(update: Any) -> str:
-    t = update._update_type.name  # set by finsy's unary operators
-    return {"DELETE": "-", "MODIFY": "~"}.get(t, "+")
 
 
 __all__ = ["Diff", "EntrySet", "Writer", "WriteStats", "ReconcileResult", "diff", "phases", "read_tables", "read_members",
