@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry
+from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry, p4entity
+from finsy.proto import p4r
 
 from .entries import Change
 from .entry_set import EntrySet, _op, phases
@@ -152,20 +153,34 @@ async def read_groups(switch: Any, profiles: Iterable[str]) -> list[P4ActionProf
     return found
 
 
+async def read_all(switch: Any, entity: Entity) -> Iterator[Any]:
+    """The entities of one Read, decoded once the stream has ended: finsy gives a Read 10 s
+    in all, and decoding and comparing 100,000 entries as they arrive takes longer than that
+    on a loaded machine (DEADLINE_EXCEEDED, the restart never reconciled). The replies are
+    kept as protobuf meanwhile (one table at a time)."""
+    client = getattr(switch, "_p4client", None)
+    if client is None:  # (a switch that is not finsy's)
+        return iter([e async for e in switch.read(entity)])
+    p4info = switch.p4info
+    request = p4r.ReadRequest(device_id=switch.device_id, entities=p4entity.encode_entities([entity], p4info))
+    replies = [r async for r in client.request_iter(request)]
+    return (p4entity.decode_entity(e, p4info) for r in replies for e in r.entities)
+
+
 async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
                     profiles: Iterable[str] = (), selectors: Iterable[str] = ()) -> ReconcileResult:
     """``profiles``: action profiles whose members we own; ``selectors``: those whose
     groups we own too."""
     d = Diff(entries.all(), switch.p4info)  # (the bindings' entries made from the core: entry_set.py)
     for table in tables:  # each entry read is compared and dropped (Diff keeps the stale ones)
-        async for e in switch.read(P4TableEntry(table)):
+        for e in await read_all(switch, P4TableEntry(table)):
             if not getattr(e, "is_default_action", False):
                 d.see(e)
     for profile in profiles:
-        async for m in switch.read(P4ActionProfileMember(profile)):
+        for m in await read_all(switch, P4ActionProfileMember(profile)):
             d.see(m)
     for profile in selectors:
-        async for g in switch.read(P4ActionProfileGroup(profile)):
+        for g in await read_all(switch, P4ActionProfileGroup(profile)):
             d.see(g)
     updates = d.updates()
     for phase in phases(updates):
