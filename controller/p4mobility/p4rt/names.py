@@ -7,7 +7,10 @@ the compiled program and a rename in p4src fails one test, not the lab.
 from __future__ import annotations
 
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
+
+import finsy
 
 
 class EncapKind(IntEnum):
@@ -109,5 +112,15 @@ def check_names(schema: Any) -> list[str]:
     return missing
 
 
-__all__ = ["EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES", "LMA_SELECTORS",
+def profile_size(p4info: Any, profile: str) -> int | None:
+    """The size of action profile ``profile`` in a P4Info file (or a finsy P4Schema);
+    None when the file cannot be read or lacks it (the switch's P4Info is checked on connect)."""
+    try:
+        schema = p4info if isinstance(p4info, finsy.P4Schema) else finsy.P4Schema(Path(p4info))
+        return int(schema.action_profiles[profile].size)
+    except (OSError, ValueError, IndexError, KeyError):
+        return None
+
+
+__all__ = ["profile_size", "EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES", "LMA_SELECTORS",
            "MAG_TABLES", "check_names"]

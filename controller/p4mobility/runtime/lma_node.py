@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from ipaddress import IPv6Address
 from typing import Any
 
@@ -18,10 +18,14 @@ from finsy import P4PacketOut
 
 from p4mobility.binding.statejson import StateError
 from p4mobility.mh import BindingUpdate
-from p4mobility.p4rt.entries import Change, lma_base_entries, lma_changes
+from p4mobility.p4rt.entries import BINDING_PROFILE, Change, lma_base_entries, lma_before, lma_changes
+from p4mobility.p4rt.entry_set import EntrySet
+from p4mobility.p4rt.member_pool import MemberPool
+from p4mobility.p4rt.names import profile_size
 from p4mobility.p4rt.names import LMA_PROFILES, LMA_SELECTORS, LMA_TABLES, PuntReason
 from p4mobility.pmip import lma_persist
-from p4mobility.pmip.actions import BindingDeleted, HoldDownlink, ReleaseDownlink, SendIcmpParameterProblem, SendMh
+from p4mobility.pmip.actions import (BindingDeleted, HoldDownlink, ReleaseDownlink, SendIcmpParameterProblem, SendMh,
+                                     TunnelPeerAdded)
 from p4mobility.pmip.events import DownlinkPunted, MhUndecodable, OtherMhReceived, PbuReceived
 from p4mobility.pmip.lma import LocalMobilityAnchor
 from p4mobility.runtime.attach_buffer import AttachBuffer
@@ -46,6 +50,11 @@ class LmaNode(NodeRuntime):
     def __init__(self, cfg: LmaNodeConfig, log: EventLog | None = None) -> None:
         super().__init__(cfg.node, log, cfg.ipsec)
         self.cfg = cfg
+        # a member for every binding id up to the pool's top: one WriteRequest per batch
+        # (the bindings' members and entries are made from the core, not stored: entry_set.py)
+        size = profile_size(cfg.node.p4info, BINDING_PROFILE)
+        self.entries = EntrySet(MemberPool(min(size or cfg.lma.max_bindings, cfg.lma.max_bindings - 1)),
+                                derived=self.binding_entries)
         self.core = LocalMobilityAnchor(cfg.lma, cfg.policy_store())
         self.buffer = AttachBuffer(max_frames=1024, max_age=cfg.lma.min_delay_before_bce_delete)
         self.buffered = 0
@@ -144,7 +153,13 @@ class LmaNode(NodeRuntime):
         return self.core.next_deadline()
 
     def changes_for(self, action: Any) -> list[Change]:
-        return lma_changes(action)
+        return lma_before(action) + lma_changes(action)  # type: ignore[operator]
+
+    def binding_entries(self) -> Iterator[Change]:
+        """Every binding's member and entries, made from the core (reconcile, `entries`)."""
+        for a in self.core.snapshot_actions():
+            if not isinstance(a, TunnelPeerAdded):
+                yield from lma_changes(a)
 
     def persist(self, actions: list) -> None:
         changed = self.core.take_changes()
