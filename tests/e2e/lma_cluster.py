@@ -125,7 +125,8 @@ class ClusterLma(LmaAlone):
             spared = [IPv6Network(e.match["dst_addr"], strict=False) in spare for e in entries]
             kept = {e.action.member_id for e, s in zip(entries, spared) if s}
             await sw.write([-e for e, s in zip(entries, spared) if not s][:delete])
-            members = [m async for m in sw.read(P4ActionProfileMember("binding_profile")) if m.member_id not in kept]
+            members = [m async for m in sw.read(P4ActionProfileMember("binding_profile"))
+                       if m.member_id not in kept and "dst_addr" in m.action.args]  # not a free id's placeholder
             changed = []
             for m in members[-modify:] if modify else []:
                 args = {**m.action.args, "dst_addr": "2001:db8:ffff::99"}
