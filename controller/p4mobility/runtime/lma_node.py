@@ -28,6 +28,7 @@ from p4mobility.runtime.attach_buffer import AttachBuffer
 from p4mobility.runtime.frames import (FrameError, MhUndecodableFrame, icmp_parameter_problem_frame, mh_frame,
                                       parse_mh_frame)
 from p4mobility.runtime.items import PacketIn, QueueItem
+from p4mobility.runtime.lma_switches import SwitchFleet
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
 from p4mobility.runtime.nodeconfig import LmaNodeConfig
@@ -49,6 +50,7 @@ class LmaNode(NodeRuntime):
         self.buffer = AttachBuffer(max_frames=1024, max_age=cfg.lma.min_delay_before_bce_delete)
         self.buffered = 0
         self.last_now = 0.0
+        self.fleet = SwitchFleet(cfg) if cfg.switches else None  # [[switches]] (docs/cluster.md)
 
     def rollback_to_store(self) -> None:
         """After a failed write: the core as the store holds it (the batch is forgotten)."""
@@ -59,9 +61,11 @@ class LmaNode(NodeRuntime):
     def restore(self) -> Iterable[Change]:
         """Base entries, then the restored bindings' entries, made as they are planned
         (100,000 bindings: never all of them, nor the stored documents, at once)."""
-        base = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes) + self.ipsec_changes()
         restored = self._restore_core()
         self.update_gauges()
+        if self.fleet is not None:  # each switch its own base and its bindings
+            return self.fleet.restore(self.ipsec_changes(), self.core.snapshot_actions() if restored else ())
+        base = lma_base_entries(self.cfg.lma.lma_address, self.cfg.routes) + self.ipsec_changes()
         if not restored:
             return base
         return itertools.chain(base, (c for a in self.core.snapshot_actions() for c in lma_changes(a)))
@@ -144,7 +148,14 @@ class LmaNode(NodeRuntime):
         return self.core.next_deadline()
 
     def changes_for(self, action: Any) -> list[Change]:
-        return lma_changes(action)
+        return lma_changes(action) if self.fleet is None else self.fleet.changes_for(action)
+
+    async def apply_other_switches(self, actions: list) -> None:
+        if self.fleet is not None:
+            await self.fleet.apply(self, actions)
+
+    def extra_tasks(self) -> list:
+        return self.fleet.tasks(self, self.owner_election_id) if self.fleet is not None else []
 
     def persist(self, actions: list) -> None:
         changed = self.core.take_changes()
@@ -174,7 +185,12 @@ class LmaNode(NodeRuntime):
 
     def show(self, what: str) -> dict:
         if what == "bindings":
-            return {"ok": True, **binding_table(self.core.bindings(), time.time())}
+            table = binding_table(self.core.bindings(), time.time())
+            if self.fleet is not None:
+                table = self.fleet.with_switch_column(table, self.core.bindings())
+            return {"ok": True, **table}
+        if what == "switches" and self.fleet is not None:
+            return self.fleet.show(self)
         if what == "peers":
             return {"ok": True, **peer_table(self.core.tunnel_peers())}
         return {"ok": False, "error": f"unknown: {what}"}
