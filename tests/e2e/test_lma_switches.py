@@ -142,8 +142,9 @@ class TwoSwitches:
         """A PBU from ``mag`` that the MAG-side network hands to switch ``via``; the PBA's prefix."""
         self.ns.drain()
         self.ns.send(MAG_SIDE[via], frame(mh_bytes(pbu(mn, seq), mag), src=mag))
-        pba = self.wait_mh(mag)
+        pba, port = self.wait_mh(mag)
         assert pba.status == 0, pba
+        assert port == MAG_SIDE[via]  # the PBA leaves through the switch the PBU came in
         return IPv6Network((pba.option(HomeNetworkPrefix).prefix, 64))
 
     def wait_mh(self, mag: IPv6Address, timeout: float = 30.0):
@@ -158,7 +159,7 @@ class TwoSwitches:
             except FrameError:
                 continue
             if src == LMA and dst == mag:
-                return msg
+                return msg, got[0]
         raise AssertionError(f"no PBA to {mag}")
 
     def expect(self, port: int, match, timeout: float = 10.0) -> IPv6:

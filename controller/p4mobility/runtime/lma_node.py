@@ -123,6 +123,8 @@ class LmaNode(NodeRuntime):
             self.log.event("mh_ignored", mh_type=int(msg.mh_type), src=src)
             return self.core.handle(OtherMhReceived(msg, src, dst), now)
         self.metrics.pbu_rx.inc()
+        if self.fleet is not None:  # its PBA leaves through the switch it came in
+            self.fleet.heard(src, item.via)
         self.log.debug("pbu_rx", src=src, **mh_fields(msg))
         return self.core.handle(PbuReceived(msg, src, dst), now)
 
@@ -167,7 +169,10 @@ class LmaNode(NodeRuntime):
 
     def packet_out(self, action: Any) -> P4PacketOut | None:
         if isinstance(action, SendMh):
-            return self.make_packet_out(mh_frame(action.message, action.src, action.dst))
+            pkt = self.make_packet_out(mh_frame(action.message, action.src, action.dst))
+            if self.fleet is not None and self.fleet.send_through_ingress(self, action.dst, pkt):
+                return None
+            return pkt
         if isinstance(action, SendIcmpParameterProblem):  # RFC 6275 §9.2, RFC 4443 §3.4
             a = action
             return self.make_packet_out(icmp_parameter_problem_frame(a.code, a.pointer, a.invoking, a.src, a.dst))

@@ -21,6 +21,7 @@ from p4mobility.runtime.items import PacketIn
 from p4mobility.runtime.lma_switches_config import LmaSwitch, switch_plan
 
 MAX_QUEUED_PUNTS = 65536
+MAX_HEARD = 65536  # MAG addresses remembered with their switch
 
 
 class SwitchLink:
@@ -57,10 +58,18 @@ class SwitchLink:
         try:
             async for pkt in packets:
                 if node.queue.qsize() < MAX_QUEUED_PUNTS:
-                    node.queue.put_nowait(PacketIn(pkt))
+                    node.queue.put_nowait(PacketIn(pkt, self.index))
         finally:
             self.switch = self.writer = None
             node.log.event("switch_down", switch=self.sw.name)
+
+    async def send(self, node: Any, outs: list) -> None:
+        switch = self.switch
+        try:
+            if switch is not None:
+                await switch.write(outs)
+        except Exception as exc:  # noqa: BLE001 - the switch went away: the MAG retransmits
+            node.log.event("packet_out_failed", switch=self.sw.name, error=str(exc)[:300])
 
     async def apply(self, node: Any, changes: list[Change]) -> None:
         switch, writer = self.switch, self.writer
@@ -87,6 +96,7 @@ class SwitchFleet:
         self.switches: tuple[LmaSwitch, ...] = cfg.switches
         self.plan = switch_plan(cfg.switches, cfg.policy)
         self.links = [SwitchLink(sw, i) for i, sw in enumerate(cfg.switches) if i > 0]
+        self.ingress: dict[Any, int] = {}  # MAG address -> the switch its last PBU came through
 
     def base(self, index: int, ipsec: list[Change]) -> list[Change]:
         """Switch ``index``'s own entries: LMA address, routes, pool steering, IPsec."""
@@ -106,6 +116,22 @@ class SwitchFleet:
 
     def changes_for(self, action: Any) -> list[Change]:
         return self.plan.changes_for(0, action)
+
+    def heard(self, src: Any, via: int) -> None:
+        """A PBU from ``src`` came through switch ``via``: its answers leave there too (the
+        MAG-side network keeps one MAG on one switch and its crypto path)."""
+        if len(self.ingress) >= MAX_HEARD and src not in self.ingress:
+            self.ingress.clear()
+        self.ingress[src] = via
+
+    def send_through_ingress(self, node: Any, dst: Any, pkt: Any) -> bool:
+        """Send ``pkt`` through the switch ``dst`` was heard through, if not the first one."""
+        via = self.ingress.get(dst, 0)
+        link = self.links[via - 1] if via > 0 else None
+        if link is None or link.switch is None:
+            return False
+        asyncio.get_running_loop().create_task(link.send(node, [pkt]))
+        return True
 
     async def apply(self, node: Any, actions: list) -> None:
         for link in self.links:
