@@ -255,3 +255,23 @@ def test_restart_reconciles_each_switch_without_changes(rig):
         e = rig.wait_event("reconciled", t, which)
         assert (e["inserted"], e["modified"], e["deleted"]) == (0, 0, 0), e
     assert {n: rig.tables(n) for n in ("sw1", "sw2")} == before
+
+
+def test_downlink_held_during_a_handoff_leaves_through_the_serving_switch(rig):
+    """RFC 5213 §5.3.5: sw2 punts downlink to a de-registering pool-b binding; the node holds
+    it and, once the MAG registers again (its PBU through sw1), sends it through sw2."""
+    hnp = rig.register("mn-b2", 1, via="sw1", mag=MAG1)
+    hnps = ((str(hnp.network_address), 64),)
+    rig.ns.drain()
+    rig.ns.send(MAG_SIDE["sw1"], frame(mh_bytes(pbu("mn-b2", 2, lifetime=0, hnps=hnps), MAG1), src=MAG1))
+    bye, _ = rig.wait_mh(MAG1)
+    assert bye.status == 0 and bye.lifetime == 0
+    t = time.time()
+    mn = str(hnp[7])
+    rig.ns.send(CN_SIDE["sw2"], bytes(Ether(dst=SW_MAC, src=GEN_MAC) / IPv6(src=str(CN), dst=mn) / BODY))
+    rig.wait_event("downlink_held", t, timeout=30)
+    rig.ns.send(MAG_SIDE["sw1"], frame(mh_bytes(pbu("mn-b2", 3, hnps=hnps), MAG1), src=MAG1))
+    flushed = rig.wait_event("downlink_buffer_flushed", t)
+    assert flushed["frames"] == 1
+    got = rig.expect(MAG_SIDE["sw2"], lambda p: p.nh == 41 and p.payload.dst == mn)
+    assert got.dst == str(MAG1) and got[Raw].load == BODY[Raw].load

@@ -132,12 +132,16 @@ class LmaNode(NodeRuntime):
         if isinstance(action, HoldDownlink):
             if self.buffer.hold(action.binding_id, action.frame, self.last_now):
                 self.buffered += 1
+                self.log.debug("downlink_held", binding_id=action.binding_id)
             return []
         if isinstance(action, ReleaseDownlink):  # the binding forwards again
             held = self.buffer.release(action.binding_id, action.home_prefixes, self.last_now, by="dst")
             if held:
                 self.log.event("downlink_buffer_flushed", binding_id=action.binding_id, frames=len(held))
-            return [self.make_packet_out(f) for f in held]
+            outs = [self.make_packet_out(f) for f in held]
+            if self.fleet is not None and self.fleet.send_through_serving(self, action.home_prefixes, outs):
+                return []  # the serving switch has the binding
+            return outs
         if isinstance(action, BindingDeleted):
             self.buffer.forget(action.binding_id)
         return super().packet_outs(action)

@@ -97,6 +97,7 @@ class SwitchFleet:
         self.plan = switch_plan(cfg.switches, cfg.policy)
         self.links = [SwitchLink(sw, i) for i, sw in enumerate(cfg.switches) if i > 0]
         self.ingress: dict[Any, int] = {}  # MAG address -> the switch its last PBU came through
+        self.sending: set[asyncio.Task] = set()
 
     def base(self, index: int, ipsec: list[Change]) -> list[Change]:
         """Switch ``index``'s own entries: LMA address, routes, pool steering, IPsec."""
@@ -124,14 +125,22 @@ class SwitchFleet:
             self.ingress.clear()
         self.ingress[src] = via
 
+    def send_through_serving(self, node: Any, prefixes: Any, outs: list) -> bool:
+        """Send held downlink through the switch serving ``prefixes``, if not the first one."""
+        return self._send(node, self.plan.serving(prefixes), outs)
+
+    def _send(self, node: Any, via: int, outs: list) -> bool:
+        link = self.links[via - 1] if via > 0 else None
+        if link is None or link.switch is None or not outs:
+            return False
+        task = asyncio.get_running_loop().create_task(link.send(node, outs))
+        self.sending.add(task)  # (a task nobody holds may be collected before it ran)
+        task.add_done_callback(self.sending.discard)
+        return True
+
     def send_through_ingress(self, node: Any, dst: Any, pkt: Any) -> bool:
         """Send ``pkt`` through the switch ``dst`` was heard through, if not the first one."""
-        via = self.ingress.get(dst, 0)
-        link = self.links[via - 1] if via > 0 else None
-        if link is None or link.switch is None:
-            return False
-        asyncio.get_running_loop().create_task(link.send(node, [pkt]))
-        return True
+        return self._send(node, self.ingress.get(dst, 0), [pkt])
 
     async def apply(self, node: Any, actions: list) -> None:
         for link in self.links:
