@@ -255,7 +255,7 @@ def _first_switch_as_node(data: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("switches[0].switch_address", "required")
     node["switch_address"] = cr.host_port("switches[0].switch_address", first["switch_address"])
     if "device_id" in first:
-        node["device_id"] = first["device_id"]
+        node["device_id"] = cr.integer("switches[0].device_id", first["device_id"], 0, 2**64 - 1)
     return {**data, "node": node}
 
 
