@@ -143,10 +143,14 @@ class SwitchFleet:
         return self._send(node, self.ingress.get(dst, 0), [pkt])
 
     async def apply(self, node: Any, actions: list) -> None:
+        """The batch's entries on every other switch, all switches written at once."""
+        writes = []
         for link in self.links:
             changes = [c for a in actions for c in self.plan.changes_for(link.index, a)]
             if changes:
-                await link.apply(node, changes)
+                writes.append(link.apply(node, changes))
+        if writes:
+            await asyncio.gather(*writes)
 
     def tasks(self, node: Any, election_id: int) -> list:
         return [link.run(node, election_id) for link in self.links]
