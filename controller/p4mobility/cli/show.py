@@ -1,4 +1,4 @@
-"""`p4mob show bindings|peers|counters|sas|cluster`: ask a running node over its control socket.
+"""`p4mob show bindings|peers|counters|sas|cluster|switches`: ask a running node over its control socket.
 
 The node answers ``{"ok": true, "columns": [...], "rows": [[...], ...]}``; this
 module only renders it (a table, or the JSON with ``--json``).
@@ -13,7 +13,7 @@ from p4mobility.runtime.control import ControlError, request
 from .errors import CliError
 
 DEFAULT_SOCKET = "/run/p4mob/node.sock"
-SHOW_WHAT = ("bindings", "peers", "counters", "sas", "cluster")
+SHOW_WHAT = ("bindings", "peers", "counters", "sas", "cluster", "switches")
 
 
 def add_show_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -49,6 +49,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "uplink_sources": (("home_addr",), ("set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp",
                                         "set_multi_coa_binding", "set_binding_without_tunnel")),
     "binding_coas": (("binding_id", "coa"), ("accept_coa",)),
+    "pool_steering": (("home_addr",), ("steer_to_switch",)),  # pools another LMA switch serves
     "binding_peers": (("binding_id",), ("set_tunnel_peer",)),  # groups of binding_peer_selector
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
@@ -66,7 +67,7 @@ PACKET_IN = ("ingress_port", "punt_reason")
 LMA_PROFILES = ("binding_profile", "binding_peer_selector")  # members the anchor owns
 LMA_SELECTORS = ("binding_peer_selector",)  # groups it owns too (RFC 5648 per-flow CoA)
 LMA_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations", "bindings",
-              "uplink_sources", "binding_coas", "binding_peers", "esp_sas", "outbound_policies")
+              "uplink_sources", "binding_coas", "binding_peers", "esp_sas", "outbound_policies", "pool_steering")
 MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
               "mag_uplinks", "mag_downlinks", "esp_sas", "outbound_policies")
 

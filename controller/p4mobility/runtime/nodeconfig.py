@@ -78,6 +78,7 @@ class LmaNodeConfig:
     policy: PolicyStore  # parsed once; nothing is allocated from it
     routes: tuple[Route, ...]
     ipsec: IpsecSettings | None = None
+    switches: tuple[Any, ...] = ()  # [[switches]]: LmaSwitch (runtime/lma_switches_config.py); () = [node]'s one
 
     def policy_store(self) -> PolicyStore:
         """A fresh store for a core (its pools allocate), sharing the parsed profiles."""
@@ -220,7 +221,9 @@ def _check_top(data: Mapping[str, Any], allowed: set[str]) -> None:
 
 
 def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeConfig:
-    _check_top(data, {"node", "lma", "policy", "routes", "ipsec", "store"})
+    _check_top(data, {"node", "lma", "policy", "routes", "ipsec", "store", "switches"})
+    if "switches" in data:  # several switches behind one LMA address (docs/cluster.md)
+        data = _first_switch_as_node(data)
     node = _node(data)
     try:
         lma = LmaConfig.from_dict(_table(data, "lma"))
@@ -232,7 +235,29 @@ def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeCon
         raise _prefixed("policy", e) from None
     except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise ConfigError("policy", f"invalid: {e}") from None
-    return LmaNodeConfig(node, lma, policy, _routes(data), _ipsec(data, base))
+    switches: tuple[Any, ...] = ()
+    if "switches" in data:
+        from p4mobility.runtime.lma_switches_config import switches_from_list
+        switches = switches_from_list(data["switches"], policy, _routes)
+    return LmaNodeConfig(node, lma, policy, _routes(data), _ipsec(data, base), switches)
+
+
+def _first_switch_as_node(data: Mapping[str, Any]) -> dict[str, Any]:
+    """[node] without switch_address / device_id: the first of [[switches]] gives them."""
+    node = dict(_table(data, "node"))
+    for k in ("switch_address", "device_id"):
+        if k in node:
+            raise ConfigError(f"node.{k}", "not with [[switches]]: each switch names its own")
+    raw = data["switches"]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("switches", "expected an array of tables [[switches]], at least one")
+    first = cr.table("switches[0]", raw[0])
+    if "switch_address" not in first:
+        raise ConfigError("switches[0].switch_address", "required")
+    node["switch_address"] = cr.host_port("switches[0].switch_address", first["switch_address"])
+    if "device_id" in first:
+        node["device_id"] = cr.integer("switches[0].device_id", first["device_id"], 0, 2**64 - 1)
+    return {**data, "node": node}
 
 
 def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeConfig:
