@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .expressions import Gen
+from .structured import Unstructured, compile_structured
 
 
 def _resolve(t: Any, e: Any, F: list, V: list, X: Any) -> tuple:
@@ -25,8 +26,15 @@ def _resolve(t: Any, e: Any, F: list, V: list, X: Any) -> tuple:
     return r if r is not None else (t.default_action, t.default_data)
 
 
-def compile_control(gen: Gen, nodes: list, init: Any) -> Callable:
+def compile_control(gen: Gen, nodes: list, init: Any, whole: bool = True) -> Callable:
+    """The control as one structured function (structured.py) when `whole` and the
+    graph allows it, else as chained per-node functions."""
     gen.ns.setdefault("resolve_indirect", _resolve)
+    if whole:
+        try:
+            return compile_structured(gen, init)
+        except Unstructured:
+            pass
     names = {id(n): gen.bind("NODE", None) for n in nodes}
 
     def ref(n: Any) -> str:
