@@ -5,8 +5,9 @@ and takes at most RX_BATCH frames per wake-up so gRPC stays responsive; frames
 we sent ourselves are not delivered back (PACKET_IGNORE_OUTGOING, Linux 4.20)
 and skipped if they are (PACKET_OUTGOING); a VLAN tag stripped by rx
 offload is restored from PACKET_AUXDATA; frames longer than MAX_FRAME are
-truncated by the kernel read and dropped here. Send errors are counted,
-never raised into the pipeline.
+truncated by the kernel read and dropped here. Frames sent while a receive
+batch runs leave together when it ends (txbatch.py: one sendmmsg per port).
+Send errors are counted, never raised into the pipeline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import socket
 import struct
 import sys
 from typing import Callable
+
+from .txbatch import TxBatch
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,13 @@ def recv_frame(sock: socket.socket, bufsize: int = MAX_FRAME + 1) -> tuple[bytes
 
 
 class AfPacketPort:
-    def __init__(self, port: int, ifname: str, on_rx: Callable[[int, bytes], None]) -> None:
+    def __init__(self, port: int, ifname: str, on_rx: Callable[[int, bytes], None],
+                 tx_batch: TxBatch | None = None) -> None:
         self.port = port
         self.ifname = ifname
         self.on_rx = on_rx
+        self.batch = tx_batch if tx_batch is not None and tx_batch.enabled else None
+        self.queued: list[bytes] = []  # frames waiting for the end of the receive batch
         self.rx = self.tx = self.tx_errors = self.rx_oversize = 0
         self.tap: Callable[[str, str, bytes], None] | None = None
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
@@ -87,6 +93,18 @@ class AfPacketPort:
         loop.add_reader(self.sock.fileno(), self._readable)
 
     def _readable(self) -> None:
+        batch = self.batch
+        if batch is None:
+            self._receive()
+            return
+        batch.active = True
+        try:
+            self._receive()
+        finally:
+            batch.active = False
+            batch.flush()
+
+    def _receive(self) -> None:
         # recv_frame inlined: this loop runs once per frame (docs/performance.md)
         recvmsg, on_rx, port, tap = self.sock.recvmsg, self.on_rx, self.port, self.tap
         ancsize = _ANC_SPACE
@@ -117,6 +135,12 @@ class AfPacketPort:
     def send(self, frame: bytes) -> None:
         if self.tap:
             self.tap(self.ifname, "out", frame)
+        batch = self.batch
+        if batch is not None and batch.active:
+            if not self.queued:
+                batch.waiting.append(self)
+            self.queued.append(frame if type(frame) is bytes else bytes(frame))
+            return
         try:
             self.sock.send(frame)
             self.tx += 1
