@@ -19,8 +19,8 @@ import sys
 from .device import Device, load_p4info
 from .errors import PipelineLoadError
 from .pcap import PcapDumper
-from .ports import AfPacketPort
-from .txbatch import TxBatch
+from .ports import MAX_FRAME, AfPacketPort
+from .mmsg import TxBatch
 from .runtime import serve
 from .tls import TlsConfigError, add_tls_options, server_tls
 
@@ -95,7 +95,7 @@ async def run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     dumper = PcapDumper(args.pcap) if args.pcap else None
     ports = []
-    tx_batch = TxBatch()
+    tx_batch = TxBatch(rx_bufsize=MAX_FRAME + 1)
     for num, ifname in sorted(args.ports.items()):
         try:
             port = AfPacketPort(num, ifname, device.receive, tx_batch)

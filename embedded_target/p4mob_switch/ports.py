@@ -6,20 +6,23 @@ we sent ourselves are not delivered back (PACKET_IGNORE_OUTGOING, Linux 4.20)
 and skipped if they are (PACKET_OUTGOING); a VLAN tag stripped by rx
 offload is restored from PACKET_AUXDATA; frames longer than MAX_FRAME are
 truncated by the kernel read and dropped here. Frames sent while a receive
-batch runs leave together when it ends (txbatch.py: one sendmmsg per port).
+batch runs leave together when it ends, and a batch is read with one
+recvmmsg (mmsg.py).
 Send errors are counted, never raised into the pipeline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
 import socket
 import struct
 import sys
 from typing import Callable
 
-from .txbatch import TxBatch
+from .mmsg import TxBatch
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ class AfPacketPort:
         self.ifname = ifname
         self.on_rx = on_rx
         self.batch = tx_batch if tx_batch is not None and tx_batch.enabled else None
+        self.rxbufs = tx_batch.rx if tx_batch is not None else None
         self.queued: list[bytes] = []  # frames waiting for the end of the receive batch
         self.rx = self.tx = self.tx_errors = self.rx_oversize = 0
         self.tap: Callable[[str, str, bytes], None] | None = None
@@ -99,10 +103,30 @@ class AfPacketPort:
             return
         batch.active = True
         try:
-            self._receive()
+            if self.rxbufs is not None:
+                self._receive_mmsg()
+            else:
+                self._receive()
         finally:
             batch.active = False
             batch.flush()
+
+    def _receive_mmsg(self) -> None:
+        frames = self.rxbufs.receive(self.sock, PACKET_OUTGOING, TP_STATUS_VLAN_VALID, _restore_vlan)
+        if frames is None:
+            log.warning("%s: receive error %s", self.ifname, os.strerror(ctypes.get_errno()))
+            return
+        on_rx, port, tap = self.on_rx, self.port, self.tap
+        n = 0
+        for frame in frames:
+            if len(frame) > MAX_FRAME:
+                self.rx_oversize += 1
+                continue
+            n += 1
+            if tap:
+                tap(self.ifname, "in", frame)
+            on_rx(port, frame)
+        self.rx += n
 
     def _receive(self) -> None:
         # recv_frame inlined: this loop runs once per frame (docs/performance.md)

@@ -1,14 +1,15 @@
-"""AfPacketPort's batched send (txbatch.py) on real veths: the frames of one
-receive batch leave in order with one sendmmsg, a frame the kernel refuses is
-counted as a tx error and the frames after it still leave, and a port without
-a batch sends as before."""
+"""AfPacketPort's batched I/O (mmsg.py) on real veths: one recvmmsg delivers
+what per-frame recvmsg delivers (VLAN tags the kernel took off put back); the
+frames of one receive batch leave in order with one sendmmsg, a frame the
+kernel refuses is counted as a tx error and the frames after it still leave;
+a port without a batch sends as before."""
 
 from __future__ import annotations
 
 import pytest
 
-from p4mob_switch import txbatch
-from p4mob_switch.ports import AfPacketPort
+from p4mob_switch import mmsg as txbatch
+from p4mob_switch.ports import MAX_FRAME, AfPacketPort
 
 from .veth import VethSet, veth_unavailable
 
@@ -74,3 +75,29 @@ def test_without_a_batch_frames_leave_at_once(veths) -> None:
         assert port.tx == 2
     finally:
         port.close()
+
+
+def _vlan_frame(n: int) -> bytes:
+    return (bytes.fromhex("020000000001020000000002") + bytes.fromhex("81000005") + b"\x88\xb5"
+            + n.to_bytes(2, "big") + b"\x00" * 50)
+
+
+def test_recvmmsg_delivers_what_recvmsg_delivers(veths) -> None:
+    if txbatch._RECVMMSG is None or txbatch._SENDMMSG is None:
+        pytest.skip("no recvmmsg/sendmmsg in libc here: ports receive one frame at a time")
+    ifs = veths.switch_ifs()
+    frames = [_vlan_frame(n) if n % 3 == 0 else _frame(n, 60 + n) for n in range(txbatch.MAX_MSGS + 20)]
+    got: dict[str, list[bytes]] = {"mmsg": [], "plain": []}
+    for kind in got:
+        batch = txbatch.TxBatch(rx_bufsize=MAX_FRAME + 1) if kind == "mmsg" else None
+        port = AfPacketPort(1, ifs[1], lambda p, f, k=kind: got[k].append(f), batch)
+        assert (port.rxbufs is not None) == (kind == "mmsg")
+        try:
+            for f in frames:
+                veths.send(1, f)
+            for _ in range(10):
+                port._readable()
+            assert port.rx == len(frames)
+        finally:
+            port.close()
+    assert got["mmsg"] == got["plain"] == frames
