@@ -131,7 +131,7 @@ class RxBuffers:
         return out
 
 
-class TxBatch:
+class MmsgBatch:
     """Shared by the ports of one switch; `active` while a receive batch runs;
     `rx`: the receive buffers (rx_bufsize > 0 and recvmmsg present)."""
 

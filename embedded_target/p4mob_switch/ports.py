@@ -22,7 +22,7 @@ import struct
 import sys
 from typing import Callable
 
-from .mmsg import TxBatch
+from .mmsg import MmsgBatch
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,12 @@ def recv_frame(sock: socket.socket, bufsize: int = MAX_FRAME + 1) -> tuple[bytes
 
 class AfPacketPort:
     def __init__(self, port: int, ifname: str, on_rx: Callable[[int, bytes], None],
-                 tx_batch: TxBatch | None = None) -> None:
+                 mmsg_batch: MmsgBatch | None = None) -> None:
         self.port = port
         self.ifname = ifname
         self.on_rx = on_rx
-        self.batch = tx_batch if tx_batch is not None and tx_batch.enabled else None
-        self.rxbufs = tx_batch.rx if tx_batch is not None else None
+        self.batch = mmsg_batch if mmsg_batch is not None and mmsg_batch.enabled else None
+        self.rxbufs = mmsg_batch.rx if mmsg_batch is not None else None
         self.queued: list[bytes] = []  # frames waiting for the end of the receive batch
         self.rx = self.tx = self.tx_errors = self.rx_oversize = 0
         self.tap: Callable[[str, str, bytes], None] | None = None

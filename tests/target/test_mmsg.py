@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from p4mob_switch import mmsg as txbatch
+from p4mob_switch import mmsg
 from p4mob_switch.ports import MAX_FRAME, AfPacketPort
 
 from .veth import VethSet, veth_unavailable
@@ -41,14 +41,14 @@ def _received(veths: VethSet, port: int, count: int) -> list[bytes]:
 
 
 def test_a_batch_leaves_in_order_and_a_refused_frame_is_counted(veths) -> None:
-    if txbatch._SENDMMSG is None:
+    if mmsg._SENDMMSG is None:
         pytest.skip("no sendmmsg in libc here: ports send one frame at a time")
-    batch = txbatch.TxBatch()
+    batch = mmsg.MmsgBatch()
     ifs = veths.switch_ifs()
     port = AfPacketPort(1, ifs[1], lambda p, f: None, batch)
     try:
         veths.drain(1)
-        frames = [_frame(n) for n in range(txbatch.MAX_MSGS + 10)]  # more than one sendmmsg chunk
+        frames = [_frame(n) for n in range(mmsg.MAX_MSGS + 10)]  # more than one sendmmsg chunk
         frames.insert(5, _frame(999, 9000))  # longer than the veth's MTU: the kernel refuses it
         batch.active = True
         for f in frames:
@@ -83,13 +83,13 @@ def _vlan_frame(n: int) -> bytes:
 
 
 def test_recvmmsg_delivers_what_recvmsg_delivers(veths) -> None:
-    if txbatch._RECVMMSG is None or txbatch._SENDMMSG is None:
+    if mmsg._RECVMMSG is None or mmsg._SENDMMSG is None:
         pytest.skip("no recvmmsg/sendmmsg in libc here: ports receive one frame at a time")
     ifs = veths.switch_ifs()
-    frames = [_vlan_frame(n) if n % 3 == 0 else _frame(n, 60 + n) for n in range(txbatch.MAX_MSGS + 20)]
+    frames = [_vlan_frame(n) if n % 3 == 0 else _frame(n, 60 + n) for n in range(mmsg.MAX_MSGS + 20)]
     got: dict[str, list[bytes]] = {"mmsg": [], "plain": []}
     for kind in got:
-        batch = txbatch.TxBatch(rx_bufsize=MAX_FRAME + 1) if kind == "mmsg" else None
+        batch = mmsg.MmsgBatch(rx_bufsize=MAX_FRAME + 1) if kind == "mmsg" else None
         port = AfPacketPort(1, ifs[1], lambda p, f, k=kind: got[k].append(f), batch)
         assert (port.rxbufs is not None) == (kind == "mmsg")
         try:
