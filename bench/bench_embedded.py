@@ -5,12 +5,15 @@ same run, on the same veths, with the same program and entries:
 - bmv2 simple_switch_grpc (when installed; goal: embedded >= 0.5x bmv2),
 - a raw AF_PACKET forwarder in Python (the ceiling for any Python switch on
   veths; always measured).
-The in-process pipeline rate (no kernel, no sockets) is reported too. Each
-case keeps a bounded window of frames in flight (bench_bmv2.measure), so no
+The in-process pipeline rate (no kernel, no sockets) is reported too, and the
+CPU time per frame of the forwarder and of each switch process (utime + stime
+from /proc/PID/stat around each case: steadier than rates on a shared machine).
+The forwarder and the targets run --rounds times in turn; ratios are taken within
+a round and each figure is the median over the rounds. Each case keeps a bounded window of frames in flight (bench_bmv2.measure), so no
 queue drops distort the rate. Writes bench/results/embedded.json. Not run by
 the test suite (tests/target/test_bench_smoke.py runs the in-process part).
 
-    sudo .venv/bin/python bench/bench_embedded.py [--count 3000]
+    sudo .venv/bin/python bench/bench_embedded.py [--count 20000] [--rounds 3] [--targets embedded]
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import argparse
 import dataclasses
 import importlib.util
 import json
+import os
+import statistics
 import subprocess
 import sys
 import time
@@ -116,6 +121,36 @@ while True:
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads) from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_with_cpu(bb, ns, pid: int, i: int, o: int, frame: bytes, count: int) -> tuple[float, float]:
+    """(frames/s, CPU microseconds per frame of process `pid`) for one case."""
+    c0 = cpu_seconds(pid)
+    pps = bb.measure(ns, i, o, frame, count)
+    return pps, (cpu_seconds(pid) - c0) * 1e6 / count
+
+
+def target_rates(bb, binary: str, ns, cs: dict, count: int) -> dict[str, tuple[float, float]]:
+    """bench_bmv2.run_case with the switch's CPU per frame."""
+    from tests.dataplane.p4rt import P4RuntimeClient
+
+    sw = bb.SwitchProcess.start("bmv2", binary, {n: p.switch_ifname for n, p in ns.ports.items()})
+    try:
+        client = P4RuntimeClient(sw.grpc_addr, MOBILITY_P4INFO, MOBILITY_JSON)
+        try:
+            program_mobility(bb)(client)
+            return {name: measure_with_cpu(bb, ns, sw.proc.pid, i, o, frame, count)
+                    for name, (i, o, frame) in cs.items()}
+        finally:
+            client.close()
+    finally:
+        sw.stop()
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -124,7 +159,10 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def veth_rates(bb, count: int, result: dict) -> None:
+def veth_rates(bb, count: int, result: dict, wanted: list[str], embedded_binary: str | None,
+               rounds: int) -> None:
+    """Forwarder then each target, `rounds` times; per round the ratios, in the
+    scenario the median of each figure over the rounds."""
     from tests.dataplane.netns import Namespace, netns_available
     from tests.dataplane.targets import find_binary
 
@@ -133,8 +171,8 @@ def veth_rates(bb, count: int, result: dict) -> None:
         result["notes"].append(f"veth measurements skipped: {reason}")
         return
     targets = {}
-    for t in ("embedded", "bmv2"):
-        binary, why = find_binary(t)
+    for t in wanted:
+        binary, why = (embedded_binary, "") if t == "embedded" and embedded_binary else find_binary(t)
         if binary:
             targets[t] = binary
         else:
@@ -143,25 +181,50 @@ def veth_rates(bb, count: int, result: dict) -> None:
     ns = Namespace.create([1, 2, bb.CRYPTO_PORT])
     try:
         ifs = {n: p.switch_ifname for n, p in ns.ports.items()}
-        fwd = subprocess.Popen([sys.executable, "-c", RAW_FORWARDER, ifs[2], ifs[1]], stdout=subprocess.PIPE)
-        try:
-            fwd.stdout.readline()
-            for name, (i, o, frame) in cs.items():
-                result["scenarios"][name]["raw_forwarder_pps"] = round(bb.measure(ns, i, o, frame, count), 1)
-        finally:
-            stop(fwd)
-        for t, binary in targets.items():
-            rates = bb.run_case(binary, ns, MOBILITY_JSON, MOBILITY_P4INFO, program_mobility(bb),
-                                cs, count)
-            for name, pps in rates.items():
-                result["scenarios"][name][f"{t}_pps"] = round(pps, 1)
+        for rnd in range(rounds):
+            got: dict[str, dict] = {name: {} for name in cs}
+            fwd = subprocess.Popen([sys.executable, "-c", RAW_FORWARDER, ifs[2], ifs[1]], stdout=subprocess.PIPE)
+            try:
+                fwd.stdout.readline()
+                for name, (i, o, frame) in cs.items():
+                    pps, us = measure_with_cpu(bb, ns, fwd.pid, i, o, frame, count)
+                    got[name].update(raw_forwarder_pps=round(pps, 1), raw_forwarder_cpu_us_per_frame=round(us, 2))
+            finally:
+                stop(fwd)
+            for t, binary in targets.items():
+                for name, (pps, us) in target_rates(bb, binary, ns, cs, count).items():
+                    got[name].update({f"{t}_pps": round(pps, 1), f"{t}_cpu_us_per_frame": round(us, 2)})
+            for name, r in got.items():
+                _ratios(r)
+                result["scenarios"][name].setdefault("rounds", []).append(r)
+                print(f"round {rnd + 1}/{rounds} {name:15s} " + "  ".join(f"{k}={v}" for k, v in r.items()))
     finally:
         ns.close()
+    for r in result["scenarios"].values():  # each figure: the median over the rounds
+        for k in sorted({k for x in r.get("rounds", []) for k in x}):
+            vals = [x[k] for x in r["rounds"] if k in x]
+            r[k] = round(statistics.median(vals), 3)
+
+
+def _ratios(r: dict) -> None:
+    """Ratios within one round (same machine state): rates, CPU per frame, bmv2."""
+    emb = r.get("embedded_pps")
+    if emb and r.get("raw_forwarder_pps"):
+        r["embedded_vs_raw_forwarder"] = round(emb / r["raw_forwarder_pps"], 3)
+    if r.get("embedded_cpu_us_per_frame") and r.get("raw_forwarder_cpu_us_per_frame"):
+        r["embedded_vs_raw_forwarder_cpu"] = round(r["raw_forwarder_cpu_us_per_frame"]
+                                                   / r["embedded_cpu_us_per_frame"], 3)
+    if emb and r.get("bmv2_pps"):
+        r["embedded_vs_bmv2"] = round(emb / r["bmv2_pps"], 3)
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--count", type=int, default=3000, help="frames per case and target")
+    ap.add_argument("--count", type=int, default=20000, help="frames per case and target")
+    ap.add_argument("--targets", default="embedded,bmv2", help="switches to measure (comma-separated)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="forwarder + targets this many times; figures are medians over the rounds")
+    ap.add_argument("--embedded-binary", help="p4mob-switch to run (default: the one on PATH)")
     ap.add_argument("--inproc-only", action="store_true", help="skip the veth measurements")
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
@@ -172,14 +235,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.inproc_only:
         result["notes"].append("veth measurements skipped: --inproc-only")
     else:
-        veth_rates(bb, args.count, result)
+        veth_rates(bb, args.count, result, args.targets.split(","), args.embedded_binary, args.rounds)
     for name, r in result["scenarios"].items():
-        emb = r.get("embedded_pps")
-        if emb and r.get("raw_forwarder_pps"):
-            r["embedded_vs_raw_forwarder"] = round(emb / r["raw_forwarder_pps"], 3)
-        if emb and r.get("bmv2_pps"):
-            r["embedded_vs_bmv2"] = round(emb / r["bmv2_pps"], 3)
-        print(f"{name:15s} " + "  ".join(f"{k}={v}" for k, v in r.items()))
+        print(f"{name:15s} median " + "  ".join(f"{k}={v}" for k, v in r.items() if k != "rounds"))
         if "embedded_vs_bmv2" in r:
             print(f"{'':15s} embedded/bmv2 = {r['embedded_vs_bmv2']:.3f} (goal >= 0.5)")
     for n in result["notes"]:

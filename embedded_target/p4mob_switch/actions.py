@@ -74,6 +74,7 @@ class Action:
     params: list[tuple[str, int]]  # (name, bitwidth)
     fn: Callable
     primitives: list[str]
+    inline: list[str] | None = None  # body lines to paste into a control (structured.py), or None
 
 
 class ActionCompiler:
@@ -261,9 +262,14 @@ class ActionCompiler:
         else:
             for k, p in enumerate(prims):
                 L += self.primitive(p, f"{where}.primitives[{k}]", "    ")
+        body = L[1:]
         L.append("    return")
         fn = self.gen.compile_fn("act", "\n".join(L) + "\n")
-        return Action(name, aid, params, fn, [o for o in ops if o])
+        inline = None
+        if "_jump" not in ops and "_jump_if_zero" not in ops and "exit" not in ops and not any(
+                "\n" in x or x.strip().startswith("return") for x in body):
+            inline = [x[4:] for x in body]
+        return Action(name, aid, params, fn, [o for o in ops if o], inline)
 
 
 def _stack_push(F: list, V: list, HB_OF: list, HN_OF: list, hids: list, slot: int, count: int) -> None:

@@ -19,7 +19,8 @@ import sys
 from .device import Device, load_p4info
 from .errors import PipelineLoadError
 from .pcap import PcapDumper
-from .ports import AfPacketPort
+from .ports import MAX_FRAME, AfPacketPort
+from .mmsg import MmsgBatch
 from .runtime import serve
 from .tls import TlsConfigError, add_tls_options, server_tls
 
@@ -94,9 +95,10 @@ async def run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     dumper = PcapDumper(args.pcap) if args.pcap else None
     ports = []
+    mmsg_batch = MmsgBatch(rx_bufsize=MAX_FRAME + 1)
     for num, ifname in sorted(args.ports.items()):
         try:
-            port = AfPacketPort(num, ifname, device.receive)
+            port = AfPacketPort(num, ifname, device.receive, mmsg_batch)
         except OSError as exc:
             print(f"p4mob-switch: cannot open {ifname}: {exc}", file=sys.stderr)
             return 2

@@ -1,8 +1,10 @@
 """Compile a control's node graph (tables, conditionals) into Python functions.
 
-Rule: every node becomes one generated function `node(F, V, X) -> next node
-function | None` with its key, lookup, counters, action call and successor
-choice inlined; the control runs `n = n(F, V, X)` until None or `exit`.
+Rule: the control becomes one structured function (structured.py) when its
+graph allows; otherwise (and when WHOLE is False, for the tests) every node
+becomes one generated function `node(F, V, X) -> next node function | None`
+with its key, lookup, counters, action call and successor choice inlined; the
+control runs `n = n(F, V, X)` until None or `exit`.
 Table semantics are those of pipeline.py's reference loop: a miss runs the
 default action (counted on the default entry), a hit counts the entry;
 `__HIT__/__MISS__` successors when the program uses `.hit`/`.miss`, else the
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .expressions import Gen
+from .structured import Unstructured, compile_structured
 
 
 def _resolve(t: Any, e: Any, F: list, V: list, X: Any) -> tuple:
@@ -25,8 +28,16 @@ def _resolve(t: Any, e: Any, F: list, V: list, X: Any) -> tuple:
     return r if r is not None else (t.default_action, t.default_data)
 
 
+WHOLE = True  # False: per-node functions only (tests hold them against the reference too)
+
+
 def compile_control(gen: Gen, nodes: list, init: Any) -> Callable:
     gen.ns.setdefault("resolve_indirect", _resolve)
+    if WHOLE:
+        try:
+            return compile_structured(gen, init)
+        except Unstructured:
+            pass
     names = {id(n): gen.bind("NODE", None) for n in nodes}
 
     def ref(n: Any) -> str:

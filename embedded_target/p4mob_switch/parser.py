@@ -6,6 +6,10 @@ packet, a failed `verify` or a full stack ends parsing with that error; headers
 extracted before the error stay valid and the packet continues to ingress with
 standard_metadata.parser_error set, as bmv2 simple_switch does. Every read is
 bounds-checked first; a state budget stops parser loops (ParserTimeout).
+An acyclic parse graph is emitted as nested code, each transition's target
+pasted in place (no loop, no state variable: 1.75 -> 1.5 us per mobility.p4
+frame); a graph with loops (header stacks) or too big for that runs the states
+in a loop.
 """
 
 from __future__ import annotations
@@ -81,19 +85,10 @@ def compile_parser(gen: Gen, pj: dict, vsets: dict[str, ParseValueSet],
     timeout = lay.error_value("ParserTimeout")
     gen.ns["lookahead"] = make_lookahead(too_short)
 
-    L = ["def parse(data, F, V, X):",
-         "    n = len(data)",
-         "    pos = 0",
-         f"    st = {index[init]}",
-         f"    budget = {MAX_STATES_PER_PACKET}",
-         "    try:",
-         "        while True:",
-         "            budget -= 1",
-         f"            if budget < 0: raise ParserError({timeout})"]
-    ind = " " * 16
+    ind = ""
+    bodies: list[list[str]] = []
     for i, st in enumerate(states):
         where = f"{where0}.parse_states[{st['name']}]"
-        L.append(f"            {'if' if i == 0 else 'elif'} st == {i}:")
         body: list[str] = []
         for j, op in enumerate(req(st, "parser_ops", list, where)):
             w = f"{where}.parser_ops[{j}]"
@@ -141,12 +136,81 @@ def compile_parser(gen: Gen, pj: dict, vsets: dict[str, ParseValueSet],
             else:
                 raise PipelineLoadError(f"{w}: unsupported parser op {kind!r}")
         body += _transition(gen, st, where, index, vsets, ind)
-        L += body
+        bodies.append(body)
+    if INLINE:
+        try:
+            return gen.compile_fn("parse", _inline_src(bodies, index[init]))
+        except _Cyclic:
+            pass
+    return gen.compile_fn("parse", _loop_src(bodies, index[init], timeout))
+
+
+_GO = "\x00go "  # a transition's target in a state body: replaced by each emitter
+INLINE = True  # False: the state loop only (tests hold the two against each other)
+MAX_INLINE_LINES = 4000  # generated lines of an inlined parser; more: the state loop
+MAX_INLINE_DEPTH = 40
+
+
+class _Cyclic(Exception):
+    """The parse graph loops (header stacks) or is too big to inline."""
+
+
+def _loop_src(bodies: list[list[str]], init: int, timeout: int) -> str:
+    """States in a loop: `st` selects the next one; a budget stops parser loops."""
+    L = ["def parse(data, F, V, X):",
+         "    n = len(data)",
+         "    pos = 0",
+         f"    st = {init}",
+         f"    budget = {MAX_STATES_PER_PACKET}",
+         "    try:",
+         "        while True:",
+         "            budget -= 1",
+         f"            if budget < 0: raise ParserError({timeout})"]
+    ind = " " * 16
+    for i, body in enumerate(bodies):
+        L.append(f"            {'if' if i == 0 else 'elif'} st == {i}:")
+        for line in body:
+            head, sep, nxt = line.partition(_GO)
+            if sep:
+                line = head + (f"st = {nxt}; continue" if nxt != "accept" else "return pos, 0")
+            L.append(ind + line)
     L += ["            else:",
           "                return pos, 0",
           "    except ParserError as e:",
           "        return pos, e.error"]
-    return gen.compile_fn("parse", "\n".join(L) + "\n")
+    return "\n".join(L) + "\n"
+
+
+def _inline_src(bodies: list[list[str]], init: int) -> str:
+    """An acyclic parse graph as nested code: each transition pastes its target
+    state in place (no loop, no state variable). A path visits each state once,
+    so with no more states than MAX_STATES_PER_PACKET the budget never ends it."""
+    if len(bodies) > MAX_STATES_PER_PACKET:
+        raise _Cyclic("too many states")
+    L = ["def parse(data, F, V, X):",
+         "    n = len(data)",
+         "    pos = 0",
+         "    try:"]
+
+    def emit(i: int, ind: str, path: tuple) -> None:
+        if i in path or len(path) > MAX_INLINE_DEPTH or len(L) > MAX_INLINE_LINES:
+            raise _Cyclic("parser loop or too big")
+        for line in bodies[i]:
+            head, sep, nxt = line.partition(_GO)
+            if not sep:
+                L.append(ind + line)
+            elif nxt == "accept":
+                L.append(ind + head + "return pos, 0")
+            elif head.strip():  # `if cond: <go>`: the target state nested under the test
+                L.append(ind + head.rstrip())
+                emit(int(nxt), ind + "    ", path + (i,))
+            else:  # the default transition: the target state follows at this level
+                emit(int(nxt), ind, path + (i,))
+
+    emit(init, " " * 8, ())
+    L += ["    except ParserError as e:",
+          "        return pos, e.error"]
+    return "\n".join(L) + "\n"
 
 
 def _transition(gen: Gen, st: dict, where: str, index: dict[str, int],
@@ -187,7 +251,7 @@ def _transition(gen: Gen, st: dict, where: str, index: dict[str, int],
         nxt = tr.get("next_state")
         if nxt is not None and nxt not in index:
             raise PipelineLoadError(f"{w}: unknown next_state {nxt!r}")
-        go = f"st = {index[nxt]}; continue" if nxt is not None else "return pos, 0"
+        go = _GO + (str(index[nxt]) if nxt is not None else "accept")
         ttype = tr.get("type")
         if ttype == "default" or (ttype is None and tr.get("value") == "default"):
             out.append(f"{ind}{go}")

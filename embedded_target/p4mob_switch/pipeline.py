@@ -70,6 +70,8 @@ class Pipeline:
         self.i_checksum_error = opt("checksum_error")
         self.i_mcast_grp = opt("mcast_grp")
         self.i_egress_rid = opt("egress_rid")
+        self._ingress = program.controls["ingress"].run
+        self._egress_run = program.controls["egress"].run
 
     # -- control flow -----------------------------------------------------------
     # The reference interpreter of a control graph; controlflow.py compiles the
@@ -150,7 +152,7 @@ class Pipeline:
         if self.reference:
             self.run_control(prog.controls["ingress"], F, V, X)
         else:
-            prog.controls["ingress"].run(F, V, X)
+            self._ingress(F, V, X)
         X.exit = False
         mgid = F[self.i_mcast_grp] if self.i_mcast_grp is not None else 0
         if mgid:
@@ -182,7 +184,7 @@ class Pipeline:
         if self.reference:
             self.run_control(prog.controls["egress"], F, V, X)
         else:
-            prog.controls["egress"].run(F, V, X)
+            self._egress_run(F, V, X)
         if F[self.i_egress_spec] == DROP_PORT:
             self.stats.dropped += 1
             return []

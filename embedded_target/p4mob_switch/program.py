@@ -288,7 +288,8 @@ class Program:
             terms.append(src)
             keys.append(KeyField(kj.get("name") or ".".join(map(str, target if isinstance(target, list) else [target])),
                                  mt, width))
-        key_fn = gen.compile_fn("key", f"def key(F, V):\n    return ({', '.join(terms)}{',' if terms else ''})\n")
+        key_src = f"({', '.join(terms)}{',' if terms else ''})"
+        key_fn = gen.compile_fn("key", f"def key(F, V):\n    return {key_src}\n")
         acts = {}
         for aname in req(tj, "actions", list, where):
             a = self.actions.get(aname)
@@ -313,6 +314,7 @@ class Program:
                 raise PipelineLoadError(f"{where}.action_profile: unknown action profile {tj.get('action_profile')!r}")
         t = Table(name, tj.get("id", 0), keys, key_fn, acts, req(tj, "max_size", int, where), kind, prof,
                   bool(tj.get("with_counters", False)), tj.get("next_tables") or {}, tj.get("base_default_next"))
+        t.key_src, t.key_terms = key_src, terms  # for controls compiled whole (structured.py)
         t.direct_meter = next((m for m in self.meters.values() if m.direct and m.binding == name), None)
         de = tj.get("default_entry")
         if de is not None:
