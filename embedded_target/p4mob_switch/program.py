@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .actions import Action, ActionCompiler, CounterArray, RegisterArray, install_header_tables
-from .controlflow import compile_control
+from .controlflow import compile_control, find_cycle
 from .errors import PipelineLoadError, TargetError
 from .expressions import Gen
 from .hashes import compile_calculations, compile_inputs
@@ -262,6 +262,9 @@ class Program:
             nodes[name].true_next = node(cj.get("true_next"), w)
             nodes[name].false_next = node(cj.get("false_next"), w)
         init = node(pipe.get("init_table"), f"{where0}.init_table")
+        cycle = find_cycle(init)
+        if cycle is not None:  # a P4 control is acyclic (P4-16 §13: no loops); this one would never end
+            raise PipelineLoadError(f"{where0}: the control graph loops back to {cycle}")
         return Control(pname, init, compile_control(gen, list(nodes.values()), init))
 
     def _table(self, tj: dict, where: str) -> Table:

@@ -24,7 +24,7 @@ class Unstructured(Exception):
     """The graph cannot be written as structured code within the bounds."""
 
 
-def _succs(n: Any) -> list:
+def successors(n: Any) -> list:
     if not hasattr(n, "table"):
         return [n.true_next, n.false_next]
     if n.hitmiss:
@@ -36,7 +36,7 @@ def _post_dominators(init: Any) -> dict[int, Any]:
     """id(node) -> immediate post-dominator (None = the end of the control)."""
     order: list = []
     state: dict[int, int] = {}  # 1 = on the DFS stack, 2 = done
-    stack = [(init, iter(_succs(init)))]
+    stack = [(init, iter(successors(init)))]
     state[id(init)] = 1
     while stack:
         n, it = stack[-1]
@@ -48,7 +48,7 @@ def _post_dominators(init: Any) -> dict[int, Any]:
                 raise Unstructured("cyclic control graph")
             if st is None:
                 state[id(s)] = 1
-                stack.append((s, iter(_succs(s))))
+                stack.append((s, iter(successors(s))))
                 break
         else:
             stack.pop()
@@ -57,7 +57,7 @@ def _post_dominators(init: Any) -> dict[int, Any]:
     chain: dict[int, list] = {}
     ipdom: dict[int, Any] = {}
     for n in order:
-        cs = [chain[id(s)] if s is not None else [None] for s in _succs(n)]
+        cs = [chain[id(s)] if s is not None else [None] for s in successors(n)]
         common = set.intersection(*(set(map(id, c)) for c in cs))
         j = next(x for x in cs[0] if id(x) in common)
         ipdom[id(n)] = j
@@ -162,7 +162,7 @@ def compile_structured(gen: Gen, init: Any) -> Callable:
               f"{ind}        _a.fn(F, V, _e.data, X)"]
         L += chk
         L.append(f"{ind}    _h = _a is not None")  # a hit whose action resolved to none goes on as a miss
-        succ = _succs(n)
+        succ = successors(n)
         if all(s is succ[0] for s in succ):
             return succ[0]
         j = ipdom[id(n)]

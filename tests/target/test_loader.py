@@ -167,3 +167,20 @@ def test_reloading_shares_code_not_state(doc: dict) -> None:
         assert fa[aid].fn.__globals__ is not fb[aid].fn.__globals__
     assert a.tables.keys() == b.tables.keys()
     assert all(a.tables[n] is not b.tables[n] for n in a.tables)
+
+
+def test_a_control_graph_that_loops_is_refused_not_run_forever(doc):
+    """A hostile JSON whose conditional leads back to itself would loop on every packet."""
+    pipe, cond = next((p, c) for p in doc["pipelines"] for c in p["conditionals"])
+    cond["true_next"] = cond["name"]
+    with pytest.raises(PipelineLoadError, match=rf"{pipe['name']}.*loops back to {cond['name']}"):
+        load(doc)
+
+
+def test_a_table_whose_next_is_an_earlier_node_is_refused(doc):
+    pipe = next(p for p in doc["pipelines"] if p["init_table"] and p["tables"])
+    t = next(t for t in pipe["tables"] if t["name"] != pipe["init_table"])
+    t["base_default_next"] = pipe["init_table"]
+    t["next_tables"] = {}
+    with pytest.raises(PipelineLoadError, match="loops back to"):
+        load(doc)
