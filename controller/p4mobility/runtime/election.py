@@ -60,10 +60,14 @@ class Election:
                 if exc.code() != grpc.StatusCode.UNAVAILABLE:
                     raise
                 last = exc
-                await self._channel.close()
-                self._channel, self._index = None, self._index + 1
+                await self._next_endpoint()
         assert last is not None
         raise last
+
+    async def _next_endpoint(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+        self._channel, self._index = None, self._index + 1
 
     async def _keepalive_once(self) -> int:
         """The lease's TTL left after one keepalive (0: the lease is gone)."""
@@ -120,6 +124,8 @@ class Election:
                 if time.monotonic() - last_ok >= self.ttl:
                     raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}): "
                                         "the lease may be gone") from None
+                if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    await self._next_endpoint()  # a member down: the lease lives on in the others
                 continue
             if left <= 0:
                 raise OwnershipLost(f"lease {self.lease:x} expired")
