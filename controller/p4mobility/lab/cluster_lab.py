@@ -20,6 +20,7 @@ from p4mobility.lab.etcd_cluster import EtcdCluster
 from p4mobility.lab.lab import Lab, LabError
 from p4mobility.lab.launch import METRICS_PORT
 from p4mobility.lab.supervisor import sh
+from p4mobility.lab.tools import find_tool
 
 INSTANCES = ("lma-a", "lma-b")
 ELECTION = "lma-switch"
@@ -30,7 +31,7 @@ LEASE_TTL = 2  # s: the owner's lease outlives its last keepalive by at most thi
 class ClusterLab(Lab):
     def __init__(self, out: str | Path, target: str = "embedded", options: T.LabOptions | None = None,
                  lease_ttl: int = LEASE_TTL, tag: str | None = None) -> None:
-        super().__init__(out, target, options, tag)
+        super().__init__(out, target, options, tag, pcap=find_tool("tcpdump") is not None)
         self.lease_ttl = lease_ttl
         self.etcd: EtcdCluster | None = None
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from p4mobility.lab import topology as T
 from p4mobility.lab.cluster_lab import INSTANCES, ClusterLab
 from p4mobility.lab.lab import LabError
-from p4mobility.lab.report import parse_ping, write_summary
+from p4mobility.lab.report import PingResult, parse_ping, write_summary
 
 MN_LIFETIME = 40.0  # s, asked by the MAGs; with REFRESH_FRACTION a refresh every 12 s
 REFRESH_FRACTION = 0.3
@@ -84,6 +84,13 @@ def compare_bindings(acked: dict[str, set[str]], bces: dict[str, dict], switch_p
                            "switch_prefixes_twice_or_unacknowledged": dup_switch}}
 
 
+def _lost_before(ping: PingResult, t: float) -> list[int]:
+    """Echo requests without a reply up to the last one answered before ``t`` (here: the
+    move to MAG2; the window holds both kills and the failover)."""
+    last = ping.last_reply_before(t)
+    return [q for q in ping.missing() if last and q < last[1]]
+
+
 def _acknowledged(lab: ClusterLab) -> dict[str, set[str]]:
     """{MN-ID: HNPs} of every BUL entry the MAGs hold as accepted (bound or refreshing)."""
     out: dict[str, set[str]] = {}
@@ -103,9 +110,10 @@ def _switch_prefixes(lab: ClusterLab) -> list[str]:
 
 
 def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None] = print,
-                settle: float = 2.0, ipsec: bool = True, port_mn: bool = True) -> dict[str, Any]:
+                settle: float = 2.0, ipsec: bool = True, port_mn: bool = True, tag: str | None = None
+                ) -> dict[str, Any]:
     opts = T.LabOptions(ipsec=ipsec, port_mn=port_mn, mn_lifetime=MN_LIFETIME, mag=dict(MAG_TIMERS))
-    with ClusterLab(out, target, opts) as lab:
+    with ClusterLab(out, target, opts, tag=tag) as lab:
         assert lab.etcd is not None
         ttl = lab.lease_ttl
         echo(f"lab up ({target} target): etcd members {', '.join(lab.etcd.endpoints)}, LMA instances "
@@ -167,6 +175,7 @@ def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None]
     summary: dict[str, Any] = {
         "scenario": "lma-cluster", "target": target, "ipsec": ipsec, "mn_address": addr,
         "sent": ping.transmitted, "received": ping.received, "lost": ping.lost, "lost_seqs": ping.missing(),
+        "lost_during_failover": len(_lost_before(ping, t_move)),
         "max_gap_ms": round(ping.max_gap()[1], 1), "ping_interval_ms": 10,
         "lease_ttl_s": ttl, "owner_before": owner_before, "owner_after": survivor,
         "election_id_before": won_before["election_id"], "election_id_after": won["election_id"],
@@ -187,7 +196,7 @@ def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None]
                                                                  T.MN_MAC)) == addr
     write_summary(out, summary)
     echo("\nSummary:")
-    for k in ("scenario", "target", "ipsec", "sent", "lost", "max_gap_ms", "owner_before", "owner_after",
+    for k in ("scenario", "target", "ipsec", "sent", "lost", "lost_during_failover", "max_gap_ms", "owner_before", "owner_after",
               "election_id_before", "election_id_after", "failover_ms", "failover_election_won_ms",
               "failover_reconciled_ms", "reconcile", "new_owner_answered_mag2", "etcd_member_killed",
               "etcd_leader_before", "etcd_member_kill_changes", "bindings_acknowledged", "bindings_in_etcd",
