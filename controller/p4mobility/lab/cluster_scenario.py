@@ -172,11 +172,17 @@ def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None]
         shown = lab.control(survivor, {"cmd": "show", "what": "cluster"})
         cluster_row = dict(zip(shown.get("columns", []), (shown.get("rows") or [[]])[0]))
         ping = parse_ping((out / "ping.log").read_text(errors="replace"))
+        t0, marks = lab.marks[0][0], list(lab.marks)
     summary: dict[str, Any] = {
         "scenario": "lma-cluster", "target": target, "ipsec": ipsec, "mn_address": addr,
-        "sent": ping.transmitted, "received": ping.received, "lost": ping.lost, "lost_seqs": ping.missing(),
+        # lost: requests without a reply up to the last one answered; those still in flight
+        # when ping was stopped (SIGINT) are unanswered_at_stop, not losses (lab/report.py)
+        "sent": ping.transmitted, "received": ping.received, "lost": len(ping.missing()),
+        "lost_seqs": ping.missing(), "unanswered_at_stop": ping.lost - len(ping.missing()),
         "lost_during_failover": len(_lost_before(ping, t_move)),
         "max_gap_ms": round(ping.max_gap()[1], 1), "ping_interval_ms": 10,
+        "max_gap_during_failover_ms": round(ping.max_gap(after=t_kill, before=pba["ts"])[1], 1),
+        "marks": [{"t_ms": round((t - t0) * 1000.0, 1), "what": what} for t, what in marks],
         "lease_ttl_s": ttl, "owner_before": owner_before, "owner_after": survivor,
         "election_id_before": won_before["election_id"], "election_id_after": won["election_id"],
         "failover_ms": _ms(t_kill, pba["ts"]),
@@ -196,7 +202,7 @@ def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None]
                                                                  T.MN_MAC)) == addr
     write_summary(out, summary)
     echo("\nSummary:")
-    for k in ("scenario", "target", "ipsec", "sent", "lost", "lost_during_failover", "max_gap_ms", "owner_before", "owner_after",
+    for k in ("scenario", "target", "ipsec", "sent", "lost", "lost_during_failover", "max_gap_during_failover_ms", "owner_before", "owner_after",
               "election_id_before", "election_id_after", "failover_ms", "failover_election_won_ms",
               "failover_reconciled_ms", "reconcile", "new_owner_answered_mag2", "etcd_member_killed",
               "etcd_leader_before", "etcd_member_kill_changes", "bindings_acknowledged", "bindings_in_etcd",
