@@ -21,24 +21,28 @@ from tests.tooling import require_tool, tool_missing
 from .conftest import targets
 
 HNP1, HNP2 = "2001:db8:100::/64", "2001:db8:100:1::/64"
+MAG1, MAG2 = "2001:db8:a::1", "2001:db8:b::1"
 
 
-def bce(mn: str, *hnps: str) -> dict:
-    return {"mn_id": mn.encode().hex(), "hnps": list(hnps)}
+def bce(mn: str, coa: str, *hnps: str) -> dict:
+    return {"mn_id": mn.encode().hex(), "hnps": list(hnps), "paths": [{"remote": coa}]}
 
 
 def test_compare_bindings_counts_what_etcd_or_the_switch_lacks_or_holds_twice():
-    acked = {"mn1": {HNP1}, "mn2": {HNP2}}
-    same = compare_bindings(acked, {"1": bce("mn1", HNP1), "2": bce("mn2", HNP2)}, [HNP1, HNP2])
+    acked = {"mn1": {(HNP1, MAG1)}, "mn2": {(HNP2, MAG2)}}
+    etcd = {"1": bce("mn1", MAG1, HNP1), "2": bce("mn2", MAG2, HNP2)}
+    switch = [(HNP1, MAG1), (HNP2, MAG2)]
+    same = compare_bindings(acked, etcd, switch)
     assert (same["bindings_lost"], same["bindings_duplicated"]) == (0, 0)
-    gone = compare_bindings(acked, {"1": bce("mn1", HNP1)}, [HNP1, HNP2])  # mn2 not in etcd
-    assert gone["bindings_lost"] == 1 and gone["lost_bindings"] == [f"mn2 {HNP2}"]
-    assert compare_bindings(acked, {"1": bce("mn1", HNP1), "2": bce("mn2", HNP2)}, [HNP1])["bindings_lost"] == 1
-    two = compare_bindings(acked, {"1": bce("mn1", HNP1), "2": bce("mn2", HNP2), "3": bce("mn1", HNP2)},
-                           [HNP1, HNP2])  # mn1 twice, HNP2 on two MNs
+    gone = compare_bindings(acked, {"1": etcd["1"]}, switch)  # mn2 not in etcd
+    assert gone["bindings_lost"] == 1 and gone["lost_bindings"] == [f"mn2 {HNP2} via {MAG2}"]
+    assert compare_bindings(acked, etcd, switch[:1])["bindings_lost"] == 1  # nor on the switch
+    stale = compare_bindings(acked, etcd, [(HNP1, MAG1), (HNP2, MAG1)])  # the switch tunnels to the old MAG
+    assert (stale["bindings_lost"], stale["bindings_duplicated"]) == (1, 0)
+    two = compare_bindings(acked, {**etcd, "3": bce("mn1", MAG1, HNP2)}, switch)  # mn1 twice, HNP2 on two MNs
     assert two["bindings_duplicated"] == 2 and two["duplicated"]["mns_with_several_bces"] == ["mn1"]
-    stale = compare_bindings({"mn1": {HNP1}}, {"1": bce("mn1", HNP1)}, [HNP1, HNP2])  # HNP2 acknowledged to none
-    assert stale["bindings_duplicated"] == 1
+    extra = compare_bindings({"mn1": {(HNP1, MAG1)}}, {"1": etcd["1"]}, switch)  # HNP2 acknowledged to none
+    assert extra["bindings_duplicated"] == 1
 
 
 @pytest.fixture(params=targets())

@@ -55,31 +55,37 @@ def _kill_before_refresh(lab: ClusterLab, victim: str) -> float:
         lab.wait_event("mag1", "pba_rx", since=last["ts"] + 0.001, timeout=60)  # the next refresh
 
 
-def compare_bindings(acked: dict[str, set[str]], bces: dict[str, dict], switch_prefixes: list[str]
+Binding = tuple[str, str]  # (home network prefix, care-of address)
+
+
+def compare_bindings(acked: dict[str, set[Binding]], bces: dict[str, dict], switch: list[Binding]
                      ) -> dict[str, Any]:
-    """Acknowledged {MN-ID: HNPs} against etcd's BCE documents and the LMA switch's bindings
-    entries: a binding is lost when etcd or the switch lacks it; duplicated when an MN holds
-    more than one BCE, a prefix is held by two MNs, or the switch has a prefix twice or one
-    that no acknowledged binding holds."""
-    per_mn: dict[str, list[set[str]]] = {}
+    """Acknowledged {MN-ID: (HNP, CoA)} against etcd's BCE documents and the LMA switch's
+    `bindings` entries (prefix, tunnel destination). A binding is lost when etcd's BCEs of
+    its MN or the switch lack it (a wrong CoA included); duplicated are MNs holding more
+    than one BCE, prefixes held by two MNs' BCEs, and switch prefixes held twice or
+    acknowledged to no MN."""
+    per_mn: dict[str, list[set[Binding]]] = {}
     for doc in bces.values():
-        per_mn.setdefault(bytes.fromhex(doc["mn_id"]).decode(errors="replace"), []).append(set(doc["hnps"]))
+        held = {(h, p["remote"]) for h in doc["hnps"] for p in doc.get("paths", [])}
+        per_mn.setdefault(bytes.fromhex(doc["mn_id"]).decode(errors="replace"), []).append(held)
     holders: dict[str, set[str]] = {}
     for mn, sets in per_mn.items():
-        for s in sets:
-            for p in s:
-                holders.setdefault(p, set()).add(mn)
-    on_switch = set(switch_prefixes)
-    lost = [(mn, p) for mn, ps in acked.items() for p in ps
-            if p not in set().union(*per_mn.get(mn, [set()])) or p not in on_switch]
-    acked_prefixes = set().union(*acked.values()) if acked else set()
+        for held in sets:
+            for prefix, _ in held:
+                holders.setdefault(prefix, set()).add(mn)
+    lost = [(mn, b) for mn, bs in acked.items() for b in sorted(bs)
+            if b not in set().union(*per_mn.get(mn, [set()])) or b not in set(switch)]
+    acked_prefixes = {prefix for bs in acked.values() for prefix, _ in bs}
+    switch_prefixes = [prefix for prefix, _ in switch]
     dup_mns = [mn for mn, sets in per_mn.items() if len(sets) > 1]
     dup_prefixes = [p for p, mns in holders.items() if len(mns) > 1]
-    dup_switch = sorted({p for p in switch_prefixes if switch_prefixes.count(p) > 1} | (on_switch - acked_prefixes))
-    return {"bindings_acknowledged": sum(len(ps) for ps in acked.values()), "bindings_in_etcd": len(bces),
-            "bindings_on_switch": len(switch_prefixes), "bindings_lost": len(lost),
+    dup_switch = sorted({p for p in switch_prefixes if switch_prefixes.count(p) > 1}
+                        | (set(switch_prefixes) - acked_prefixes))
+    return {"bindings_acknowledged": sum(len(bs) for bs in acked.values()), "bindings_in_etcd": len(bces),
+            "bindings_on_switch": len(switch), "bindings_lost": len(lost),
             "bindings_duplicated": len(dup_mns) + len(dup_prefixes) + len(dup_switch),
-            "lost_bindings": [f"{mn} {p}" for mn, p in lost],
+            "lost_bindings": [f"{mn} {prefix} via {coa}" for mn, (prefix, coa) in lost],
             "duplicated": {"mns_with_several_bces": dup_mns, "prefixes_on_several_mns": dup_prefixes,
                            "switch_prefixes_twice_or_unacknowledged": dup_switch}}
 
@@ -91,22 +97,25 @@ def _lost_before(ping: PingResult, t: float) -> list[int]:
     return [q for q in ping.missing() if last and q < last[1]]
 
 
-def _acknowledged(lab: ClusterLab) -> dict[str, set[str]]:
-    """{MN-ID: HNPs} of every BUL entry the MAGs hold as accepted (bound or refreshing)."""
-    out: dict[str, set[str]] = {}
+def _acknowledged(lab: ClusterLab) -> dict[str, set[Binding]]:
+    """{MN-ID: (HNP, the MAG's Proxy-CoA)} of every BUL entry the MAGs hold as accepted
+    (bound or refreshing)."""
+    out: dict[str, set[Binding]] = {}
     for mag in ("mag1", "mag2"):
         table = lab.control(mag, {"cmd": "show", "what": "bindings"})
         cols = table["columns"]
         for row in table["rows"]:
             r = dict(zip(cols, row))
             if r["state"] in ("bound", "refreshing"):
-                out.setdefault(r["mn_id"], set()).update(r["hnps"].split())
+                out.setdefault(r["mn_id"], set()).update((h, str(T.MAG_COA[mag])) for h in r["hnps"].split())
     return out
 
 
-def _switch_prefixes(lab: ClusterLab) -> list[str]:
-    rows = lab.read_switch("lma", "bindings")
-    return [str(r["match"]["dst_addr"]) for r in rows if r.get("table") == "bindings"]
+def _switch_bindings(lab: ClusterLab) -> list[Binding]:
+    """(prefix, tunnel destination) of each `bindings` entry of the LMA switch."""
+    members = {m["member_id"]: m for m in lab.read_switch("lma", "binding_profile")}
+    return [(str(e["match"]["dst_addr"]), str(members.get(e.get("member_id"), {}).get("args", {}).get("dst_addr")))
+            for e in lab.read_switch("lma", "bindings")]
 
 
 def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None] = print,
@@ -168,7 +177,7 @@ def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None]
         # 4. what was acknowledged against etcd and the switch
         acked = _acknowledged(lab)
         bces = lab.etcd_docs("bce")
-        compared = compare_bindings(acked, bces, _switch_prefixes(lab))
+        compared = compare_bindings(acked, bces, _switch_bindings(lab))
         shown = lab.control(survivor, {"cmd": "show", "what": "cluster"})
         cluster_row = dict(zip(shown.get("columns", []), (shown.get("rows") or [[]])[0]))
         ping = parse_ping((out / "ping.log").read_text(errors="replace"))
