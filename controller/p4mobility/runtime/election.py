@@ -83,27 +83,41 @@ class Election:
     async def campaign(self, waiting: Callable[[dict], None] = lambda owner: None) -> int:
         """Wait until this instance owns the switch; its ownership revision. ``waiting`` is
         called with the current owner each time the key is found taken (once per owner)."""
-        grant = await self._call("LeaseStub", "LeaseGrant", rpc.LeaseGrantRequest(TTL=self.ttl))
-        self.lease = grant.ID
-        value = json.dumps({"instance": self.instance, "lease": self.lease, "since": time.time()}).encode()
+        value = await self._grant()  # etcd unreachable at start: the node does not start
         seen = None
         while True:
-            txn = rpc.TxnRequest(
-                compare=[rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.CREATE, key=self.key,
-                                     create_revision=0)],
-                success=[rpc.RequestOp(request_put=rpc.PutRequest(key=self.key, value=value, lease=self.lease))],
-                failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=self.key))])
-            response = await self._call("KVStub", "Txn", txn)
-            if response.succeeded:
-                self.revision = response.header.revision
-                return self.revision
-            kvs = [kv for r in response.responses for kv in r.response_range.kvs]
-            if kvs and kvs[0].create_revision != seen:
-                seen = kvs[0].create_revision
-                waiting({**self._owner(kvs[0]), "revision": seen})
-            if await self._keepalive_once() <= 0:  # our own lease, kept while we wait
-                raise OwnershipLost("the waiting instance's lease expired")
+            try:
+                txn = rpc.TxnRequest(
+                    compare=[rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.CREATE, key=self.key,
+                                         create_revision=0)],
+                    success=[rpc.RequestOp(request_put=rpc.PutRequest(key=self.key, value=value,
+                                                                      lease=self.lease))],
+                    failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=self.key))])
+                response = await self._call("KVStub", "Txn", txn)
+                if response.succeeded:
+                    self.revision = response.header.revision
+                    return self.revision
+                kvs = [kv for r in response.responses for kv in r.response_range.kvs]
+                if kvs and kvs[0].lease == self.lease:  # our Txn went through, its answer timed out
+                    self.revision = kvs[0].create_revision
+                    return self.revision
+                if kvs and kvs[0].create_revision != seen:
+                    seen = kvs[0].create_revision
+                    waiting({**self._owner(kvs[0]), "revision": seen})
+                if await self._keepalive_once() <= 0:  # our own lease lapsed while we waited
+                    value = await self._grant()  # (it holds nothing: a new one will do)
+            except grpc.RpcError as exc:
+                # a member down or raft choosing a leader: the waiting instance waits on
+                if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise
+                await self._next_endpoint()
             await asyncio.sleep(self.ttl / 3)
+
+    async def _grant(self) -> bytes:
+        """A new lease for this instance; the election key's value naming it."""
+        grant = await self._call("LeaseStub", "LeaseGrant", rpc.LeaseGrantRequest(TTL=self.ttl))
+        self.lease = grant.ID
+        return json.dumps({"instance": self.instance, "lease": self.lease, "since": time.time()}).encode()
 
     @staticmethod
     def _owner(kv: Any) -> dict:
