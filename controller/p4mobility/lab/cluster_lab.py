@@ -25,7 +25,10 @@ from p4mobility.lab.tools import find_tool
 INSTANCES = ("lma-a", "lma-b")
 ELECTION = "lma-switch"
 STORE_PREFIX = "/p4mob/lma"
-LEASE_TTL = 2  # s: the owner's lease outlives its last keepalive by at most this
+LEASE_TTL = 3  # s: the owner's lease outlives its last keepalive by at most this; more than raft
+# needs to choose a new leader (1-2 s with etcd's default election timeout), or the owner would
+# give up the switch when the leader dies
+STORE_TIMEOUT = 1.0  # s per etcd call, so a call held by a member without a leader moves on soon
 
 
 class ClusterLab(Lab):
@@ -59,7 +62,7 @@ class ClusterLab(Lab):
         node.pop("state_db", None)
         node.update(control_socket=str(self.sock(name)), metrics_port=METRICS_PORT + 1 + INSTANCES.index(name))
         assert self.etcd is not None
-        cfg["store"] = {"kind": "etcd", "endpoints": self.etcd.endpoints, "prefix": STORE_PREFIX, "timeout": 2.0,
+        cfg["store"] = {"kind": "etcd", "endpoints": self.etcd.endpoints, "prefix": STORE_PREFIX, "timeout": STORE_TIMEOUT,
                         "election": ELECTION, "lease_ttl": self.lease_ttl}
         (self.out / f"{name}.toml").write_text(T.to_toml(cfg))
 

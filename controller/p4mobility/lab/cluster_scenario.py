@@ -1,7 +1,8 @@
 """`p4mob lab --scenario lma-cluster` (issue 16; docs/cluster.md#the-lab-lma-cluster).
 
 The MN attaches at MAG1 and pings the CN every 10 ms throughout. Then:
-1. etcd member 1 (the first endpoint of both LMA instances) is killed -9 and the lab
+1. etcd member 1 (the first endpoint of both LMA instances) is killed -9, made raft's leader
+   first (``etcd_kill="leader"``, the default) or a follower (``"follower"``), and the lab
    watches for 3 lease TTLs: the owner must keep its lease and nothing changes for the MN.
 2. The owning LMA instance is killed -9 one second before MAG1's next refresh is due, so a
    PBU is outstanding from then on (the MAGs retransmit every 0.5 s at most in this lab).
@@ -119,8 +120,10 @@ def _switch_bindings(lab: ClusterLab) -> list[Binding]:
 
 
 def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None] = print,
-                settle: float = 2.0, ipsec: bool = True, port_mn: bool = True, tag: str | None = None
-                ) -> dict[str, Any]:
+                settle: float = 2.0, ipsec: bool = True, port_mn: bool = True, tag: str | None = None,
+                etcd_kill: str = "leader") -> dict[str, Any]:
+    if etcd_kill not in ("leader", "follower"):
+        raise LabError(f"etcd_kill: expected leader or follower, got {etcd_kill!r}")
     opts = T.LabOptions(ipsec=ipsec, port_mn=port_mn, mn_lifetime=MN_LIFETIME, mag=dict(MAG_TIMERS))
     with ClusterLab(out, target, opts, tag=tag) as lab:
         assert lab.etcd is not None
@@ -137,8 +140,9 @@ def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None]
         lab.start_ping()
         time.sleep(settle)
 
-        # 1. an etcd member killed: the first endpoint of both instances
+        # 1. an etcd member killed: the first endpoint of both instances, leader or follower
         member = lab.etcd.names[0]
+        lab.etcd.make_leader(member if etcd_kill == "leader" else lab.etcd.names[1])
         leader_before = lab.etcd.leader()
         t_member = lab.mark(f"kill -9 {member}")
         lab.etcd.kill(member)
@@ -202,7 +206,7 @@ def lma_cluster(out: Path, target: str = "embedded", echo: Callable[[str], None]
         "reconcile": {k: rec.get(k) for k in ("inserted", "modified", "deleted")},
         "new_owner_answered_mag2": answered is not None and mag2_ack is not None,
         "handover_signaling_ms": _ms(t_move, mag2_ack["ts"]),
-        "etcd_member_killed": member, "etcd_leader_before": leader_before, "etcd_leader_after": leader_after,
+        "etcd_member_killed": member, "etcd_member_killed_was": etcd_kill, "etcd_leader_before": leader_before, "etcd_leader_after": leader_after,
         "etcd_member_kill_changes": member_changes,
         "show_cluster": cluster_row,
         **compared,

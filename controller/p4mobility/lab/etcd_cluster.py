@@ -112,6 +112,18 @@ class EtcdCluster:
                 return ids[s["leader"]]
         return None
 
+    def make_leader(self, name: str, timeout: float = 30.0) -> None:
+        """Move raft's leadership to ``name`` (etcd's MoveLeader, asked of the leader)."""
+        deadline = time.monotonic() + timeout
+        while (leader := self.leader()) != name:
+            target = self.status(name)
+            if leader is not None and target is not None:
+                body = json.dumps({"targetID": target["member_id"]}).encode()
+                self._get(leader, "/v3/maintenance/transfer-leadership", body)
+            if time.monotonic() > deadline:
+                raise LabError(f"etcd: leadership not moved to {name} within {timeout} s (leader {leader})")
+            time.sleep(0.3)
+
     def alive(self) -> list[str]:
         return [n for n in self.names if n in self.sup.procs and self.sup.procs[n].alive()]
 

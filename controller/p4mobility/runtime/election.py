@@ -26,6 +26,10 @@ COLUMNS = ["election", "owner", "owner_revision", "election_id", "lease", "ttl_l
            "store_revision"]
 
 
+# a member down (UNKNOWN: the stream it cut) or without a leader: another member may answer
+TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN)
+
+
 class OwnershipLost(Exception):
     """This instance no longer owns the switch; it must stop writing to it (and exits)."""
 
@@ -108,7 +112,7 @@ class Election:
                     value = await self._grant()  # (it holds nothing: a new one will do)
             except grpc.RpcError as exc:
                 # a member down or raft choosing a leader: the waiting instance waits on
-                if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                if exc.code() not in TRANSIENT:
                     raise
                 await self._next_endpoint()
             await asyncio.sleep(self.ttl / 3)
@@ -129,21 +133,23 @@ class Election:
     async def hold(self) -> None:
         """Keep the lease alive; raise OwnershipLost when it is gone or etcd has not answered
         for a TTL (by then etcd may have given the switch to another instance)."""
-        last_ok = time.monotonic()
+        last_ok, delay = time.monotonic(), self.ttl / 3
         while True:
-            await asyncio.sleep(self.ttl / 3)
+            await asyncio.sleep(delay)
             try:
                 left = await self._keepalive_once()
             except grpc.RpcError as exc:
                 if time.monotonic() - last_ok >= self.ttl:
                     raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}): "
                                         "the lease may be gone") from None
-                if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                    await self._next_endpoint()  # a member down: the lease lives on in the others
+                # a member down (UNAVAILABLE, or UNKNOWN for the stream it cut) or without a
+                # leader: the lease lives on in the others; ask the next one soon
+                await self._next_endpoint()
+                delay = min(0.2, self.ttl / 3)
                 continue
             if left <= 0:
                 raise OwnershipLost(f"lease {self.lease:x} expired")
-            last_ok = time.monotonic()
+            last_ok, delay = time.monotonic(), self.ttl / 3
 
     async def resign(self) -> None:
         """Revoke the lease (the key goes at once: a waiting instance takes over now)."""
