@@ -1,7 +1,8 @@
 """A real etcd cluster for the lab (issue 16): N members, each in its own namespace.
 
 Rule: orchestration only. Each member runs Debian's `etcd` in namespace `etcd<i>`
-with its own data dir (out/etcd/etcd<i>), on 10.77.0.1<i> (client :2379, peer :2380).
+with its own data dir (out/etcd/etcd<i>), on 10.77.0.1<i> (client :2379, peer :2380),
+raft's election timeout 500 ms (HEARTBEAT_MS, ELECTION_TIMEOUT_MS).
 Every member's veth peer is a port of the bridge `etcdbr` in the hub namespace (the
 LMA's), which holds 10.77.0.1/24: the LMA instances reach each member there, and the
 members reach each other (raft) through it. `--max-txn-ops 4096`: the node writes a
@@ -25,6 +26,10 @@ from p4mobility.lab.tools import find_tool, tool_missing
 SUBNET = "10.77.0"
 CLIENT_PORT, PEER_PORT = 2379, 2380
 MAX_TXN_OPS = 4096
+# raft's timers (ms): a new leader within about a second of the old one's death, well inside the
+# lab's lease TTL (3 s); with etcd's defaults (100/1000) it took up to 2.5 s here and the owner,
+# whose keepalives went unanswered for a TTL meanwhile, gave up the switch
+HEARTBEAT_MS, ELECTION_TIMEOUT_MS = 50, 500
 BRIDGE = "etcdbr"
 
 
@@ -75,7 +80,8 @@ class EtcdCluster:
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
-                "--initial-cluster-token", "p4mob-lab", "--max-txn-ops", str(MAX_TXN_OPS)]
+                "--initial-cluster-token", "p4mob-lab", "--max-txn-ops", str(MAX_TXN_OPS),
+                "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_TIMEOUT_MS)]
 
     def start_member(self, name: str) -> None:
         """Start (or restart, on its data dir) one member."""

@@ -140,8 +140,8 @@ class Election:
                 left = await self._keepalive_once()
             except grpc.RpcError as exc:
                 if time.monotonic() - last_ok >= self.ttl:
-                    raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}): "
-                                        "the lease may be gone") from None
+                    raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}: "
+                                        f"{exc.details()}): the lease may be gone"[:300]) from None
                 # a member down (UNAVAILABLE, or UNKNOWN for the stream it cut) or without a
                 # leader: the lease lives on in the others; ask the next one soon
                 await self._next_endpoint()
