@@ -89,7 +89,7 @@ def node_alone_rate(cfg: dict, count: int, batch: int = 100) -> float:
         c = json.loads(json.dumps(cfg))
         c["node"].update(control_socket=f"{tmp}/s", state_db=f"{tmp}/lma.db")
         node = LmaNode(lma_from_dict(c), EventLog("lma", devnull))
-        node.entries.plan(node.restore())
+        node.entries.load(node.restore())  # as NodeRuntime.run
         try:  # typed queue items and the node's parts in their own modules (runtime/items.py, ...)
             from p4mobility.runtime.action_log import log_actions
             from p4mobility.runtime.items import PacketIn
@@ -168,9 +168,11 @@ def inner(args: argparse.Namespace) -> int:
         base_i = n_burst
         # the goal's rate, a fifth of it, and half the burst rate (one it sustains)
         rates = [] if args.burst_only else sorted({max(1, args.rate // 5), args.rate, max(1, int(burst_rate * 0.5))})
+        cpu_by_rate: dict[int, dict] = {}
         for rate in rates:
             lat = []
             period = 1.0 / rate
+            cpu_r = {k: cpu_seconds(p) for k, p in procs.items()}
             t_next = time.perf_counter()
             for k in range(n_rate):
                 i = base_i + k
@@ -185,6 +187,9 @@ def inner(args: argparse.Namespace) -> int:
                 if i in gen.acked:
                     lat.append((gen.acked[i][0] - gen.sent[i]) * 1000.0)
             latency[rate] = {"answered": len(lat), "sent": n_rate, **percentiles(lat)}
+            # per registration at this rate: small batches, where each write request's fixed cost shows
+            cpu_by_rate[rate] = {k: round((cpu_seconds(p) - cpu_r[k]) * 1e6 / max(1, len(lat)))
+                                 for k, p in procs.items()}
             base_i += n_rate
         written = request(control, {"cmd": "status"})["written"]
         node_cpu_s = cpu_seconds(node.pid) - cpu0["node"]
@@ -204,6 +209,7 @@ def inner(args: argparse.Namespace) -> int:
                                        "max": burst_largest},
            "burst_cpu_us_per_registration": cpu_us,
            "node_cpu_us_per_registration_all_phases": round(node_cpu_s * 1e6 / max(1, len(gen.acked))),
+           "cpu_us_per_registration_by_rate": cpu_by_rate,
            "node_log_level": args.log_level, "punts": args.punts,
            "load_average_1min": round(os.getloadavg()[0], 2),
            "cpus": os.cpu_count(),
@@ -214,7 +220,9 @@ def inner(args: argparse.Namespace) -> int:
     print("burst CPU per registration: " + ", ".join(f"{k} {v} us" for k, v in cpu_us.items())
           + f"; node over all phases {res['node_cpu_us_per_registration_all_phases']} us")
     for rate, r in latency.items():
-        print(f"at {rate}/s: {r['answered']}/{r['sent']} answered, PBU->PBA p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms")
+        c = cpu_by_rate.get(rate, {})
+        print(f"at {rate}/s: {r['answered']}/{r['sent']} answered, PBU->PBA p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms; "
+              "CPU per registration " + ", ".join(f"{k} {v} us" for k, v in c.items()))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "registrations.json").write_text(json.dumps(res, indent=2) + "\n")
     return 0

@@ -12,6 +12,7 @@
 #include "include/control/packetio.p4"
 #include "include/control/classifier.p4"
 #include "include/control/signaling.p4"
+#include "include/control/pool_steering.p4"
 #include "include/control/tunnel_termination.p4"
 #include "include/control/esp.p4"
 #include "include/control/source_check.p4"
@@ -26,6 +27,7 @@ control MobilityIngress(inout headers_t hdr,
     PacketIoIn()        packetio;
     Classifier()        classifier;
     Signaling()         signaling;
+    PoolSteering()      pool_steering;
     TunnelTermination() tunnel_termination;
     Esp()               esp;
     SourceCheck()       source_check;
@@ -55,15 +57,20 @@ control MobilityIngress(inout headers_t hdr,
         }
         if (meta.verdict == Verdict.FORWARD && meta.encap_kind != EncapKind.NONE &&
                 !meta.from_cpu && !(meta.sig_in_udp && meta.to_local)) {
-            tunnel_termination.apply(hdr, meta, std);
+            if (meta.to_local && !meta.esp_in_tunnel) {
+                pool_steering.apply(hdr, meta, std);  // another switch serves the inner source
+            }
+            if (!meta.steered) {
+                tunnel_termination.apply(hdr, meta, std);
+            }
         }
-        if (meta.verdict == Verdict.FORWARD) {
+        if (meta.verdict == Verdict.FORWARD && !meta.steered) {
             esp.apply(hdr, meta, std);
         }
         if (meta.verify_source && meta.verdict != Verdict.DROP) {
             source_check.apply(hdr, meta, std);
         }
-        if (meta.verdict == Verdict.FORWARD) {
+        if (meta.verdict == Verdict.FORWARD && !meta.steered) {
             mag_access.apply(hdr, meta, std);
             if (!meta.has_tunnel_peer && !meta.egress_chosen) {
                 bindings.apply(hdr, meta, std);

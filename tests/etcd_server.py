@@ -1,4 +1,5 @@
-"""A real etcd for the tests: one member in a temp dir on free loopback ports.
+"""A real etcd for the tests: one member in a temp dir on free loopback ports, or a small
+cluster of them (EtcdCluster, three members by default).
 
 Rule: found with tests/tooling (skip with the reason when Debian's etcd-server is
 absent); ``stop()`` kills it (-9 by default: etcd unreachable), ``start()`` brings it
@@ -23,9 +24,12 @@ MAX_TXN_OPS = 4096
 
 
 class EtcdServer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, name: str = "t") -> None:
         self.binary = require_tool("etcd")
         self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.initial_cluster: str | None = None  # name=peer-url,... of a cluster (EtcdCluster); None: alone
         self.proc: subprocess.Popen | None = None
         self._new_ports()
         self.started_once = False
@@ -55,17 +59,24 @@ class EtcdServer:
     def _log_tail(self) -> str:
         return (self.dir / "etcd.log").read_text(errors="replace")[-3000:]
 
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
     def _start(self) -> None:
-        client, peer = f"http://{self.endpoint}", f"http://127.0.0.1:{self.peer_port}"
+        self._spawn()
+        self._wait_ready()
+
+    def _spawn(self) -> None:
+        client, peer = f"http://{self.endpoint}", self.peer_url
         log = open(self.dir / "etcd.log", "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "--name", "t", "--data-dir", str(self.dir / "data"),
+            [self.binary, "--name", self.name, "--data-dir", str(self.dir / "data"),
              "--listen-client-urls", client, "--advertise-client-urls", client,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"t={peer}", "--max-txn-ops", str(MAX_TXN_OPS)],
+             "--initial-cluster", self.initial_cluster or f"{self.name}={peer}", "--max-txn-ops", str(MAX_TXN_OPS)],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -91,4 +102,47 @@ class EtcdServer:
         self.proc = None
 
 
-__all__ = ["EtcdServer", "MAX_TXN_OPS"]
+class EtcdCluster:
+    """``size`` members m0.. on loopback, one cluster (Raft quorum: size // 2 + 1)."""
+
+    def __init__(self, workdir: Path, size: int = 3) -> None:
+        self.members = [EtcdServer(workdir / f"m{i}", f"m{i}") for i in range(size)]
+        initial = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
+        for m in self.members:
+            m.initial_cluster = initial
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [m.endpoint for m in self.members]
+
+    def start(self) -> "EtcdCluster":
+        """Every member started, then each one serving (a new cluster answers once it has a quorum)."""
+        for m in self.members:
+            m._spawn()
+        for m in self.members:
+            m._wait_ready()
+            m.started_once = True
+        return self
+
+    def leader(self) -> int:
+        """Index of the member that leads now (Status of a member that answers)."""
+        for m in self.members:
+            if m.proc is None:
+                continue
+            with grpc.insecure_channel(m.endpoint) as channel:
+                try:
+                    st = rpc.MaintenanceStub(channel).Status(rpc.StatusRequest(), timeout=2.0)
+                    listed = rpc.ClusterStub(channel).MemberList(rpc.MemberListRequest(), timeout=2.0)
+                except grpc.RpcError:
+                    continue
+            names = {x.ID: x.name for x in listed.members}
+            if st.leader in names:
+                return [x.name for x in self.members].index(names[st.leader])
+        raise RuntimeError("no etcd member answers")
+
+    def stop(self) -> None:
+        for m in self.members:
+            m.stop()
+
+
+__all__ = ["EtcdCluster", "EtcdServer", "MAX_TXN_OPS"]

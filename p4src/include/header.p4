@@ -204,6 +204,7 @@ struct local_metadata_t {
     bit<16>         tunnel_udp_sport;
     bit<16>         tunnel_udp_dport;
     bool            egress_chosen;    // a mobility table set the port and MACs
+    bool            steered;          // pool_steering.p4: sent on, encapsulated, to the serving switch
     /* the binding a `bindings` or `uplink_sources` lookup found last */
     binding_t       binding;
     bit<8>          flow;             // the flow of a packet before ESP (crypto_meta.flow), else 0

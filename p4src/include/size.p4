@@ -15,6 +15,7 @@
 #define MAX_PUNT_RULES          256
 #define MAX_ROUTES              16384
 #define MAX_MAG_ENTRIES         100000   // MAG access uplinks / downlinks
+#define MAX_STEERED_POOLS       1024     // pool_steering: prefix pools other LMA switches serve
 #define DROP_REASONS            256
 
 #endif

@@ -107,6 +107,27 @@ def switch_entries(h: LmaAlone) -> list[dict]:
     return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
 
 
+async def _write_as(addr: str, election_id: int) -> str | None:
+    """A P4Runtime client with ``election_id`` deletes one `bindings` entry: None when the
+    switch took it, else the error (P4Runtime §5: only the primary writes)."""
+    import asyncio
+
+    import finsy
+    from finsy import P4TableEntry
+
+    from p4mobility.runtime.nodeconfig import DEFAULT_P4INFO
+
+    opts = finsy.SwitchOptions(p4info=DEFAULT_P4INFO, initial_election_id=election_id, device_id=1)
+    async with finsy.Switch("stale-owner", addr, opts) as sw:
+        entries = [e async for e in sw.read(P4TableEntry("bindings"))]
+        assert entries
+        try:
+            await asyncio.wait_for(sw.write([-entries[0]]), 30)
+        except finsy.P4ClientError as exc:
+            return str(exc)
+    return None
+
+
 def rows_without_time(rows: list) -> list:
     return [r[:-1] for r in rows]  # all but expires_in
 
@@ -208,6 +229,13 @@ def test_a_paused_owner_that_wakes_up_stops_and_the_new_owner_keeps_the_switch(t
         h.node.send_signal(signal.SIGSTOP)  # paused longer than its lease
         took = _wait(log_b, "election_won", timeout=60)
         _wait(log_b, "reconciled")
+        # a write with an election id below the new owner's, as the paused owner's (whose own id its
+        # still open stream holds) is refused by the switch
+        import asyncio
+        stale_id = h.events("election_won")[0]["election_id"] + 1
+        assert stale_id < took["election_id"]
+        refused = asyncio.run(_write_as(h.switch.grpc_addr, stale_id))
+        assert refused is not None and "PERMISSION_DENIED" in refused, refused
         h.node.send_signal(signal.SIGCONT)
         assert h.node.wait(60) != 0  # it stops itself: its lease is gone
         lost = h.events("ownership_lost")  # (lease expired, or no keepalive for a TTL if one was on the way)
@@ -222,5 +250,42 @@ def test_a_paused_owner_that_wakes_up_stops_and_the_new_owner_keeps_the_switch(t
         if second is not None and second.poll() is None:
             second.kill()
             second.wait(15)
+        h.close()
+        etcd.stop()
+
+
+def test_metrics_time_store_writes_and_count_a_conflict(tmp_path):
+    # a real apply, then a real conflict: another instance takes the election key, so etcd
+    # refuses the owner's next Txn on its guard; the node's /metrics say both
+    import asyncio
+
+    import grpc
+    from aetcd import rpc
+
+    from p4mobility.runtime.election import Election
+
+    etcd = EtcdServer(tmp_path)
+    h = _lma_alone(tmp_path, etcd, election={"election": "lma-sw", "lease_ttl": 2})
+    try:
+        assert h.register("mn0", 1).status == 0
+        m = h.metrics()
+        assert m['p4mob_store_apply_seconds_count{store="etcd"}'] >= 1
+        assert m['p4mob_store_apply_seconds_sum{store="etcd"}'] > 0
+        assert m['p4mob_store_conflicts_total{store="etcd"}'] == 0
+        assert m["p4mob_ownership_changes_total"] == 1
+        with grpc.insecure_channel(etcd.endpoint) as channel:
+            rpc.KVStub(channel).DeleteRange(rpc.DeleteRangeRequest(key=b"/p4mob/election/lma-sw"), timeout=5)
+        intruder = Election([etcd.endpoint], "lma-sw", "intruder", 2)
+        asyncio.run(intruder.campaign())
+        t = time.time()
+        h.drain()
+        h.send(frame(mh_bytes(pbu("mn1", 1), MAG1)))
+        failed = h.wait_event("store_write_failed", since=t)
+        assert "not the owner any more" in failed["error"]
+        m = h.metrics()
+        assert m['p4mob_store_conflicts_total{store="etcd"}'] >= 1
+        assert m["p4mob_store_errors_total"] >= 1
+        assert m['p4mob_store_apply_seconds_count{store="etcd"}'] >= 2  # the refused Txn timed too
+    finally:
         h.close()
         etcd.stop()

@@ -17,7 +17,7 @@ from ipaddress import IPv4Address, IPv6Address
 import pytest
 
 from p4mobility.lab import mip_topology as M
-from p4mobility.lab.supervisor import sh
+from p4mobility.lab.supervisor import LabError, sh
 
 from p4mobility.lab.esppcap import flow_byte, links_by_flow
 from .mip_states import (COA, binding, ipv4_in_ipv6, make_mip_lab, mn_running, needs_pcaps, targets, to_switch)
@@ -95,8 +95,14 @@ def test_rfc5648_downlink_flows_leave_by_different_coas_each_flow_by_one(lab):
     on_both(lab)
     before = received(lab)
     t = send_flows(lab)
-    lab.wait_for(lambda: all(received(lab).get(sp, 0) - before.get(sp, 0) == 20 for sp in SPORTS),
-                 "every datagram of every flow at the MN")
+    def got() -> dict[int, int]:
+        now = received(lab)
+        return {sp: now.get(sp, 0) - before.get(sp, 0) for sp in SPORTS}
+
+    try:
+        lab.wait_for(lambda: all(n == 20 for n in got().values()), "every datagram of every flow at the MN")
+    except LabError as e:  # say which flow lost what, and where the ESP went
+        raise AssertionError(f"{e}: received per flow {got()}, links {links_of_flows(lab, t)}") from None
     links = links_of_flows(lab, t)
     assert all(len(v) == 1 for v in links.values()), links  # a flow stays on one CoA
     assert set().union(*links.values()) == {"acca", "accb"}, links  # the flows use both

@@ -5,6 +5,7 @@ is checked with scapy. Only the switch is absent (frames are handed over
 directly); cores, codecs, frame builders and entry translation are real."""
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from p4mobility.runtime.items import LinkChanged, PacketIn
 from p4mobility.runtime.lma_node import LmaNode
 from p4mobility.runtime.logs import EventLog, read_events
 from p4mobility.runtime.mag_node import MagNode
+from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.nodeconfig import lma_from_dict, mag_from_dict
 
 
@@ -48,8 +50,8 @@ def nodes(tmp_path: Path):
     lma = LmaNode(lma_from_dict(tomllib.loads(T.to_toml(T.lma_config(settings("lma"), opts)))), EventLog("lma", log))
     mag = MagNode(mag_from_dict(tomllib.loads(T.to_toml(T.mag_config("mag1", settings("mag1"), opts)))),
                   EventLog("mag1", log))
-    lma.entries.plan(lma.restore())
-    mag.entries.plan(mag.restore())
+    lma.entries.load(lma.restore())  # as NodeRuntime.run
+    mag.entries.load(mag.restore())
     return lma, mag
 
 
@@ -84,11 +86,22 @@ def test_rfc5213_6_9_rs_to_pbu_to_pba_to_ra_through_both_adapters(nodes):
     lma_acts = deliver(pbus, lma, now=100.01)
     names = [type(a).__name__ for a in lma_acts]
     assert names[:2] == ["TunnelPeerAdded", "BindingCreated"] and names[-1] == "SendMh"
-    ups = lma.entries.plan([c for a in lma_acts for c in lma.changes_for(a)])
-    assert [getattr(u, "table_id", None) or u.action_profile_id for u in ups] == [
-        "binding_profile", "tunnel_peers", "tunnel_terminations", "bindings", "uplink_sources"]
+    top = lma.entries.pool.top
+    requests = lma.entries.plan_requests([c for a in lma_acts for c in lma.changes_for(a)])
+    # one WriteRequest (member_pool.py): the binding's member modified, the entries naming it
+    # inserted, and the members that keep the pool's headroom (nothing names them) inserted
+    raised = lma.entries.pool.top - top
+    assert len(requests) == 1 and sorted((u._update_type.name, getattr(u, "table_id", None) or u.action_profile_id)
+                                         for u in requests[0]) == sorted(
+        [("MODIFY", "binding_profile"), ("INSERT", "tunnel_peers"), ("INSERT", "tunnel_terminations"),
+         ("INSERT", "bindings"), ("INSERT", "uplink_sources")] + [("INSERT", "binding_profile")] * raised)
     lma.persist(lma_acts)
     assert list(lma.store.load("bce")) == ["1"]
+    # the binding's member and entries are made from the core (entry_set.py), listed by `entries`
+    listed = asyncio.run(handle_control(lma, {"cmd": "entries"}))["entries"]
+    assert len(listed) == len(lma.entries)
+    assert sum(e.startswith(("bindings ", "uplink_sources ")) for e in listed) == 2
+    assert sum("set_binding_tunnel_ipv6" in e for e in listed) == 1
     mag_acts = deliver([a for a in lma_acts if isinstance(a, SendMh)], mag, now=100.02)
     ra = [mag.packet_out(a) for a in mag_acts if type(a).__name__ == "SendRouterAdvertisement"]
     assert len(ra) == 1
@@ -162,7 +175,29 @@ def test_mag_corrupt_state_is_refused_and_the_node_starts_empty(nodes, tmp_path)
     assert again.core.binding_update_list() == []
     refused = [e for e in read_events(str(log)) if e["event"] == "state_refused"]
     assert len(refused) == 1 and "bul[1].hnps" in refused[0]["error"]
+    assert refused[0]["kept_as"] == "mag_core.refused, mag_bul.refused"
     assert again.store.load("mag_bul") == {} and again.store.load("mag_core") == {}
+    assert again.store.load("mag_bul.refused")["1"]["hnps"] == ["not a prefix"]  # nothing lost
+    assert again.store.load("mag_core.refused") != {}
+
+
+def test_lma_corrupt_state_is_set_aside_and_the_node_starts_empty(nodes, tmp_path):
+    lma, mag = nodes
+    rs = Ether(src=T.MN_MAC) / IPv6(src="fe80::ff:fe00:aa01", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    acts = mag.on_item(PacketIn(Punted(bytes(rs), punt_reason=PuntReason.PUNT_RULE, ingress_port=1)), 100.0)
+    lma.persist(deliver([a for a in acts if isinstance(a, SendMh)], lma, now=100.01))
+    docs = lma.store.load("bce")
+    assert len(docs) == 1
+    key, doc = next(iter(docs.items()))
+    bad = dict(doc, hnps=["2001:db8::/200"])
+    lma.store.put("bce", key, bad)
+    log = tmp_path / "l3.log"
+    again = LmaNode(lma.cfg, EventLog("lma3", open(log, "w")))
+    again.entries.plan(again.restore())
+    assert again.core.bindings() == []
+    (refused,) = [e for e in read_events(str(log)) if e["event"] == "state_refused"]
+    assert refused["kept_as"] == "bce.refused" and "hnps" in refused["error"]
+    assert again.store.load("bce") == {} and again.store.load("bce.refused") == {key: bad}
 
 
 def test_rfc6275_9_2_garbage_punt_is_discarded_not_raised(nodes):

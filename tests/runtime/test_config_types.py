@@ -71,6 +71,7 @@ def _node_fix(data: dict) -> dict:
 
 LOADERS = {
     "lma": ("lma.toml", lambda d, base: lma_from_dict(d, base)),
+    "lma-switches": ("lma-switches.toml", lambda d, base: lma_from_dict(d, base)),
     "mag": ("mag1.toml", lambda d, base: mag_from_dict(d, base)),
     "ha": ("ha.toml", lambda d, base: ha_from_dict(d, base)),
     "mn": ("mn.toml", lambda d, base: config_from_dict(d, base)),

@@ -45,6 +45,25 @@ def test_the_second_waits_and_owns_after_the_first_resigns_with_a_higher_revisio
     asyncio.run(main())
 
 
+def test_an_owner_whose_loop_is_blocked_past_its_lease_after_winning_keeps_it(etcd):
+    # the node restores its bindings (blocking) between campaign() and hold()
+    import time
+
+    async def main():
+        a = Election([etcd.endpoint], "sw1", "a", TTL)
+        revision = await a.campaign()
+        time.sleep(2 * TTL)  # the event loop blocked
+        holding = asyncio.create_task(a.hold())
+        await asyncio.sleep(TTL)
+        assert not holding.done(), holding.exception()
+        shown = await a.show()
+        holding.cancel()
+        await a.resign()
+        return revision, shown
+    revision, shown = asyncio.run(main())
+    assert shown["rows"][0][2] == revision and shown["rows"][0][7] == "owner"
+
+
 OWN_THEN_HOLD = """
 import asyncio
 from p4mobility.runtime.election import Election
@@ -78,3 +97,57 @@ def test_an_owner_killed_9_loses_the_switch_and_its_writes_are_refused(etcd):
     fresh.guard = (b"/p4mob/election/sw1", new)
     fresh.put("bce", "2", {"by": "new"})
     assert fresh.load("bce") == {"1": {"by": "old"}, "2": {"by": "new"}}
+
+
+def test_show_lists_the_clusters_members_and_its_leader(tmp_path):
+    from tests.etcd_server import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path, 3).start()
+    try:
+        async def main():
+            e = Election(cluster.endpoints, "sw1", "a", TTL)
+            await e.campaign()
+            shown = await e.show()
+            await e.resign()
+            return shown
+        shown = asyncio.run(main())
+        members = shown["members"]
+        assert members["columns"] == ["member", "id", "client_urls", "leader"]
+        rows = {r[0]: r for r in members["rows"]}
+        assert sorted(rows) == ["m0", "m1", "m2"]
+        assert {rows[m.name][2] for m in cluster.members} == {f"http://{m.endpoint}" for m in cluster.members}
+        leaders = [name for name, r in rows.items() if r[3]]
+        assert leaders == [cluster.members[cluster.leader()].name]
+    finally:
+        cluster.stop()
+
+
+def test_owner_and_waiting_instance_keep_their_roles_when_the_member_they_talk_to_is_killed(tmp_path):
+    # three members: one killed -9 leaves a quorum; the owner's keepalives and the waiting
+    # instance's tries go to another member; the waiting one still takes over after a resign
+    from tests.etcd_server import EtcdCluster
+
+    cluster = EtcdCluster(tmp_path, 3).start()
+    try:
+        async def main():
+            a, b = (Election(cluster.endpoints, "sw1", name, TTL) for name in ("a", "b"))  # endpoints[0] first
+            revision = await a.campaign()
+            holding = asyncio.create_task(a.hold())
+            waiting = asyncio.create_task(b.campaign())
+            await asyncio.sleep(TTL / 3)
+            cluster.members[0].stop()
+            await asyncio.sleep(3 * TTL)
+            assert not holding.done(), holding.exception()
+            assert not waiting.done(), waiting.exception()
+            shown = await a.show()
+            holding.cancel()
+            await a.resign()
+            second = await asyncio.wait_for(waiting, 10 * TTL)
+            await b.resign()
+            return revision, shown, second
+        revision, shown, second = asyncio.run(main())
+        assert shown["rows"][0][2] == revision and shown["rows"][0][7] == "owner"
+        assert len(shown["members"]["rows"]) == 3  # a dead member is still a member
+        assert second > revision
+    finally:
+        cluster.stop()

@@ -47,3 +47,23 @@ def test_after_batch_freezes_again_after_a_tenth_or_min_growth():
     assert not keeper.after_batch(500)  # shrank (bindings deleted): grows from there
     assert keeper.frozen_at == 500
     assert not keeper.after_batch(599) and keeper.after_batch(600)  # min_growth
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+
+
+def test_garbage_cycles_are_collected_before_each_freeze_not_kept_forever():
+    import weakref
+
+    keeper = HeapKeeper(growth=0.1, min_growth=100)
+    keeper.settle(1000)
+    gc.disable()  # as under a load whose collections have not reached the cycle yet
+    cycle = _Node()
+    gone = weakref.ref(cycle)
+    del cycle
+    assert gone() is not None  # garbage, not yet collected
+    assert keeper.after_batch(2000)
+    gc.collect()  # skips the permanent generation: a frozen cycle would outlive this
+    assert gone() is None

@@ -101,14 +101,15 @@ def wait_event(node: Proc, name: str) -> dict:
 
 
 def read_switch(addr: str, pki: Pki) -> tuple[int, int]:
-    """(entries in the node's tables, has a pipeline) read with our own TLS client."""
+    """(entries in the node's tables and members of its profiles, has a pipeline) read with our own TLS client."""
     creds = grpc.ssl_channel_credentials(pki.ca.read_bytes(), pki.client_key.read_bytes(),
                                          pki.client_cert.read_bytes())
     with grpc.secure_channel(addr, creds) as ch:
         stub = p4r_grpc.P4RuntimeStub(ch)
         cfg = stub.GetForwardingPipelineConfig(p4r.GetForwardingPipelineConfigRequest(
             device_id=1, response_type=p4r.GetForwardingPipelineConfigRequest.P4INFO_AND_COOKIE), timeout=10)
-        req = p4r.ReadRequest(device_id=1, entities=[p4r.Entity(table_entry=p4r.TableEntry())])
+        req = p4r.ReadRequest(device_id=1, entities=[p4r.Entity(table_entry=p4r.TableEntry()), p4r.Entity(
+            action_profile_member=p4r.ActionProfileMember())])  # (the LMA's free ids have members)
         n = sum(len(r.entities) for r in stub.Read(req, timeout=10))
     return n, len(cfg.config.p4info.tables)
 

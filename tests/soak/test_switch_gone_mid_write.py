@@ -46,7 +46,7 @@ def test_switch_killed_mid_write_keeps_the_node_running(tmp_path):
     held = node.outbox.take_held()
     assert len(held) == 1  # the PBA waits for the reconcile after reconnect
     assert len(node.core.binding_ids()) == 1 and len(node.store.load("bce")) == 1
-    keys = {k[0] for k in node.entries.desired}
+    keys = {k[0] for k, _ in node.entries.items()}  # (with the entries made from the core: entry_set.py)
     assert "bindings" in keys  # planned: reconcile writes what the switch lacks
     events = [e["event"] for e in read_events(str(tmp_path / "lma.log"))]
     assert "write_interrupted" in events

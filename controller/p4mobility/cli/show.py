@@ -1,4 +1,4 @@
-"""`p4mob show bindings|peers|counters|sas|cluster`: ask a running node over its control socket.
+"""`p4mob show bindings|peers|counters|sas|cluster|switches`: ask a running node over its control socket.
 
 The node answers ``{"ok": true, "columns": [...], "rows": [[...], ...]}``; this
 module only renders it (a table, or the JSON with ``--json``).
@@ -13,7 +13,7 @@ from p4mobility.runtime.control import ControlError, request
 from .errors import CliError
 
 DEFAULT_SOCKET = "/run/p4mob/node.sock"
-SHOW_WHAT = ("bindings", "peers", "counters", "sas", "cluster")
+SHOW_WHAT = ("bindings", "peers", "counters", "sas", "cluster", "switches")
 
 
 def add_show_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +35,10 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2, default=str))
         return 0
     print(render_table(answer.get("columns", []), answer.get("rows", [])))
+    members = answer.get("members")  # show cluster: the etcd cluster's members
+    if members:
+        print("\netcd members:")
+        print(render_table(members.get("columns", []), members.get("rows", [])))
     if answer.get("note"):
         print(f"note: {answer['note']}")
     return 0

@@ -1,18 +1,11 @@
 """The only module that writes table entries to a switch.
 
-Rule: the runtime keeps the *desired* entries of the tables it owns as a dict
-keyed by (table, match), and the members of the action profiles it owns keyed
-by (profile, member id) (entries.py builds the changes). `EntrySet.plan`
-folds a batch of changes into that dict and returns the P4Runtime updates
-that take the switch from the old desired set to the new one (INSERT for a
-new key, MODIFY for a changed action, DELETE for a removed key; a key that
-appears several times in a batch is written once), in dependency order:
-members inserted, then table entries and modified members, then members
-deleted (an entry points only to a member that exists). `Writer.apply`
-sends each of these phases that is not empty as one WriteRequest (P4Runtime
-§12.2: a server may reorder the updates of one batch), encoded by fastenc
-(finsy's bytes, less CPU); a handover is one update (the binding's member)
-in one WriteRequest with the tunnel peers' entries it needs. `reconcile` Reads
+Rule: the runtime keeps the *desired* entries of the tables it owns and the
+members of the profiles it owns in an `EntrySet` (entry_set.py: planning,
+dependency phases, the member pool and the entries derived from the core).
+`Writer.apply` sends the requests `EntrySet.plan_requests` returns, each as
+one WriteRequest (P4Runtime §12.2: a server may reorder the updates of one
+request), encoded by fastenc (finsy's bytes, less CPU). `reconcile` Reads
 every entry of the owned tables and every member of the owned profiles,
 diffs them against the desired set and writes only the difference, in the
 same order: missing ones inserted, changed ones modified, stale ones
@@ -22,81 +15,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry
+from finsy import P4ActionProfileGroup, P4ActionProfileMember, P4TableEntry, p4entity
+from finsy.proto import p4r
 
-from .entries import Change, Key
+from .entries import Change
+from .entry_set import EntrySet, _op, phases
 from .fastenc import UpdateEncoder
 
 
 Entity = P4TableEntry | P4ActionProfileMember | P4ActionProfileGroup
-
-
-def phases(updates: list[Any]) -> list[list[Any]]:
-    """Updates split into what must be written before what: members inserted;
-    groups inserted (they name members); table entries, then members and groups
-    modified; groups deleted (after the entries naming them); members deleted.
-    Empty phases left out."""
-    members_in: list[Any] = []
-    groups_in: list[Any] = []
-    tables: list[Any] = []
-    modified: list[Any] = []
-    groups_out: list[Any] = []
-    members_out: list[Any] = []
-    for u in updates:
-        t = type(u)
-        if t is P4ActionProfileMember:
-            {"+": members_in, "~": modified, "-": members_out}[_op(u)].append(u)
-        elif t is P4ActionProfileGroup:
-            {"+": groups_in, "~": modified, "-": groups_out}[_op(u)].append(u)
-        else:
-            tables.append(u)
-    return [ph for ph in (members_in, groups_in, tables + modified, groups_out, members_out) if ph]
-
-
-class EntrySet:
-    """The desired entries of the owned tables and members of the owned profiles."""
-
-    def __init__(self) -> None:
-        self.desired: dict[Key, Entity] = {}
-        self.version = 0  # bumped by every plan that changes the desired set
-
-    def plan(self, changes: Iterable[Change]) -> list[Any]:
-        """Updates in dependency order (see `phases`)."""
-        net: dict[Key, Entity | None] = {}
-        for key, entry in changes:
-            net[key] = entry
-        updates: list[Any] = []
-        for key, entry in net.items():
-            old = self.desired.get(key)
-            if entry is None:
-                if old is not None:
-                    del self.desired[key]
-                    updates.append(-copy.copy(old))
-            elif old is None:
-                self.desired[key] = entry
-                updates.append(+copy.copy(entry))
-            elif old != entry:
-                self.desired[key] = entry
-                updates.append(~copy.copy(entry))
-        if updates:
-            self.version += 1
-        return [u for ph in phases(updates) for u in ph]
-
-    def load(self, changes: Iterable[Change]) -> None:
-        """The desired set after ``changes``, as `plan` leaves it, without making the updates:
-        at start, where reconcile writes (100,000 bindings: no copy of 300,000 entries)."""
-        desired = self.desired
-        for key, entry in changes:
-            if entry is None:
-                desired.pop(key, None)
-            else:
-                desired[key] = entry
-        self.version += 1
-
-    def __len__(self) -> int:
-        return len(self.desired)
 
 
 @dataclass
@@ -115,13 +44,14 @@ class Writer:
         self.encoder = UpdateEncoder(switch.p4info)
 
     async def apply(self, changes: Iterable[Change]) -> int:
-        updates = self.entries.plan(changes)
         encode = self.encoder.encode
-        for phase in phases(updates):
-            await self.switch.write([encode(u) for u in phase])
+        written = 0
+        for request in self.entries.plan_requests(changes):
+            await self.switch.write([encode(u) for u in request])
             self.stats.batches += 1
-            self.stats.updates += len(phase)
-        return len(updates)
+            self.stats.updates += len(request)
+            written += len(request)
+        return written
 
 
 @dataclass(frozen=True)
@@ -223,20 +153,34 @@ async def read_groups(switch: Any, profiles: Iterable[str]) -> list[P4ActionProf
     return found
 
 
+async def read_all(switch: Any, entity: Entity) -> Iterator[Any]:
+    """The entities of one Read, decoded once the stream has ended: finsy gives a Read 10 s
+    in all, and decoding and comparing 100,000 entries as they arrive takes longer than that
+    on a loaded machine (DEADLINE_EXCEEDED, the restart never reconciled). The replies are
+    kept as protobuf meanwhile (one table at a time)."""
+    client = getattr(switch, "_p4client", None)
+    if client is None:  # (a switch that is not finsy's)
+        return iter([e async for e in switch.read(entity)])
+    p4info = switch.p4info
+    request = p4r.ReadRequest(device_id=switch.device_id, entities=p4entity.encode_entities([entity], p4info))
+    replies = [r async for r in client.request_iter(request)]
+    return (p4entity.decode_entity(e, p4info) for r in replies for e in r.entities)
+
+
 async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
                     profiles: Iterable[str] = (), selectors: Iterable[str] = ()) -> ReconcileResult:
     """``profiles``: action profiles whose members we own; ``selectors``: those whose
     groups we own too."""
-    d = Diff(entries.desired.values(), switch.p4info)
+    d = Diff(entries.all(), switch.p4info)  # (the bindings' entries made from the core: entry_set.py)
     for table in tables:  # each entry read is compared and dropped (Diff keeps the stale ones)
-        async for e in switch.read(P4TableEntry(table)):
+        for e in await read_all(switch, P4TableEntry(table)):
             if not getattr(e, "is_default_action", False):
                 d.see(e)
     for profile in profiles:
-        async for m in switch.read(P4ActionProfileMember(profile)):
+        for m in await read_all(switch, P4ActionProfileMember(profile)):
             d.see(m)
     for profile in selectors:
-        async for g in switch.read(P4ActionProfileGroup(profile)):
+        for g in await read_all(switch, P4ActionProfileGroup(profile)):
             d.see(g)
     updates = d.updates()
     for phase in phases(updates):
@@ -245,11 +189,6 @@ async def reconcile(switch: Any, entries: EntrySet, tables: Iterable[str],
     for u in updates:
         count[_op(u)] += 1
     return ReconcileResult(d.read, count["+"], count["~"], count["-"])
-
-
-def _op(update: Any) -> str:
-    t = update._update_type.name  # set by finsy's unary operators
-    return {"DELETE": "-", "MODIFY": "~"}.get(t, "+")
 
 
 __all__ = ["Diff", "EntrySet", "Writer", "WriteStats", "ReconcileResult", "diff", "phases", "read_tables", "read_members",

@@ -292,6 +292,31 @@ def buffer_punt(hnp: IPNetwork, present: bool = True) -> Change:
     return _entry("punts", match, "punt_to_controller", priority=BUFFER_PUNT_PRIORITY)
 
 
+@dataclass(frozen=True, slots=True)
+class Before:
+    """The value a key had before an action (None: absent), for an EntrySet that does not
+    store the bindings' entries (entry_set.py); its first one in a batch is the old value."""
+
+    value: Any
+
+
+def lma_before(a: Any) -> list[tuple[Key, Before]]:
+    """What one anchor action's binding member and entries were before it. A free id's
+    member (and a de-registered binding's: the same placeholder) is stored, not listed."""
+    if isinstance(a, BindingCreated):
+        return [(k, Before(None)) for n in a.home_prefixes for k, _ in _to_member(a.binding_id, n)]
+    if isinstance(a, (BindingMoved, BindingDeleted)) or (isinstance(a, BindingUpdated) and a.reactivated):
+        out = [(k, Before(e)) for n in a.home_prefixes for k, e in _to_member(a.binding_id, n)]
+        if isinstance(a, BindingMoved):
+            out.append((member_key(a.binding_id), Before(_member(a.binding_id, a.old_paths)[1])))
+        elif isinstance(a, BindingDeleted):  # (when de-registered, its stored placeholder wins)
+            out.append((member_key(a.binding_id), Before(_member(a.binding_id, a.paths)[1])))
+        return out
+    if isinstance(a, BindingDeregistered):
+        return [(member_key(a.binding_id), Before(_member(a.binding_id, a.paths)[1]))]
+    return []
+
+
 def lma_changes(a: Any) -> list[Change]:
     """Entries for one anchor (LMA, home agent) action; [] for actions that touch no table."""
     if isinstance(a, TunnelPeerAdded):
@@ -371,6 +396,6 @@ def key_address(addr: str) -> str:
     return str(net) if net.prefixlen < 128 else str(net.network_address)
 
 
-__all__ = ["Key", "Change", "Route", "BINDING_PROFILE", "member_key", "key_of", "mac_str", "lma_base_entries",
+__all__ = ["Before", "lma_before", "Key", "Change", "Route", "BINDING_PROFILE", "member_key", "key_of", "mac_str", "lma_base_entries",
            "mag_base_entries", "lma_changes", "table_addr", "mag_changes", "attach_punt", "buffer_punt",
            "key_address"]

@@ -7,7 +7,10 @@ the compiled program and a rename in p4src fails one test, not the lab.
 from __future__ import annotations
 
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
+
+import finsy
 
 
 class EncapKind(IntEnum):
@@ -46,6 +49,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "uplink_sources": (("home_addr",), ("set_binding_tunnel_ipv6", "set_binding_tunnel_ipv4", "set_binding_tunnel_udp",
                                         "set_multi_coa_binding", "set_binding_without_tunnel")),
     "binding_coas": (("binding_id", "coa"), ("accept_coa",)),
+    "pool_steering": (("home_addr",), ("steer_to_switch",)),  # pools another LMA switch serves
     "binding_peers": (("binding_id",), ("set_tunnel_peer",)),  # groups of binding_peer_selector
     "mag_uplinks": (("ingress_port", "src_addr"), ("tunnel_to_lma",)),
     "mag_downlinks": (("dst_addr",), ("forward_to_mn",)),
@@ -63,7 +67,7 @@ PACKET_IN = ("ingress_port", "punt_reason")
 LMA_PROFILES = ("binding_profile", "binding_peer_selector")  # members the anchor owns
 LMA_SELECTORS = ("binding_peer_selector",)  # groups it owns too (RFC 5648 per-flow CoA)
 LMA_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations", "bindings",
-              "uplink_sources", "binding_coas", "binding_peers", "esp_sas", "outbound_policies")
+              "uplink_sources", "binding_coas", "binding_peers", "esp_sas", "outbound_policies", "pool_steering")
 MAG_TABLES = ("local_addresses", "routes", "punts", "tunnel_peers", "tunnel_terminations",
               "mag_uplinks", "mag_downlinks", "esp_sas", "outbound_policies")
 
@@ -109,5 +113,15 @@ def check_names(schema: Any) -> list[str]:
     return missing
 
 
-__all__ = ["EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES", "LMA_SELECTORS",
+def profile_size(p4info: Any, profile: str) -> int | None:
+    """The size of action profile ``profile`` in a P4Info file (or a finsy P4Schema);
+    None when the file cannot be read or lacks it (the switch's P4Info is checked on connect)."""
+    try:
+        schema = p4info if isinstance(p4info, finsy.P4Schema) else finsy.P4Schema(Path(p4info))
+        return int(schema.action_profiles[profile].size)
+    except (OSError, ValueError, IndexError, KeyError):
+        return None
+
+
+__all__ = ["profile_size", "EncapKind", "PuntReason", "TABLES", "PROFILES", "COUNTERS", "LMA_TABLES", "LMA_PROFILES", "LMA_SELECTORS",
            "MAG_TABLES", "check_names"]

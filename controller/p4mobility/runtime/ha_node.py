@@ -65,6 +65,7 @@ from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
 from p4mobility.runtime.node import NodeRuntime, mh_fields
 from p4mobility.runtime.show_tables import home_binding_table, home_peer_table
+from p4mobility.runtime.stores import set_aside
 
 KIND = "ha_binding"  # store documents: one per binding id
 CLEAR_PUNTS = (PuntReason.MOBILITY_HEADER, PuntReason.MOBILITY_HEADER_UDP)
@@ -93,10 +94,9 @@ class HaNode(NodeRuntime):
         if self.store is not None and self.store.load(KIND):
             try:
                 self.rollback_to_store()
-            except (StateError, ValueError) as exc:  # refused: start empty, keep nothing half-loaded
-                self.log.event("state_refused", error=str(exc)[:300])
+            except (StateError, ValueError) as exc:  # refused: start empty, the documents set aside
+                self.log.event("state_refused", error=str(exc)[:300], kept_as=set_aside(self.store, KIND))
                 self.core = HomeAgent(ha)
-                self.store.clear(KIND)
             else:
                 for a in self.core.snapshot_actions():
                     changes += lma_changes(a)

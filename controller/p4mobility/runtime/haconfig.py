@@ -11,21 +11,18 @@ the inbound SAs it names are what binds a sender to its home address).
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Mapping
 
-from p4mobility.binding.confread import FILE_KEY, fail
+from p4mobility.binding.confread import fail
 from p4mobility.ha import ConfigError as HaConfigError
 from p4mobility.ha import HaConfig
 from p4mobility.p4rt.entries import Route
 from p4mobility.pmip.config import ConfigError
-from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings, _check_top, _fmt_mac, _int, _ipsec, _mac, \
-    _node, _table
-
-ROUTE_KEYS = ("prefix", "port", "src_mac", "dst_mac")
+from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings, _check_top, _ipsec, _node, _routes, _table, \
+    read_toml
 
 
 @dataclass(frozen=True)
@@ -43,28 +40,13 @@ def mapped(net: IPv4Network | IPv6Network) -> IPv6Network:
     return IPv6Network((int(net.network_address) | 0xFFFF << 32, 96 + net.prefixlen))
 
 
-def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
-    raw = data.get("routes", [])
-    if not isinstance(raw, list):
-        raise ConfigError("routes", "expected an array of tables [[routes]]")
-    out = []
-    for i, r in enumerate(raw):
-        key = f"routes[{i}]"
-        if not isinstance(r, Mapping):
-            raise ConfigError(key, "expected a table")
-        for k in r:
-            if k not in ROUTE_KEYS:
-                raise ConfigError(f"{key}.{k}", "unknown key")
-        try:
-            if not isinstance(r.get("prefix"), str):  # ip_network(5) would be 0.0.0.5/32
-                raise TypeError
-            prefix = ip_network(r["prefix"])
-        except (ValueError, TypeError):
-            raise fail(f"{key}.prefix", "an IPv6 or IPv4 prefix (host bits clear)", r.get("prefix")) from None
-        port = _int(f"{key}.port", r.get("port"), 0, 511)
-        out.append(Route(mapped(prefix), port, _fmt_mac(_mac(f"{key}.src_mac", r.get("src_mac"))),
-                         _fmt_mac(_mac(f"{key}.dst_mac", r.get("dst_mac")))))
-    return tuple(out)
+def _route_prefix(key: str, value: Any) -> IPv6Network:
+    try:
+        if not isinstance(value, str):  # ip_network(5) would be 0.0.0.5/32
+            raise TypeError
+        return mapped(ip_network(value))
+    except (ValueError, TypeError):
+        raise fail(key, "an IPv6 or IPv4 prefix (host bits clear)", value) from None
 
 
 def ha_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> HaNodeConfig:
@@ -74,20 +56,12 @@ def ha_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> HaNodeConfi
         ha = HaConfig.from_dict(_table(data, "home_agent"))
     except HaConfigError as e:
         raise ConfigError(f"home_agent.{e.key}", e.problem) from None
-    return HaNodeConfig(node, ha, _routes(data), _ipsec(data, base))
+    return HaNodeConfig(node, ha, _routes(data, _route_prefix), _ipsec(data, base))
 
 
 def load_ha(path: str | Path) -> HaNodeConfig:
     """Read and validate a home agent node file; ConfigError names the key."""
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(FILE_KEY, "not found") from None
-    except OSError as e:
-        raise ConfigError(FILE_KEY, f"cannot read: {e.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(FILE_KEY, f"not valid TOML: {e}") from None
+    data = read_toml(path)
     return ha_from_dict(data, Path(path).parent)
 
 

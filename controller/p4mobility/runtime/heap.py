@@ -8,10 +8,13 @@ Timestamp window (RFC 5213 §5.5) in bench/bench_bindings.py, and restoring
 restore runs with the collector paused, then one collection and
 `gc.freeze()` move what survived into the permanent generation (the collector
 skips it); after that, each time the desired entries grew by a tenth (at
-least MIN_GROWTH) since the last freeze, the worker freezes again between
-batches. Reference counting still frees a frozen object that is dropped (a
-deleted binding); only a reference cycle among frozen objects would stay,
-and bindings and entries make none.
+least MIN_GROWTH) since the last freeze, the worker collects and freezes again
+between batches. That collection walks only what is not frozen yet (the tenth
+that grew), and it runs before the freeze so that no garbage cycle of the
+moment goes into the permanent generation, where nothing would free it.
+Reference counting still frees a frozen object that is dropped (a deleted
+binding); only a reference cycle among frozen objects would stay, and
+bindings and entries make none.
 """
 from __future__ import annotations
 
@@ -43,7 +46,6 @@ class HeapKeeper:
 
     def settle(self, size: int) -> None:
         """After the start: collect once, freeze what is left."""
-        gc.collect()
         self._freeze(size)
 
     def after_batch(self, size: int) -> bool:
@@ -56,6 +58,7 @@ class HeapKeeper:
         return True
 
     def _freeze(self, size: int) -> None:
+        gc.collect()  # the frozen generation is skipped: this walks what grew since the last freeze
         gc.freeze()
         self.frozen_at = size
         self.freezes += 1

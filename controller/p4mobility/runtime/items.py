@@ -16,6 +16,7 @@ class PacketIn:
     """A frame the switch punted: finsy's P4PacketIn (``payload``, metadata by name)."""
 
     packet: Any
+    via: int = 0  # which of an LMA's [[switches]] punted it (0: the node's own)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from p4mobility.runtime.nodeconfig import MagNodeConfig
 from p4mobility.runtime.port_links import PortLinks
 from p4mobility.runtime.rtnl import RECV_SIZE, Rtnl, open_events
 from p4mobility.runtime.show_tables import bul_table, peer_table
+from p4mobility.runtime.stores import set_aside
 
 
 class MagNode(NodeRuntime):
@@ -80,10 +81,10 @@ class MagNode(NodeRuntime):
         try:
             entries = self._core_from_store()
         except ValueError as exc:  # MagStateError, or a document that is not JSON: start empty
-            self.log.event("state_refused", error=str(exc)[:300])
+            self.log.event("state_refused", error=str(exc)[:300],
+                           kept_as=set_aside(self.store, "mag_core", "mag_bul"))
             self.core = MobileAccessGateway(self.cfg.mag, self.cfg.profiles)
             self._core_doc = None
-            self.store.clear("mag_core", "mag_bul")
             return changes
         if entries is None:
             return changes

@@ -17,17 +17,17 @@ or an explicit BYPASS.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any, Mapping
 
 from p4mobility.binding import confread as cr
-from p4mobility.binding.confread import FILE_KEY, located
+from p4mobility.binding.confread import located
 from p4mobility.binding.errors import ConfigError
 from p4mobility.ipsec.spd import Action, Dir, Mode, PacketSelector
 from p4mobility.mip import MnConfig
+from p4mobility.runtime.nodeconfig import read_toml
 
 IFNAMSIZ = 16
 MH_BU, MH_BA = 5, 6
@@ -189,15 +189,7 @@ def config_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MnNodeC
 
 
 def load(path: str | Path) -> MnNodeConfig:
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(FILE_KEY, "not found") from None
-    except OSError as e:
-        raise ConfigError(FILE_KEY, f"cannot read: {e.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(FILE_KEY, f"not valid TOML: {e}") from None
+    data = read_toml(path)
     return config_from_dict(data, Path(path).parent)
 
 

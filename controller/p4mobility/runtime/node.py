@@ -40,7 +40,7 @@ from p4mobility.runtime.crypto_port import SA_COLUMNS
 from p4mobility.runtime.heap import HeapKeeper
 from p4mobility.runtime.items import PacketIn, QueueItem
 from p4mobility.runtime.logs import EventLog
-from p4mobility.runtime.metrics import NodeMetrics
+from p4mobility.runtime.metrics import NodeMetrics, observe_store
 from p4mobility.runtime.node_control import handle_control
 from p4mobility.runtime.node_ipsec import NodeIpsec
 from p4mobility.runtime.nodeconfig import IpsecSettings, NodeSettings
@@ -79,7 +79,7 @@ class NodeRuntime:
         self.switch: Any = None
         self.writer: Writer | None = None
         self.metrics = NodeMetrics(self.role)
-        self.store = open_store(settings)  # SQLite, etcd or None (runtime/stores.py)
+        self.store = observe_store(open_store(settings), self.metrics)  # SQLite, etcd or None (runtime/stores.py)
         self.election = open_election(settings)  # one owner per switch ([store] election)
         self._stop = asyncio.Event()
         self.store_failing: str | None = None  # the error while the state file cannot be written
@@ -154,6 +154,9 @@ class NodeRuntime:
     def extra_tasks(self) -> list:
         return []
 
+    async def apply_other_switches(self, actions: list) -> None:
+        """Entries on switches beyond the node's own, before its packet-outs (runtime/lma_switches.py)."""
+
     def on_connected(self) -> None:
         """Called once the switch is reconciled and packet-outs can go."""
 
@@ -179,6 +182,7 @@ class NodeRuntime:
         control = await serve_control(s.control_socket, self._control)  # (also while waiting to own)
         try:
             election_id = await become_owner(self) if self.election is not None else s.election_id
+            self.owner_election_id = election_id  # (also the other switches' of an LMA)
             with self.heap.paused():  # 100,000 bindings restored: no collection midway
                 self.entries.load(self.restore())
         except BaseException as exc:
@@ -312,6 +316,7 @@ class NodeRuntime:
         if self.store_failing is not None:
             self.log.event("store_recovered", after=self.store_failing)
             self.store_failing = None
+        await self.apply_other_switches(actions)
         switch, writer = self.switch, self.writer
         written = 0
         if switch is not None and writer is not None:

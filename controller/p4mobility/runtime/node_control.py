@@ -56,7 +56,7 @@ async def handle_control(node: ControlledNode, req: dict) -> dict:
                 "store_failing": node.store_failing}
     if cmd == "entries":
         return {"ok": True, "entries": sorted(f"{k[0]} {dict(k[1])} -> {e.action}"
-                                              for k, e in node.entries.desired.items())}
+                                              for k, e in node.entries.items())}
     return {"ok": False, "error": f"unknown command {cmd!r}"}
 
 

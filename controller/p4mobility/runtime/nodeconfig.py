@@ -78,6 +78,7 @@ class LmaNodeConfig:
     policy: PolicyStore  # parsed once; nothing is allocated from it
     routes: tuple[Route, ...]
     ipsec: IpsecSettings | None = None
+    switches: tuple[Any, ...] = ()  # [[switches]]: LmaSwitch (runtime/lma_switches_config.py); () = [node]'s one
 
     def policy_store(self) -> PolicyStore:
         """A fresh store for a core (its pools allocate), sharing the parsed profiles."""
@@ -163,7 +164,8 @@ def _node(data: Mapping[str, Any]) -> NodeSettings:
     return NodeSettings(**kw)
 
 
-def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
+def _routes(data: Mapping[str, Any], prefix_of=cr.ipv6_network) -> tuple[Route, ...]:
+    """``[[routes]]``; ``prefix_of(key, value)`` reads each prefix (the HA's takes IPv4 too)."""
     raw = data.get("routes", [])
     if not isinstance(raw, list):
         raise ConfigError("routes", "expected an array of tables [[routes]]")
@@ -175,7 +177,7 @@ def _routes(data: Mapping[str, Any]) -> tuple[Route, ...]:
         for k in r:
             if k not in ("prefix", "port", "src_mac", "dst_mac"):
                 raise ConfigError(f"{key}.{k}", "unknown key")
-        prefix = cr.ipv6_network(f"{key}.prefix", r.get("prefix"))
+        prefix = prefix_of(f"{key}.prefix", r.get("prefix"))
         port = _int(f"{key}.port", r.get("port"), 0, 511)
         out.append(Route(prefix, port, _fmt_mac(_mac(f"{key}.src_mac", r.get("src_mac"))),
                          _fmt_mac(_mac(f"{key}.dst_mac", r.get("dst_mac")))))
@@ -219,7 +221,9 @@ def _check_top(data: Mapping[str, Any], allowed: set[str]) -> None:
 
 
 def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeConfig:
-    _check_top(data, {"node", "lma", "policy", "routes", "ipsec", "store"})
+    _check_top(data, {"node", "lma", "policy", "routes", "ipsec", "store", "switches"})
+    if "switches" in data:  # several switches behind one LMA address (docs/cluster.md)
+        data = _first_switch_as_node(data)
     node = _node(data)
     try:
         lma = LmaConfig.from_dict(_table(data, "lma"))
@@ -231,7 +235,29 @@ def lma_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> LmaNodeCon
         raise _prefixed("policy", e) from None
     except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise ConfigError("policy", f"invalid: {e}") from None
-    return LmaNodeConfig(node, lma, policy, _routes(data), _ipsec(data, base))
+    switches: tuple[Any, ...] = ()
+    if "switches" in data:
+        from p4mobility.runtime.lma_switches_config import switches_from_list
+        switches = switches_from_list(data["switches"], policy, _routes)
+    return LmaNodeConfig(node, lma, policy, _routes(data), _ipsec(data, base), switches)
+
+
+def _first_switch_as_node(data: Mapping[str, Any]) -> dict[str, Any]:
+    """[node] without switch_address / device_id: the first of [[switches]] gives them."""
+    node = dict(_table(data, "node"))
+    for k in ("switch_address", "device_id"):
+        if k in node:
+            raise ConfigError(f"node.{k}", "not with [[switches]]: each switch names its own")
+    raw = data["switches"]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("switches", "expected an array of tables [[switches]], at least one")
+    first = cr.table("switches[0]", raw[0])
+    if "switch_address" not in first:
+        raise ConfigError("switches[0].switch_address", "required")
+    node["switch_address"] = cr.host_port("switches[0].switch_address", first["switch_address"])
+    if "device_id" in first:
+        node["device_id"] = cr.integer("switches[0].device_id", first["device_id"], 0, 2**64 - 1)
+    return {**data, "node": node}
 
 
 def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeConfig:
@@ -290,20 +316,25 @@ def mag_from_dict(data: Mapping[str, Any], base: Path = Path(".")) -> MagNodeCon
                          None if timeout is None else float(timeout), _ipsec(data, base))
 
 
-def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
-    """Read and validate a node file; ConfigError names the key."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A node file's tables; ConfigError (key ``file``) when it is missing, unreadable or not TOML."""
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(FILE_KEY, "not found") from None
     except OSError as e:
         raise ConfigError(FILE_KEY, f"cannot read: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(FILE_KEY, f"not valid TOML: {e}") from None
+
+
+def load(path: str | Path, role: str) -> LmaNodeConfig | MagNodeConfig:
+    """Read and validate a node file; ConfigError names the key."""
+    data = read_toml(path)
     base = Path(path).parent
     return lma_from_dict(data, base) if role == "lma" else mag_from_dict(data, base)
 
 
 __all__ = ["NodeSettings", "IpsecSettings", "AccessPort", "LmaNodeConfig", "MagNodeConfig", "lma_from_dict", "mag_from_dict",
-           "load", "DEFAULT_P4INFO", "DEFAULT_P4BLOB", "REPO"]
+           "load", "read_toml", "DEFAULT_P4INFO", "DEFAULT_P4BLOB", "REPO"]

@@ -38,4 +38,19 @@ def open_election(settings: NodeSettings):
                     channel_credentials(s.tls_ca, s.tls_cert, s.tls_key), s.timeout)
 
 
-__all__ = ["open_election", "open_store"]
+def set_aside(store, *kinds: str) -> str:
+    """Move every document of ``kinds`` to kind ``<kind>.refused`` in one write: a node
+    that refuses its stored state starts empty, and the refused documents stay for a look
+    (sqlite3 or etcdctl). The kinds they went to, for the log line."""
+    puts, deletes = [], []
+    for kind in kinds:
+        for key, doc in store.load(kind).items():
+            puts.append((f"{kind}{REFUSED}", key, doc))
+            deletes.append((kind, key))
+    store.apply(puts, deletes)
+    return ", ".join(f"{kind}{REFUSED}" for kind in kinds)
+
+
+REFUSED = ".refused"
+
+__all__ = ["REFUSED", "open_election", "open_store", "set_aside"]

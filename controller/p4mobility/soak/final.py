@@ -37,7 +37,9 @@ def final_check(lab: SoakLab, model: LoadModel) -> dict:
     store_hnps = {h for d in docs.values() for h in d["hnps"]}
     entries = lab.read_switch("lma", "bindings", "binding_profile")
     switch_hnps = {str(IPv6Network(e["match"]["dst_addr"])) for e in entries if e.get("table") == "bindings"}
-    members = sum(1 for e in entries if e.get("profile") == "binding_profile" and "member_id" in e)
+    # the members the `bindings` entries name (the free ids' placeholders are members too: p4rt/member_pool.py)
+    named = {e["member_id"] for e in entries if e.get("table") == "bindings" and "member_id" in e}
+    members = len(named & {e["member_id"] for e in entries if e.get("profile") == "binding_profile"})
     lma_hnps = {h for r in rows for h in r["home_prefixes"].split()}
     return {
         "expected_bindings": len(expected), "in_doubt": model.in_doubt(),
