@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import CliError
 
-SCENARIO_NAMES = ("pmip-handover", "mip-nat", "mcoa")  # lab/scenario.py SCENARIOS
+SCENARIO_NAMES = ("pmip-handover", "mip-nat", "mcoa", "lma-cluster")  # lab/scenario.py SCENARIOS
 
 
 def add_lab_commands(subparsers: argparse._SubParsersAction) -> None:

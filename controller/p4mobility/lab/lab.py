@@ -57,11 +57,15 @@ class Lab(NamespaceLab):
         if self.opts.ipsec:
             for node in T.SWITCHES:
                 self.start_crypto(node)
+        self.start_controllers()
+        self.mark("ready")
+
+    def start_controllers(self) -> None:
+        """One controller per switch, each reconciled (lab/cluster_lab.py: two for the LMA)."""
         for node in T.SWITCHES:
             self.start_controller(node)
         for node in T.SWITCHES:
             self.wait_event(node, "reconciled", timeout=120)
-        self.mark("ready")
 
     def _setup_hosts(self) -> None:
         air = self.ns("air")

@@ -1,4 +1,5 @@
-"""Lab scenarios. `mip-nat` and `mcoa` (host mobility) are in mip_scenario.py. `pmip-handover`
+"""Lab scenarios. `mip-nat` and `mcoa` (host mobility) are in mip_scenario.py, `lma-cluster`
+(the LMA as two instances on a 3-member etcd cluster) in cluster_scenario.py. `pmip-handover`
 (the default; `make lab`):
 
 MN attaches at MAG1 and configures its address by SLAAC from the RA carrying
@@ -106,7 +107,12 @@ def _mip(name: str) -> Callable[..., dict[str, Any]]:
     return run
 
 
+def lma_cluster(*args: Any, **kw: Any) -> dict[str, Any]:
+    from p4mobility.lab.cluster_scenario import lma_cluster as run  # the LMA on etcd: lab/cluster_scenario.py
+    return run(*args, **kw)
+
+
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {"pmip-handover": pmip_handover, "mip-nat": _mip("mip_nat"),
-                                                       "mcoa": _mip("mcoa")}
+                                                       "mcoa": _mip("mcoa"), "lma-cluster": lma_cluster}
 
 __all__ = ["pmip_handover", "SCENARIOS"]

@@ -27,7 +27,8 @@ from aetcd import rpc
 ELECTION_ROOT = "/p4mob/election/"
 COLUMNS = ["election", "owner", "owner_revision", "election_id", "lease", "ttl_left", "this_instance", "this_role",
            "store_revision"]
-TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)  # a member gone, or no leader yet
+# a member gone (UNAVAILABLE; UNKNOWN for the keepalive stream its death cut), or no leader yet
+TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN)
 MEMBER_COLUMNS = ["member", "id", "client_urls", "leader"]
 
 
@@ -161,23 +162,22 @@ class Election:
         for a TTL (by then etcd may have given the switch to another instance)."""
         self._stop_bridge()
         last_ok = time.monotonic()
-        first = True
+        delay = 0.0  # the first one at once: the start may have taken most of a TTL
         while True:
-            if not first:  # the first one at once: the start may have taken most of a TTL
-                await asyncio.sleep(self.ttl / 3)
-            first = False
+            await asyncio.sleep(delay)
             try:
                 left = await self._keepalive_once()
             except grpc.RpcError as exc:
                 if exc.code() in TRANSIENT:
                     await self._next_endpoint()  # that member is gone: the next keepalive to another
                 if time.monotonic() - last_ok >= self.ttl:
-                    raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}): "
-                                        "the lease may be gone") from None
+                    raise OwnershipLost(f"no keepalive answered for {self.ttl} s ({exc.code().name}: "
+                                        f"{exc.details()}): the lease may be gone"[:300]) from None
+                delay = min(0.2, self.ttl / 3)  # the next member soon
                 continue
             if left <= 0:
                 raise OwnershipLost(f"lease {self.lease:x} expired")
-            last_ok = time.monotonic()
+            last_ok, delay = time.monotonic(), self.ttl / 3
 
     async def resign(self) -> None:
         """Revoke the lease (the key goes at once: a waiting instance takes over now)."""
