@@ -100,9 +100,9 @@ class CryptoLab:
     def ns(self, *args: str) -> None:
         _run("ip", "netns", "exec", self.netns, *args)
 
-    def start(self, config: Path, ifname: str = "cry1") -> None:
+    def start(self, config: Path, ifname: str = "cry1", extra: tuple[str, ...] = ()) -> None:
         argv = ["ip", "netns", "exec", self.netns, P4MOB, "ipsec", "run", "-c", str(config),
-                "-i", ifname, "--control-socket", self.control, "--log", self.log]
+                "-i", ifname, "--control-socket", self.control, "--log", self.log, *extra]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         deadline = time.monotonic() + START_TIMEOUT

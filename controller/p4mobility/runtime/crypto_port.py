@@ -37,6 +37,7 @@ from p4mobility.ipsec.portframe import (ETHERTYPE_CRYPTO_META, CryptoDirection, 
 from p4mobility.ipsec.sa import Sa, SaCounters
 from p4mobility.runtime.control import serve_control
 from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.packet_ring import PacketRing, RingUnavailable
 from p4mobility.runtime.seqstore import SequenceStore
 
 ETH_P_ALL = 0x0003
@@ -118,7 +119,7 @@ class CryptoPortNode:
 
     def __init__(self, config_path: str, ifname: str, control_socket: str | None = None,
                  log: EventLog | None = None, batch: int = DEFAULT_BATCH, state: str | None = None,
-                 shortcut: bool = True) -> None:
+                 shortcut: bool = True, io: str = "ring") -> None:
         cfg = load_config(config_path)  # IpsecConfigError for every problem
         try:  # the digest lets the controllers check they program the same file
             self.config_digest = hashlib.sha256(Path(config_path).read_bytes()).hexdigest()
@@ -133,6 +134,8 @@ class CryptoPortNode:
         self.unknown_sa = self.tx_errors = self.wakeups = 0
         self.drops: Counter[str] = Counter()
         self._sock: socket.socket | None = None
+        self.io = io  # "ring" (PACKET_MMAP, packet_ring.py) or "socket": what run() opened
+        self._ring: PacketRing | None = None
         self._ignores_outgoing = False
         self._timer: asyncio.TimerHandle | None = None
         self._stop: asyncio.Event | None = None
@@ -177,6 +180,48 @@ class CryptoPortNode:
         if self._rekeyed:
             self._rekeyed = False
             self._arm_timer()
+
+    def on_readable_ring(self) -> None:
+        """``on_readable`` over the PACKET_MMAP rings: the frames waiting in the RX ring, the
+        replies into the TX ring, one send() for all of them."""
+        ring = self._ring
+        if ring is None:
+            return
+        now = time.monotonic()
+        self.wakeups += 1
+        handle, queue = self.handle_frame, ring.queue
+        queued = 0
+        for frame in ring.recv_batch(self.batch):
+            reply = handle(frame, now)
+            if reply is not None:
+                if queue(reply):
+                    queued += 1
+                else:  # longer than the MTU, or the TX ring is full: the packet is lost
+                    self.tx_errors += 1
+                    self.drop_log.drop(now, "send_failed", error="no TX ring slot or frame too long")
+        try:
+            ring.flush()
+            self.frames_out += queued
+        except OSError as exc:  # link down: the packets are lost
+            self.tx_errors += queued
+            self.drop_log.drop(now, "send_failed", error=exc.strerror)
+        if self._rekeyed:
+            self._rekeyed = False
+            self._arm_timer()
+
+    def _open_port(self) -> int:
+        """The ring if asked and the kernel allows it, else a plain socket; returns the fd to watch."""
+        if self.io == "ring":
+            try:
+                self._ring = PacketRing(self.ifname)
+                return self._ring.fileno()
+            except RingUnavailable as exc:
+                self.log.event("crypto_io", io="socket", reason=f"no PACKET_MMAP ring: {exc.strerror}")
+            except OSError as exc:
+                raise CryptoPortError(f"cannot open a packet ring on {self.ifname!r}: {exc.strerror}") from None
+        self.io = "socket"
+        self._sock, self._ignores_outgoing = open_packet_socket(self.ifname)
+        return self._sock.fileno()
 
     def _recv_not_own(self, size: int) -> bytes:
         frame, addr = self._sock.recvfrom(size)
@@ -291,7 +336,7 @@ class CryptoPortNode:
     def status(self) -> dict[str, Any]:
         return {"ok": True, "role": self.role, "sas": len(self.path.sad), "config_digest": self.config_digest,
                 "unknown_sa": self.unknown_sa, "frames_in": self.frames_in, "frames_out": self.frames_out,
-                "bad_frames": self.bad_frames}
+                "bad_frames": self.bad_frames, "io": self.io}
 
     def handle_control(self, req: dict) -> dict:
         cmd = req.get("cmd")
@@ -310,11 +355,11 @@ class CryptoPortNode:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._stop.set)
-        self._sock, self._ignores_outgoing = open_packet_socket(self.ifname)
+        fd = self._open_port()
         server = None
         started = False
         try:
-            loop.add_reader(self._sock.fileno(), self.on_readable)
+            loop.add_reader(fd, self.on_readable_ring if self._ring is not None else self.on_readable)
             if self.control_socket:
                 try:
                     server = await serve_control(self.control_socket, self.handle_control)
@@ -322,17 +367,19 @@ class CryptoPortNode:
                     raise CryptoPortError(f"cannot serve the control socket {self.control_socket}: "
                                           f"{exc.strerror}") from None
             self._arm_timer()
-            self.log.event("crypto_start", interface=self.ifname, sas=len(self.path.sad),
+            self.log.event("crypto_start", interface=self.ifname, io=self.io, sas=len(self.path.sad),
                            config_digest=self.config_digest, control_socket=self.control_socket,
                            resumed_sequence={str(k): v for k, v in self.resumed.items()})
             started = True
             await self._stop.wait()
         finally:
-            loop.remove_reader(self._sock.fileno())
+            loop.remove_reader(fd)
             if self._timer is not None:
                 self._timer.cancel()
-            self._sock.close()
-            self._sock = None
+            for port in (self._sock, self._ring):
+                if port is not None:
+                    port.close()
+            self._sock = self._ring = None
             if server is not None:
                 server.close()
                 with contextlib.suppress(OSError):
