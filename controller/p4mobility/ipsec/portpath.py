@@ -25,11 +25,15 @@ from .ipframe import _EXT, Proto
 from .path import CryptoPath
 from .spd import Dir, Mode
 
-_PLEN_NH = struct.Struct("!HB")  # IPv6 payload length, next header
-_REPLY_META = struct.Struct("!IBBHH")  # crypto header: sa_index, direction, flow, port, ether_type
-_ETH_LEN, _HEADER_LEN = 14, 24  # Ethernet; Ethernet + crypto header (portframe.py)
-_REQUEST_HEAD = bytes.fromhex("88b5")
+# from offset 12: EtherType, crypto header (sa_index, direction, flow, pad+port, ether_type),
+# then the IPv6 header's first byte, payload length and next header (portframe.py, RFC 8200 §3)
+_HEAD = struct.Struct("!2sIBBHHB3xHB").unpack_from
+# the reply from offset 12: EtherType, crypto header, IPv6 bytes 0-3, payload length, next header
+_REPLY_HEAD = struct.Struct("!2sIBBHH4sHB").pack
+_REQUEST_HEAD = _ETHERTYPE = bytes.fromhex("88b5")
+_PORT_MASK = 0x1FF
 _IPV6_ETYPE = 0x86DD
+_TRANSPORT, _OUT, _IN = Mode.TRANSPORT, Dir.OUT, Dir.IN
 _DECRYPT, _ENCRYPT, _DECRYPTED, _ENCRYPTED = 1, 2, 3, 4
 _ESP = int(Proto.ESP)
 _EXT_HEADERS = frozenset(int(p) for p in _EXT)
@@ -43,60 +47,55 @@ class PortPath:
 
     def __init__(self, path: CryptoPath, before_seal: Callable[[Any], None] | None = None) -> None:
         self.path = path
+        self._sa = path.sad.get
         self.before_seal = before_seal
         self.events: list[Event] = []
         self._policy: dict[tuple, str | None] = {}
 
     def answer(self, frame: bytes, now: float) -> bytes | Dropped | None:
         """The reply frame, a ``Dropped``, or None: not the common case, use the reference."""
-        n = len(frame)
-        # Ethernet + crypto header + a 40-byte IPv6 header; EtherType 0x88B5, inner 0x86DD, version 6
-        if n < _HEADER_LEN + 40 or frame[12:14] != _REQUEST_HEAD or frame[22:24] != b"\x86\xdd" \
-                or frame[24] >> 4 != 6 or frame[20] & 0xFE:  # pad bits above the 9-bit port
+        if len(frame) < 64:  # Ethernet + crypto header + a 40-byte IPv6 header
             return None
-        direction = frame[18]
-        end = _HEADER_LEN + 40 + ((frame[28] << 8) | frame[29])
-        if end > n:
-            return None  # the reference says why (payload length exceeds the packet)
-        sa_index = int.from_bytes(frame[14:18], "big")
-        sa = self.path.sad.get(sa_index)
-        if sa is None or sa.mode is not Mode.TRANSPORT:
+        etype, sa_index, direction, flow, port, inner_etype, version, plen, nh = _HEAD(frame, 12)
+        end = 64 + plen
+        # EtherType 0x88B5, no pad bits above the 9-bit port, inner 0x86DD and IP version 6, whole
+        if etype != _REQUEST_HEAD or port > _PORT_MASK or inner_etype != _IPV6_ETYPE or version >> 4 != 6 \
+                or end > len(frame):
+            return None  # the reference says why
+        sa = self._sa(sa_index)
+        if sa is None or sa.mode is not _TRANSPORT:
             return None
-        nh = frame[30]
         if direction == _ENCRYPT:
-            if sa.dir is not Dir.OUT or nh in _NOT_SIMPLE:
+            if sa.dir is not _OUT or nh in _NOT_SIMPLE:
                 return None
             try:
                 if self.before_seal is not None:
                     self.before_seal(sa)
                 body = sa.seal(frame[64:end], nh, now)  # RFC 4303 §3.3: header stays outside ESP
             except IpsecError as exc:
-                return self._dropped(exc, sa, 0)
-            reply, next_header = _ENCRYPTED, _ESP
-        elif direction == _DECRYPT:
-            if sa.dir is not Dir.IN or nh != _ESP or end < 72 or int.from_bytes(frame[64:68], "big") != sa.spi:
-                return None
-            try:
-                body, next_header, _seq = sa.open(frame[64:end], now)
-                inner = b"".join((frame[24:28], _PLEN_NH.pack(len(body), next_header), frame[31:64], body))
-                if next_header in _EXT_HEADERS:  # the selector is further in: no cache
-                    self.path._check_policy(sa, inner)
-                else:
-                    self._check_policy_cached(sa, inner, (sa, frame[32:64], next_header, body[:4]))
-            except IpsecError as exc:
-                return self._dropped(exc, sa, int.from_bytes(frame[68:72], "big"))
+                return self.path._drop(exc, sa, 0)
             if sa._events:
                 self.events.extend(sa.drain())
-            return b"".join((frame[6:12], frame[0:6], _REQUEST_HEAD,
-                             _REPLY_META.pack(sa_index, _DECRYPTED, frame[19], (frame[20] << 8) | frame[21],
-                                              _IPV6_ETYPE), inner))
-        else:
+            return b"".join((frame[6:12], frame[0:6], _REPLY_HEAD(_ETHERTYPE, sa_index, _ENCRYPTED, flow, port,
+                                                                  _IPV6_ETYPE, frame[24:28], len(body), _ESP),
+                             frame[31:64], body))
+        if direction != _DECRYPT or sa.dir is not _IN or nh != _ESP or end < 72 \
+                or int.from_bytes(frame[64:68], "big") != sa.spi:
             return None
+        try:
+            body, next_header, _seq = sa.open(frame[64:end], now)
+            head = _REPLY_HEAD(_ETHERTYPE, sa_index, _DECRYPTED, flow, port, _IPV6_ETYPE, frame[24:28],
+                               len(body), next_header)
+            inner = b"".join((head[12:], frame[31:64], body))
+            if next_header in _EXT_HEADERS:  # the selector is further in: no cache
+                self.path._check_policy(sa, inner)
+            else:
+                self._check_policy_cached(sa, inner, (sa, frame[32:64], next_header, body[:4]))
+        except IpsecError as exc:
+            return self.path._drop(exc, sa, int.from_bytes(frame[68:72], "big"))
         if sa._events:
             self.events.extend(sa.drain())
-        return b"".join((frame[6:12], frame[0:6], _REQUEST_HEAD,
-                         _REPLY_META.pack(sa_index, reply, frame[19], (frame[20] << 8) | frame[21], _IPV6_ETYPE),
-                         frame[24:28], _PLEN_NH.pack(len(body), next_header), frame[31:64], body))
+        return b"".join((frame[6:12], frame[0:6], head, frame[31:64], body))
 
     def _check_policy_cached(self, sa: Any, inner: bytes, key: tuple) -> None:
         """``CryptoPath._check_policy`` remembered per (SA, addresses, next header, first 4 bytes
@@ -118,9 +117,6 @@ class PortPath:
     def clear_policy_cache(self) -> None:
         """Call after changing the SPD or an SA's selector."""
         self._policy.clear()
-
-    def _dropped(self, exc: IpsecError, sa: Any, seq_low: int) -> Dropped:
-        return self.path._drop(exc, sa, seq_low)
 
 
 __all__ = ["PortPath"]
