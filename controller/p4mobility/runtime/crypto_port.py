@@ -1,7 +1,11 @@
 """The host-side crypto path on the switch's CRYPTO_PORT veth (docs/ipsec.md, docs/dataplane.md).
 
-Rule: an asyncio adapter, no IPsec rules. One AF_PACKET socket (ETH_P_ALL,
-non-blocking) on the interface; each wakeup drains at most ``batch`` frames.
+Rule: an asyncio adapter, no IPsec rules. PACKET_MMAP RX/TX rings on the
+interface (packet_ring.py: no syscall per frame, one send() per FLUSH_EVERY
+answers), or where the kernel refuses them (logged) one non-blocking AF_PACKET
+socket; each wakeup drains at most ``batch`` frames. ``PortPath`` (ipsec/portpath.py)
+answers the common frame shape in one step; everything else takes the reference
+below (split, CryptoPath, encode_reply), which gives the same bytes.
 Frames that are not EtherType 0x88B5, that carry a result direction
 (DECRYPTED/ENCRYPTED) or that we sent ourselves are ignored; a malformed
 0x88B5 frame is counted in ``bad_frames``. DECRYPT goes to
@@ -47,6 +51,7 @@ PACKET_IGNORE_OUTGOING = 23  # linux/if_packet.h, Linux >= 4.20
 MAX_FRAME = 65535
 RCVBUF = 4 << 20  # bounded socket queue; the kernel drops beyond it
 DEFAULT_BATCH = 256
+FLUSH_EVERY = 16  # TX ring: send() after this many answers (and at the end of each batch)
 LOG_INTERVAL = 1.0  # seconds between two crypto_drop lines of one reason
 
 SA_COLUMNS = ["index", "spi", "dir", "src", "dst", "mode", "algo", "packets", "bytes",
@@ -189,25 +194,31 @@ class CryptoPortNode:
             return
         now = time.monotonic()
         self.wakeups += 1
-        handle, queue = self.handle_frame, ring.queue
+        handle, queue, flush_every = self.handle_frame, ring.queue, FLUSH_EVERY
         queued = 0
         for frame in ring.recv_batch(self.batch):
             reply = handle(frame, now)
             if reply is not None:
                 if queue(reply):
                     queued += 1
+                    if ring.queued >= flush_every:  # let the switch have the first answers early
+                        self._flush(ring, queued, now)
+                        queued = 0
                 else:  # longer than the MTU, or the TX ring is full: the packet is lost
                     self.tx_errors += 1
                     self.drop_log.drop(now, "send_failed", error="no TX ring slot or frame too long")
+        self._flush(ring, queued, now)
+        if self._rekeyed:
+            self._rekeyed = False
+            self._arm_timer()
+
+    def _flush(self, ring: PacketRing, queued: int, now: float) -> None:
         try:
             ring.flush()
             self.frames_out += queued
         except OSError as exc:  # link down: the packets are lost
             self.tx_errors += queued
             self.drop_log.drop(now, "send_failed", error=exc.strerror)
-        if self._rekeyed:
-            self._rekeyed = False
-            self._arm_timer()
 
     def _open_port(self) -> int:
         """The ring if asked and the kernel allows it, else a plain socket; returns the fd to watch."""
