@@ -68,3 +68,23 @@ def test_no_ring_falls_back_to_a_socket_with_a_log_line(tmp_path, monkeypatch):
         node._sock.close()
     finally:
         lab.close()
+
+
+@pytest.mark.parametrize("io_mode", ["ring", "socket"])
+def test_link_down_and_up_then_answers_again(tmp_path, io_mode):
+    reason = netns_available()
+    if reason:
+        pytest.skip(reason)
+    lab = CryptoLab(tmp_path)
+    try:
+        lab.start(write_config(tmp_path), extra=("--io", io_mode))
+        ssa = SecurityAssociation(ESP, spi=0x1000, **GCM)
+        packets = [bytes(ssa.encrypt(IPv6(bu_packet(seq)), seq_num=seq)) for seq in (1, 2)]
+        exchange(lab, frame(CryptoDirection.DECRYPT, 1, packets[0]))
+        lab.ns("ip", "link", "set", "cry1", "down")
+        lab.ns("ip", "link", "set", "cry1", "up")
+        got = exchange(lab, frame(CryptoDirection.DECRYPT, 1, packets[1]))
+        assert bytes(reply_of(got).payload) == bu_packet(2)
+        assert request(lab.control, {"cmd": "status"})["frames_out"] == 2
+    finally:
+        lab.close()

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import os
 import signal
 import socket
 import time
@@ -196,7 +197,13 @@ class CryptoPortNode:
         self.wakeups += 1
         handle, queue, flush_every = self.handle_frame, ring.queue, FLUSH_EVERY
         queued = 0
-        for frame in ring.recv_batch(self.batch):
+        frames = ring.recv_batch(self.batch)
+        if not frames:  # woken without a frame: the link went down (poll reports the error)
+            err = ring.take_error()
+            if err:
+                self.drop_log.drop(now, "socket_error", error=os.strerror(err))
+            return
+        for frame in frames:
             reply = handle(frame, now)
             if reply is not None:
                 if queue(reply):

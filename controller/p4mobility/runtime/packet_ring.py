@@ -147,6 +147,12 @@ class PacketRing:
             self.queued = 0
             self.sock.send(b"")
 
+    def take_error(self) -> int:
+        """The socket's pending error (ENETDOWN when the link went down), cleared: a ring
+        socket is never read with recv(), so nothing else clears it and poll() would keep
+        reporting it."""
+        return self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+
     def close(self) -> None:
         if self._mm is not None:
             self._mm.close()
