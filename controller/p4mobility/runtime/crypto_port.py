@@ -42,18 +42,16 @@ from p4mobility.ipsec.portframe import (ETHERTYPE_CRYPTO_META, CryptoDirection, 
 from p4mobility.ipsec.sa import Sa, SaCounters
 from p4mobility.runtime.control import serve_control
 from p4mobility.runtime.logs import EventLog
-from p4mobility.runtime.packet_ring import PacketRing, RingUnavailable
+from p4mobility.runtime.drop_log import DropLog
+from p4mobility.runtime.packet_ring import PACKET_IGNORE_OUTGOING, SOL_PACKET, PacketRing, RingUnavailable
 from p4mobility.runtime.seqstore import SequenceStore
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-SOL_PACKET = 263  # linux/socket.h
-PACKET_IGNORE_OUTGOING = 23  # linux/if_packet.h, Linux >= 4.20
 MAX_FRAME = 65535
 RCVBUF = 4 << 20  # bounded socket queue; the kernel drops beyond it
 DEFAULT_BATCH = 256
 FLUSH_EVERY = 16  # TX ring: send() after this many answers (and at the end of each batch)
-LOG_INTERVAL = 1.0  # seconds between two crypto_drop lines of one reason
 
 SA_COLUMNS = ["index", "spi", "dir", "src", "dst", "mode", "algo", "packets", "bytes",
               "replay_drops", "icv_failures", "other_drops"]
@@ -99,23 +97,6 @@ def open_packet_socket(ifname: str) -> tuple[socket.socket, bool]:
         sock.close()
         raise CryptoPortError(f"cannot bind to interface {ifname!r}: {exc.strerror}") from None
     return sock, ignores_outgoing
-
-
-class DropLog:
-    """``event`` lines (crypto_drop), at most one per reason per ``interval`` (with a suppressed count)."""
-
-    def __init__(self, log: EventLog, interval: float = LOG_INTERVAL, event: str = "crypto_drop") -> None:
-        self.log, self.interval, self.event = log, interval, event
-        self._last: dict[str, float] = {}
-        self._suppressed: Counter[str] = Counter()
-
-    def drop(self, now: float, reason: str, **fields: Any) -> None:
-        last = self._last.get(reason)
-        if last is not None and now - last < self.interval:
-            self._suppressed[reason] += 1
-            return
-        self._last[reason] = now
-        self.log.event(self.event, reason=reason, suppressed=self._suppressed.pop(reason, 0), **fields)
 
 
 class CryptoPortNode:
@@ -203,17 +184,21 @@ class CryptoPortNode:
             if err:
                 self.drop_log.drop(now, "socket_error", error=os.strerror(err))
             return
-        for frame in frames:
-            reply = handle(frame, now)
-            if reply is not None:
-                if queue(reply):
-                    queued += 1
-                    if ring.queued >= flush_every:  # let the switch have the first answers early
-                        self._flush(ring, queued, now)
-                        queued = 0
-                else:  # longer than the MTU, or the TX ring is full: the packet is lost
-                    self.tx_errors += 1
-                    self.drop_log.drop(now, "send_failed", error="no TX ring slot or frame too long")
+        budget = self.batch
+        while frames:  # what arrived meanwhile too (answers flushed early bring more), up to batch
+            budget -= len(frames)
+            for frame in frames:
+                reply = handle(frame, now)
+                if reply is not None:
+                    if queue(reply):
+                        queued += 1
+                        if ring.queued >= flush_every:  # let the switch have the first answers early
+                            self._flush(ring, queued, now)
+                            queued = 0
+                    else:  # longer than the MTU, or the TX ring is full: the packet is lost
+                        self.tx_errors += 1
+                        self.drop_log.drop(now, "send_failed", error="no TX ring slot or frame too long")
+            frames = ring.recv_batch(budget) if budget > 0 else None
         self._flush(ring, queued, now)
         if self._rekeyed:
             self._rekeyed = False
@@ -412,4 +397,4 @@ class CryptoPortNode:
             self._stop.set()
 
 
-__all__ = ["CryptoPortError", "CryptoPortNode", "SA_COLUMNS", "open_packet_socket", "sa_row"]
+__all__ = ["CryptoPortError", "CryptoPortNode", "DropLog", "SA_COLUMNS", "open_packet_socket", "sa_row"]
