@@ -26,7 +26,7 @@ TP_STATUS_USER = TP_STATUS_SEND_REQUEST = 1
 TX_DATA_OFFSET = 32  # TPACKET_ALIGN(sizeof(struct tpacket2_hdr)): where the kernel reads a TX frame
 ETH_P_ALL = 0x0003
 SIOCGIFMTU = 0x8921  # linux/sockios.h
-DEFAULT_FRAMES = 256
+DEFAULT_FRAMES = 2048  # as many as RING_BYTES allows: about the plain socket's 4 MB queue
 RING_BYTES = 4 << 20  # per ring, at most (fewer slots when the MTU is large)
 
 _REQ = struct.Struct("IIII")  # struct tpacket_req: block size, block count, frame size, frame count
