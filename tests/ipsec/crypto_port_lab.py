@@ -100,18 +100,29 @@ class CryptoLab:
     def ns(self, *args: str) -> None:
         _run("ip", "netns", "exec", self.netns, *args)
 
-    def start(self, config: Path, ifname: str = "cry1") -> None:
+    def start(self, config: Path, ifname: str = "cry1", extra: tuple[str, ...] = ()) -> None:
         argv = ["ip", "netns", "exec", self.netns, P4MOB, "ipsec", "run", "-c", str(config),
-                "-i", ifname, "--control-socket", self.control, "--log", self.log]
+                "-i", ifname, "--control-socket", self.control, "--log", self.log, *extra]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         deadline = time.monotonic() + START_TIMEOUT
-        while not os.path.exists(self.control):  # the socket is served once the port is open
+        while not self._listening():  # the socket is served once the port is open
             if self.proc.poll() is not None:
                 raise RuntimeError(f"p4mob ipsec run exited: {self.proc.stderr.read().decode()}")
             if time.monotonic() > deadline:
                 raise RuntimeError("p4mob ipsec run did not open its control socket")
             time.sleep(0.05)
+
+    def _listening(self) -> bool:
+        """The control socket accepts connections (its file appears at bind(), before listen())."""
+        if not os.path.exists(self.control):
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(self.control)
+            except OSError:
+                return False
+        return True
 
     def stop(self) -> int | None:
         if self.proc is None:

@@ -289,7 +289,7 @@ def test_status_digest_log_events_and_sigterm(tmp_path):
         st = request(lab.control, {"cmd": "status"})
         assert st == {"ok": True, "role": "crypto", "sas": 6,
                       "config_digest": hashlib.sha256(cfg.read_bytes()).hexdigest(),
-                      "unknown_sa": 0, "frames_in": 0, "frames_out": 0, "bad_frames": 0}
+                      "unknown_sa": 0, "frames_in": 0, "frames_out": 0, "bad_frames": 0, "io": "ring"}
         ssa = SecurityAssociation(ESP, spi=0x1000, **GCM)
         wire = bytes(ssa.encrypt(IPv6(bu_packet()), seq_num=1))
         lab.sock.send(frame(CryptoDirection.DECRYPT, 42, wire))

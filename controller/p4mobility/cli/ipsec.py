@@ -53,6 +53,12 @@ def add_ipsec_commands(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--state", metavar="PATH",
                      help="keep outbound sequence numbers here across restarts (RFC 4303 §3.3.3; "
                           "needed for anti-replay with manual keys)")
+    run.add_argument("--io", choices=("ring", "socket"), default="ring",
+                     help="ring: PACKET_MMAP RX/TX rings, one send() per batch (default; falls back to "
+                          "socket with a crypto_io log line when the kernel refuses); socket: one "
+                          "recv()/send() per frame")
+    run.add_argument("--no-shortcut", dest="shortcut", action="store_false",
+                     help="every frame through the reference path (ipsec/portpath.py is the shortcut)")
     run.set_defaults(func=_run)
 
 
@@ -93,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
                 raise CliError(f"{args.log}: cannot open log: {exc.strerror}") from None
         try:
             node = CryptoPortNode(args.config, args.interface, args.control_socket,
-                                  EventLog("crypto", stream), state=args.state)
+                                  EventLog("crypto", stream), state=args.state, shortcut=args.shortcut,
+                                  io=args.io)
         except SeqStoreError as exc:
             raise CliError(str(exc)) from None
         except IpsecConfigError as exc:

@@ -1,7 +1,11 @@
 """The host-side crypto path on the switch's CRYPTO_PORT veth (docs/ipsec.md, docs/dataplane.md).
 
-Rule: an asyncio adapter, no IPsec rules. One AF_PACKET socket (ETH_P_ALL,
-non-blocking) on the interface; each wakeup drains at most ``batch`` frames.
+Rule: an asyncio adapter, no IPsec rules. PACKET_MMAP RX/TX rings on the
+interface (packet_ring.py: no syscall per frame, one send() per FLUSH_EVERY
+answers), or where the kernel refuses them (logged) one non-blocking AF_PACKET
+socket; each wakeup drains at most ``batch`` frames. ``PortPath`` (ipsec/portpath.py)
+answers the common frame shape in one step; everything else takes the reference
+below (split, CryptoPath, encode_reply), which gives the same bytes.
 Frames that are not EtherType 0x88B5, that carry a result direction
 (DECRYPTED/ENCRYPTED) or that we sent ourselves are ignored; a malformed
 0x88B5 frame is counted in ``bad_frames``. DECRYPT goes to
@@ -18,6 +22,7 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import os
 import signal
 import socket
 import time
@@ -31,21 +36,22 @@ from p4mobility.binding.confread import FILE_KEY
 from p4mobility.ipsec.errors import IpsecConfigError, NoOutboundSa, UnknownSpi
 from p4mobility.ipsec.events import (Accepted, Dropped, Event, IcvFailure, Protected, RekeyHard,
                                      RekeySoft, ReplayDrop, SequenceOverflowEvent)
+from p4mobility.ipsec.portpath import PortPath
 from p4mobility.ipsec.portframe import (ETHERTYPE_CRYPTO_META, CryptoDirection, PortFrameError,
                                         encode_reply, split)
 from p4mobility.ipsec.sa import Sa, SaCounters
 from p4mobility.runtime.control import serve_control
 from p4mobility.runtime.logs import EventLog
+from p4mobility.runtime.drop_log import DropLog
+from p4mobility.runtime.packet_ring import PACKET_IGNORE_OUTGOING, SOL_PACKET, PacketRing, RingUnavailable
 from p4mobility.runtime.seqstore import SequenceStore
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-SOL_PACKET = 263  # linux/socket.h
-PACKET_IGNORE_OUTGOING = 23  # linux/if_packet.h, Linux >= 4.20
 MAX_FRAME = 65535
 RCVBUF = 4 << 20  # bounded socket queue; the kernel drops beyond it
 DEFAULT_BATCH = 256
-LOG_INTERVAL = 1.0  # seconds between two crypto_drop lines of one reason
+FLUSH_EVERY = 16  # TX ring: send() after this many answers (and at the end of each batch)
 
 SA_COLUMNS = ["index", "spi", "dir", "src", "dst", "mode", "algo", "packets", "bytes",
               "replay_drops", "icv_failures", "other_drops"]
@@ -53,6 +59,10 @@ _OTHER_DROPS = tuple(f.name for f in dataclasses.fields(SaCounters)
                      if f.name not in ("packets", "bytes", "replay_drops", "icv_failures"))
 _ETHERTYPE_BYTES = ETHERTYPE_CRYPTO_META.to_bytes(2, "big")
 _DECRYPT, _ENCRYPT = int(CryptoDirection.DECRYPT), int(CryptoDirection.ENCRYPT)
+
+
+def _sa_index(frame: bytes) -> int:
+    return int.from_bytes(frame[14:18], "big")
 
 
 class CryptoPortError(Exception):
@@ -89,30 +99,14 @@ def open_packet_socket(ifname: str) -> tuple[socket.socket, bool]:
     return sock, ignores_outgoing
 
 
-class DropLog:
-    """``event`` lines (crypto_drop), at most one per reason per ``interval`` (with a suppressed count)."""
-
-    def __init__(self, log: EventLog, interval: float = LOG_INTERVAL, event: str = "crypto_drop") -> None:
-        self.log, self.interval, self.event = log, interval, event
-        self._last: dict[str, float] = {}
-        self._suppressed: Counter[str] = Counter()
-
-    def drop(self, now: float, reason: str, **fields: Any) -> None:
-        last = self._last.get(reason)
-        if last is not None and now - last < self.interval:
-            self._suppressed[reason] += 1
-            return
-        self._last[reason] = now
-        self.log.event(self.event, reason=reason, suppressed=self._suppressed.pop(reason, 0), **fields)
-
-
 class CryptoPortNode:
     """One crypto-path process: a ``CryptoPath`` from an ipsec TOML, on one interface."""
 
     role = "crypto"
 
     def __init__(self, config_path: str, ifname: str, control_socket: str | None = None,
-                 log: EventLog | None = None, batch: int = DEFAULT_BATCH, state: str | None = None) -> None:
+                 log: EventLog | None = None, batch: int = DEFAULT_BATCH, state: str | None = None,
+                 shortcut: bool = True, io: str = "ring") -> None:
         cfg = load_config(config_path)  # IpsecConfigError for every problem
         try:  # the digest lets the controllers check they program the same file
             self.config_digest = hashlib.sha256(Path(config_path).read_bytes()).hexdigest()
@@ -127,6 +121,8 @@ class CryptoPortNode:
         self.unknown_sa = self.tx_errors = self.wakeups = 0
         self.drops: Counter[str] = Counter()
         self._sock: socket.socket | None = None
+        self.io = io  # "ring" (PACKET_MMAP, packet_ring.py) or "socket": what run() opened
+        self._ring: PacketRing | None = None
         self._ignores_outgoing = False
         self._timer: asyncio.TimerHandle | None = None
         self._stop: asyncio.Event | None = None
@@ -137,6 +133,9 @@ class CryptoPortNode:
         self.resumed = self.seqstore.attach(self.path.sad) if self.seqstore else {}
         if self.seqstore is not None:
             self._outbound = self._outbound_persisted
+        # the common frame shape in one step (portpath.py); the reference below for the rest
+        self.portpath = PortPath(self.path, self.seqstore.before_seal if self.seqstore else None)
+        self._answer = self.portpath.answer if shortcut else None
 
     # --- the hot path --------------------------------------------------------------------------
     def on_readable(self) -> None:
@@ -169,12 +168,92 @@ class CryptoPortNode:
             self._rekeyed = False
             self._arm_timer()
 
+    def on_readable_ring(self) -> None:
+        """``on_readable`` over the PACKET_MMAP rings: the frames waiting in the RX ring, the
+        replies into the TX ring, one send() for all of them."""
+        ring = self._ring
+        if ring is None:
+            return
+        now = time.monotonic()
+        self.wakeups += 1
+        handle, queue, flush_every = self.handle_frame, ring.queue, FLUSH_EVERY
+        queued = 0
+        frames = ring.recv_batch(self.batch)
+        if not frames:  # woken without a frame: the link went down (poll reports the error)
+            err = ring.take_error()
+            if err:
+                self.drop_log.drop(now, "socket_error", error=os.strerror(err))
+            return
+        budget = self.batch
+        while frames:  # what arrived meanwhile too (answers flushed early bring more), up to batch
+            budget -= len(frames)
+            for frame in frames:
+                reply = handle(frame, now)
+                if reply is not None:
+                    if queue(reply):
+                        queued += 1
+                        if ring.queued >= flush_every:  # let the switch have the first answers early
+                            self._flush(ring, queued, now)
+                            queued = 0
+                    else:  # longer than the MTU, or the TX ring is full: the packet is lost
+                        self.tx_errors += 1
+                        self.drop_log.drop(now, "send_failed", error="no TX ring slot or frame too long")
+            frames = ring.recv_batch(budget) if budget > 0 else None
+        self._flush(ring, queued, now)
+        if self._rekeyed:
+            self._rekeyed = False
+            self._arm_timer()
+
+    def _flush(self, ring: PacketRing, queued: int, now: float) -> None:
+        try:
+            ring.flush()
+            self.frames_out += queued
+        except OSError as exc:  # link down: the packets are lost
+            self.tx_errors += queued
+            self.drop_log.drop(now, "send_failed", error=exc.strerror)
+
+    def _open_port(self) -> int:
+        """The ring if asked and the kernel allows it, else a plain socket; returns the fd to watch."""
+        if self.io == "ring":
+            try:
+                self._ring = PacketRing(self.ifname)
+                return self._ring.fileno()
+            except RingUnavailable as exc:
+                self.log.event("crypto_io", io="socket", reason=f"no PACKET_MMAP ring: {exc.strerror}")
+            except OSError as exc:
+                raise CryptoPortError(f"cannot open a packet ring on {self.ifname!r}: {exc.strerror}") from None
+        self.io = "socket"
+        self._sock, self._ignores_outgoing = open_packet_socket(self.ifname)
+        return self._sock.fileno()
+
     def _recv_not_own(self, size: int) -> bytes:
         frame, addr = self._sock.recvfrom(size)
         return b"" if addr[2] == PACKET_OUTGOING else frame  # b"": ignored by handle_frame
 
     def handle_frame(self, frame: bytes, now: float) -> bytes | None:
         """One frame from the switch -> the reply frame, or None (ignored, malformed, dropped)."""
+        if self._answer is not None:
+            try:
+                r = self._answer(frame, now)
+            except Exception as exc:  # as below: a bug (or the sequence store) must not stop the port
+                self.frames_in += 1
+                return self._internal_error(frame, now, exc)
+            if r is not None:
+                self.frames_in += 1
+                pp = self.portpath
+                if pp.events:
+                    self._rekeyed |= self._events(pp.events)
+                    pp.events.clear()
+                if r.__class__ is bytes:
+                    return r
+                if r.events:
+                    self._rekeyed |= self._events(r.events)
+                self._dropped(r, frame[18], _sa_index(frame), now)
+                return None
+        return self.handle_frame_reference(frame, now)
+
+    def handle_frame_reference(self, frame: bytes, now: float) -> bytes | None:
+        """``handle_frame`` without the portpath shortcut: split, CryptoPath, encode_reply."""
         if frame[12:14] != _ETHERTYPE_BYTES:
             return None  # not for us (ND noise)
         try:
@@ -194,9 +273,7 @@ class CryptoPortNode:
                 r = self._outbound(packet, sa_index, now)
                 ok = r.__class__ is Protected
         except Exception as exc:  # a bug in the core must not stop the port: count, log, drop
-            self.drops["InternalError"] += 1
-            self.drop_log.drop(now, "InternalError", sa_index=sa_index, error=repr(exc)[:200])
-            return None
+            return self._internal_error(frame, now, exc)
         if r.events:
             self._rekeyed |= self._events(r.events)
         if not ok:
@@ -208,6 +285,10 @@ class CryptoPortNode:
             self.drops["NotIp"] += 1
             self.drop_log.drop(now, "NotIp", sa_index=sa_index, error=str(exc))
             return None
+
+    def _internal_error(self, frame: bytes, now: float, exc: Exception) -> None:
+        self.drops["InternalError"] += 1
+        self.drop_log.drop(now, "InternalError", sa_index=_sa_index(frame), error=repr(exc)[:200])
 
     def _outbound_persisted(self, packet: bytes, sa_index: int, now: float) -> Any:
         sa = self.path.sad.get(sa_index)
@@ -258,7 +339,7 @@ class CryptoPortNode:
     def status(self) -> dict[str, Any]:
         return {"ok": True, "role": self.role, "sas": len(self.path.sad), "config_digest": self.config_digest,
                 "unknown_sa": self.unknown_sa, "frames_in": self.frames_in, "frames_out": self.frames_out,
-                "bad_frames": self.bad_frames}
+                "bad_frames": self.bad_frames, "io": self.io}
 
     def handle_control(self, req: dict) -> dict:
         cmd = req.get("cmd")
@@ -277,11 +358,11 @@ class CryptoPortNode:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._stop.set)
-        self._sock, self._ignores_outgoing = open_packet_socket(self.ifname)
+        fd = self._open_port()
         server = None
         started = False
         try:
-            loop.add_reader(self._sock.fileno(), self.on_readable)
+            loop.add_reader(fd, self.on_readable_ring if self._ring is not None else self.on_readable)
             if self.control_socket:
                 try:
                     server = await serve_control(self.control_socket, self.handle_control)
@@ -289,17 +370,19 @@ class CryptoPortNode:
                     raise CryptoPortError(f"cannot serve the control socket {self.control_socket}: "
                                           f"{exc.strerror}") from None
             self._arm_timer()
-            self.log.event("crypto_start", interface=self.ifname, sas=len(self.path.sad),
+            self.log.event("crypto_start", interface=self.ifname, io=self.io, sas=len(self.path.sad),
                            config_digest=self.config_digest, control_socket=self.control_socket,
                            resumed_sequence={str(k): v for k, v in self.resumed.items()})
             started = True
             await self._stop.wait()
         finally:
-            loop.remove_reader(self._sock.fileno())
+            loop.remove_reader(fd)
             if self._timer is not None:
                 self._timer.cancel()
-            self._sock.close()
-            self._sock = None
+            for port in (self._sock, self._ring):
+                if port is not None:
+                    port.close()
+            self._sock = self._ring = None
             if server is not None:
                 server.close()
                 with contextlib.suppress(OSError):
@@ -314,4 +397,4 @@ class CryptoPortNode:
             self._stop.set()
 
 
-__all__ = ["CryptoPortError", "CryptoPortNode", "SA_COLUMNS", "open_packet_socket", "sa_row"]
+__all__ = ["CryptoPortError", "CryptoPortNode", "DropLog", "SA_COLUMNS", "open_packet_socket", "sa_row"]
