@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .expressions import Gen
-from .structured import Unstructured, compile_structured, successors
+from .structured import Unstructured, compile_structured, post_order
 
 
 def _resolve(t: Any, e: Any, F: list, V: list, X: Any) -> tuple:
@@ -29,28 +29,9 @@ def _resolve(t: Any, e: Any, F: list, V: list, X: Any) -> tuple:
 
 
 def find_cycle(init: Any) -> str | None:
-    """The name of a node the graph from ``init`` comes back to, or None (iterative DFS:
-    a hostile JSON's depth cannot exhaust the stack)."""
-    if init is None:
-        return None
-    state: dict[int, int] = {id(init): 1}  # 1 = on the path, 2 = done
-    stack = [(init, iter(successors(init)))]
-    while stack:
-        n, it = stack[-1]
-        for s in it:
-            if s is None:
-                continue
-            st = state.get(id(s))
-            if st == 1:
-                return str(getattr(s, "name", "?"))
-            if st is None:
-                state[id(s)] = 1
-                stack.append((s, iter(successors(s))))
-                break
-        else:
-            stack.pop()
-            state[id(n)] = 2
-    return None
+    """The name of a node the graph from ``init`` comes back to, or None."""
+    loop = post_order(init)[1] if init is not None else None
+    return None if loop is None else str(getattr(loop, "name", "?"))
 
 
 WHOLE = True  # False: per-node functions only (tests hold them against the reference too)

@@ -32,12 +32,12 @@ def successors(n: Any) -> list:
     return list(n.by_action.values()) + [n.miss_next]
 
 
-def _post_dominators(init: Any) -> dict[int, Any]:
-    """id(node) -> immediate post-dominator (None = the end of the control)."""
+def post_order(init: Any) -> tuple[list, Any]:
+    """(the nodes from ``init`` in post-order: successors first, the node the graph loops back
+    to or None). Iterative: a hostile JSON's depth cannot exhaust the stack."""
     order: list = []
-    state: dict[int, int] = {}  # 1 = on the DFS stack, 2 = done
+    state: dict[int, int] = {id(init): 1}  # 1 = on the DFS stack, 2 = done
     stack = [(init, iter(successors(init)))]
-    state[id(init)] = 1
     while stack:
         n, it = stack[-1]
         for s in it:
@@ -45,7 +45,7 @@ def _post_dominators(init: Any) -> dict[int, Any]:
                 continue
             st = state.get(id(s))
             if st == 1:
-                raise Unstructured("cyclic control graph")
+                return order, s
             if st is None:
                 state[id(s)] = 1
                 stack.append((s, iter(successors(s))))
@@ -53,7 +53,15 @@ def _post_dominators(init: Any) -> dict[int, Any]:
         else:
             stack.pop()
             state[id(n)] = 2
-            order.append(n)  # post-order: successors before the node
+            order.append(n)
+    return order, None
+
+
+def _post_dominators(init: Any) -> dict[int, Any]:
+    """id(node) -> immediate post-dominator (None = the end of the control)."""
+    order, loop = post_order(init)
+    if loop is not None:
+        raise Unstructured("cyclic control graph")
     chain: dict[int, list] = {}
     ipdom: dict[int, Any] = {}
     for n in order:
