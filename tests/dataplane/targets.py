@@ -50,6 +50,22 @@ def find_binary(target: str) -> tuple[str | None, str]:
     return path, ""
 
 
+def lab_binary_or_skip(target: str) -> str:
+    """The switch binary of ``target`` for a test that builds namespaces; pytest.skip with
+    the reason when this machine cannot (not root, no ip, no such switch)."""
+    import pytest
+
+    from p4mobility.lab.lab import lab_unavailable
+
+    reason = lab_unavailable()
+    if reason:
+        pytest.skip(reason)
+    binary, reason = find_binary(target)
+    if binary is None:
+        pytest.skip(reason)
+    return binary
+
+
 def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -77,18 +77,9 @@ class LmaAlone:
     def start_or_skip(cls, target: str, out: Path, **kw: Any) -> LmaAlone:
         """An LmaAlone on ``target``; pytest.skip with the reason when the lab cannot run
         here (not root, no tools) or the target's switch binary is missing."""
-        import pytest
+        from tests.dataplane.targets import lab_binary_or_skip
 
-        from p4mobility.lab.lab import lab_unavailable
-        from tests.dataplane.targets import find_binary
-
-        reason = lab_unavailable()
-        if reason:
-            pytest.skip(reason)
-        binary, reason = find_binary(target)
-        if binary is None:
-            pytest.skip(reason)
-        return cls(target, binary, out, **kw)
+        return cls(target, lab_binary_or_skip(target), out, **kw)
 
     def __init__(self, target: str, binary: str, out: Path, store: dict | None = None,
                  punt_port: bool = False) -> None:

@@ -26,7 +26,7 @@ from p4mobility.runtime.control import request
 from p4mobility.runtime.logs import read_events
 from p4mobility.runtime.nodeconfig import DEFAULT_P4BLOB, DEFAULT_P4INFO
 from tests.dataplane.netns import Namespace
-from tests.dataplane.targets import SwitchProcess, find_binary
+from tests.dataplane.targets import SwitchProcess, lab_binary_or_skip
 from tests.e2e.lma_alone import GEN_MAC, LMA, MAG1, MAG2, SW_MAC, frame, mh_bytes, pbu
 
 POOL_A, POOL_B = IPv6Network("2001:db8:100::/48"), IPv6Network("2001:db8:200::/48")
@@ -172,16 +172,7 @@ class TwoSwitches:
 
 def start_or_skip(target: str, out: Path, **kw) -> "TwoSwitches":
     """TwoSwitches on ``target``; pytest.skip with the reason when it cannot run here."""
-    import pytest
-
-    from p4mobility.lab.lab import lab_unavailable
-    reason = lab_unavailable()
-    if reason:
-        pytest.skip(reason)
-    binary, reason = find_binary(target)
-    if binary is None:
-        pytest.skip(reason)
-    return TwoSwitches(target, binary, out, **kw)
+    return TwoSwitches(target, lab_binary_or_skip(target), out, **kw)
 
 
 __all__ = ["TwoSwitches", "start_or_skip", "POOL_A", "POOL_B", "CN", "MAG_SIDE", "CN_SIDE", "BODY", "LMA", "MAG1",

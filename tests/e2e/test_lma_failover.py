@@ -23,10 +23,9 @@ from ipaddress import IPv6Network
 
 import pytest
 
-from p4mobility.lab.lab import lab_unavailable
 from p4mobility.mh import HomeNetworkPrefix
 from p4mobility.soak.plan import GEN_MAGS, mn_id
-from tests.dataplane.targets import find_binary
+from tests.dataplane.targets import lab_binary_or_skip
 from tests.etcd_server import EtcdCluster, EtcdServer
 
 from .lma_alone import PORT, LmaAlone
@@ -39,12 +38,7 @@ TAMPER_DELETE, TAMPER_MODIFY = 3, 2  # entries the test removes and members it c
 
 
 def _cluster_lma(target: str, tmp_path, endpoints: list[str], mns: int) -> ClusterLma:
-    reason = lab_unavailable()
-    if reason:
-        pytest.skip(reason)
-    binary, reason = find_binary(target)
-    if binary is None:
-        pytest.skip(reason)
+    binary = lab_binary_or_skip(target)
     out = tmp_path / "lma"
     out.mkdir()
     store = {"kind": "etcd", "endpoints": endpoints, "timeout": 2.0, "election": "lma-sw", "lease_ttl": TTL}
@@ -150,9 +144,6 @@ def test_an_etcd_member_killed_changes_nothing_for_registrations(tmp_path):
         leader = cluster.leader()
         order = [i for i in range(3) if i != leader] + [leader]  # a follower first
         endpoints = [cluster.members[i].endpoint for i in order]
-        reason = lab_unavailable()
-        if reason:
-            pytest.skip(reason)
         store = {"kind": "etcd", "endpoints": endpoints, "timeout": 2.0, "election": "lma-sw", "lease_ttl": 2}
         out = tmp_path / "lma"
         out.mkdir()

@@ -70,13 +70,24 @@ def _prefixes(lab, solicit: bool) -> dict:
     return json.loads(res.stdout)
 
 
+def _solicit(lab) -> tuple[float, int]:
+    """Ask the MN for a solicitation of its own: one still outstanding (the MN sends one after its
+    first registration, RFC 6275 §11.4.2) is waited out first, or the answer seen after the ask
+    would be to a solicitation the HA logged before it. The time of the ask and its identifier."""
+    lab.wait_for(lambda: _prefixes(lab, solicit=False)["pending"] is None, "no outstanding solicitation", poll=0.2)
+    t = time.time()
+    pending = _prefixes(lab, solicit=True)["pending"]
+    assert pending is not None
+    return t, pending
+
+
 # --- prefix discovery ---------------------------------------------------------------------------
 
 def test_rfc3776_5_2_3_the_mn_solicits_and_the_ha_advertises_its_home_prefixes_in_esp(lab):
     registered_at(lab, "acca")
-    t = time.time()
-    assert _prefixes(lab, solicit=True)["pending"] is not None
+    t, asked = _solicit(lab)
     learned = lab.wait_event("mn", "home_prefixes", since=t)
+    assert learned["identifier"] == asked
     assert learned["home_address_covered"] and [p["prefix"] for p in learned["prefixes"]] == [str(M.HOME_PREFIX)]
     rx = lab.wait_event("ha", "mps_rx", since=t, where=lambda e: e["identifier"] == learned["identifier"])
     # RFC 3776 §4.1: decrypted with the SA bound to the MN's home address, from its registered CoA
@@ -91,9 +102,8 @@ def test_rfc3776_5_2_3_the_mn_solicits_and_the_ha_advertises_its_home_prefixes_i
 def test_rfc3776_5_2_3_on_the_wire_the_solicitation_and_advertisement_are_esp_on_the_bu_and_ba_sas(lab):
     needs_pcaps(lab)
     registered_at(lab, "acca")
-    t = time.time()
-    _prefixes(lab, solicit=True)
-    ident = lab.wait_event("mn", "home_prefixes", since=t)["identifier"]
+    t, ident = _solicit(lab)
+    assert lab.wait_event("mn", "home_prefixes", since=t)["identifier"] == ident
     time.sleep(0.5)  # tcpdump writes each frame as it comes (-U)
     pcap = lab.out / "ha-acca.pcap"
     assert prefix_rows(pcap) == []  # nothing readable without the keys: no clear 146 / 147 on the link
@@ -110,9 +120,9 @@ def test_rfc5555_4_1_prefix_discovery_through_a_nat_in_udp_4191(lab):
     """Behind the NAT the solicitation goes in UDP 4191 from the home address; the HA checks it
     came from the binding's NAT address and port and answers the same way."""
     registered_at(lab, "nat", timeout=60)
-    t = time.time()
-    _prefixes(lab, solicit=True)
+    t, asked = _solicit(lab)
     learned = lab.wait_event("mn", "home_prefixes", since=t)
+    assert learned["identifier"] == asked
     assert [p["prefix"] for p in learned["prefixes"]] == [str(M.HOME_PREFIX)]
     rx = lab.wait_event("ha", "mps_rx", since=t, where=lambda e: e["identifier"] == learned["identifier"])
     assert (rx["src"], rx["protected_by"]) == (str(HOA), str(HOA))
@@ -136,8 +146,8 @@ def test_rfc3776_4_1_a_clear_solicitation_is_not_answered(lab):
     lab.wait_for(lambda: lab.drops(LOCAL_UNHANDLED) > before, "the switch to drop a local packet", poll=0.3)
     # the MN's own solicitation crosses the same link and switch port after it and is answered:
     # by then the clear one was handled, and it reached neither the node nor an answer
-    _prefixes(lab, solicit=True)
-    mine = lab.wait_event("mn", "home_prefixes", since=t)["identifier"]
+    _, mine = _solicit(lab)
+    assert lab.wait_event("mn", "home_prefixes", since=t)["identifier"] == mine
     assert [e for e in lab.events("ha", "mps_rx", since=t) if e["identifier"] != mine] == []
     assert [e for e in lab.events("ha", "mpa_tx", since=t) if e["identifier"] != mine] == []
 

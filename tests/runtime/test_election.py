@@ -125,24 +125,27 @@ def test_show_lists_the_clusters_members_and_its_leader(tmp_path):
 def test_owner_and_waiting_instance_keep_their_roles_when_the_member_they_talk_to_is_killed(tmp_path):
     # three members: one killed -9 leaves a quorum; the owner's keepalives and the waiting
     # instance's tries go to another member; the waiting one still takes over after a resign
+    # (the lab's lease TTL: the member killed may be raft's leader, and a TTL must outlast
+    # the election of the next one, 1-2 s; with TTL 2 the owner gave up once in a bare run)
+    from p4mobility.lab.cluster_lab import LEASE_TTL
     from tests.etcd_server import EtcdCluster
 
     cluster = EtcdCluster(tmp_path, 3).start()
     try:
         async def main():
-            a, b = (Election(cluster.endpoints, "sw1", name, TTL) for name in ("a", "b"))  # endpoints[0] first
+            a, b = (Election(cluster.endpoints, "sw1", name, LEASE_TTL) for name in ("a", "b"))  # endpoints[0] first
             revision = await a.campaign()
             holding = asyncio.create_task(a.hold())
             waiting = asyncio.create_task(b.campaign())
-            await asyncio.sleep(TTL / 3)
+            await asyncio.sleep(LEASE_TTL / 3)
             cluster.members[0].stop()
-            await asyncio.sleep(3 * TTL)
+            await asyncio.sleep(3 * LEASE_TTL)
             assert not holding.done(), holding.exception()
             assert not waiting.done(), waiting.exception()
             shown = await a.show()
             holding.cancel()
             await a.resign()
-            second = await asyncio.wait_for(waiting, 10 * TTL)
+            second = await asyncio.wait_for(waiting, 10 * LEASE_TTL)
             await b.resign()
             return revision, shown, second
         revision, shown, second = asyncio.run(main())

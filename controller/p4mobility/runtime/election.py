@@ -77,12 +77,12 @@ class Election:
             await self._channel.close()
         self._channel, self._index = None, self._index + 1
 
-    async def _keepalive_once(self) -> int:
+    async def _keepalive_once(self, timeout: float | None = None) -> int:
         """The lease's TTL left after one keepalive (0: the lease is gone)."""
         if self._channel is None:
             self._open()
         call = rpc.LeaseStub(self._channel).LeaseKeepAlive(iter([rpc.LeaseKeepAliveRequest(ID=self.lease)]),
-                                                          timeout=self.timeout)
+                                                          timeout=timeout or self.timeout)
         async for reply in call:
             return reply.TTL
         return 0
@@ -163,10 +163,13 @@ class Election:
         self._stop_bridge()
         last_ok = time.monotonic()
         delay = 0.0  # the first one at once: the start may have taken most of a TTL
+        # each try at most TTL/4, so a member held without a leader (raft electing one)
+        # does not use up the TTL alone: the next tries go to the other members
+        per_try = min(self.timeout, self.ttl / 4)
         while True:
             await asyncio.sleep(delay)
             try:
-                left = await self._keepalive_once()
+                left = await self._keepalive_once(per_try)
             except grpc.RpcError as exc:
                 if exc.code() in TRANSIENT:
                     await self._next_endpoint()  # that member is gone: the next keepalive to another
