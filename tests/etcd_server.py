@@ -16,11 +16,9 @@ from pathlib import Path
 import grpc
 from aetcd import rpc
 
+from p4mobility.lab.etcd_cluster import ELECTION_TIMEOUT_MS, HEARTBEAT_MS, MAX_TXN_OPS
 from tests.dataplane.targets import free_tcp_port
 from tests.tooling import require_tool
-
-# the node writes a batch of up to runtime.node.MAX_BATCH bindings as one Txn (docs/cluster.md)
-MAX_TXN_OPS = 4096
 
 
 class EtcdServer:
@@ -74,7 +72,9 @@ class EtcdServer:
             [self.binary, "--name", self.name, "--data-dir", str(self.dir / "data"),
              "--listen-client-urls", client, "--advertise-client-urls", client,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", self.initial_cluster or f"{self.name}={peer}", "--max-txn-ops", str(MAX_TXN_OPS)],
+             "--initial-cluster", self.initial_cluster or f"{self.name}={peer}", "--max-txn-ops", str(MAX_TXN_OPS),
+             # raft timing as in the cluster lab: a new leader well within a lease TTL
+             "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_TIMEOUT_MS)],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
