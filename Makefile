@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# the 25 slowest tests at the end of each run: where the suite's time goes
+DURATIONS := --durations=25
 
 .PHONY: install test test-bare lab bench soak fuzz p4 clean
 
@@ -29,7 +31,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(DURATIONS) $(PYTEST_ARGS)
 
 # `make test` as on a fresh machine without Open vSwitch, bmv2 and p4c: PATH is a
 # directory of links to every program on PATH (and /usr/sbin, /sbin) except those
@@ -47,7 +49,7 @@ test-bare: install
 	  case "$$n" in $(subst $(space),|,$(strip $(BARE_HIDE)))) continue;; esac; \
 	  [ -f "$$f" ] && [ -x "$$f" ] && [ ! -e "$(BARE_BIN)/$$n" ] && ln -s "$$f" "$(BARE_BIN)/$$n"; \
 	done; done; true
-	PATH=$(abspath $(BARE_BIN)) P4MOB_TOOL_DIRS= $(PY) -m pytest -q -rs $(PYTEST_ARGS)
+	PATH=$(abspath $(BARE_BIN)) P4MOB_TOOL_DIRS= $(PY) -m pytest -q -rs $(DURATIONS) $(PYTEST_ARGS)
 
 lab: install
 	$(VENV)/bin/p4mob lab --out lab-out

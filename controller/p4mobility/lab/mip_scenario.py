@@ -160,6 +160,18 @@ def _flows_at(lab: MipLab, since: float, until: float = float("inf")) -> dict[in
     return {sp: sorted(str(COA[a]) for a in links.get(flow_byte(sp, FLOW_PORT), set())) for sp in FLOW_SPORTS}
 
 
+def _acknowledged(lab: MipLab, since: float, seen: float) -> float:
+    """When the HA acknowledged the BU that its `show bindings` reflected at ``seen``: the BA
+    leaves after the batch's switch writes, so from then on the switch has the new CoA. (The
+    core answers `show` before those writes end; a datagram in between still took the old one.)"""
+    def ba() -> dict | None:
+        bus = [e for e in lab.events("ha", "bu_rx", since) if e["ts"] <= seen]
+        if not bus:
+            return None
+        return next((e for e in lab.events("ha", "ba_tx", since) if e["seq"] == bus[-1]["seq"]), None)
+    return max(seen, lab.wait_for(ba, "the HA's BA for the BU that left BID 2 only", 30, proc="ha")["ts"])
+
+
 def mcoa(out: Path, target: str = "embedded", echo: Callable[[str], None] = print, settle: float = SETTLE,
          ipsec: bool = True) -> dict[str, Any]:
     import json
@@ -189,7 +201,7 @@ def mcoa(out: Path, target: str = "embedded", echo: Callable[[str], None] = prin
         echo("wlan0 lost its carrier (BID 1)")
         lab.wait_for(lambda: any(b["coa"] == f"2:{COA['accb']}" for b in lab.show("bindings")),
                      "the HA to keep BID 2 only", 60, proc="mn")
-        t_moved = time.time()
+        t_moved = _acknowledged(lab, t_lost, time.time())
         echo(f"  the HA holds BID 2 only after {round((t_moved - t_lost) * 1000, 1)} ms")
         lab.wait_for(lambda: not lab.sup.procs["flows"].alive(), "the flows to end", 120)
         lab.stop_ping()
