@@ -14,16 +14,8 @@ import pytest
 from p4mobility.runtime.election import Election
 from p4mobility.runtime.store import StoreConflict
 from p4mobility.runtime.store_etcd import EtcdBindingStore
-from tests.etcd_server import EtcdServer
 
 TTL = 2
-
-
-@pytest.fixture
-def etcd(tmp_path):
-    server = EtcdServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 def test_the_second_waits_and_owns_after_the_first_resigns_with_a_higher_revision(etcd):

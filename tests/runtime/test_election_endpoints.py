@@ -11,19 +11,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from p4mobility.runtime.election import Election
-from tests.etcd_server import EtcdServer
 
 TTL = 2
-
-
-@pytest.fixture
-def etcd(tmp_path):
-    server = EtcdServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 class Relay:

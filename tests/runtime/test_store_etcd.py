@@ -11,14 +11,7 @@ from p4mobility.runtime import store_etcd
 from p4mobility.runtime.store import StoreError
 from p4mobility.runtime.store_etcd import EtcdBindingStore
 from tests.dataplane.targets import free_tcp_port
-from tests.etcd_server import MAX_TXN_OPS, EtcdServer
-
-
-@pytest.fixture
-def etcd(tmp_path):
-    server = EtcdServer(tmp_path).start()
-    yield server
-    server.stop()
+from tests.etcd_server import MAX_TXN_OPS
 
 
 def test_unreachable_is_a_store_error_and_the_committed_state_stays_known(etcd):
