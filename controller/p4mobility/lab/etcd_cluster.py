@@ -25,7 +25,7 @@ from p4mobility.lab.tools import find_tool, tool_missing
 
 SUBNET = "10.77.0"
 CLIENT_PORT, PEER_PORT = 2379, 2380
-MAX_TXN_OPS = 4096
+MAX_TXN_OPS = 4096  # the node writes a batch of up to runtime.node.MAX_BATCH bindings as one Txn
 # raft's timers (ms): a new leader within about a second of the old one's death, well inside the
 # lab's lease TTL (3 s); with etcd's defaults (100/1000) it took up to 2.5 s here and the owner,
 # whose keepalives went unanswered for a TTL meanwhile, gave up the switch
